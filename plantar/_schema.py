@@ -1,0 +1,517 @@
+"""The trial data model: names, units, constructors and checks.
+
+A *trial* (schema ``trial/1``) is an :class:`xarray.Dataset` holding ``pressure`` in
+kPa with dims ``(time, y, x)``. A *raw recording* (schema ``counts/1``) has the same
+layout with ``counts`` (uint16) instead of ``pressure``, plus per-frame ``seq`` and
+``t_device`` coordinates. Every reader, driver and constructor returns one of the two,
+and every analysis function checks its input with :func:`check_trial` on entry.
+"""
+
+import datetime
+import numbers
+import re
+
+import numpy as np
+import xarray as xr
+
+from ._version import __version__
+from .utils.docs import fill_doc
+
+SCHEMA_TRIAL = "trial/1"
+SCHEMA_COUNTS = "counts/1"
+DIMS = ("time", "y", "x")
+
+#: Variable and coordinate names -> (units, long_name).
+TRIAL_VARIABLES = {
+    "pressure": ("kPa", "plantar pressure"),
+    "time": ("s", "time since the first frame"),
+    "y": ("mm", "sensor row centre (mat frame)"),
+    "x": ("mm", "sensor column centre (mat frame)"),
+}
+COUNTS_VARIABLES = {
+    "counts": ("count", "raw sensor reading"),
+    "time": TRIAL_VARIABLES["time"],
+    "y": TRIAL_VARIABLES["y"],
+    "x": TRIAL_VARIABLES["x"],
+    "seq": ("1", "device scan counter"),
+    "t_device": ("s", "device clock at scan start (NaN if the device has no clock)"),
+}
+
+#: Dataset attributes every trial carries -> (type, default).
+TRIAL_ATTRS = {
+    "plantar_schema": (str, SCHEMA_TRIAL),
+    "sampling_rate_hz": (float, None),
+    "sensor_pitch_x_mm": (float, None),
+    "sensor_pitch_y_mm": (float, None),
+    "device": (str, ""),
+    "source_format": (str, ""),
+    "source_file": (str, ""),
+    "start_time": (str, ""),
+    "subject": (str, ""),
+    "condition": (str, ""),
+    "body_mass_kg": (float, 0.0),
+    "calibration_id": (str, ""),
+    "plantar_version": (str, __version__),
+}
+
+#: Standard gravity in m/s^2: body weight in N is ``body_mass_kg * STANDARD_GRAVITY_M_S2``.
+STANDARD_GRAVITY_M_S2 = 9.80665
+
+#: Relative tolerance between coordinate spacing and the pitch attributes.
+_PITCH_RTOL = 1e-6
+
+
+# --------------------------------------------------------------------------------------
+# constructors
+
+
+@fill_doc
+def make_trial(pressure, *, pitch_mm, rate_hz, time_s=None, origin_mm=(0.0, 0.0), **attrs):
+    """Build a trial Dataset (schema ``trial/1``) from an array of pressure frames.
+
+    Parameters
+    ----------
+    pressure : array_like, shape (n_frames, n_rows, n_cols)
+        Pressure in kPa, in (time, y, x) order; values >= 0, NaN where there is no
+        sensor (trimmed outline, dead sensel). Stored as float32; an array that is
+        already C-contiguous float32 is used without a copy.
+    %(pitch_mm)s
+    %(rate_hz)s
+    %(time_s)s
+    %(origin_mm)s
+    %(trial_attrs)s
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial; it passes :func:`check_trial`.
+
+    Raises
+    ------
+    ValueError
+        If the shape, a value, the pitch, the rate, the times or an attribute is
+        not valid; the message names it.
+
+    See Also
+    --------
+    check_trial, make_counts
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> frames = np.zeros((3, 4, 2))
+    >>> frames[1, 2, 1] = 150.0
+    >>> trial = plantar.make_trial(frames, pitch_mm=5.0, rate_hz=100.0, condition="barefoot")
+    >>> trial.pressure.dims
+    ('time', 'y', 'x')
+    >>> trial.x.values
+    array([0., 5.])
+    >>> float(trial.pressure.max())
+    150.0
+    """
+    data = _as_frames(pressure, "pressure")
+    if data.dtype.kind not in "fiub":
+        raise ValueError(f"pressure must be numeric, got dtype {data.dtype}")
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    _check_pressure_values(data, "pressure")
+    ds = _build(data, "pressure", TRIAL_VARIABLES, pitch_mm, rate_hz, time_s, origin_mm)
+    ds.attrs.update(_build_attrs(SCHEMA_TRIAL, pitch_mm, rate_hz, attrs))
+    check_trial(ds)
+    return ds
+
+
+@fill_doc
+def make_counts(
+    counts,
+    *,
+    pitch_mm,
+    rate_hz,
+    seq=None,
+    t_device_s=None,
+    time_s=None,
+    origin_mm=(0.0, 0.0),
+    **attrs,
+):
+    """Build a raw recording (schema ``counts/1``) from frames of sensor counts.
+
+    This is what acquisition produces before calibration: the analysis functions
+    refuse it; ``plantar.calibration.apply`` turns it into a trial in kPa.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (n_frames, n_rows, n_cols)
+        Raw sensor readings (0 .. 65535), in (time, y, x) order. Stored as uint16.
+    %(pitch_mm)s
+    %(rate_hz)s
+    seq : array_like of int | None
+        Device scan counter per frame (0 .. 2**32 - 1). ``None`` numbers the
+        frames 0, 1, 2, ...
+    t_device_s : array_like of float | None
+        Device clock per frame in s. ``None`` (a device without a clock) stores NaN.
+    %(time_s)s
+    %(origin_mm)s
+    %(trial_attrs)s
+
+    Returns
+    -------
+    raw : xarray.Dataset
+        The raw recording; it passes :func:`check_counts`.
+
+    See Also
+    --------
+    check_counts, make_trial
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> raw = plantar.make_counts(np.zeros((2, 3, 3), dtype=np.uint16),
+    ...                           pitch_mm=10.0, rate_hz=50.0, seq=[7, 8])
+    >>> raw.counts.dtype
+    dtype('uint16')
+    >>> raw.seq.values
+    array([7, 8], dtype=uint32)
+    """
+    data = _as_frames(counts, "counts")
+    if data.dtype.kind not in "iub":
+        raise ValueError(f"counts must be integers, got dtype {data.dtype}")
+    if data.size and (data.min() < 0 or data.max() > np.iinfo(np.uint16).max):
+        raise ValueError(
+            f"counts must lie in 0 .. 65535, got {data.min()} .. {data.max()}"
+        )
+    data = np.ascontiguousarray(data, dtype=np.uint16)
+    ds = _build(data, "counts", COUNTS_VARIABLES, pitch_mm, rate_hz, time_s, origin_mm)
+    n_frames = data.shape[0]
+    if seq is None:
+        seq = np.arange(n_frames)
+    seq = _as_per_frame(seq, n_frames, "seq")
+    if seq.dtype.kind not in "iub" or (
+        seq.size and (seq.min() < 0 or seq.max() > np.iinfo(np.uint32).max)
+    ):
+        raise ValueError("seq must be integers in 0 .. 2**32 - 1")
+    if t_device_s is None:
+        t_device_s = np.full(n_frames, np.nan)
+    t_device = _as_per_frame(t_device_s, n_frames, "t_device_s").astype(np.float64)
+    ds = ds.assign_coords(
+        seq=("time", seq.astype(np.uint32), _var_attrs(COUNTS_VARIABLES, "seq")),
+        t_device=("time", t_device, _var_attrs(COUNTS_VARIABLES, "t_device")),
+    )
+    ds.attrs.update(_build_attrs(SCHEMA_COUNTS, pitch_mm, rate_hz, attrs))
+    check_counts(ds)
+    return ds
+
+
+def _as_frames(array, name):
+    data = np.asarray(array)
+    if data.ndim != 3:
+        hint = " (for one frame use frame[np.newaxis])" if data.ndim == 2 else ""
+        raise ValueError(
+            f"{name} must be 3-D (time, y, x), got shape {data.shape}{hint}"
+        )
+    if 0 in data.shape:
+        raise ValueError(f"{name} must have at least one frame, row and column, got shape {data.shape}")
+    return data
+
+
+def _as_per_frame(values, n_frames, name):
+    values = np.asarray(values)
+    if values.shape != (n_frames,):
+        raise ValueError(f"{name} must have one value per frame ({n_frames}), got shape {values.shape}")
+    return values
+
+
+def _pitch_xy(pitch_mm):
+    """``pitch_mm`` (number or (x, y)) -> (x, y) floats, validated."""
+    if isinstance(pitch_mm, numbers.Real):
+        pitch = (float(pitch_mm), float(pitch_mm))
+    else:
+        try:
+            pitch = tuple(float(p) for p in pitch_mm)
+        except TypeError:
+            raise ValueError(f"pitch_mm must be a number or an (x, y) pair, got {pitch_mm!r}") from None
+        if len(pitch) != 2:
+            raise ValueError(f"pitch_mm must be a number or an (x, y) pair, got {pitch_mm!r}")
+    if not all(np.isfinite(p) and p > 0 for p in pitch):
+        raise ValueError(f"pitch_mm must be positive and finite, got {pitch_mm!r}")
+    return pitch
+
+
+def _var_attrs(table, name):
+    units, long_name = table[name]
+    return {"units": units, "long_name": long_name}
+
+
+def _build(data, name, table, pitch_mm, rate_hz, time_s, origin_mm):
+    pitch_x, pitch_y = _pitch_xy(pitch_mm)
+    rate_hz = _positive(rate_hz, "rate_hz")
+    n_frames, n_rows, n_cols = data.shape
+    try:
+        x0, y0 = (float(v) for v in origin_mm)
+    except (TypeError, ValueError):
+        raise ValueError(f"origin_mm must be an (x, y) pair in mm, got {origin_mm!r}") from None
+    if time_s is None:
+        time = np.arange(n_frames, dtype=np.float64) / rate_hz
+    else:
+        time = _as_per_frame(time_s, n_frames, "time_s").astype(np.float64)
+    return xr.Dataset(
+        {name: (DIMS, data, _var_attrs(table, name))},
+        coords={
+            "time": ("time", time, _var_attrs(table, "time")),
+            "y": ("y", y0 + pitch_y * np.arange(n_rows, dtype=np.float64), _var_attrs(table, "y")),
+            "x": ("x", x0 + pitch_x * np.arange(n_cols, dtype=np.float64), _var_attrs(table, "x")),
+        },
+    )
+
+
+def _positive(value, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return value
+
+
+def _build_attrs(schema, pitch_mm, rate_hz, attrs):
+    pitch_x, pitch_y = _pitch_xy(pitch_mm)
+    out = {name: default for name, (_, default) in TRIAL_ATTRS.items() if default is not None}
+    out.update(
+        plantar_schema=schema,
+        sampling_rate_hz=float(rate_hz),
+        sensor_pitch_x_mm=pitch_x,
+        sensor_pitch_y_mm=pitch_y,
+    )
+    for key, value in attrs.items():
+        if key in ("plantar_schema", "sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+            raise ValueError(f"attr {key!r} is set from the arguments; do not pass it")
+        kind = TRIAL_ATTRS.get(key, (None,))[0]
+        if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+        out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# checks
+
+
+@fill_doc
+def check_trial(trial):
+    """Check that a Dataset is a valid trial (schema ``trial/1``).
+
+    Checked: the ``pressure`` variable (dims ``(time, y, x)``, float32, values >= 0
+    or NaN), the ``time``, ``y`` and ``x`` coordinates (float64, strictly
+    increasing, time starting at 0, spacing equal to the pitch attributes), the
+    ``units`` and ``long_name`` of every variable, and the dataset attributes
+    (present, of the right type, valid values, storable in NetCDF).
+
+    Parameters
+    ----------
+    %(trial)s
+
+    Raises
+    ------
+    TypeError
+        If ``trial`` is not an :class:`xarray.Dataset`.
+    ValueError
+        If anything is wrong; the message names the variable, dim, unit or
+        attribute and what was expected.
+
+    See Also
+    --------
+    make_trial, check_counts
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> trial = plantar.make_trial(np.zeros((2, 3, 3)), pitch_mm=5.0, rate_hz=100.0)
+    >>> plantar.check_trial(trial)
+    >>> plantar.check_trial(trial.assign_attrs(body_mass_kg=-1.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: attr 'body_mass_kg' must be >= 0 (0 = unknown), got -1.0
+    """
+    _check_dataset(trial)
+    if "pressure" not in trial.data_vars:
+        if "counts" in trial.data_vars:
+            raise ValueError(
+                "this is a raw recording in 'counts', not a trial in kPa: "
+                "apply a calibration first (plantar.calibration.apply)"
+            )
+        raise ValueError(
+            f"trial has no 'pressure' variable (data variables: {sorted(trial.data_vars)})"
+        )
+    _check_layout(trial, "pressure", np.float32, TRIAL_VARIABLES, SCHEMA_TRIAL)
+    _check_pressure_values(trial["pressure"].values, "variable 'pressure'")
+
+
+@fill_doc
+def check_counts(raw):
+    """Check that a Dataset is a valid raw recording (schema ``counts/1``).
+
+    As :func:`check_trial`, for ``counts`` (uint16, units ``"count"``) with the
+    per-frame coordinates ``seq`` (uint32) and ``t_device`` (float64, s).
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        A raw recording, as made by :func:`make_counts` or an acquisition driver.
+
+    Raises
+    ------
+    TypeError
+        If ``raw`` is not an :class:`xarray.Dataset`.
+    ValueError
+        If anything is wrong; the message names what and what was expected.
+
+    See Also
+    --------
+    make_counts, check_trial
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> raw = plantar.make_counts(np.ones((2, 3, 3), dtype=int), pitch_mm=5.0, rate_hz=100.0)
+    >>> plantar.check_counts(raw)
+    """
+    _check_dataset(raw)
+    if "counts" not in raw.data_vars:
+        raise ValueError(
+            f"raw recording has no 'counts' variable (data variables: {sorted(raw.data_vars)})"
+        )
+    _check_layout(raw, "counts", np.uint16, COUNTS_VARIABLES, SCHEMA_COUNTS)
+    for name, dtype in (("seq", np.uint32), ("t_device", np.float64)):
+        if name not in raw.coords:
+            raise ValueError(f"raw recording has no '{name}' coordinate")
+        coord = raw.coords[name]
+        if coord.dims != ("time",):
+            raise ValueError(f"coordinate '{name}' has dims {coord.dims}; expected ('time',)")
+        if coord.dtype != dtype:
+            raise ValueError(f"coordinate '{name}' has dtype {coord.dtype}; expected {np.dtype(dtype)}")
+
+
+def _check_dataset(ds):
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+
+
+def _check_layout(ds, name, dtype, table, schema):
+    var = ds[name]
+    if var.dims != DIMS:
+        raise ValueError(f"variable '{name}' has dims {var.dims}; expected {DIMS}")
+    if var.dtype != dtype:
+        raise ValueError(f"variable '{name}' has dtype {var.dtype}; expected {np.dtype(dtype)}")
+    if 0 in var.shape:
+        raise ValueError(f"variable '{name}' is empty (shape {var.shape}); a trial needs at least one frame")
+    for dim in DIMS:
+        if dim not in ds.indexes:
+            raise ValueError(f"dim '{dim}' has no coordinate; expected {table[dim][1]} in {table[dim][0]}")
+        coord = ds[dim]
+        if coord.dtype != np.float64:
+            raise ValueError(f"coordinate '{dim}' has dtype {coord.dtype}; expected float64")
+        values = coord.values
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"coordinate '{dim}' has non-finite values")
+        if values.size > 1 and not np.all(np.diff(values) > 0):
+            raise ValueError(f"coordinate '{dim}' must be strictly increasing")
+    if ds["time"].values[0] != 0:
+        raise ValueError(
+            f"coordinate 'time' must start at 0 s, got {ds['time'].values[0]!r} "
+            "(keep the absolute start in attr 'start_time')"
+        )
+    for var_name in ds.variables:
+        _check_var_attrs(ds[var_name], table)
+    _check_attrs(ds, schema)
+    for dim, attr in (("x", "sensor_pitch_x_mm"), ("y", "sensor_pitch_y_mm")):
+        steps = np.diff(ds[dim].values)
+        pitch = ds.attrs[attr]
+        if steps.size and not np.allclose(steps, pitch, rtol=_PITCH_RTOL, atol=0):
+            raise ValueError(
+                f"coordinate '{dim}' spacing ({steps.min():g} .. {steps.max():g} mm) "
+                f"does not match attr '{attr}' = {pitch:g} mm"
+            )
+
+
+def _check_var_attrs(var, table):
+    name = var.name
+    for key in ("units", "long_name"):
+        value = var.attrs.get(key)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"variable '{name}' has no '{key}' attr")
+    if name in table and var.attrs["units"] != table[name][0]:
+        raise ValueError(
+            f"variable '{name}' has units {var.attrs['units']!r}; expected {table[name][0]!r}"
+        )
+    for key, value in var.attrs.items():
+        _check_attr_type(value, f"attr '{key}' of variable '{name}'")
+
+
+def _check_attrs(ds, schema):
+    attrs = ds.attrs
+    got = attrs.get("plantar_schema")
+    if got != schema:
+        raise ValueError(f"attr 'plantar_schema' is {got!r}; expected {schema!r}")
+    for key, (kind, _) in TRIAL_ATTRS.items():
+        if key not in attrs:
+            raise ValueError(f"attr {key!r} is missing")
+        value = attrs[key]
+        if kind is str and not isinstance(value, str):
+            raise ValueError(f"attr {key!r} must be a str, got {type(value).__name__} {value!r}")
+        if kind is float and (
+            not isinstance(value, (numbers.Real, np.number)) or isinstance(value, (bool, np.bool_))
+        ):
+            raise ValueError(f"attr {key!r} must be a number, got {type(value).__name__} {value!r}")
+    for key in ("sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+        if not (np.isfinite(attrs[key]) and attrs[key] > 0):
+            raise ValueError(f"attr {key!r} must be positive, got {attrs[key]!r}")
+    mass = attrs["body_mass_kg"]
+    if not (np.isfinite(mass) and mass >= 0):
+        raise ValueError(f"attr 'body_mass_kg' must be >= 0 (0 = unknown), got {mass!r}")
+    if attrs["start_time"]:
+        try:
+            # Python < 3.11 does not read a trailing "Z" (UTC) itself.
+            datetime.datetime.fromisoformat(re.sub(r"Z$", "+00:00", attrs["start_time"]))
+        except ValueError:
+            raise ValueError(
+                f"attr 'start_time' must be ISO 8601 (e.g. '2026-11-21T09:30:00') or '', "
+                f"got {attrs['start_time']!r}"
+            ) from None
+    for key, value in attrs.items():
+        _check_attr_type(value, f"attr {key!r}")
+
+
+def _check_attr_type(value, where):
+    """Attrs must survive NetCDF: str, int, float or a 1-D numeric array."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} is a bool, which NetCDF cannot store; use 0 or 1")
+    if isinstance(value, (str, numbers.Real, np.number)):
+        return
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value)
+        if array.ndim == 1 and array.dtype.kind in "iuf":
+            return
+    raise ValueError(
+        f"{where} has type {type(value).__name__}, which NetCDF cannot store; "
+        "use str, int, float or a 1-D numeric array"
+    )
+
+
+def _check_pressure_values(data, where):
+    """Reject negative and infinite pressure; NaN (no sensor) is allowed.
+
+    ``np.fmin.reduce`` / ``np.fmax.reduce`` skip NaN and cost one pass each.
+    """
+    low = np.fmin.reduce(data, axis=None)
+    high = np.fmax.reduce(data, axis=None)
+    if low < 0:
+        frame, row, col = np.unravel_index(np.nanargmin(data), data.shape)
+        raise ValueError(
+            f"{where} has negative values (min {low:g} kPa at frame {frame}, row {row}, col {col}); "
+            "pressure must be >= 0, NaN where there is no sensor"
+        )
+    if np.isinf(high):
+        raise ValueError(f"{where} has infinite values; pressure must be finite or NaN")
