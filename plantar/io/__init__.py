@@ -1,0 +1,16 @@
+"""Reading and writing trials: the native NetCDF format and, through the same
+:func:`read`, every supported vendor format."""
+
+from . import netcdf
+from ._dispatch import (
+    FileFormat,
+    FileFormatError,
+    known_formats,
+    read,
+    register_format,
+    save,
+)
+
+register_format(netcdf.FORMAT)
+
+__all__ = ["FileFormat", "FileFormatError", "known_formats", "read", "register_format", "save"]
