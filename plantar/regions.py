@@ -1,0 +1,115 @@
+"""Plantar regions: names, how they nest, and the default ``"percent"`` scheme.
+
+Regions are defined per step in foot-aligned coordinates: ``u`` is the position
+along the foot axis as a fraction of foot length (0 = heel end, 1 = toe tip) and
+``w`` the position across the footprint at that level, as a fraction from the
+medial border (0) to the lateral border (1). Medial is toward the body's midline,
+so it depends on the side.
+
+The default ``"percent"`` scheme:
+
+==============================  ======================================================
+region                          rule
+==============================  ======================================================
+heel                            u < 0.30
+arch                            0.30 <= u < 0.55
+mth1 / mth2_3 / mth4_5          0.55 <= u < 0.80 and w in [0, 1/3) / [1/3, 2/3) / [2/3, 1]
+hallux / lesser_toes            u >= 0.80 and w < 0.40 / w >= 0.40
+metatarsal_heads                mth1 + mth2_3 + mth4_5
+toes                            hallux + lesser_toes
+forefoot                        metatarsal_heads + toes
+total                           the whole footprint
+==============================  ======================================================
+
+The hindfoot and midfoot cuts are close to those of the novel-like automask as
+reproduced by pressuRe (27 % and 55 % of foot length; Telfer et al. 2023, Sci Rep,
+doi:10.1038/s41598-023-44041-6) and to the 30/55/85 % bands used with the StepUP-P150 walkway data.
+"""
+
+import numpy as np
+
+#: Base regions, in label order: label k (1-based) is ``BASE_REGIONS[k - 1]``.
+BASE_REGIONS = ("heel", "arch", "mth1", "mth2_3", "mth4_5", "hallux", "lesser_toes")
+
+#: Every region reported, in output order, with the base regions it is made of.
+REGIONS = {
+    "total": BASE_REGIONS,
+    "heel": ("heel",),
+    "arch": ("arch",),
+    "forefoot": ("mth1", "mth2_3", "mth4_5", "hallux", "lesser_toes"),
+    "metatarsal_heads": ("mth1", "mth2_3", "mth4_5"),
+    "toes": ("hallux", "lesser_toes"),
+    "mth1": ("mth1",),
+    "mth2_3": ("mth2_3",),
+    "mth4_5": ("mth4_5",),
+    "hallux": ("hallux",),
+    "lesser_toes": ("lesser_toes",),
+}
+
+#: Boundaries of the ``"percent"`` scheme, fractions of foot length / width.
+HEEL_END_U = 0.30
+ARCH_END_U = 0.55
+MTH_END_U = 0.80
+HALLUX_END_W = 0.40
+
+
+def region_matrix():
+    """Matrix summing base-region values into every reported region.
+
+    Returns
+    -------
+    matrix : ndarray of float, shape (7, 11)
+        ``values_by_region = values_by_base_region @ matrix``, with rows in the order
+        of :data:`BASE_REGIONS` and columns in the order of :data:`REGIONS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.regions import region_matrix, REGIONS
+    >>> per_base = np.array([10.0, 2.0, 3.0, 4.0, 1.0, 5.0, 1.0])
+    >>> dict(zip(REGIONS, per_base @ region_matrix()))["forefoot"]
+    14.0
+    """
+    matrix = np.zeros((len(BASE_REGIONS), len(REGIONS)))
+    for col, members in enumerate(REGIONS.values()):
+        for name in members:
+            matrix[BASE_REGIONS.index(name), col] = 1.0
+    return matrix
+
+
+def percent_labels(u, w):
+    """Label points of a footprint with the ``"percent"`` scheme.
+
+    Parameters
+    ----------
+    u : array_like of float
+        Position along the foot axis, fraction of foot length (0 = heel end,
+        1 = toe tip).
+    w : array_like of float
+        Position across the footprint at that level, fraction from the medial
+        border (0) to the lateral border (1). Same shape as ``u`` (or
+        broadcastable).
+
+    Returns
+    -------
+    labels : ndarray of int8
+        1 .. 7 = index into :data:`BASE_REGIONS` plus one. Points outside the
+        footprint must be masked by the caller (label them 0).
+
+    Examples
+    --------
+    >>> from plantar.regions import percent_labels, BASE_REGIONS
+    >>> labels = percent_labels([0.1, 0.4, 0.7, 0.7, 0.7, 0.9, 0.9],
+    ...                         [0.5, 0.9, 0.1, 0.5, 0.9, 0.2, 0.6])
+    >>> [BASE_REGIONS[k - 1] for k in labels]
+    ['heel', 'arch', 'mth1', 'mth2_3', 'mth4_5', 'hallux', 'lesser_toes']
+    """
+    u, w = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(w, dtype=float))
+    mth = 3 + np.clip(np.floor(w * 3), 0, 2)
+    toes = np.where(w < HALLUX_END_W, 6, 7)
+    labels = np.select(
+        [u < HEEL_END_U, u < ARCH_END_U, u < MTH_END_U],
+        [1, 2, mth],
+        default=toes,
+    )
+    return labels.astype(np.int8)

@@ -1,0 +1,792 @@
+"""Synthetic walks over a pressure mat, with their ground truth.
+
+:func:`walk` simulates a person walking across a floor mat and returns the trial a
+perfect mat would record, together with the truth every analysis can be checked
+against. The model, in brief:
+
+**Force.** Each foot contact carries a vertical force with the double hump of
+walking: a loading peak at about 25 % of stance, a mid-stance trough and a push-off
+peak, about 1.1-1.2 x body weight and 0.75 x body weight at a stance of 61 % of
+the gait cycle. Step impulses obey vertical momentum balance: from one heel strike
+to the next the body's vertical velocity repeats, so the force of both feet over
+that interval integrates to body weight x its duration, and the mean vertical force
+over any stride is body weight (Winter, *Biomechanics and Motor Control of Human
+Movement*, 4th ed., 2009, ch. 5).
+
+**Foot.** The plantar surface is twelve load-bearing structures (heel, lateral
+midfoot, the five metatarsal heads, the hallux and the four lesser toes), each an
+elliptical pressure dome ``(1 - r^2)^gamma`` placed on a foot template scaled to
+the foot length. Each structure loads and unloads on its own schedule over stance
+(heel strike, foot flat, heel off, push-off), so the centre of pressure rolls from
+the heel along the lateral midfoot to the forefoot and leaves over the hallux.
+With the default 70 kg walker at 1.2 m/s and 5 mm pitch, peak pressures come out
+at about 400-500 kPa under the heel, 500-650 kPa under the metatarsal heads and
+370-430 kPa under the toes, within the barefoot values measured on a capacitive
+mat in 131 adults (heel 367-517 kPa and forefoot 635-737 kPa at 1.0-1.5 m/s;
+Shorten et al. 1989, J Biomech 22:1083). Shod walking spreads the same load over
+a larger, flatter footprint, so peaks fall by about half.
+
+**Sensors.** Each sensel reads the mean pressure over its own area (the field is
+averaged on a sub-millimetre grid, then scaled so that every structure's force is
+kept exactly), and reads nothing where the foot is off the mat.
+
+**Gait.** Steps alternate left and right along a line of progression with the
+given step length, width, toe-out angle and cadence, with step-to-step variability
+of the size measured on walkways (coefficients of variation of 2-3 % in step
+length and time; Hollman et al. 2011, Gait Posture 34:111), over as many passes
+(back and forth, with a turn off the mat) as asked. Each foot leaves the ground a
+double-support time after the other lands.
+
+The truth holds, per step: side, contact times, heel centre, foot axis, foot angle,
+foot length and width, the force-time integral of every region of
+:mod:`plantar.regions` integrated from the continuous field, and the centre of
+pressure and force per frame.
+"""
+
+import math
+import numbers
+import types
+
+import numpy as np
+import xarray as xr
+
+from . import regions
+from ._schema import STANDARD_GRAVITY_M_S2, _positive, make_trial
+from ._version import __version__
+
+# Shape of the single-foot vertical force over normalised stance time tau in [0, 1]:
+# two Gaussian humps at HUMP_TAU and 1 - HUMP_TAU, width HUMP_WIDTH, with the rise at
+# heel strike and the fall at toe-off shaped by 1 - exp(-tau / EDGE_TAU). Fitted so
+# that at a stance of 61 % of the cycle the peaks are 1.13 x body weight at 25 % of
+# stance and the mid-stance trough 0.76 x body weight.
+HUMP_TAU = 0.21
+HUMP_WIDTH = 0.19
+EDGE_TAU = 0.114
+
+# The foot template. Per structure: centre along the axis (u, fraction of foot
+# length from the heel end), centre across (v, fraction of foot length, + medial),
+# semi-axes along / across (fractions of foot length), dome exponent gamma,
+# relative load weight, and its loading schedule in normalised stance time:
+# onset, peak, end. The axis runs through the heel centre and the second toe (v = 0).
+_STRUCTURES = (
+    # name      u      v       a      b     gamma weight onset  peak   end
+    ("heel",    0.135,  0.000, 0.135, 0.118, 1.2, 2.00, 0.00, 0.15, 0.62),
+    ("midfoot", 0.420, -0.110, 0.190, 0.055, 0.8, 0.22, 0.05, 0.40, 0.80),
+    ("mth1",    0.715,  0.100, 0.060, 0.058, 0.7, 0.55, 0.15, 0.80, 0.98),
+    ("mth2",    0.720,  0.015, 0.052, 0.045, 0.7, 0.75, 0.12, 0.75, 0.97),
+    ("mth3",    0.700, -0.058, 0.050, 0.042, 0.7, 0.65, 0.12, 0.72, 0.96),
+    ("mth4",    0.672, -0.120, 0.048, 0.040, 0.7, 0.45, 0.10, 0.68, 0.94),
+    ("mth5",    0.640, -0.172, 0.048, 0.040, 0.7, 0.30, 0.08, 0.60, 0.92),
+    ("hallux",  0.930,  0.095, 0.070, 0.055, 0.8, 0.65, 0.35, 0.88, 1.00),
+    ("toe2",    0.905,  0.000, 0.038, 0.030, 0.8, 0.18, 0.35, 0.85, 0.99),
+    ("toe3",    0.880, -0.055, 0.034, 0.028, 0.8, 0.14, 0.35, 0.84, 0.985),
+    ("toe4",    0.850, -0.100, 0.032, 0.026, 0.8, 0.10, 0.35, 0.83, 0.98),
+    ("toe5",    0.815, -0.140, 0.030, 0.025, 0.8, 0.07, 0.35, 0.82, 0.975),
+)  # fmt: skip
+STRUCTURES = tuple(s[0] for s in _STRUCTURES)
+
+#: Which structures' load ``offload={"<side>_<region>": fraction}`` reduces.
+_REGION_STRUCTURES = {
+    "heel": ("heel",),
+    "arch": ("midfoot",),
+    "mth1": ("mth1",),
+    "mth2_3": ("mth2", "mth3"),
+    "mth4_5": ("mth4", "mth5"),
+    "metatarsal_heads": ("mth1", "mth2", "mth3", "mth4", "mth5"),
+    "hallux": ("hallux",),
+    "lesser_toes": ("toe2", "toe3", "toe4", "toe5"),
+    "toes": ("hallux", "toe2", "toe3", "toe4", "toe5"),
+    "forefoot": ("mth1", "mth2", "mth3", "mth4", "mth5", "hallux", "toe2", "toe3", "toe4", "toe5"),
+}
+
+#: Footwear: how much wider each structure's footprint gets (factor and mm added to
+#: both semi-axes), the dome exponent, and extra weight on the midfoot, where a
+#: shoe's shank and insole pick up load the bare arch does not carry.
+_CONDITIONS = {
+    "barefoot": dict(grow=1.0, add_mm=0.0, gamma=None, midfoot_weight=1.0),
+    "shod": dict(grow=1.25, add_mm=7.0, gamma=0.45, midfoot_weight=2.5),
+}
+
+_SIDES = ("left", "right")
+#: Variability at variability=1: SDs of step-to-step changes.
+_STEP_LENGTH_CV = 0.025
+_STEP_TIME_CV = 0.02
+_DOUBLE_SUPPORT_CV = 0.05
+_STEP_WIDTH_SD_MM = 12.0
+_TOE_OUT_SD_DEG = 2.5
+_WEIGHT_SD_LOG = 0.08
+_LATERAL_SD_MM = 35.0
+#: Fine grid for the truth (mm) and the largest sub-sample spacing for sensors (mm).
+_TRUTH_GRID_MM = 0.25
+_SUBSAMPLE_MM = 1.0
+
+
+def walk(
+    *,
+    seed,
+    body_mass_kg=70.0,
+    foot_length_mm=260.0,
+    speed_m_s=None,
+    cadence_steps_per_min=None,
+    step_length_mm=None,
+    step_width_mm=100.0,
+    toe_out_deg=7.0,
+    stance_fraction=0.61,
+    heading_deg=90.0,
+    passes=None,
+    duration_s=None,
+    turn_s=1.5,
+    lead_s=0.5,
+    mat_length_mm=2000.0,
+    mat_width_mm=500.0,
+    pitch_mm=5.0,
+    rate_hz=100.0,
+    condition="barefoot",
+    offload=None,
+    stance_scale=None,
+    variability=1.0,
+    subject="synthetic",
+):
+    """Simulate a walk across a pressure mat; return the trial and its ground truth.
+
+    Of walking speed, cadence and step length give any two (the third follows
+    from speed = step length x cadence); by default cadence is 110 steps/min and
+    step length 650 mm (1.19 m/s).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator: the same arguments and seed give the same walk.
+    body_mass_kg : float
+        Body mass in kg; the mean vertical force over a stride is
+        ``body_mass_kg * 9.80665`` N.
+    foot_length_mm : float
+        Foot length in mm: heel end to hallux tip of the barefoot footprint. A
+        shod footprint (the outsole) is longer; ``truth.foot_length`` gives it.
+    speed_m_s : float | None
+        Walking speed in m/s.
+    cadence_steps_per_min : float | None
+        Cadence in steps per minute.
+    step_length_mm : float | None
+        Step length in mm (heel to opposite heel, along the line of progression).
+    step_width_mm : float
+        Step width in mm: distance between the left and right heel-centre lines.
+    toe_out_deg : float
+        Foot progression angle in degrees, positive = toe-out, both feet.
+    stance_fraction : float
+        Stance time as a fraction of the gait cycle (0.5 .. 0.75); 0.61 is typical
+        at comfortable speed.
+    heading_deg : float
+        Walking direction of the first pass, degrees counter-clockwise from the
+        mat's +x axis: 90 (default) walks toward +y, along the mat's length.
+        Later passes walk back and forth.
+    passes : int | None
+        Number of passes over the mat. Default 1 when ``duration_s`` is None.
+    duration_s : float | None
+        Record for this long, walking back and forth; the last contact may be cut.
+        Give ``passes`` or ``duration_s``, not both.
+    turn_s : float
+        Time with nobody on the mat between passes, in s.
+    lead_s : float
+        Time recorded before the first contact, in s; negative starts the
+        recording during the first contact (which is then incomplete).
+    mat_length_mm, mat_width_mm : float
+        Mat size in mm along y (rows) and x (columns).
+    pitch_mm : float | tuple of float
+        Sensor pitch in mm, or ``(x, y)``.
+    rate_hz : float
+        Frame rate in Hz.
+    condition : {"barefoot", "shod"}
+        Footwear. Shod spreads the load over a larger, flatter footprint (the
+        outsole), with lower peaks and more load under the midfoot.
+    offload : dict of str to float | None
+        Reduce the load under a region of one foot, e.g. ``{"right_heel": 0.3}``:
+        the load of the structures under that region is cut by that fraction
+        relative to the rest of the foot; the step's impulse still follows from
+        momentum balance, so the rest of the foot carries more.
+        Keys are ``"<left|right>_<region>"`` with a region of
+        :data:`plantar.regions.REGIONS` other than ``total``.
+    stance_scale : dict of str to float | None
+        Lengthen or shorten the stance of one side, e.g. ``{"left": 0.9}`` for a
+        10 % shorter left stance (the double support after a left step shrinks).
+        Impulses follow from momentum balance, so the side with the shorter
+        stance also carries less impulse and the stride mean force stays body
+        weight.
+    variability : float
+        Scale of step-to-step variability (0 = every step identical).
+    subject : str
+        Subject label stored in the trial.
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial (schema ``trial/1``); pressure in kPa.
+    truth : xarray.Dataset
+        Ground truth per step (dim ``step``, ordered by contact time):
+        ``side``, ``t_on``, ``t_off`` (s), ``complete``, ``pass_index``,
+        ``heel_x``, ``heel_y`` (mm), ``axis_angle`` (deg), ``foot_angle``
+        (deg, + = toe-out), ``foot_length``, ``foot_width`` (mm), ``step_length``,
+        ``step_width`` (mm, GAITRite definitions), ``impulse`` (N s),
+        ``force_time_integral`` and ``relative_load`` per ``region``, and per
+        ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm).
+
+    Examples
+    --------
+    >>> import plantar
+    >>> trial, truth = plantar.synth.walk(seed=0, passes=2)
+    >>> trial.pressure.dims
+    ('time', 'y', 'x')
+    >>> sorted(set(truth.side.values))
+    ['left', 'right']
+    >>> round(float(truth.foot_length[0]), 6)
+    260.0
+    """
+    gait = _gait_parameters(
+        speed_m_s, cadence_steps_per_min, step_length_mm, stance_fraction,
+        stance_scale, variability, body_mass_kg,
+    )  # fmt: skip
+    if condition not in _CONDITIONS:
+        raise ValueError(f"condition must be one of {tuple(_CONDITIONS)}, got {condition!r}")
+    if passes is not None and duration_s is not None:
+        raise ValueError("give passes or duration_s, not both")
+    if duration_s is None:
+        passes = 1 if passes is None else passes
+        if not (isinstance(passes, numbers.Integral) and passes >= 1):
+            raise ValueError(f"passes must be a positive integer, got {passes!r}")
+    else:
+        duration_s = _positive(duration_s, "duration_s")
+    for name, value in (("step_width_mm", step_width_mm), ("turn_s", turn_s)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+    mat = _Mat(
+        _positive(mat_length_mm, "mat_length_mm"),
+        _positive(mat_width_mm, "mat_width_mm"),
+        pitch_mm,
+        _positive(rate_hz, "rate_hz"),
+    )
+    offload_gain = _offload_gains(offload)
+    rng = np.random.default_rng(seed)
+    template = _template(condition, _positive(foot_length_mm, "foot_length_mm"))
+
+    steps = _plan_steps(
+        rng, gait, template, mat, offload_gain, step_width_mm, toe_out_deg, heading_deg,
+        passes, duration_s, turn_s, lead_s,
+    )  # fmt: skip
+    if not steps:
+        raise ValueError(
+            "no step touches the mat: the walk passes beside it "
+            f"(mat {mat_width_mm:g} x {mat_length_mm:g} mm, heading {heading_deg:g} deg)"
+        )
+    if duration_s is not None:
+        n_frames = max(1, int(round(duration_s * mat.rate_hz)))
+    else:
+        n_frames = int(math.ceil((max(s["t_off"] for s in steps) + 0.5) * mat.rate_hz)) + 1
+    time = np.arange(n_frames) / mat.rate_hz
+    steps = [s for s in steps if s["t_on"] < time[-1] and s["t_off"] > 0]
+
+    pressure = np.zeros((n_frames, mat.n_rows, mat.n_cols), dtype=np.float32)
+    truth_steps = [_render_step(step, template, mat, time, pressure) for step in steps]
+    trial = make_trial(
+        pressure,
+        pitch_mm=(mat.pitch_x, mat.pitch_y),
+        rate_hz=mat.rate_hz,
+        device="plantar synthetic walk",
+        source_format="synthetic",
+        subject=subject,
+        condition=condition,
+        body_mass_kg=float(body_mass_kg),
+    )
+    truth = _truth_dataset(truth_steps, template, time, mat)
+    truth.attrs.update(
+        seed=int(seed),
+        body_mass_kg=float(body_mass_kg),
+        foot_length_mm=float(foot_length_mm),
+        speed_m_s=gait.speed_m_s,
+        cadence_steps_per_min=gait.cadence,
+        step_length_mm=gait.step_length_mm,
+        step_width_mm=float(step_width_mm),
+        toe_out_deg=float(toe_out_deg),
+        stance_fraction=float(stance_fraction),
+        condition=condition,
+        offload=repr(dict(offload or {})),
+        stance_scale=repr(dict(stance_scale or {})),
+        variability=float(variability),
+        plantar_version=__version__,
+    )
+    return trial, truth
+
+
+# --------------------------------------------------------------------------------------
+# parameters
+
+
+def _gait_parameters(speed, cadence, step_length, stance_fraction, stance_scale, variability, mass):
+    given = {k: v for k, v in (("speed_m_s", speed), ("cadence_steps_per_min", cadence),
+                              ("step_length_mm", step_length)) if v is not None}  # fmt: skip
+    for name, value in given.items():
+        _positive(value, name)
+    if len(given) == 3:
+        implied = step_length / 1000.0 * cadence / 60.0
+        if abs(implied - speed) > 0.01 * speed:
+            raise ValueError(
+                f"speed_m_s={speed} does not match step_length_mm x cadence ({implied:.3f} m/s); "
+                "give two of the three"
+            )
+    if cadence is None:
+        cadence = 60.0 * speed * 1000.0 / step_length if (speed and step_length) else 110.0
+    if step_length is None:
+        step_length = speed * 1000.0 * 60.0 / cadence if speed else 650.0
+    speed = step_length / 1000.0 * cadence / 60.0
+    if not 0.5 <= stance_fraction <= 0.75:
+        raise ValueError(f"stance_fraction must lie in 0.5 .. 0.75, got {stance_fraction!r}")
+    scale = {"left": 1.0, "right": 1.0}
+    for side, value in (stance_scale or {}).items():
+        if side not in scale:
+            raise ValueError(f"stance_scale keys must be 'left' or 'right', got {side!r}")
+        if not 0.5 <= value <= 1.5:
+            raise ValueError(f"stance_scale[{side!r}] must lie in 0.5 .. 1.5, got {value!r}")
+        scale[side] = float(value)
+    if not (np.isfinite(variability) and variability >= 0):
+        raise ValueError(f"variability must be >= 0, got {variability!r}")
+    step_period = 60.0 / cadence
+    return types.SimpleNamespace(
+        speed_m_s=float(speed),
+        cadence=float(cadence),
+        step_length_mm=float(step_length),
+        step_period_s=step_period,
+        stance_s={side: stance_fraction * 2 * step_period * scale[side] for side in _SIDES},
+        variability=float(variability),
+        body_weight_n=_positive(mass, "body_mass_kg") * STANDARD_GRAVITY_M_S2,
+    )
+
+
+def _offload_gains(offload):
+    """``{"right_heel": 0.3}`` -> {side: gain per structure}."""
+    gains = {side: np.ones(len(STRUCTURES)) for side in _SIDES}
+    for key, fraction in (offload or {}).items():
+        side, _, region = key.partition("_")
+        if side not in gains or region not in _REGION_STRUCTURES:
+            raise ValueError(
+                f"offload keys must be '<left|right>_<region>' with a region of "
+                f"{tuple(_REGION_STRUCTURES)}, got {key!r}"
+            )
+        if not 0 <= fraction < 1:
+            raise ValueError(f"offload[{key!r}] must lie in [0, 1), got {fraction!r}")
+        for name in _REGION_STRUCTURES[region]:
+            gains[side][STRUCTURES.index(name)] *= 1.0 - fraction
+    return gains
+
+
+class _Mat:
+    def __init__(self, length_mm, width_mm, pitch_mm, rate_hz):
+        if isinstance(pitch_mm, numbers.Real):
+            pitch_mm = (pitch_mm, pitch_mm)
+        self.pitch_x, self.pitch_y = (_positive(p, "pitch_mm") for p in pitch_mm)
+        self.n_rows = max(1, int(round(length_mm / self.pitch_y)))
+        self.n_cols = max(1, int(round(width_mm / self.pitch_x)))
+        self.rate_hz = rate_hz
+        # Sensel centres run from 0; the sensing area reaches half a pitch beyond.
+        self.x_range = (-self.pitch_x / 2, (self.n_cols - 0.5) * self.pitch_x)
+        self.y_range = (-self.pitch_y / 2, (self.n_rows - 0.5) * self.pitch_y)
+        self.centre = np.array([np.mean(self.x_range), np.mean(self.y_range)])
+
+
+# --------------------------------------------------------------------------------------
+# the foot
+
+
+class _Template:
+    """The foot of one condition in mm, relative to the heel centre, + across = medial."""
+
+    def __init__(self, condition, foot_length_mm):
+        spec = _CONDITIONS[condition]
+        table = np.array([s[1:] for s in _STRUCTURES], dtype=float)
+        u, v, a, b, gamma, weight = table[:, :6].T
+        L = foot_length_mm
+        heel_u = u[0]
+        self.along = (u - heel_u) * L
+        self.across = v * L
+        self.semi_along = a * L * spec["grow"] + spec["add_mm"]
+        self.semi_across = b * L * spec["grow"] + spec["add_mm"]
+        self.gamma = gamma if spec["gamma"] is None else np.full_like(gamma, spec["gamma"])
+        self.weight = weight.copy()
+        self.weight[STRUCTURES.index("midfoot")] *= spec["midfoot_weight"]
+        self.schedule = table[:, 6:9]  # onset, peak, end
+        # Extent of the footprint (union of the structures) along and across the axis.
+        self.heel_end = np.min(self.along - self.semi_along)
+        self.toe_end = np.max(self.along + self.semi_along)
+        self.length = self.toe_end - self.heel_end
+        self.medial_edge = np.max(self.across + self.semi_across)
+        self.lateral_edge = np.min(self.across - self.semi_across)
+        self.width = self.medial_edge - self.lateral_edge
+        self.region_fractions = _region_fractions(self)
+
+    def density(self, along, across):
+        """Load density of each structure at points, 1/mm^2, shape (n_structures, ...).
+
+        Each structure's density integrates to 1 over the plane.
+        """
+        shape = (-1,) + (1,) * np.ndim(along)
+        r2 = ((along - self.along.reshape(shape)) / self.semi_along.reshape(shape)) ** 2 + (
+            (across - self.across.reshape(shape)) / self.semi_across.reshape(shape)
+        ) ** 2
+        gamma = self.gamma.reshape(shape)
+        norm = (gamma + 1) / (np.pi * self.semi_along * self.semi_across).reshape(shape)
+        return np.where(r2 < 1, norm * np.clip(1 - r2, 0, None) ** gamma, 0.0)
+
+
+_TEMPLATES = {}
+
+
+def _template(condition, foot_length_mm):
+    key = (condition, float(foot_length_mm))
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = _Template(condition, foot_length_mm)
+    return _TEMPLATES[key]
+
+
+def _region_fractions(template):
+    """Fraction of each structure's load in each base region, shape (n_structures, 7).
+
+    Integrated on a fine grid: the footprint is the union of the structures; at each
+    level along the axis its medial and lateral borders define ``w``.
+    """
+    h = _TRUTH_GRID_MM
+    along = np.arange(template.heel_end + h / 2, template.toe_end, h)
+    across = np.arange(template.lateral_edge + h / 2, template.medial_edge, h)
+    A, C = np.meshgrid(along, across, indexing="ij")
+    density = template.density(A, C)
+    footprint = density.max(axis=0) > 0
+    medial = np.where(footprint, C, -np.inf).max(axis=1, keepdims=True) + h / 2
+    lateral = np.where(footprint, C, np.inf).min(axis=1, keepdims=True) - h / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(footprint, (medial - C) / (medial - lateral), 0.0)
+    u = (A - template.heel_end) / template.length
+    labels = np.where(footprint, regions.percent_labels(u, w), 0)
+    mass = density.reshape(len(STRUCTURES), -1)
+    onehot = labels.reshape(-1, 1) == np.arange(1, len(regions.BASE_REGIONS) + 1)
+    fractions = mass @ onehot
+    return fractions / mass.sum(axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------
+# force over stance
+
+
+def _shape(tau):
+    """Single-foot vertical force shape over normalised stance (unscaled)."""
+    tau = np.asarray(tau, dtype=float)
+    hump = np.exp(-0.5 * ((tau - HUMP_TAU) / HUMP_WIDTH) ** 2) + np.exp(
+        -0.5 * ((tau - 1 + HUMP_TAU) / HUMP_WIDTH) ** 2
+    )
+    inside = (tau > 0) & (tau < 1)
+    edges = (1 - np.exp(-np.clip(tau, 0, 1) / EDGE_TAU)) * (
+        1 - np.exp(-np.clip(1 - tau, 0, 1) / EDGE_TAU)
+    )
+    return np.where(inside, hump * edges, 0.0)
+
+
+def _activation(tau, schedule, weight):
+    """Load share of each structure over normalised stance, shape (..., n_structures).
+
+    Each structure rises on a half cosine from its onset to its peak and falls on a
+    half cosine to its end; the shares are these times the weights, normalised to
+    sum to one wherever anything is loaded.
+    """
+    tau = np.asarray(tau, dtype=float)[..., np.newaxis]
+    onset, peak, end = schedule.T
+    rise = 0.5 * (1 - np.cos(np.pi * np.clip((tau - onset) / (peak - onset), 0, 1)))
+    fall = 0.5 * (1 + np.cos(np.pi * np.clip((tau - peak) / (end - peak), 0, 1)))
+    level = np.where(tau <= peak, rise, fall) * weight
+    total = level.sum(axis=-1, keepdims=True)
+    return np.divide(level, total, out=np.zeros_like(level), where=total > 0)
+
+
+def _structure_forces(tau, schedule, weight, gain, scale):
+    """Force of each structure (N) at normalised times ``tau``."""
+    return scale * _shape(tau)[..., np.newaxis] * _activation(tau, schedule, weight) * gain
+
+
+_TAU_FINE = np.linspace(0.0, 1.0, 4001)
+
+
+# --------------------------------------------------------------------------------------
+# the walk
+
+
+def _rot(vector, degrees):
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return np.array([c * vector[0] - s * vector[1], s * vector[0] + c * vector[1]])
+
+
+def _half_extent(template, axis, medial):
+    """Half extents in x and y of each structure's ellipse, shape (n_structures, 2)."""
+    return np.sqrt(
+        (template.semi_along[:, None] * np.abs(axis)) ** 2
+        + (template.semi_across[:, None] * np.abs(medial)) ** 2
+    )
+
+
+def _structure_centres(template, heel, axis, medial):
+    return heel + template.along[:, None] * axis + template.across[:, None] * medial
+
+
+def _plan_steps(
+    rng, gait, template, mat, offload_gain, width, toe_out, heading, passes, duration, turn, lead
+):
+    """Place and time every step that touches the mat."""
+    var = gait.variability
+    steps = []
+    t_next = lead
+    pass_index = 0
+    while True:
+        if passes is not None and pass_index >= passes:
+            break
+        if duration is not None and t_next >= duration:
+            break
+        direction = _rot(np.array([1.0, 0.0]), heading + 180.0 * (pass_index % 2))
+        left = _rot(direction, 90.0)
+        origin = mat.centre + left * rng.normal(0, _LATERAL_SD_MM) * var
+        half = 0.5 * (
+            abs(direction[0]) * np.ptp(mat.x_range) + abs(direction[1]) * np.ptp(mat.y_range)
+        )
+        side = int(rng.integers(2))
+        s = -half - template.length - gait.step_length_mm * rng.uniform(0.0, 1.0)
+        t = 0.0
+        placed = []
+        while s < half + template.length:
+            side_name = _SIDES[side]
+            lateral = 0.5 * max(width + rng.normal(0, _STEP_WIDTH_SD_MM) * var, 0.0)
+            heel = origin + direction * s + left * (lateral if side_name == "left" else -lateral)
+            angle = toe_out + rng.normal(0, _TOE_OUT_SD_DEG) * var
+            axis = _rot(direction, angle if side_name == "left" else -angle)
+            medial = _rot(axis, -90.0 if side_name == "left" else 90.0)
+            # Double support: how long this foot stays down after the other lands.
+            overlap = (gait.stance_s[side_name] - gait.step_period_s) * (
+                1 + rng.normal(0, _DOUBLE_SUPPORT_CV) * var
+            )
+            placed.append(
+                dict(side=side_name, heel=heel, axis=axis, medial=medial, foot_angle=angle,
+                     direction=direction, t_on=t, overlap=overlap, pass_index=pass_index)
+            )  # fmt: skip
+            s += gait.step_length_mm * (1 + rng.normal(0, _STEP_LENGTH_CV) * var)
+            t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
+            side = 1 - side
+        tail = None
+        for i, step in enumerate(placed):
+            after = placed[i + 1]["t_on"] - step["t_on"] if i + 1 < len(placed) else gait.step_period_s
+            # Toe-off follows the opposite foot's heel strike by the double support time.
+            step["stance"] = after + step.pop("overlap")
+            step["weight"] = template.weight * np.exp(
+                rng.normal(0, _WEIGHT_SD_LOG, len(STRUCTURES)) * var
+            )
+            step["gain"] = offload_gain[step["side"]]
+            unit = _structure_forces(_TAU_FINE, template.schedule, step["weight"], step["gain"], 1.0)
+            curve = unit.sum(axis=1)
+            cumulative = np.concatenate(
+                [[0.0], np.cumsum(0.5 * (curve[1:] + curve[:-1]) * np.diff(_TAU_FINE))]
+            )
+            head = np.interp(after / step["stance"], _TAU_FINE, cumulative) / cumulative[-1]
+            # Vertical momentum balance: from one heel strike to the next the body's
+            # vertical velocity repeats, so the force of both feet over that interval
+            # (the end of the previous step plus the start of this one) integrates to
+            # body weight x its duration.
+            if tail is None:
+                tail = gait.body_weight_n * after * (1 - head)
+            impulse = (gait.body_weight_n * after - tail) / head
+            tail = impulse * (1 - head)
+            step["impulse"] = impulse
+            step["scale"] = impulse / (step["stance"] * cumulative[-1])
+            centres = _structure_centres(template, step["heel"], step["axis"], step["medial"])
+            extent = _half_extent(template, step["axis"], step["medial"])
+            low, high = centres - extent, centres + extent
+            step["on_mat"] = bool(
+                np.any(
+                    (high[:, 0] > mat.x_range[0]) & (low[:, 0] < mat.x_range[1])
+                    & (high[:, 1] > mat.y_range[0]) & (low[:, 1] < mat.y_range[1])
+                )
+            )  # fmt: skip
+            step["inside"] = bool(
+                low[:, 0].min() >= mat.x_range[0] and high[:, 0].max() <= mat.x_range[1]
+                and low[:, 1].min() >= mat.y_range[0] and high[:, 1].max() <= mat.y_range[1]
+            )  # fmt: skip
+        touching = [step for step in placed if step["on_mat"]]
+        if touching:
+            shift = t_next - touching[0]["t_on"]
+            for step in touching:
+                step["t_on"] += shift
+                step["t_off"] = step["t_on"] + step["stance"]
+            steps.extend(touching)
+            t_next = max(step["t_off"] for step in touching) + turn
+        pass_index += 1
+    steps.sort(key=lambda step: step["t_on"])
+    return steps
+
+
+def _render_step(step, template, mat, time, pressure):
+    """Add one step's pressure to ``pressure``; return its truth."""
+    side, weight, gain, scale = step["side"], step["weight"], step["gain"], step["scale"]
+    unit = _structure_forces(_TAU_FINE, template.schedule, weight, gain, 1.0)
+    impulse_by_structure = np.trapezoid(unit, _TAU_FINE, axis=0) * step["stance"] * scale
+
+    kernels, rows, cols, on_mat = _sensor_kernels(template, step, mat)
+    in_contact = (time > step["t_on"]) & (time < step["t_off"])
+    frames = np.flatnonzero(in_contact)
+    tau = (time[frames] - step["t_on"]) / step["stance"]
+    forces = _structure_forces(tau, template.schedule, weight, gain, scale)  # (n, structures)
+    if frames.size and rows.stop > rows.start and cols.stop > cols.start:
+        area = mat.pitch_x * mat.pitch_y
+        block = (forces @ kernels.reshape(len(STRUCTURES), -1)) * (1000.0 / area)  # kPa
+        pressure[frames, rows, cols] += block.reshape(frames.size, *kernels.shape[1:]).astype(
+            np.float32
+        )
+    centres = _structure_centres(template, step["heel"], step["axis"], step["medial"])
+    n_frames = time.size
+    force = np.zeros(n_frames)
+    force_on_mat = np.zeros(n_frames)
+    cop = np.full((n_frames, 2), np.nan)
+    total = forces.sum(axis=1)
+    force[frames] = total
+    force_on_mat[frames] = forces @ on_mat
+    loaded = total > 0
+    cop[frames[loaded]] = (forces[loaded] @ centres) / total[loaded, None]
+
+    fti_base = impulse_by_structure @ template.region_fractions
+    return dict(
+        side=side,
+        t_on=step["t_on"],
+        t_off=step["t_off"],
+        complete=step["inside"] and step["t_on"] >= time[0] and step["t_off"] <= time[-1],
+        pass_index=step["pass_index"],
+        heel=step["heel"],
+        axis=step["axis"],
+        direction=step["direction"],
+        foot_angle=step["foot_angle"],
+        impulse=impulse_by_structure.sum(),
+        fti=fti_base @ regions.region_matrix(),
+        force=force,
+        force_on_mat=force_on_mat,
+        cop=cop,
+    )
+
+
+def _sensor_kernels(template, step, mat):
+    """Each structure's share of its force per sensel, over the step's sensels.
+
+    Returns the kernels (n_structures, n_rows, n_cols) over the sensels of the
+    step's bounding box that lie on the mat, their row and column slices, and each
+    structure's fraction of force on the mat.
+    """
+    centres = _structure_centres(template, step["heel"], step["axis"], step["medial"])
+    extent = _half_extent(template, step["axis"], step["medial"])
+    low, high = (centres - extent).min(axis=0), (centres + extent).max(axis=0)
+    pitch = np.array([mat.pitch_x, mat.pitch_y])
+    first = np.floor(low / pitch).astype(int) - 1
+    last = np.ceil(high / pitch).astype(int) + 1
+    n_sub = max(2, int(math.ceil(pitch.max() / _SUBSAMPLE_MM)))
+    offsets = (np.arange(n_sub) + 0.5) / n_sub - 0.5
+    xs = (np.arange(first[0], last[0] + 1)[:, None] + offsets).ravel() * mat.pitch_x
+    ys = (np.arange(first[1], last[1] + 1)[:, None] + offsets).ravel() * mat.pitch_y
+    X, Y = np.meshgrid(xs - step["heel"][0], ys - step["heel"][1])
+    along = X * step["axis"][0] + Y * step["axis"][1]
+    across = X * step["medial"][0] + Y * step["medial"][1]
+    density = template.density(along, across)
+    n_y, n_x = last[1] - first[1] + 1, last[0] - first[0] + 1
+    cells = density.reshape(len(STRUCTURES), n_y, n_sub, n_x, n_sub).sum(axis=(2, 4))
+    cells /= cells.sum(axis=(1, 2), keepdims=True)  # each structure's force is kept exactly
+    row0, col0 = max(first[1], 0), max(first[0], 0)
+    row1, col1 = min(last[1] + 1, mat.n_rows), min(last[0] + 1, mat.n_cols)
+    rows, cols = slice(row0, max(row1, row0)), slice(col0, max(col1, col0))
+    kernels = cells[:, rows.start - first[1] : rows.stop - first[1], cols.start - first[0] : cols.stop - first[0]]
+    return kernels, rows, cols, kernels.sum(axis=(1, 2))
+
+
+def _truth_dataset(steps, template, time, mat):
+    n = len(steps)
+
+    def column(key):
+        return np.array([s[key] for s in steps]) if steps else np.zeros(0)
+
+    heel = column("heel").reshape(n, 2)
+    axis = column("axis").reshape(n, 2)
+    axis_angle = np.degrees(np.arctan2(axis[:, 1], axis[:, 0]))
+    step_length, step_width = _gaitrite(steps, heel)
+    fti = column("fti").reshape(n, len(regions.REGIONS))
+    relative = 100.0 * fti / fti[:, :1] if n else fti
+    per_frame = lambda key: column(key).reshape(n, time.size)  # noqa: E731
+    cop = column("cop").reshape(n, time.size, 2)
+
+    def var(dims, data, units, long_name, **extra):
+        return (dims, data, dict(units=units, long_name=long_name, **extra))
+
+    ds = xr.Dataset(
+        {
+            "t_on": var("step", column("t_on").astype(float), "s", "start of contact (continuous time)"),
+            "t_off": var("step", column("t_off").astype(float), "s", "end of contact (continuous time)"),
+            "complete": var("step", column("complete").astype(bool), "1",
+                            "footprint fully on the mat and contact fully inside the recording"),
+            "pass_index": var("step", column("pass_index").astype(int), "1", "pass over the mat, from 0"),
+            "heel_x": var("step", heel[:, 0], "mm", "heel centre x",
+                          definition="centre of the heel (calcaneal) load, on the foot axis"),
+            "heel_y": var("step", heel[:, 1], "mm", "heel centre y",
+                          definition="centre of the heel (calcaneal) load, on the foot axis"),
+            "axis_angle": var("step", axis_angle, "deg", "foot axis direction",
+                              definition="heel centre to second toe, counter-clockwise from +x"),
+            "foot_angle": var("step", column("foot_angle").astype(float), "deg", "foot progression angle",
+                              definition="foot axis vs line of progression, positive = toe-out"),
+            "foot_length": var("step", np.full(n, template.length), "mm", "foot length",
+                               definition="extent of the footprint along the foot axis"),
+            "foot_width": var("step", np.full(n, template.width), "mm", "foot width",
+                              definition="extent of the footprint across the foot axis"),
+            "step_length": var("step", step_length, "mm", "step length",
+                               definition="GAITRite: along the line of progression from the "
+                               "previous (opposite) heel centre; line of progression = the "
+                               "previous and next heel centres of the opposite foot"),
+            "step_width": var("step", step_width, "mm", "step width",
+                              definition="GAITRite: perpendicular distance from the heel centre "
+                              "to the line of progression of the opposite foot"),
+            "impulse": var("step", column("impulse").astype(float), "N s", "vertical impulse of the step"),
+            "force_time_integral": var(("step", "region"), fti, "N s", "force-time integral",
+                                       definition="integral over contact of the region's force, "
+                                       "from the continuous pressure field of the whole foot"),
+            "relative_load": var(("step", "region"), relative, "%", "relative load",
+                                 definition="region force-time integral / total x 100"),
+            "force": var(("step", "time"), per_frame("force"), "N", "vertical force of the whole foot"),
+            "force_on_mat": var(("step", "time"), per_frame("force_on_mat"), "N",
+                                "vertical force of the part of the foot on the mat"),
+            "cop_x": var(("step", "time"), cop[..., 0], "mm", "centre of pressure x (whole foot)"),
+            "cop_y": var(("step", "time"), cop[..., 1], "mm", "centre of pressure y (whole foot)"),
+        },
+        coords={
+            "step": ("step", np.arange(n)),
+            "side": ("step", column("side").astype(str) if n else np.zeros(0, dtype=str)),
+            "region": ("region", list(regions.REGIONS)),
+            "time": ("time", time, dict(units="s", long_name="time since the first frame")),
+        },
+    )
+    return ds
+
+
+def _gaitrite(steps, heel):
+    """Step length and width by the GAITRite definitions, NaN where undefined.
+
+    The line of progression of step k runs through the heel centres of the opposite
+    foot's steps k - 1 and k + 1 in the same pass; step length is the distance from
+    the heel of step k - 1 to the heel of step k along that line, step width the
+    perpendicular distance from the heel of step k to it.
+    """
+    n = len(steps)
+    length = np.full(n, np.nan)
+    width = np.full(n, np.nan)
+    for k in range(1, n - 1):
+        prev, nxt, cur = steps[k - 1], steps[k + 1], steps[k]
+        if not (prev["pass_index"] == cur["pass_index"] == nxt["pass_index"]):
+            continue
+        if prev["side"] == cur["side"] or nxt["side"] == cur["side"]:
+            continue
+        line = heel[k + 1] - heel[k - 1]
+        line = line / np.linalg.norm(line)
+        offset = heel[k] - heel[k - 1]
+        length[k] = offset @ line
+        width[k] = abs(offset[0] * line[1] - offset[1] * line[0])
+    return length, width
