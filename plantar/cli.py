@@ -1,0 +1,214 @@
+"""The ``plantar`` command. Each subcommand calls library functions, nothing more.
+
+Errors on bad input print one line, ``plantar: error: ...``, and exit with status 1
+(2 for a wrong command line); ``plantar --debug ...`` shows the traceback instead.
+"""
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+
+from . import __version__, datasets, io
+from .metrics import describe
+from .utils import logger
+
+
+def main(argv=None):
+    """Run the ``plantar`` command; return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("plantar: %(message)s"))
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        return args.run(args) or 0
+    except KeyboardInterrupt:
+        print("plantar: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"plantar: error: {message}", file=sys.stderr)
+        return 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="plantar",
+        description="Plantar pressure analysis for pressure-sensing mats.",
+        epilog="Run 'plantar COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"plantar {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print warnings and errors only")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    demo = _command(
+        commands,
+        "demo",
+        "generate example walks, summarise them and save them",
+        """\
+Simulate a 70 kg person with an offloaded right heel walking barefoot and shod
+across a 2 m x 0.5 m mat (5 mm sensors, 100 Hz), save each walk as a plantar
+trial with its ground truth, and print a summary.
+
+example:
+  plantar demo -o plantar-demo
+  plantar info plantar-demo/barefoot.nc""",
+    )
+    demo.add_argument("-o", "--output", type=Path, default=Path("plantar-demo"),
+                      help="output folder (default: plantar-demo)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--passes", type=_positive_int, default=4,
+                      help="passes over the mat per condition (default: 4)")  # fmt: skip
+    demo.add_argument("--overwrite", action="store_true", help="replace existing files")
+    demo.set_defaults(run=_demo)
+
+    convert = _command(
+        commands,
+        "convert",
+        "convert a supported file into a plantar NetCDF trial",
+        f"""\
+Read any file plantar knows and save it as a compressed NetCDF trial (.nc).
+Known formats: {", ".join(io.known_formats())}.
+
+example:
+  plantar convert walk.nc -o walk_copy.nc""",
+    )
+    convert.add_argument("input", type=Path, help="file to read")
+    convert.add_argument("-o", "--output", type=Path, required=True, help="NetCDF file to write (.nc)")
+    convert.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
+    convert.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    convert.set_defaults(run=_convert)
+
+    info = _command(
+        commands,
+        "info",
+        "summarise a trial file",
+        """\
+Print a trial's size, timing, sensor geometry, peak pressure and force.
+
+example:
+  plantar info plantar-demo/barefoot.nc""",
+    )
+    info.add_argument("input", type=Path, help="file to read")
+    info.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _command(commands, name, summary, description):
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _demo(args):
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    logger.info("simulating barefoot and shod walks (%d passes each, seed %d)", args.passes, args.seed)
+    walks = datasets.demo_walks(seed=args.seed, passes=args.passes)
+    rows, written = [], []
+    for condition, (trial, truth) in walks.items():
+        trial_path = out / f"{condition}.nc"
+        truth_path = out / f"{condition}_truth.nc"
+        if truth_path.exists() and not args.overwrite:
+            raise FileExistsError(f"'{truth_path}' exists; pass --overwrite to replace it")
+        io.save(trial, trial_path, overwrite=args.overwrite)
+        truth.to_netcdf(truth_path, engine="h5netcdf")
+        written += [trial_path, truth_path]
+        summary = describe(trial)
+        summary["contacts"] = int(truth.sizes["step"])
+        summary["complete"] = int(truth["complete"].sum())
+        rows.append(summary)
+    walker = datasets.DEMO_WALKER
+    first = rows[0]
+    print(
+        f"A {walker['body_mass_kg']:g} kg walker, right heel offloaded by "
+        f"{100 * walker['offload']['right_heel']:g} %, {args.passes} passes over a "
+        f"{first['rows'] * first['pitch_y_mm'] / 1000:g} m x {first['cols'] * first['pitch_x_mm'] / 1000:g} m mat "
+        f"({first['rows']} x {first['cols']} sensors of {first['pitch_x_mm']:g} mm, {first['rate_hz']:g} Hz):"
+    )
+    print()
+    print(_table(rows))
+    print()
+    for path in written:
+        print(f"wrote {path} ({_size(path)})")
+    print("\nEach *_truth.nc holds the ground truth per foot contact (side, timing, geometry, regional load).")
+
+
+def _table(rows):
+    header = ("condition", "frames", "duration", "contacts", "complete", "peak pressure", "max force")
+    lines = [header]
+    for r in rows:
+        lines.append((
+            r["condition"], str(r["frames"]), f"{r['duration_s']:.1f} s", str(r["contacts"]),
+            str(r["complete"]), f"{r['peak_pressure_kpa']:.0f} kPa",
+            f"{r['max_force_n']:.0f} N ({r['max_force_bw']:.2f} x BW)",
+        ))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        for line in lines
+    )
+
+
+def _size(path):
+    size = Path(path).stat().st_size
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+
+
+def _convert(args):
+    trial = io.read(args.input, format=args.format)
+    io.save(trial, args.output, overwrite=args.overwrite)
+    print(f"wrote {args.output} ({_size(args.output)}) from {args.input}")
+
+
+def _info(args):
+    trial = io.read(args.input, format=args.format)
+    if trial.attrs.get("plantar_schema") != "trial/1":
+        print(f"{args.input}: raw recording in counts, {trial.sizes['time']} frames of "
+              f"{trial.sizes['y']} x {trial.sizes['x']}")  # fmt: skip
+        return
+    s = describe(trial)
+    bw = "" if math.isnan(s["max_force_bw"]) else f" ({s['max_force_bw']:.2f} x body weight)"
+    fields = [
+        ("file", str(args.input)),
+        ("subject", s["subject"] or "-"),
+        ("condition", s["condition"] or "-"),
+        ("device", s["device"] or "-"),
+        ("frames", f"{s['frames']} at {s['rate_hz']:g} Hz ({s['duration_s']:.2f} s)"),
+        ("sensors", f"{s['rows']} rows x {s['cols']} cols, pitch {s['pitch_x_mm']:g} x {s['pitch_y_mm']:g} mm"
+                    f" ({s['sensels']} with a sensor)"),
+        ("loaded frames", str(s["loaded_frames"])),
+        ("peak pressure", f"{s['peak_pressure_kpa']:.1f} kPa"),
+        ("max force", f"{s['max_force_n']:.1f} N{bw}"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in fields)
+    for name, value in fields:
+        print(f"{name.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
