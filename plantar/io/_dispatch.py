@@ -214,9 +214,9 @@ def save(ds, path, *, overwrite=False, verbose=None):
     place only when complete, so an interrupted save never leaves a partial file
     under ``path``. Values, coordinates and attributes round-trip exactly through
     :func:`read`. Pressure is stored in chunks of up to 64 frames x 32 x 32
-    sensels, deflate-compressed (with its Adler-32 check) after byte shuffling;
-    chunks holding only zeros are not written at all, so an empty walkway costs
-    next to nothing on disk and to read back.
+    sensels, deflate-compressed (with its Adler-32 check); chunks holding only
+    zeros are not written at all, so an empty walkway costs next to nothing on
+    disk and to read back. Any NetCDF-4 reader opens the file.
 
     Parameters
     ----------
