@@ -2,9 +2,16 @@
 
 Regions are defined per step in foot-aligned coordinates: ``u`` is the position
 along the foot axis as a fraction of foot length (0 = heel end, 1 = toe tip) and
-``w`` the position across the footprint at that level, as a fraction from the
-medial border (0) to the lateral border (1). Medial is toward the body's midline,
-so it depends on the side.
+``w`` the position across the footprint of the metatarsal or toe band, as a
+fraction from the band's medial border (0) to its lateral border (1). Medial is
+toward the body's midline, so it depends on the side.
+
+``w`` is measured across the whole band, not across each row of it: near the toe
+tip only the hallux is present, so a row-by-row width would call its lateral part
+lesser toes (about a third of the hallux load in a typical footprint), and the
+proximal rows of the metatarsal band hold only the fifth metatarsal head. Masks in
+use do the same: the pedar "mask 2" takes the hallux as the medial 35 % of the
+toe-region width (Lee et al. 2014, J Foot Ankle Res 7:18).
 
 The default ``"percent"`` scheme:
 
@@ -67,7 +74,7 @@ def region_matrix():
     >>> import numpy as np
     >>> from plantar.regions import region_matrix, REGIONS
     >>> per_base = np.array([10.0, 2.0, 3.0, 4.0, 1.0, 5.0, 1.0])
-    >>> dict(zip(REGIONS, per_base @ region_matrix()))["forefoot"]
+    >>> float(dict(zip(REGIONS, per_base @ region_matrix()))["forefoot"])
     14.0
     """
     matrix = np.zeros((len(BASE_REGIONS), len(REGIONS)))
@@ -77,39 +84,56 @@ def region_matrix():
     return matrix
 
 
-def percent_labels(u, w):
-    """Label points of a footprint with the ``"percent"`` scheme.
+def percent_labels(u, v, footprint):
+    """Label the points of a footprint with the ``"percent"`` scheme.
 
     Parameters
     ----------
     u : array_like of float
-        Position along the foot axis, fraction of foot length (0 = heel end,
+        Position along the foot axis as a fraction of foot length (0 = heel end,
         1 = toe tip).
-    w : array_like of float
-        Position across the footprint at that level, fraction from the medial
-        border (0) to the lateral border (1). Same shape as ``u`` (or
-        broadcastable).
+    v : array_like of float
+        Position across the foot axis, positive toward the medial side, in any
+        unit (mm, say). Same shape as ``u``.
+    footprint : array_like of bool
+        Which points belong to the footprint. Same shape as ``u``.
 
     Returns
     -------
     labels : ndarray of int8
-        1 .. 7 = index into :data:`BASE_REGIONS` plus one. Points outside the
-        footprint must be masked by the caller (label them 0).
+        0 outside the footprint, else 1 .. 7 = index into :data:`BASE_REGIONS`
+        plus one.
 
     Examples
     --------
+    A rectangular "foot" 100 units long and 30 wide, sampled every 10 units:
+
+    >>> import numpy as np
     >>> from plantar.regions import percent_labels, BASE_REGIONS
-    >>> labels = percent_labels([0.1, 0.4, 0.7, 0.7, 0.7, 0.9, 0.9],
-    ...                         [0.5, 0.9, 0.1, 0.5, 0.9, 0.2, 0.6])
-    >>> [BASE_REGIONS[k - 1] for k in labels]
-    ['heel', 'arch', 'mth1', 'mth2_3', 'mth4_5', 'hallux', 'lesser_toes']
+    >>> u, v = np.meshgrid((np.arange(10) + 0.5) / 10, [10.0, 0.0, -10.0], indexing="ij")
+    >>> labels = percent_labels(u, v, np.ones(u.shape, dtype=bool))
+    >>> labels[:, 0]      # medial column, heel to toe
+    array([1, 1, 1, 2, 2, 3, 3, 3, 6, 6], dtype=int8)
+    >>> [BASE_REGIONS[k - 1] for k in labels[6]]   # across the metatarsal band
+    ['mth1', 'mth2_3', 'mth4_5']
     """
-    u, w = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(w, dtype=float))
+    u, v, footprint = np.broadcast_arrays(
+        np.asarray(u, dtype=float), np.asarray(v, dtype=float), np.asarray(footprint, dtype=bool)
+    )
+    w = np.zeros(u.shape)
+    for band in (
+        footprint & (u >= ARCH_END_U) & (u < MTH_END_U),
+        footprint & (u >= MTH_END_U),
+    ):
+        if band.any():
+            medial, lateral = v[band].max(), v[band].min()
+            width = medial - lateral
+            w[band] = (medial - v[band]) / width if width > 0 else 0.5
     mth = 3 + np.clip(np.floor(w * 3), 0, 2)
     toes = np.where(w < HALLUX_END_W, 6, 7)
     labels = np.select(
-        [u < HEEL_END_U, u < ARCH_END_U, u < MTH_END_U],
-        [1, 2, mth],
+        [~footprint, u < HEEL_END_U, u < ARCH_END_U, u < MTH_END_U],
+        [0, 1, 2, mth],
         default=toes,
     )
     return labels.astype(np.int8)

@@ -236,7 +236,7 @@ def walk(
     >>> trial, truth = plantar.synth.walk(seed=0, passes=2)
     >>> trial.pressure.dims
     ('time', 'y', 'x')
-    >>> sorted(set(truth.side.values))
+    >>> sorted(set(truth.side.values.tolist()))
     ['left', 'right']
     >>> round(float(truth.foot_length[0]), 6)
     260.0
@@ -448,8 +448,7 @@ def _template(condition, foot_length_mm):
 def _region_fractions(template):
     """Fraction of each structure's load in each base region, shape (n_structures, 7).
 
-    Integrated on a fine grid: the footprint is the union of the structures; at each
-    level along the axis its medial and lateral borders define ``w``.
+    Integrated on a fine grid; the footprint is the union of the structures.
     """
     h = _TRUTH_GRID_MM
     along = np.arange(template.heel_end + h / 2, template.toe_end, h)
@@ -457,12 +456,8 @@ def _region_fractions(template):
     A, C = np.meshgrid(along, across, indexing="ij")
     density = template.density(A, C)
     footprint = density.max(axis=0) > 0
-    medial = np.where(footprint, C, -np.inf).max(axis=1, keepdims=True) + h / 2
-    lateral = np.where(footprint, C, np.inf).min(axis=1, keepdims=True) - h / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(footprint, (medial - C) / (medial - lateral), 0.0)
     u = (A - template.heel_end) / template.length
-    labels = np.where(footprint, regions.percent_labels(u, w), 0)
+    labels = regions.percent_labels(u, C, footprint)
     mass = density.reshape(len(STRUCTURES), -1)
     onehot = labels.reshape(-1, 1) == np.arange(1, len(regions.BASE_REGIONS) + 1)
     fractions = mass @ onehot
