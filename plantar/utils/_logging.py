@@ -81,7 +81,33 @@ def use_log_level(level):
 
 
 def verbose(func):
-    """Make a function's keyword-only ``verbose=`` argument set the log level for the call."""
+    """Make a function's keyword-only ``verbose=`` argument set the log level for one call.
+
+    The decorated function declares ``verbose=None`` in its signature (so that it is
+    documented) but never reads it: the wrapper takes it and applies it with
+    :func:`use_log_level` around the call.
+
+    Parameters
+    ----------
+    func : callable
+        The function to wrap.
+
+    Returns
+    -------
+    wrapper : callable
+        The wrapped function, with the same name, docstring and signature.
+
+    Examples
+    --------
+    >>> from plantar.utils import logger, verbose
+    >>> @verbose
+    ... def load(path, *, verbose=None):
+    ...     logger.info("loading %s", path)
+    ...     return logger.level
+    >>> import logging
+    >>> load("a.nc", verbose="debug") == logging.DEBUG
+    True
+    """
 
     @functools.wraps(func)
     def wrapper(*args, verbose=None, **kwargs):
