@@ -1,0 +1,104 @@
+"""The plantar command, run as a user would: a separate process, its output and exit code."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import plantar
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "plantar", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)  # fmt: skip
+
+
+def assert_one_line_error(result, *phrases):
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("plantar: error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for phrase in phrases:
+        assert phrase in errors[0], errors[0]
+
+
+def test_help_lists_the_subcommands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "convert", "info"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "convert", "info"])
+def test_each_subcommand_help_has_an_example(command):
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "example:" in result.stdout and f"plantar {command}" in result.stdout
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("plantar")
+    if exe is None:
+        pytest.skip("the plantar console script is not on PATH")
+    result = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and plantar.__version__ in result.stdout
+
+
+def test_demo_writes_trials_and_truth(tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", "-o", out, "--passes", "1", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    for condition in ("barefoot", "shod"):
+        trial = plantar.read(out / f"{condition}.nc")
+        expected, truth = plantar.datasets.demo_walks(seed=3, passes=1)[condition]
+        xr.testing.assert_identical(trial, expected)
+        with xr.open_dataset(out / f"{condition}_truth.nc", engine="h5netcdf") as saved:
+            xr.testing.assert_identical(saved.load(), truth)
+        peak = float(trial.pressure.max())
+        assert f"{peak:.0f} kPa" in result.stdout
+    assert "wrote" in result.stdout
+    # A second run does not overwrite the recordings unless asked.
+    again = run("demo", "-o", out, "--passes", "1")
+    assert_one_line_error(again, "exists", "--overwrite")
+    assert run("demo", "-o", out, "--passes", "1", "--overwrite").returncode == 0
+
+
+def test_info_and_convert(tmp_path):
+    frames = np.zeros((5, 4, 3))
+    frames[2, 1, 1] = 123.4
+    trial = plantar.make_trial(frames, pitch_mm=(5.08, 7.62), rate_hz=50.0, subject="P07", body_mass_kg=80.0)
+    plantar.save(trial, tmp_path / "in.nc")
+    info = run("info", tmp_path / "in.nc")
+    assert info.returncode == 0, info.stderr
+    assert "P07" in info.stdout and "123.4 kPa" in info.stdout and "5.08 x 7.62 mm" in info.stdout
+    converted = run("convert", tmp_path / "in.nc", "-o", tmp_path / "out.nc")
+    assert converted.returncode == 0, converted.stderr
+    xr.testing.assert_identical(plantar.read(tmp_path / "out.nc"), trial)
+    assert_one_line_error(run("convert", tmp_path / "in.nc", "-o", tmp_path / "out.nc"), "out.nc", "exists")
+
+
+def test_bad_input_gives_one_line_errors(tmp_path):
+    assert_one_line_error(run("info", tmp_path / "missing.nc"), "no such file", "missing.nc")
+    garbage = tmp_path / "garbage.nc"
+    garbage.write_bytes(b"\x00\x01 not a netcdf file " * 50)
+    assert_one_line_error(run("info", garbage), "garbage.nc", "not a NetCDF")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    assert_one_line_error(run("info", notes), "notes.txt", "netcdf")
+    plantar.save(plantar.make_trial(np.zeros((2, 2, 2)), pitch_mm=5.0, rate_hz=10.0), tmp_path / "ok.nc")
+    assert_one_line_error(run("convert", tmp_path / "ok.nc", "-o", tmp_path / "ok.csv"), "ok.csv", ".nc")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run("--debug", "info", tmp_path / "missing.nc")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_wrong_command_line_exits_2():
+    result = run("demo", "--passes", "0")
+    assert result.returncode == 2 and "positive integer" in result.stderr
+    assert run("frobnicate").returncode == 2
