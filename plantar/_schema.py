@@ -216,22 +216,33 @@ def _as_frames(array, name):
 
 def _as_per_frame(values, n_frames, name):
     values = np.asarray(values)
+    if values.dtype.kind not in "iufb":
+        raise ValueError(f"{name} must be numbers, got dtype {values.dtype}")
     if values.shape != (n_frames,):
         raise ValueError(f"{name} must have one value per frame ({n_frames}), got shape {values.shape}")
     return values
 
 
+def _number_pair(value, name, *, scalar):
+    """(x, y) floats from an (x, y) pair of numbers, or one number if ``scalar``."""
+    items = (value, value) if (scalar and _is_number(value)) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = ()
+    if len(items) != 2 or isinstance(value, (str, bytes)) or not all(_is_number(v) for v in items):
+        expected = "a number or an (x, y) pair of numbers" if scalar else "an (x, y) pair in mm"
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return float(items[0]), float(items[1])
+
+
+def _is_number(value):
+    return isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
 def _pitch_xy(pitch_mm):
     """``pitch_mm`` (number or (x, y)) -> (x, y) floats, validated."""
-    if isinstance(pitch_mm, numbers.Real):
-        pitch = (float(pitch_mm), float(pitch_mm))
-    else:
-        try:
-            pitch = tuple(float(p) for p in pitch_mm)
-        except TypeError:
-            raise ValueError(f"pitch_mm must be a number or an (x, y) pair, got {pitch_mm!r}") from None
-        if len(pitch) != 2:
-            raise ValueError(f"pitch_mm must be a number or an (x, y) pair, got {pitch_mm!r}")
+    pitch = _number_pair(pitch_mm, "pitch_mm", scalar=True)
     if not all(np.isfinite(p) and p > 0 for p in pitch):
         raise ValueError(f"pitch_mm must be positive and finite, got {pitch_mm!r}")
     return pitch
@@ -246,10 +257,9 @@ def _build(data, name, table, pitch_mm, rate_hz, time_s, origin_mm):
     pitch_x, pitch_y = _pitch_xy(pitch_mm)
     rate_hz = _positive(rate_hz, "rate_hz")
     n_frames, n_rows, n_cols = data.shape
-    try:
-        x0, y0 = (float(v) for v in origin_mm)
-    except (TypeError, ValueError):
-        raise ValueError(f"origin_mm must be an (x, y) pair in mm, got {origin_mm!r}") from None
+    x0, y0 = _number_pair(origin_mm, "origin_mm", scalar=False)
+    if not (np.isfinite(x0) and np.isfinite(y0)):
+        raise ValueError(f"origin_mm must be finite, got {origin_mm!r}")
     if time_s is None:
         time = np.arange(n_frames, dtype=np.float64) / rate_hz
     else:
@@ -265,10 +275,9 @@ def _build(data, name, table, pitch_mm, rate_hz, time_s, origin_mm):
 
 
 def _positive(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not _is_number(value):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    value = float(value)
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return value
@@ -287,8 +296,10 @@ def _build_attrs(schema, pitch_mm, rate_hz, attrs):
         if key in ("plantar_schema", "sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
             raise ValueError(f"attr {key!r} is set from the arguments; do not pass it")
         kind = TRIAL_ATTRS.get(key, (None,))[0]
-        if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if kind is float and _is_number(value):
             value = float(value)
+        elif isinstance(value, np.str_):
+            value = str(value)
         out[key] = value
     return out
 
@@ -461,9 +472,7 @@ def _check_attrs(ds, schema):
         value = attrs[key]
         if kind is str and not isinstance(value, str):
             raise ValueError(f"attr {key!r} must be a str, got {type(value).__name__} {value!r}")
-        if kind is float and (
-            not isinstance(value, (numbers.Real, np.number)) or isinstance(value, (bool, np.bool_))
-        ):
+        if kind is float and not _is_number(value):
             raise ValueError(f"attr {key!r} must be a number, got {type(value).__name__} {value!r}")
     for key in ("sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
         if not (np.isfinite(attrs[key]) and attrs[key] > 0):
@@ -481,18 +490,29 @@ def _check_attrs(ds, schema):
                 f"got {attrs['start_time']!r}"
             ) from None
     for key, value in attrs.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"attr name {key!r} is not a non-empty str")
         _check_attr_type(value, f"attr {key!r}")
 
 
 def _check_attr_type(value, where):
-    """Attrs must survive NetCDF: str, int, float or a 1-D numeric array."""
+    """Attrs must survive NetCDF unchanged: str, int, float or a 1-D numeric array."""
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{where} is a bool, which NetCDF cannot store; use 0 or 1")
-    if isinstance(value, (str, numbers.Real, np.number)):
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where} contains a NUL character, which NetCDF cannot store")
+        return
+    if isinstance(value, (numbers.Real, np.number)):
         return
     if isinstance(value, (list, tuple, np.ndarray)):
         array = np.asarray(value)
         if array.ndim == 1 and array.dtype.kind in "iuf":
+            if array.size < 2:
+                raise ValueError(
+                    f"{where} is an array of {array.size} element(s), which NetCDF reads back "
+                    "as a number: store the number itself (or leave the attr out)"
+                )
             return
     raise ValueError(
         f"{where} has type {type(value).__name__}, which NetCDF cannot store; "

@@ -51,7 +51,7 @@ import numpy as np
 import xarray as xr
 
 from . import regions
-from ._schema import STANDARD_GRAVITY_M_S2, _positive, make_trial
+from ._schema import STANDARD_GRAVITY_M_S2, _pitch_xy, _positive, make_trial
 from ._version import __version__
 
 # Shape of the single-foot vertical force over normalised stance time tau in [0, 1]:
@@ -379,9 +379,7 @@ def _offload_gains(offload):
 
 class _Mat:
     def __init__(self, length_mm, width_mm, pitch_mm, rate_hz):
-        if isinstance(pitch_mm, numbers.Real):
-            pitch_mm = (pitch_mm, pitch_mm)
-        self.pitch_x, self.pitch_y = (_positive(p, "pitch_mm") for p in pitch_mm)
+        self.pitch_x, self.pitch_y = _pitch_xy(pitch_mm)
         self.n_rows = max(1, int(round(length_mm / self.pitch_y)))
         self.n_cols = max(1, int(round(width_mm / self.pitch_x)))
         self.rate_hz = rate_hz
