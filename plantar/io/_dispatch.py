@@ -263,4 +263,4 @@ def save(ds, path, *, overwrite=False, verbose=None):
         check_counts(ds)
     else:
         check_trial(ds)
-    netcdf.write(ds, path)
+    netcdf.write(ds, path, overwrite=overwrite)

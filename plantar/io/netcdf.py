@@ -56,18 +56,23 @@ def read(path):
     """
     with open(path, "rb") as f:
         head = f.read(4096)
+    if head[:4] == b"CDF\x05":
+        raise FileFormatError(
+            f"cannot read '{path}': it is a NetCDF-3 64-bit-data (CDF-5) file, which plantar does "
+            "not read; convert it to NetCDF-4 first (nccopy -k nc4 IN OUT)"
+        )
     if head[:4] in CLASSIC_SIGNATURES:
-        engine = "scipy"
+        options = dict(engine="scipy", mmap=False)
     elif any(head[i : i + 8] == HDF5_SIGNATURE for i in _HDF5_OFFSETS):
-        engine = "h5netcdf"
+        # phony_dims: plain HDF5 files (no NetCDF dimensions) open, and are then
+        # refused as "not a plantar trial" rather than with a warning.
+        options = dict(engine="h5netcdf", phony_dims="access")
     else:
         raise FileFormatError(f"cannot read '{path}': not a NetCDF file (no NetCDF or HDF5 signature)")
     try:
-        with xr.open_dataset(
-            path, engine=engine, decode_times=False, decode_timedelta=False
-        ) as ds:
+        with xr.open_dataset(path, decode_times=False, decode_timedelta=False, **options) as ds:
             name = next((v for v in _FRAME_VARIABLES if v in ds.data_vars), None)
-            frames = _read_stored_chunks(path, name) if (engine == "h5netcdf" and name) else None
+            frames = _read_stored_chunks(path, name) if (options["engine"] == "h5netcdf" and name) else None
             if frames is None:
                 return ds.load()
             variable = ds[name].variable
@@ -132,15 +137,21 @@ def _read_stored_chunks(path, name):
     return frames
 
 
-def write(ds, path):
+def write(ds, path, *, overwrite=False):
     """Write a checked trial or raw recording to ``path``, atomically.
 
     Everything but the frame array goes through :meth:`xarray.Dataset.to_netcdf`;
-    the frame array is then added chunk by chunk, skipping all-zero chunks.
+    the frame array is then added chunk by chunk, skipping all-zero chunks. The
+    file is written under a temporary name and moved into place only when
+    complete; without ``overwrite``, a file that appears at ``path`` meanwhile is
+    never replaced.
     """
     name = next(v for v in _FRAME_VARIABLES if v in ds.data_vars)
     frames = ds[name]
-    rest = ds.drop_vars(name)
+    rest = ds.drop_vars(name).copy(deep=False)  # new Variables: the caller's attrs stay as they are
+    rest.attrs = _storable(rest.attrs)
+    for var in rest.variables.values():
+        var.attrs = _storable(var.attrs)
     # Replace any encoding carried over from a file the data was read from.
     encoding = {var: {"_FillValue": None} for var in rest.variables}
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -150,10 +161,31 @@ def write(ds, path):
             _write_frames(f, name, frames)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _move_unless_exists(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _move_unless_exists(tmp, path):
+    """Rename ``tmp`` to ``path``, failing if ``path`` exists, even if it appears meanwhile."""
+    try:
+        os.link(tmp, path)  # atomic: fails if path exists
+    except FileExistsError:
+        raise FileExistsError(f"'{path}' exists; pass overwrite=True to replace it") from None
+    except OSError:
+        # A file system without hard links: check, then rename.
+        if path.exists():
+            raise FileExistsError(f"'{path}' exists; pass overwrite=True to replace it") from None
+        os.replace(tmp, path)
+
+
+def _storable(attrs):
+    """Attrs as NetCDF stores them: numpy strings as plain str."""
+    return {key: str(value) if isinstance(value, np.str_) else value for key, value in attrs.items()}
 
 
 def _write_frames(f, name, frames):
@@ -168,7 +200,7 @@ def _write_frames(f, name, frames):
         compression="gzip",
         compression_opts=DEFLATE_LEVEL,
     )
-    var.attrs.update(frames.attrs)
+    var.attrs.update(_storable(frames.attrs))
     # Compare bit patterns, so that NaN and -0.0 count as data.
     bits = data.view(np.uint32 if data.dtype.itemsize == 4 else f"u{data.dtype.itemsize}")
     ny, nx = -(-n_rows // cy), -(-n_cols // cx)
