@@ -114,7 +114,6 @@ def make_trial(pressure, *, pitch_mm, rate_hz, time_s=None, origin_mm=(0.0, 0.0)
     if data.dtype.kind not in "fiub":
         raise ValueError(f"pressure must be numeric, got dtype {data.dtype}")
     data = np.ascontiguousarray(data, dtype=np.float32)
-    _check_pressure_values(data, "pressure")
     ds = _build(data, "pressure", TRIAL_VARIABLES, pitch_mm, rate_hz, time_s, origin_mm)
     ds.attrs.update(_build_attrs(SCHEMA_TRIAL, pitch_mm, rate_hz, attrs))
     check_trial(ds)
@@ -136,7 +135,7 @@ def make_counts(
     """Build a raw recording (schema ``counts/1``) from frames of sensor counts.
 
     This is what acquisition produces before calibration: the analysis functions
-    refuse it; ``plantar.calibration.apply`` turns it into a trial in kPa.
+    refuse it until a calibration has turned it into a trial in kPa.
 
     Parameters
     ----------
@@ -350,7 +349,7 @@ def check_trial(trial):
         if "counts" in trial.data_vars:
             raise ValueError(
                 "this is a raw recording in 'counts', not a trial in kPa: "
-                "apply a calibration first (plantar.calibration.apply)"
+                "apply a calibration first to turn counts into kPa"
             )
         raise ValueError(
             f"trial has no 'pressure' variable (data variables: {sorted(trial.data_vars)})"

@@ -226,7 +226,7 @@ def walk(
         ``side``, ``t_on``, ``t_off`` (s), ``complete``, ``pass_index``,
         ``heel_x``, ``heel_y`` (mm), ``axis_angle`` (deg), ``foot_angle``
         (deg, + = toe-out), ``foot_length``, ``foot_width`` (mm), ``step_length``,
-        ``step_width`` (mm, GAITRite definitions), ``impulse`` (N s),
+        ``step_width``, ``stride_length`` (mm, GAITRite definitions), ``impulse`` (N s),
         ``force_time_integral`` and ``relative_load`` per ``region``, and per
         ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm).
 
@@ -296,7 +296,7 @@ def walk(
         condition=condition,
         body_mass_kg=float(body_mass_kg),
     )
-    truth = _truth_dataset(truth_steps, template, time, mat)
+    truth = _truth_dataset(truth_steps, template, time)
     truth.attrs.update(
         seed=int(seed),
         body_mass_kg=float(body_mass_kg),
@@ -532,7 +532,8 @@ def _plan_steps(
     steps = []
     t_next = lead
     pass_index = 0
-    while True:
+    empty_passes = 0
+    while empty_passes < 2:  # two empty passes in a row: the walk misses the mat both ways
         if passes is not None and pass_index >= passes:
             break
         if duration is not None and t_next >= duration:
@@ -560,7 +561,7 @@ def _plan_steps(
             )
             placed.append(
                 dict(side=side_name, heel=heel, axis=axis, medial=medial, foot_angle=angle,
-                     direction=direction, t_on=t, overlap=overlap, pass_index=pass_index)
+                     t_on=t, overlap=overlap, pass_index=pass_index)
             )  # fmt: skip
             s += gait.step_length_mm * (1 + rng.normal(0, _STEP_LENGTH_CV) * var)
             t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
@@ -604,6 +605,7 @@ def _plan_steps(
                 and low[:, 1].min() >= mat.y_range[0] and high[:, 1].max() <= mat.y_range[1]
             )  # fmt: skip
         touching = [step for step in placed if step["on_mat"]]
+        empty_passes = 0 if touching else empty_passes + 1
         if touching:
             shift = t_next - touching[0]["t_on"]
             for step in touching:
@@ -653,7 +655,6 @@ def _render_step(step, template, mat, time, pressure):
         pass_index=step["pass_index"],
         heel=step["heel"],
         axis=step["axis"],
-        direction=step["direction"],
         foot_angle=step["foot_angle"],
         impulse=impulse_by_structure.sum(),
         fti=fti_base @ regions.region_matrix(),
@@ -694,7 +695,7 @@ def _sensor_kernels(template, step, mat):
     return kernels, rows, cols, kernels.sum(axis=(1, 2))
 
 
-def _truth_dataset(steps, template, time, mat):
+def _truth_dataset(steps, template, time):
     n = len(steps)
 
     def column(key):
@@ -703,7 +704,7 @@ def _truth_dataset(steps, template, time, mat):
     heel = column("heel").reshape(n, 2)
     axis = column("axis").reshape(n, 2)
     axis_angle = np.degrees(np.arctan2(axis[:, 1], axis[:, 0]))
-    step_length, step_width = _gaitrite(steps, heel)
+    step_length, step_width, stride_length = _gaitrite(steps, heel)
     fti = column("fti").reshape(n, len(regions.REGIONS))
     relative = 100.0 * fti / fti[:, :1] if n else fti
     per_frame = lambda key: column(key).reshape(n, time.size)  # noqa: E731
@@ -738,6 +739,9 @@ def _truth_dataset(steps, template, time, mat):
             "step_width": var("step", step_width, "mm", "step width",
                               definition="GAITRite: perpendicular distance from the heel centre "
                               "to the line of progression of the opposite foot"),
+            "stride_length": var("step", stride_length, "mm", "stride length",
+                                 definition="GAITRite: distance between the heel centres of this "
+                                 "and the previous footprint of the same foot"),
             "impulse": var("step", column("impulse").astype(float), "N s", "vertical impulse of the step"),
             "force_time_integral": var(("step", "region"), fti, "N s", "force-time integral",
                                        definition="integral over contact of the region's force, "
@@ -761,16 +765,22 @@ def _truth_dataset(steps, template, time, mat):
 
 
 def _gaitrite(steps, heel):
-    """Step length and width by the GAITRite definitions, NaN where undefined.
+    """Step length, step width and stride length by the GAITRite definitions.
 
     The line of progression of step k runs through the heel centres of the opposite
     foot's steps k - 1 and k + 1 in the same pass; step length is the distance from
     the heel of step k - 1 to the heel of step k along that line, step width the
-    perpendicular distance from the heel of step k to it.
+    perpendicular distance from the heel of step k to it. Stride length is the
+    distance between the heel centres of steps k - 2 and k (same foot, same pass).
+    NaN where the steps needed are missing.
     """
     n = len(steps)
     length = np.full(n, np.nan)
     width = np.full(n, np.nan)
+    stride = np.full(n, np.nan)
+    for k in range(2, n):
+        if steps[k - 2]["pass_index"] == steps[k]["pass_index"] and steps[k - 2]["side"] == steps[k]["side"]:
+            stride[k] = np.linalg.norm(heel[k] - heel[k - 2])
     for k in range(1, n - 1):
         prev, nxt, cur = steps[k - 1], steps[k + 1], steps[k]
         if not (prev["pass_index"] == cur["pass_index"] == nxt["pass_index"]):
@@ -782,4 +792,4 @@ def _gaitrite(steps, heel):
         offset = heel[k] - heel[k - 1]
         length[k] = offset @ line
         width[k] = abs(offset[0] * line[1] - offset[1] * line[0])
-    return length, width
+    return length, width, stride

@@ -245,6 +245,7 @@ def test_gait_parameters_come_out_as_asked():
     assert np.mean(np.diff(truth.t_on.values)) == pytest.approx(60 / 100.0, rel=0.02)
     assert np.nanmean(truth.step_length.values) == pytest.approx(700.0, rel=0.03)
     assert np.nanmean(truth.step_width.values) == pytest.approx(120.0, abs=10.0)
+    assert np.nanmean(truth.stride_length.values) == pytest.approx(1400.0, rel=0.03)
     assert truth.foot_angle.mean() == pytest.approx(10.0, abs=1.5)
     assert truth.attrs["speed_m_s"] == pytest.approx(0.7 * 100 / 60)
     sides = truth.side.values
@@ -392,6 +393,7 @@ def test_trial_is_valid_and_truth_attrs_survive_netcdf(tmp_path, walk_3):
         (dict(pitch_mm=0.0), "pitch_mm"),
         (dict(stance_fraction=0.9), "stance_fraction"),
         (dict(mat_width_mm=100.0, heading_deg=90.0, step_width_mm=900.0), "no step touches the mat"),
+        (dict(mat_width_mm=100.0, step_width_mm=900.0, passes=None, duration_s=20.0), "no step touches the mat"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
