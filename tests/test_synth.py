@@ -155,9 +155,9 @@ def test_truth_loads_agree_with_the_pressure_the_mat_records(walk_3):
         total = fti.sum()
         heel = 100 * fti[u < regions.HEEL_END_U].sum() / total
         forefoot = 100 * fti[u >= regions.ARCH_END_U].sum() / total
-        # Sensels straddle the region boundaries: 2.5 percentage points at 5 mm pitch.
-        assert heel == pytest.approx(float(truth.relative_load.sel(region="heel")[k]), abs=2.5)
-        assert forefoot == pytest.approx(float(truth.relative_load.sel(region="forefoot")[k]), abs=2.5)
+        # Only the few sensels straddling u = 0.30 and 0.55 differ (measured: < 0.1 points).
+        assert heel == pytest.approx(float(truth.relative_load.sel(region="heel")[k]), abs=0.3)
+        assert forefoot == pytest.approx(float(truth.relative_load.sel(region="forefoot")[k]), abs=0.3)
 
 
 # --------------------------------------------------------------------------------------
@@ -222,7 +222,9 @@ def test_truth_cop_matches_the_pressure_centroid(walk_3):
         cop_y = (p * Y).sum(axis=(1, 2)) / total
         frames = step_frames(trial, truth, k)
         err = np.hypot(cop_x - truth.cop_x.values[k, frames], cop_y - truth.cop_y.values[k, frames])
-        assert np.sqrt(np.mean(err**2)) < 0.5  # mm: the sensors average the field exactly
+        # The sensels average the field exactly and each structure's centroid is its
+        # centre, so only float32 rounding remains (measured: < 0.01 mm).
+        assert np.sqrt(np.mean(err**2)) < 0.05
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +238,8 @@ def test_footprint_matches_truth_length_and_axis(walk_3):
         p, u = step_pressure(trial, truth, k)
         loaded = p.max(axis=0) > 0
         length = (u[loaded].max() - u[loaded].min()) * truth.foot_length.values[k]
-        assert length == pytest.approx(truth.foot_length.values[k], abs=1.5 * pitch)
+        # Sensel centres sample the footprint: within one pitch (measured -0.5 .. 4.1 mm).
+        assert length == pytest.approx(truth.foot_length.values[k], abs=pitch)
 
 
 def test_gait_parameters_come_out_as_asked():
