@@ -1,0 +1,121 @@
+"""Read speed of a large Tekscan ASCII movie (``.asf``).
+
+Writes a Tekscan movie of about 100 MB: an in-shoe sensor of 60 x 21 sensels
+(5.08 mm) with the trimmed outline as ``B`` cells and integer kPa inside, walking
+steps of a few hundred kPa, CRLF line endings (as Tekscan writes them). Then times
+``plantar.read`` on it and prints, measured in this one run:
+
+- read speed in MB/s of file            target >= 30 MB/s
+- read speed / target                   target >= 1
+
+and checks that what was read equals what was written. Times are the best of
+several repeats. Run: ``python benchmarks/read_tekscan.py``.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import plantar
+
+TARGET_MB_S = 30.0
+ROWS, COLS, PITCH_MM, SECONDS_PER_FRAME = 60, 21, 5.08, 0.01
+
+HEADER = """DATA_TYPE MOVIE
+VERSION Tekscan Pressure Measurement System 6.33
+HARDWARE 116-1974-1
+SENSOR_TYPE FSCAN
+ROWS {rows}
+COLS {cols}
+ROW_SPACING {pitch} mm
+COL_SPACING {pitch} mm
+SENSEL_AREA 25.8064 mm2
+NOISE_THRESHOLD 3
+SECONDS_PER_FRAME {spf}
+TIME Thursday, 16 February 2017 11:26:22 a.m.
+CALIBRATION_POINT_1 75 (Kgs) 4798 (Raw Sum) 240 (Number of Loaded Cells)
+COMMENTS:
+benchmark
+START_FRAME 1
+END_FRAME {n_frames}
+UNITS KPa
+MIRROR_ROW 0
+MIRROR_COL 0
+ASCII_DATA @@
+
+"""
+
+
+def outline():
+    """True where the insole has a sensel: a rounded insole shape on the 60 x 21 grid."""
+    row, col = np.mgrid[0:ROWS, 0:COLS]
+    half_width = 10.5 * np.sqrt(np.clip(1 - ((row - 27) / 33.0) ** 2, 0, 1)) * (0.75 + 0.25 * (row < 30))
+    return np.abs(col - 10) <= half_width
+
+
+def stance_frames(n_distinct, rng):
+    """``n_distinct`` integer kPa frames of a heel-to-toe roll-off, NaN outside the outline."""
+    inside = outline()
+    row, col = np.mgrid[0:ROWS, 0:COLS]
+    frames = np.zeros((n_distinct, ROWS, COLS))
+    for k, phase in enumerate(np.linspace(-0.2, 1.2, n_distinct)):
+        centre = 50 - 45 * phase  # heel (row 50) to toes (row 5)
+        blob = 600 * np.exp(-(((row - centre) / 6.0) ** 2 + ((col - 10) / 4.0) ** 2))
+        frames[k] = np.where(blob > 3, blob + rng.uniform(0, 20, blob.shape), 0)
+    frames = np.rint(frames)
+    frames[:, ~inside] = np.nan
+    return frames
+
+
+def frame_text(frame):
+    lines = (",".join("B" if np.isnan(v) else str(int(v)) for v in row) for row in frame)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_movie(path, megabytes, rng):
+    """Write a movie of about ``megabytes`` MB; return the frames written."""
+    distinct = stance_frames(64, rng)
+    texts = [frame_text(f) for f in distinct]
+    per_frame = np.mean([len(t) for t in texts]) + 12
+    n_frames = int(megabytes * 1e6 / per_frame)
+    order = np.arange(n_frames) % len(distinct)
+    with open(path, "w", newline="") as f:
+        f.write(HEADER.format(rows=ROWS, cols=COLS, pitch=PITCH_MM, spf=SECONDS_PER_FRAME, n_frames=n_frames).replace("\n", "\r\n"))
+        f.write("".join(f"Frame {i + 1}\r\n{texts[k]}\r\n" for i, k in enumerate(order)))
+        f.write("@@\r\n")
+    return distinct[order]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=float, default=100.0, help="file size (default 100)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed reads (default 3)")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("PLANTAR_BENCH_DIR")) as folder:
+        path = os.path.join(folder, "walk.asf")
+        start = time.perf_counter()
+        written = write_movie(path, args.megabytes, rng)
+        size = os.path.getsize(path)
+        print(f"movie: {written.shape[0]} frames of {ROWS} x {COLS} sensels, {size / 1e6:.1f} MB "
+              f"(written in {time.perf_counter() - start:.1f} s)")  # fmt: skip
+        best = float("inf")
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            trial = plantar.read(path)
+            best = min(best, time.perf_counter() - start)
+    expected = written[:, ::-1, :].astype(np.float32)  # toes toward +y
+    assert np.array_equal(trial.pressure.values, expected, equal_nan=True), "values read differ from those written"
+    speed = size / 1e6 / best
+    print(f"read:  {best:.2f} s = {speed:.1f} MB/s = {speed / TARGET_MB_S:.2f} x target   (target >= {TARGET_MB_S:g} MB/s)")
+    ok = speed >= TARGET_MB_S
+    print("target met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,413 @@
+"""Tekscan ASCII movies (``.asf``) and Tekscan CSV exports (same grammar).
+
+Grammar
+-------
+A header of ``KEY value`` lines (the key is the first whitespace-delimited token;
+the line after ``COMMENTS:`` is the comment) ends at the line ``ASCII_DATA @@``.
+Then, per frame, a line ``Frame <n>`` (possibly followed by comma fields such as
+``Frame 1, 0,, 12/2/2019 6:21:52.34PM,,,Raw Sum=,,310``), ``ROWS`` lines of ``COLS``
+comma-separated cells and a blank line; the file ends with the line ``@@``. A cell
+is a number in ``UNITS`` or ``B``, a sensel outside the trimmed sensor outline,
+read as NaN. Line endings may be LF or CRLF.
+
+Header fields used: ``ROWS``, ``COLS``, ``ROW_SPACING`` and ``COL_SPACING`` (in
+``mm``, ``cm``/``centimeters`` or ``in``/``inches``), ``SECONDS_PER_FRAME``,
+``UNITS`` (``KPa``, ``MPa``, ``PSI`` = 6.894757 kPa, ``mmHg`` = 0.1333224 kPa),
+and, when present, ``START_FRAME``/``END_FRAME`` (checked against the frames found),
+``TIME`` (+ ``MICRO_SECOND``) for ``start_time``, ``CALIBRATION_POINT_1 <load>
+(Kgs|Lbs) ...`` for ``body_mass_kg``, ``SENSOR_TYPE``, ``HARDWARE``, ``VERSION``,
+``SATURATION_PRESSURE``, ``NOISE_THRESHOLD``, ``CALIBRATION_MODE_1`` and the comment.
+A file in ``raw`` units (uncalibrated sensor readings) is refused: Tekscan's
+calibration of those readings is not in the file, so no pressure can be derived.
+So are mirrored exports (``MIRROR_ROW``/``MIRROR_COL`` not 0), whose orientation
+this reader cannot verify.
+
+Orientation
+-----------
+Row 0 of a Tekscan frame is the toe end of the sensor, column 0 is on the left of
+Tekscan's picture of the foot seen from above. The reader keeps columns as they
+are and reverses the rows, so that the toes point to +y::
+
+    x = col * COL_SPACING            (column 0 at x = 0)
+    y = (ROWS - 1 - row) * ROW_SPACING  (the toe row at the largest y)
+
+Checked on the F-Scan walk in ``tekscan-fscan`` (left and right insoles): in the
+left file the lateral midfoot contact lies at -x of the heel-to-forefoot axis and
+the hallux at +x; the right file is the mirror image. ``time`` is ``(n - n0) *
+SECONDS_PER_FRAME`` for frame number ``n`` (``n0`` the first frame in the file);
+the frame numbers are kept in the variable ``frame_number``.
+
+Parsing is vectorised: the lines are classified with numpy, and all cells are
+decoded with :func:`plantar.io._vendor.parse_table` (no Python loop over cells),
+at well over 30 MB/s (see ``benchmarks/read_tekscan.py``).
+"""
+
+import datetime
+import re
+
+import numpy as np
+
+from ._dispatch import FileFormat
+from ._vendor import KPA_PER_MMHG, KPA_PER_PSI, build_trial, find_byte, parse_error, parse_table
+
+_DATA_MARKER = re.compile(rb"^ASCII_DATA @@[ \t]*$", re.MULTILINE)
+_FRAME_LINE = re.compile(rb"^Frame[ \t]+(\d+)[^\n]*$", re.MULTILINE)
+_KEY = re.compile(r"^[A-Z][A-Z0-9_]*:?$")
+
+#: Pressure units -> factor to kPa.
+UNITS_TO_KPA = {"kpa": 1.0, "mpa": 1000.0, "psi": KPA_PER_PSI, "mmhg": KPA_PER_MMHG}
+#: Length units of ROW_SPACING / COL_SPACING -> factor to mm.
+LENGTH_TO_MM = {
+    "mm": 1.0,
+    "millimeters": 1.0,
+    "millimetres": 1.0,
+    "cm": 10.0,
+    "centimeters": 10.0,
+    "centimetres": 10.0,
+    "in": 25.4,
+    "inch": 25.4,
+    "inches": 25.4,
+}
+_LB_IN_KG = 0.45359237
+_TIME_FORMATS = (
+    "%A, %d %B %Y %I:%M:%S %p",
+    "%A, %B %d, %Y %I:%M:%S %p",
+    "%A, %d %B %Y %H:%M:%S",
+    "%A, %B %d, %Y %H:%M:%S",
+    "%a %b %d %H:%M:%S %Y",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
+
+
+def sniff(head):
+    r"""Tell whether the first bytes of a file are a Tekscan ASCII movie or CSV export.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the file (up to 4096).
+
+    Returns
+    -------
+    is_tekscan : bool
+        True if the file starts with ``DATA_TYPE`` or holds the line ``ASCII_DATA @@``.
+
+    Examples
+    --------
+    >>> from plantar.io import tekscan
+    >>> tekscan.sniff(b"DATA_TYPE MOVIE\r\nVERSION Tekscan 6.33\r\n")
+    True
+    >>> tekscan.sniff(b"FRAME,1\n")
+    False
+    """
+    head = head.lstrip(b"\xef\xbb\xbf")
+    return head.startswith(b"DATA_TYPE") or _DATA_MARKER.search(head) is not None
+
+
+def read(path):
+    r"""Read a Tekscan ASCII movie or CSV export into a trial.
+
+    Use :func:`plantar.read`, which calls this and checks the result.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        Pressure in kPa, NaN where the file has ``B``, toes toward +y; the frame
+        numbers in ``frame_number``; the header fields as attrs.
+
+    Raises
+    ------
+    plantar.io.FileFormatError
+        If the file breaks the grammar (a header field missing or wrong, a frame
+        missing, a row or cell too many or too few, a cell that is not a number,
+        the file cut short) or is in raw units; the message names the file, the
+        line and the field.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import plantar
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "insole.asf"
+    >>> _ = path.write_text(
+    ...     "DATA_TYPE MOVIE\nROWS 2\nCOLS 3\nROW_SPACING 5.08 mm\nCOL_SPACING 0.508 cm\n"
+    ...     "SECONDS_PER_FRAME 0.01\nUNITS PSI\nASCII_DATA @@\n\n"
+    ...     "Frame 1\nB,10,20\n0,30,B\n\n@@\n")
+    >>> trial = plantar.read(path)
+    >>> trial.pressure.values[0]  # the file's row 0 (toe end) is at the largest y
+    array([[  0.     , 206.8427 ,       nan],
+           [      nan,  68.94757, 137.89514]], dtype=float32)
+    >>> trial.y.values, trial.x.values
+    (array([0.  , 5.08]), array([ 0.  ,  5.08, 10.16]))
+    """
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = b"   " + raw[3:]  # keep byte offsets (and line numbers) unchanged
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n")
+    marker = _DATA_MARKER.search(raw)
+    if marker is None:
+        last_line = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+        raise parse_error(path, last_line, "'ASCII_DATA @@'", "not found: the header never ends (not a Tekscan movie, or truncated)")
+    marker_line = raw.count(b"\n", 0, marker.start()) + 1
+    header = _read_header(path, raw[: marker.start()].decode("latin-1"), marker_line)
+    body_start = min(marker.end() + 1, len(raw))
+    buf = np.frombuffer(raw, np.uint8)
+    frame_numbers, starts, stops = _frame_layout(path, raw, buf, body_start, marker_line, header)
+    n_frames = frame_numbers.size
+    values = np.empty(n_frames * header["rows"] * header["cols"], np.float32)
+    problem = parse_table(buf, starts, stops, n_cols=header["cols"], out=values)
+    if problem is not None:
+        offset, what = problem
+        line = raw.count(b"\n", 0, offset) + 1
+        frame = int(np.searchsorted(stops, offset, side="right"))
+        row = raw.count(b"\n", int(starts[min(frame, n_frames - 1)]), offset) + 1
+        col = raw.count(b",", raw.rfind(b"\n", 0, offset) + 1, offset) + 1
+        field = f"cell of frame {frame_numbers[min(frame, n_frames - 1)]}, row {row}"
+        if not what.endswith(f"expected {header['cols']}"):
+            field += f", column {col}"
+        raise parse_error(path, line, field, what)
+    if (values < 0).any():  # parse_table reads no minus sign; kept as a guard
+        raise parse_error(path, None, "pressure", "negative values")
+    frames = values.reshape(n_frames, header["rows"], header["cols"])
+    if header["kpa_per_unit"] != 1.0:
+        frames *= np.float32(header["kpa_per_unit"])
+    spf = header["seconds_per_frame"]
+    time_s = (frame_numbers - frame_numbers[0]) * spf
+    start_time = header["start"]
+    if start_time is not None:
+        start_time = (start_time + datetime.timedelta(seconds=(int(frame_numbers[0]) - 1) * spf)).isoformat()
+    return build_trial(
+        path,
+        frames[:, ::-1, :],  # row 0 is the toe end: toes toward +y
+        pitch_mm=(header["col_spacing_mm"], header["row_spacing_mm"]),
+        rate_hz=1.0 / spf,
+        time_s=time_s,
+        origin_mm=(0.0, 0.0),
+        per_frame={"frame_number": (frame_numbers.astype(np.int32), "1", "frame number in the source file")},
+        device=header["device"],
+        source_format=header["source_format"],
+        start_time=start_time or "",
+        body_mass_kg=header["body_mass_kg"],
+        **header["extra"],
+    )
+
+
+def _read_header(path, text, marker_line):
+    """The header fields, checked; ``marker_line`` is the line of ``ASCII_DATA @@``."""
+    fields, lines = {}, {}
+    comment_next = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        key, value = (line.split(None, 1) + [""])[:2]
+        if comment_next and not (_KEY.match(key) and key.upper() == key and "_" in key):
+            fields["COMMENTS"] = (fields.get("COMMENTS", "") + " " + line).strip()
+            continue
+        comment_next = key == "COMMENTS:"
+        if comment_next:
+            fields["COMMENTS"] = value.strip()
+            continue
+        fields[key] = value.strip()
+        lines[key] = number
+
+    def get(key):
+        if key not in fields:
+            raise parse_error(path, marker_line, f"header field '{key}'", "missing (the header ends here)")
+        return fields[key]
+
+    def fail(key, problem):
+        return parse_error(path, lines[key], f"header field '{key}'", problem)
+
+    def positive_int(key):
+        value = get(key)
+        if not re.fullmatch(r"\d+", value) or int(value) == 0:
+            raise fail(key, f"{value!r} is not a positive integer")
+        return int(value)
+
+    def positive_float(text, key):
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if not (np.isfinite(number) and number > 0):
+            raise fail(key, f"{text!r} is not a positive number")
+        return number
+
+    def spacing_mm(key):
+        parts = get(key).split()
+        if len(parts) != 2 or parts[1].lower() not in LENGTH_TO_MM:
+            raise fail(key, f"{get(key)!r} is not '<number> <unit>' with unit one of {sorted(LENGTH_TO_MM)}")
+        return positive_float(parts[0], key) * LENGTH_TO_MM[parts[1].lower()]
+
+    rows, cols = positive_int("ROWS"), positive_int("COLS")
+    row_spacing_mm, col_spacing_mm = spacing_mm("ROW_SPACING"), spacing_mm("COL_SPACING")
+    seconds_per_frame = positive_float((get("SECONDS_PER_FRAME").split() or [""])[0], "SECONDS_PER_FRAME")
+    units = get("UNITS")
+    if units.lower() == "raw":
+        raise fail(
+            "UNITS",
+            "'raw': the file holds uncalibrated sensor readings, and Tekscan's calibration of them is not "
+            "in the file; export the movie from Tekscan in pressure units (KPa, MPa, PSI or mmHg)",
+        )
+    if units.lower() not in UNITS_TO_KPA:
+        raise fail("UNITS", f"{units!r} is not a pressure unit plantar reads (KPa, MPa, PSI, mmHg)")
+    for key in ("MIRROR_ROW", "MIRROR_COL"):
+        if fields.get(key, "0") != "0":
+            raise fail(key, f"{fields[key]!r}: mirrored exports are not read (their orientation cannot be checked); export with {key} 0")
+    first = last = None
+    if "START_FRAME" in fields:
+        first = positive_int("START_FRAME")
+    if "END_FRAME" in fields:
+        last = positive_int("END_FRAME")
+
+    start, start_text = None, fields.get("TIME", "")
+    if start_text:
+        normalised = re.sub(r"\s+", " ", start_text.replace("a.m.", "AM").replace("p.m.", "PM"))
+        for fmt in _TIME_FORMATS:
+            try:
+                start = datetime.datetime.strptime(normalised, fmt)
+                break
+            except ValueError:
+                continue
+        if start is not None and re.fullmatch(r"\d+", fields.get("MICRO_SECOND", "")):
+            start += datetime.timedelta(microseconds=int(fields["MICRO_SECOND"]))
+
+    body_mass_kg = 0.0
+    calibration = re.match(r"([\d.]+)\s*\((kgs?|lbs?)\)", fields.get("CALIBRATION_POINT_1", ""), re.IGNORECASE)
+    if calibration:
+        load = positive_float(calibration.group(1), "CALIBRATION_POINT_1")
+        body_mass_kg = load if calibration.group(2).lower().startswith("kg") else load * _LB_IN_KG
+
+    sensor = fields.get("SENSOR_TYPE", "")
+    extra = {"start_time_text": start_text, "units_in_file": units}
+    for key, attr in (
+        ("SENSOR_TYPE", "sensor_type"),
+        ("HARDWARE", "hardware"),
+        ("VERSION", "software"),
+        ("CALIBRATION_MODE_1", "calibration_mode"),
+        ("COMMENTS", "comments"),
+    ):
+        if fields.get(key):
+            extra[attr] = fields[key]
+    saturation = re.match(r"([\d.]+)\s*(\w+)", fields.get("SATURATION_PRESSURE", ""))
+    if saturation and saturation.group(2).lower() in UNITS_TO_KPA:
+        extra["saturation_pressure_kpa"] = float(saturation.group(1)) * UNITS_TO_KPA[saturation.group(2).lower()]
+    if re.fullmatch(r"\d+", fields.get("NOISE_THRESHOLD", "")):
+        extra["noise_threshold"] = int(fields["NOISE_THRESHOLD"])
+    return dict(
+        rows=rows,
+        cols=cols,
+        row_spacing_mm=row_spacing_mm,
+        col_spacing_mm=col_spacing_mm,
+        seconds_per_frame=seconds_per_frame,
+        kpa_per_unit=UNITS_TO_KPA[units.lower()],
+        first=first,
+        last=last,
+        start=start,
+        body_mass_kg=body_mass_kg,
+        device=f"Tekscan {sensor}".strip(),
+        source_format="Tekscan ASCII movie" + (f" ({fields['VERSION']})" if fields.get("VERSION") else ""),
+        extra=extra,
+    )
+
+
+def _frame_layout(path, raw, buf, body_start, marker_line, header):
+    """Frame numbers and the byte range of each frame's rows, all checked.
+
+    Every line after ``ASCII_DATA @@`` is classified at once (blank, ``Frame``,
+    ``@@``, or data); then each frame must be its header line, exactly ``ROWS``
+    data lines and blank lines up to the next frame or the closing ``@@``.
+    """
+    rows = header["rows"]
+    newlines = find_byte(buf, 10, body_start)
+    line_starts = np.concatenate([[body_start], newlines + 1])
+    line_ends = np.concatenate([newlines, [len(raw)]])
+    if line_starts[-1] == len(raw):  # the file ends with a newline: no last line
+        line_starts, line_ends = line_starts[:-1], line_ends[:-1]
+    lengths = line_ends - line_starts
+    first_byte = buf[np.minimum(line_starts, len(raw) - 1)] if len(raw) else np.zeros(0, np.uint8)
+    blank = lengths == 0
+    is_frame = ~blank & (first_byte == ord("F"))
+    is_end = ~blank & (first_byte == ord("@"))
+    is_data = ~blank & ~is_frame & ~is_end
+
+    def line_no(i):
+        return marker_line + 1 + int(i)
+
+    matches = list(_FRAME_LINE.finditer(raw, body_start))
+    frame_lines = np.searchsorted(line_starts, [m.start() for m in matches])
+    if frame_lines.size != np.count_nonzero(is_frame):
+        bad = np.setdiff1d(np.flatnonzero(is_frame), frame_lines)[0]
+        raise parse_error(path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:line_ends[bad]][:40]!r}")
+    end_lines = np.flatnonzero(is_end)
+    if end_lines.size == 0:
+        raise parse_error(path, line_no(max(len(line_starts) - 1, 0)), "closing '@@'", "not found before the end of the file (truncated?)")
+    if raw[line_starts[end_lines[0]] : line_ends[end_lines[0]]].strip() != b"@@":
+        raise parse_error(path, line_no(end_lines[0]), "closing '@@'", "expected a line '@@'")
+    end = int(end_lines[0])
+    frame_lines = frame_lines[frame_lines < end]
+    if frame_lines.size == 0:
+        raise parse_error(path, line_no(end), "frames", "none before the closing '@@'")
+    if np.count_nonzero(~blank[end + 1 :]):
+        raise parse_error(path, line_no(end + 1 + np.argmax(~blank[end + 1 :])), "end of file", "text after the closing '@@'")
+    first_frame_line = int(frame_lines[0])
+    if np.count_nonzero(~blank[:first_frame_line]):
+        bad = int(np.argmax(~blank[:first_frame_line]))
+        raise parse_error(path, line_no(bad), "body", "expected 'Frame <n>' as the first line after 'ASCII_DATA @@'")
+
+    # rows: exactly ROWS data lines right after each Frame line, then blank lines
+    cum_data = np.concatenate([[0], np.cumsum(is_data)])
+    cum_text = np.concatenate([[0], np.cumsum(~blank)])
+    next_boundary = np.append(frame_lines[1:], end)
+    data_after = np.minimum(frame_lines + 1 + rows, next_boundary)
+    n_rows = cum_data[data_after] - cum_data[frame_lines + 1]
+    contiguous = n_rows == (data_after - frame_lines - 1)
+    trailing_text = cum_text[next_boundary] - cum_text[data_after]
+    wrong = np.flatnonzero((n_rows != rows) | ~contiguous | (trailing_text != 0))
+    frame_numbers = np.array([int(m.group(1)) for m in matches[: frame_lines.size]], np.int64)
+    if wrong.size:
+        k = int(wrong[0])
+        h = int(frame_lines[k])
+        segment = is_data[h + 1 : next_boundary[k]]
+        found = int(np.argmax(~segment)) if not segment.all() else segment.size
+        if found < rows:
+            at, problem = h + 1 + found, f"frame {frame_numbers[k]} has {found} rows, expected {rows}"
+        else:
+            at, problem = h + 1 + rows, f"frame {frame_numbers[k]} has more than {rows} rows"
+        raise parse_error(path, line_no(at), "rows", problem)
+    steps = np.diff(frame_numbers)
+    if np.any(steps != 1):
+        k = int(np.argmax(steps != 1)) + 1
+        expected = int(frame_numbers[k - 1]) + 1
+        problem = (
+            f"Frame {frame_numbers[k]} follows Frame {frame_numbers[k - 1]}: frame {expected} is missing"
+            if frame_numbers[k] > expected
+            else f"Frame {frame_numbers[k]} follows Frame {frame_numbers[k - 1]}: frames must count up by one"
+        )
+        raise parse_error(path, line_no(frame_lines[k]), "frame number", problem)
+    if header["first"] is not None and frame_numbers[0] != header["first"]:
+        raise parse_error(path, line_no(frame_lines[0]), "frame number", f"the first frame is {frame_numbers[0]}, but START_FRAME is {header['first']}")
+    if header["last"] is not None and frame_numbers[-1] != header["last"]:
+        raise parse_error(
+            path, line_no(end), "frames", f"the last frame is {frame_numbers[-1]}, but END_FRAME is {header['last']} (missing frames or truncated)"
+        )
+    starts = line_starts[frame_lines + 1]
+    stops = line_ends[frame_lines + rows] + 1
+    return frame_numbers, starts, stops
+
+
+FORMAT = FileFormat(
+    name="tekscan",
+    description="Tekscan ASCII movie",
+    extensions=(".asf", ".csv"),
+    sniff=sniff,
+    reader=read,
+)

@@ -1,0 +1,443 @@
+"""Tekscan ASCII movies (.asf) and CSV exports: real F-Scan files and small files written here."""
+
+import numpy as np
+import pytest
+from vendor_helpers import (
+    apparent_side,
+    assert_names,
+    assert_round_trip,
+    cop_progression_mm,
+    landmarks,
+    real_file,
+    run_convert,
+)
+
+import plantar
+from plantar.io import FileFormatError, known_formats
+from plantar.io import tekscan
+
+SENSEL_AREA_M2 = (5.08e-3) ** 2
+
+
+# --------------------------------------------------------------------------------------
+# small files written by the tests
+
+
+def _frames(n=3, rows=6, cols=4, seed=0):
+    """Integer kPa frames with a trimmed outline (NaN = B) at two corners."""
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 400, (n, rows, cols)).astype(float)
+    frames[:, 0, 0] = frames[:, -1, -1] = np.nan
+    frames[1] = np.where(np.isnan(frames[1]), np.nan, 0.0)  # an unloaded frame
+    return frames
+
+
+def _cell(value):
+    if np.isnan(value):
+        return "B"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def asf_lines(
+    frames,
+    *,
+    units="KPa",
+    row_spacing="5.08 mm",
+    col_spacing="5.08 mm",
+    seconds_per_frame="0.01",
+    start_frame=1,
+    time="Thursday, 16 February 2017 11:26:22 a.m.",
+    calibration="75.0001 (Kgs) 4798 (Raw Sum) 240 (Number of Loaded Cells)",
+    frame_suffix="",
+    omit=(),
+    extra=(),
+):
+    """The lines (without line ends) of a Tekscan movie holding ``frames`` (NaN = B)."""
+    n, rows, cols = frames.shape
+    header = [
+        ("DATA_TYPE", "MOVIE"),
+        ("VERSION", "Tekscan Pressure Measurement System 6.33"),
+        ("HARDWARE", "116-1974-1"),
+        ("SENSOR_TYPE", "FSCAN"),
+        ("ROWS", str(rows)),
+        ("COLS", str(cols)),
+        ("ROW_SPACING", row_spacing),
+        ("COL_SPACING", col_spacing),
+        ("SENSEL_AREA", "25.8064 mm2"),
+        ("NOISE_THRESHOLD", "3"),
+        ("SECONDS_PER_FRAME", seconds_per_frame),
+        ("TIME", time),
+        ("SATURATION_PRESSURE", "1514.73 KPa"),
+        ("CALIBRATION_POINT_1", calibration),
+        ("CALIBRATION_MODE_1", "Walk"),
+        ("COMMENTS:", ""),
+        ("START_FRAME", str(start_frame)),
+        ("END_FRAME", str(start_frame + n - 1)),
+        ("UNITS", units),
+        ("MIRROR_ROW", "0"),
+        ("MIRROR_COL", "0"),
+        *extra,
+    ]
+    lines = []
+    for key, value in header:
+        if key in omit:
+            continue
+        lines.append(f"{key} {value}".rstrip())
+        if key == "COMMENTS:":
+            lines.append("written by the plantar tests")
+    lines += ["ASCII_DATA @@", ""]
+    for k, frame in enumerate(frames):
+        lines.append(f"Frame {start_frame + k}{frame_suffix}")
+        lines += [",".join(_cell(v) for v in row) for row in frame]
+        lines.append("")
+    lines.append("@@")
+    return lines
+
+
+def write(path, lines, newline="\n"):
+    path.write_bytes((newline.join(lines) + newline).encode("latin-1"))
+    return path
+
+
+def line_of(lines, text, start=0):
+    """1-based line number of the first line equal to ``text`` at or after index ``start``."""
+    return lines.index(text, start) + 1
+
+
+# --------------------------------------------------------------------------------------
+# the real F-Scan walk (left and right insole)
+
+
+@pytest.fixture(scope="module", params=["FrasP01L", "FrasP01R"])
+def real(request):
+    path = real_file("tekscan-fscan", f"{request.param}.asf")
+    return path, plantar.read(path)
+
+
+def _first_frame_cells(path):
+    """Frame 1 of the file as text cells, read line by line (independently of the reader)."""
+    lines = path.read_text(encoding="latin-1").splitlines()
+    start = lines.index("Frame 1") + 1
+    return [line.split(",") for line in lines[start : start + 60]]
+
+
+def test_real_header_fields(real):
+    path, trial = real
+    a = trial.attrs
+    assert trial.pressure.shape == (205, 60, 21)
+    assert a["sensor_pitch_x_mm"] == a["sensor_pitch_y_mm"] == 5.08
+    assert a["sampling_rate_hz"] == pytest.approx(31.25)
+    np.testing.assert_allclose(np.diff(trial.time.values), 0.032, rtol=1e-12)
+    np.testing.assert_array_equal(trial.frame_number.values, np.arange(1, 206))
+    assert a["start_time"] == "2017-02-16T11:26:22"
+    assert a["start_time_text"] == "Thursday, 16 February 2017 11:26:22 a.m."
+    assert a["body_mass_kg"] == pytest.approx(75.0001)
+    assert a["units_in_file"] == "KPa"
+    assert a["device"] == "Tekscan FSCAN"
+    assert a["source_file"] == path.name
+    assert a["source_format"].startswith("Tekscan ASCII movie")
+    assert a["calibration_mode"] == "Walk"
+    assert a["comments"] == "overground walk p10"
+    assert a["saturation_pressure_kpa"] == (1514.73 if path.stem.endswith("L") else 553.643)
+    for name in trial.variables:
+        assert trial[name].attrs["units"] and trial[name].attrs["long_name"]
+
+
+def test_real_b_cells_are_nan_and_values_match_the_text(real):
+    path, trial = real
+    cells = _first_frame_cells(path)
+    is_b = np.array([[c == "B" for c in row] for row in cells])
+    values = np.array([[np.nan if c == "B" else float(c) for c in row] for row in cells])
+    frame = trial.pressure.values[0][::-1]  # back to the file's row order (row 0 = toes)
+    np.testing.assert_array_equal(np.isnan(frame), is_b)
+    np.testing.assert_array_equal(frame, values)
+    # the outline is the same in every frame
+    assert (np.isnan(trial.pressure.values) == np.isnan(trial.pressure.values[0])).all()
+    assert is_b.sum() == 305
+
+
+def test_real_peak_force_and_quirks(real):
+    path, trial = real
+    force = trial.pressure.fillna(0).sum(("y", "x")).values * 1e3 * SENSEL_AREA_M2
+    expected = 924.0 if path.stem.endswith("L") else 784.0  # README: "peaks near"
+    assert force.max() == pytest.approx(expected, abs=1.0)
+    if path.stem.endswith("L"):
+        assert np.count_nonzero(force == 0) == 71  # README: 71 all-zero frames
+    assert np.nanmax(trial.pressure.values) <= trial.attrs["saturation_pressure_kpa"] + 1
+
+
+def test_real_orientation(real):
+    """Toes toward +y, hallux side and lateral midfoot where a left/right foot has them."""
+    path, trial = real
+    side = "left" if path.stem.endswith("L") else "right"
+    peak = trial.pressure.max("time").values
+    assert apparent_side(peak, trial.x.values, trial.y.values) == side, landmarks(peak, trial.x.values, trial.y.values)
+    progression = cop_progression_mm(trial)
+    assert progression.size >= 5  # about 6 steps per foot
+    assert (progression > 50).all(), progression  # every stance rolls from heel to toes, toward +y
+
+
+def test_real_round_trip(real, tmp_path):
+    assert_round_trip(real[1], tmp_path)
+
+
+def test_real_convert_command(real, tmp_path):
+    path, trial = real
+    converted = run_convert(path, tmp_path)
+    np.testing.assert_array_equal(converted.pressure.values, trial.pressure.values)
+    assert converted.attrs == trial.attrs
+
+
+def test_real_files_are_recognised_by_content(real):
+    path, _ = real
+    head = path.read_bytes()[:4096]
+    assert [f.name for f in known_formats().values() if f.sniff(head)] == ["tekscan"]
+
+
+# --------------------------------------------------------------------------------------
+# grammar variants
+
+
+def test_synthetic_values_orientation_and_times(tmp_path):
+    frames = _frames()
+    path = write(tmp_path / "walk.asf", asf_lines(frames))
+    trial = plantar.read(path)
+    np.testing.assert_array_equal(trial.pressure.values, frames[:, ::-1, :].astype(np.float32))
+    np.testing.assert_allclose(trial.time.values, [0.0, 0.01, 0.02])
+    np.testing.assert_allclose(trial.x.values, 5.08 * np.arange(4))
+    np.testing.assert_allclose(trial.y.values, 5.08 * np.arange(6))
+    assert trial.attrs["sampling_rate_hz"] == pytest.approx(100.0)
+
+
+def test_lf_and_crlf_read_the_same(tmp_path):
+    lines = asf_lines(_frames())
+    lf = plantar.read(write(tmp_path / "lf.asf", lines, "\n"))
+    crlf = plantar.read(write(tmp_path / "crlf.asf", lines, "\r\n"))
+    assert crlf.drop_attrs(deep=False).identical(lf.drop_attrs(deep=False))
+    assert {k: v for k, v in crlf.attrs.items() if k != "source_file"} == {k: v for k, v in lf.attrs.items() if k != "source_file"}
+
+
+def test_psi_units_are_converted(tmp_path):
+    frames = _frames()
+    frames[2, 3, 2] = 12.5  # a decimal cell
+    kpa = plantar.read(write(tmp_path / "kpa.asf", asf_lines(frames)))
+    psi = plantar.read(write(tmp_path / "psi.asf", asf_lines(frames, units="PSI")))
+    np.testing.assert_allclose(psi.pressure.values, kpa.pressure.values * 6.894757, rtol=1e-6)
+    assert psi.attrs["units_in_file"] == "PSI"
+
+
+def test_mpa_and_mmhg_units(tmp_path):
+    frames = _frames()
+    kpa = plantar.read(write(tmp_path / "kpa.asf", asf_lines(frames))).pressure.values
+    mpa = plantar.read(write(tmp_path / "mpa.asf", asf_lines(frames, units="MPa"))).pressure.values
+    mmhg = plantar.read(write(tmp_path / "mmhg.asf", asf_lines(frames, units="mmHg"))).pressure.values
+    np.testing.assert_allclose(mpa, kpa * 1000, rtol=1e-6)
+    np.testing.assert_allclose(mmhg, kpa * 0.1333224, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("spacing", "expected_mm"),
+    [("5.08 mm", 5.08), ("0.508 cm", 5.08), ("0.508 centimeters", 5.08), ("0.2 inches", 5.08), ("0.25 in", 6.35)],
+)
+def test_spacing_units(tmp_path, spacing, expected_mm):
+    trial = plantar.read(write(tmp_path / "s.asf", asf_lines(_frames(), row_spacing="0.7 cm", col_spacing=spacing)))
+    assert trial.attrs["sensor_pitch_x_mm"] == pytest.approx(expected_mm)
+    assert trial.attrs["sensor_pitch_y_mm"] == pytest.approx(7.0)
+
+
+def test_extra_fields_after_frame_lines(tmp_path):
+    frames = _frames()
+    plain = plantar.read(write(tmp_path / "plain.asf", asf_lines(frames)))
+    extra = plantar.read(write(tmp_path / "extra.asf", asf_lines(frames, frame_suffix=", 0,, 12/2/2019 6:21:52.34PM,,,Raw Sum=,,310")))
+    np.testing.assert_array_equal(extra.pressure.values, plain.pressure.values)
+
+
+def test_start_frame_shifts_start_time_not_time(tmp_path):
+    trial = plantar.read(write(tmp_path / "s.asf", asf_lines(_frames(), start_frame=11, seconds_per_frame="0.5")))
+    np.testing.assert_array_equal(trial.frame_number.values, [11, 12, 13])
+    np.testing.assert_allclose(trial.time.values, [0.0, 0.5, 1.0])
+    assert trial.attrs["start_time"] == "2017-02-16T11:26:27"  # frame 11 is 10 x 0.5 s after frame 1
+
+
+def test_unreadable_time_is_kept_as_text(tmp_path):
+    trial = plantar.read(write(tmp_path / "t.asf", asf_lines(_frames(), time="sometime on a Tuesday")))
+    assert trial.attrs["start_time"] == ""
+    assert trial.attrs["start_time_text"] == "sometime on a Tuesday"
+
+
+def test_body_mass_in_pounds_and_absent(tmp_path):
+    lbs = plantar.read(write(tmp_path / "lbs.asf", asf_lines(_frames(), calibration="165.347 (Lbs) 4798 (Raw Sum)")))
+    assert lbs.attrs["body_mass_kg"] == pytest.approx(75.0, abs=1e-3)
+    none = plantar.read(write(tmp_path / "none.asf", asf_lines(_frames(), omit=("CALIBRATION_POINT_1",))))
+    assert none.attrs["body_mass_kg"] == 0.0
+
+
+def test_recognised_by_content_whatever_the_name(tmp_path):
+    path = write(tmp_path / "export.txt", asf_lines(_frames()))
+    assert plantar.read(path).attrs["source_format"].startswith("Tekscan")
+    csv = write(tmp_path / "export.csv", asf_lines(_frames()))
+    assert plantar.read(csv).pressure.shape == (3, 6, 4)
+
+
+# --------------------------------------------------------------------------------------
+# bad input: FileFormatError naming the file, the line and the field
+
+
+def test_raw_units_need_calibration(tmp_path):
+    lines = asf_lines(_frames(), units="Raw")
+    path = write(tmp_path / "raw.asf", lines)
+    with pytest.raises(FileFormatError, match="calibrat") as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'UNITS Raw')}", "UNITS")
+
+
+def test_unknown_units(tmp_path):
+    lines = asf_lines(_frames(), units="furlongs")
+    path = write(tmp_path / "u.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'UNITS furlongs')}", "UNITS", "furlongs")
+
+
+def test_unknown_spacing_unit(tmp_path):
+    lines = asf_lines(_frames(), col_spacing="5 parsecs")
+    path = write(tmp_path / "u.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'COL_SPACING 5 parsecs')}", "COL_SPACING")
+
+
+@pytest.mark.parametrize("key", ["ROWS", "COLS", "ROW_SPACING", "COL_SPACING", "SECONDS_PER_FRAME", "UNITS"])
+def test_missing_header_field(tmp_path, key):
+    lines = asf_lines(_frames(), omit=(key,))
+    path = write(tmp_path / "m.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'ASCII_DATA @@')}", f"'{key}'", "missing")
+
+
+def test_bad_header_value(tmp_path):
+    lines = [line.replace("ROWS 6", "ROWS six") for line in asf_lines(_frames())]
+    path = write(tmp_path / "b.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'ROWS six')}", "ROWS", "'six'")
+
+
+def test_mirrored_export_is_refused(tmp_path):
+    lines = [line.replace("MIRROR_COL 0", "MIRROR_COL 1") for line in asf_lines(_frames())]
+    path = write(tmp_path / "mirror.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'MIRROR_COL 1')}", "MIRROR_COL")
+
+
+def test_garbage_in_a_cell(tmp_path):
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 3") + 3  # row 3 of frame 3 (1-based line number)
+    cells = lines[target - 1].split(",")
+    cells[2] = "1x7"
+    lines[target - 1] = ",".join(cells)
+    path = write(tmp_path / "g.asf", lines, "\r\n")
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 3", "row 3", "column 3", "'1x7'")
+
+
+@pytest.mark.parametrize("cell", ["", "-5", "1.2.3", "nan", "B7", "1e3"])
+def test_cells_that_are_not_numbers(tmp_path, cell):
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 1") + 4
+    cells = lines[target - 1].split(",")
+    cells[1] = cell
+    lines[target - 1] = ",".join(cells)
+    path = write(tmp_path / "c.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 1", "row 4", "column 2")
+
+
+def test_wrong_number_of_cells_in_a_row(tmp_path):
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 2") + 5
+    lines[target - 1] += ",0"
+    path = write(tmp_path / "w.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 2", "row 5", "5 cells, expected 4")
+
+
+def test_a_row_too_few(tmp_path):
+    lines = asf_lines(_frames())
+    missing = line_of(lines, "Frame 2") + 6  # the last row of frame 2
+    del lines[missing - 1]
+    path = write(tmp_path / "r.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {missing}", "rows", "frame 2 has 5 rows, expected 6")
+
+
+def test_a_row_too_many(tmp_path):
+    lines = asf_lines(_frames())
+    extra = line_of(lines, "Frame 1") + 7
+    lines.insert(extra - 1, "0,0,0,0")
+    path = write(tmp_path / "r.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {extra}", "rows", "frame 1 has more than 6 rows")
+
+
+def test_missing_frame(tmp_path):
+    lines = asf_lines(_frames(4))
+    start = line_of(lines, "Frame 2")
+    del lines[start - 1 : start + 7]  # Frame 2: its line, 6 rows and the blank line
+    path = write(tmp_path / "f.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, 'Frame 3')}", "frame number", "frame 2 is missing")
+
+
+def test_frame_count_must_match_end_frame(tmp_path):
+    lines = [line.replace("END_FRAME 3", "END_FRAME 4") for line in asf_lines(_frames())]
+    path = write(tmp_path / "e.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {line_of(lines, '@@')}", "END_FRAME is 4")
+
+
+@pytest.mark.parametrize("keep_lines", [3, 25, 40, -2])
+def test_truncated_file(tmp_path, keep_lines):
+    """Cut anywhere (in the header, inside a frame, before the closing @@): always an error."""
+    lines = asf_lines(_frames())
+    text = "\n".join(lines[:keep_lines]) + "\n"
+    path = tmp_path / "cut.asf"
+    path.write_text(text)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path, format="tekscan")
+    assert_names(exc, path, "line ")
+
+
+def test_truncated_mid_line(tmp_path):
+    lines = asf_lines(_frames())
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "cut.asf"
+    path.write_text(text[: text.index("Frame 3") + 20])
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line ")
+
+
+def test_text_after_the_end(tmp_path):
+    lines = asf_lines(_frames()) + ["Frame 99"]
+    path = write(tmp_path / "after.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {len(lines)}")
+
+
+def test_sniff():
+    assert tekscan.sniff(b"DATA_TYPE MOVIE\r\nVERSION x\r\n")
+    assert tekscan.sniff(b"\xef\xbb\xbfDATA_TYPE MOVIE\n")
+    assert tekscan.sniff(b"ROWS 4\nCOLS 4\nASCII_DATA @@\n")
+    assert not tekscan.sniff(b"FRAME,1\nSENSOR,x\n")
+    assert not tekscan.sniff(b"")
