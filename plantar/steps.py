@@ -1,0 +1,629 @@
+"""Footstep segmentation and left/right assignment.
+
+A footstep is one foot contact: a connected region of contact in space and time.
+:class:`FootstepSegmentation` finds them; :class:`SideAssignment` tells left from
+right. Both are small classes with their parameters set in ``__init__`` and their
+results in ``name_`` attributes, so that a lab can tune or replace either.
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy.ndimage import find_objects
+from skimage.measure import label
+
+from ._schema import check_trial
+from .utils import logger
+
+#: Frames handled at once by the thresholding pass (bounds temporary memory).
+_BLOCK_FRAMES = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class Footstep:
+    """One foot contact: where and when it is in the trial, and which samples are its.
+
+    Attributes
+    ----------
+    frames, rows, cols : slice
+        The step's bounding box in the trial's (time, y, x) index space.
+    mask : ndarray of bool, shape (n_frames, n_rows, n_cols)
+        Which samples inside the box belong to this step (contact above the
+        threshold, connected to it). Other feet inside the box are False.
+    """
+
+    frames: slice
+    rows: slice
+    cols: slice
+    mask: np.ndarray
+
+    def pressure(self, pressure):
+        """This step's pressure (kPa) in its box; zero where the sample is not this step's.
+
+        Parameters
+        ----------
+        pressure : ndarray, shape (n_frames, n_rows, n_cols)
+            The trial's whole pressure array.
+
+        Returns
+        -------
+        step_pressure : ndarray of float32
+            Shape of :attr:`mask`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from plantar.steps import Footstep
+        >>> step = Footstep(slice(0, 1), slice(0, 1), slice(0, 2), np.array([[[True, False]]]))
+        >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
+        array([[[7., 0.]]], dtype=float32)
+        """
+        block = pressure[self.frames, self.rows, self.cols]
+        return np.where(self.mask, np.nan_to_num(block), np.float32(0))
+
+
+class FootstepSegmentation:
+    """Find foot contacts as connected regions of contact in space and time.
+
+    A sample is *in contact* when its pressure exceeds ``threshold_kpa``. Contact
+    is first pooled into blocks of about ``block_s`` x ``block_mm`` x ``block_mm``
+    and labelled in 3-D (time, y, x) with scikit-image, which separates two feet
+    on the mat at once and repeated passes over the same spot. Each pooled region
+    is then labelled again at full resolution inside its own bounding box, and
+    the connected parts of one contact are put back together: largest first, a
+    part joins a contact it overlaps in time (by half its own duration or more),
+    lies within ``merge_distance_mm`` of, and still fits in a foot with
+    (``max_foot_length_mm`` x ``max_foot_width_mm``). Toes that touch apart from
+    the forefoot join it; two feet side by side, or the trailing toes and the
+    leading heel of a short step, do not fit in one foot and stay apart.
+
+    Sensels that stay in contact while the mat is otherwise idle (creased insoles,
+    hot sensels) are found first and ignored. Regions with less than
+    ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or ``min_force_n``
+    of peak force are noise and dropped.
+
+    Parameters
+    ----------
+    threshold_kpa : float | None
+        Contact threshold per sensel, kPa. ``None`` (default) sets it from the
+        data: the median plus 5 robust standard deviations (1.4826 x MAD) of a
+        sample of all values, and at least 1 kPa. Vendor exports are zero outside
+        contact, so this gives 1 kPa there; on a noisy raw mat it sits above the
+        noise floor. (Tekscan's alternative, a threshold on total force of
+        F_min + 10 % of the range, suits insoles with residual force but cannot
+        separate two feet on a mat.)
+    min_contact_s : float
+        Shortest contact kept, s.
+    min_area_mm2 : float
+        Smallest footprint kept, mm^2 (a toe tip alone is about 200 mm^2).
+    min_force_n : float
+        Smallest peak force kept, N.
+    block_s, block_mm : float
+        Size of the pooling blocks in s and mm.
+    merge_distance_mm : float
+        Largest gap between two parts of one contact, mm (toes to forefoot is
+        about 20-25 mm in adults).
+    max_foot_length_mm, max_foot_width_mm : float
+        Size of the largest footprint (shod included), mm.
+    stuck_fraction : float
+        A sensel in contact in more than this fraction of the quietest frames (the
+        tenth of frames with the fewest sensels in contact), while those frames
+        hold less than a fifth of the busiest frame's contact, is stuck.
+
+    Attributes
+    ----------
+    threshold_kpa_ : float
+        The threshold used.
+    stuck_ : ndarray of bool, shape (n_rows, n_cols)
+        Sensels found stuck and ignored.
+    steps_ : list of Footstep
+        The steps found, ordered by their first frame.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.steps import FootstepSegmentation
+    >>> trial, truth = plantar.synth.walk(seed=0, passes=1)
+    >>> seg = FootstepSegmentation().segment(trial)
+    >>> len(seg.steps_) == truth.sizes["step"]
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold_kpa=None,
+        min_contact_s=0.1,
+        min_area_mm2=400.0,
+        min_force_n=20.0,
+        block_s=0.04,
+        block_mm=20.0,
+        merge_distance_mm=35.0,
+        max_foot_length_mm=350.0,
+        max_foot_width_mm=160.0,
+        stuck_fraction=0.9,
+    ):
+        self.threshold_kpa = threshold_kpa
+        self.min_contact_s = min_contact_s
+        self.min_area_mm2 = min_area_mm2
+        self.min_force_n = min_force_n
+        self.block_s = block_s
+        self.block_mm = block_mm
+        self.merge_distance_mm = merge_distance_mm
+        self.max_foot_length_mm = max_foot_length_mm
+        self.max_foot_width_mm = max_foot_width_mm
+        self.stuck_fraction = stuck_fraction
+
+    def segment(self, trial):
+        """Find the steps of a trial.
+
+        Parameters
+        ----------
+        trial : xarray.Dataset
+            A trial (schema ``trial/1``).
+
+        Returns
+        -------
+        self : FootstepSegmentation
+            With ``threshold_kpa_``, ``stuck_`` and ``steps_`` set.
+        """
+        check_trial(trial)
+        return self._segment_checked(trial)
+
+    def _segment_checked(self, trial):
+        """:meth:`segment` for a trial already checked (by :func:`plantar.analyze`)."""
+        for name in ("min_contact_s", "min_area_mm2", "min_force_n", "block_s", "block_mm",
+                     "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction"):  # fmt: skip
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        pressure = trial["pressure"].values
+        time = trial["time"].values
+        pitch = (float(trial.attrs["sensor_pitch_y_mm"]), float(trial.attrs["sensor_pitch_x_mm"]))
+        rate = float(trial.attrs["sampling_rate_hz"])
+        threshold = self.threshold_kpa
+        if threshold is None:
+            threshold = _auto_threshold(pressure)
+        elif not (np.isfinite(threshold) and threshold >= 0):
+            raise ValueError(f"threshold_kpa must be >= 0 or None, got {threshold!r}")
+        factors = (
+            max(1, int(round(self.block_s * rate))),
+            max(1, int(round(self.block_mm / pitch[0]))),
+            max(1, int(round(self.block_mm / pitch[1]))),
+        )
+        coarse, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction)
+        labels = label(coarse, connectivity=3)
+        parts = []
+        for index, box in enumerate(find_objects(labels), start=1):
+            if box is not None:
+                parts += _parts(pressure, labels, index, box, factors, threshold, stuck)
+        x, y = trial["x"].values, trial["y"].values
+        steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm)
+        area_mm2 = pitch[0] * pitch[1]
+        kept = []
+        for step in steps:
+            duration = time[step.frames.stop - 1] - time[step.frames.start] + 1.0 / rate
+            footprint = step.mask.any(axis=0).sum() * area_mm2
+            peak_force = (step.pressure(pressure).sum(axis=(1, 2)) * area_mm2 * 1e-3).max()
+            if duration >= self.min_contact_s and footprint >= self.min_area_mm2 and peak_force >= self.min_force_n:
+                kept.append(step)
+        kept.sort(key=lambda s: (s.frames.start, s.cols.start, s.rows.start))
+        logger.info(
+            "found %d steps (threshold %.3g kPa, %d stuck sensels, %d noise regions dropped)",
+            len(kept), threshold, int(stuck.sum()), len(steps) - len(kept),
+        )  # fmt: skip
+        self.threshold_kpa_ = float(threshold)
+        self.stuck_ = stuck
+        self.steps_ = kept
+        return self
+
+
+def _auto_threshold(pressure):
+    """Median + 5 robust SDs of about a million sampled values, at least 1 kPa."""
+    n_t, n_y, n_x = pressure.shape
+    stride = max(1, n_t * n_y * n_x // 1_000_000)
+    frames = pressure[:: max(1, stride // (n_y * n_x) or 1)]
+    sample = frames.ravel()[:: max(1, frames.size // 1_000_000)]
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 1.0
+    median = np.median(sample)
+    mad = np.median(np.abs(sample - median))
+    return float(max(1.0, median + 5 * 1.4826 * mad))
+
+
+def _pooled_contact(pressure, threshold, factors, stuck_fraction):
+    """Contact pooled into blocks of factors (frames, rows, cols); and the stuck sensels.
+
+    One pass over the pressure array: the maximum over each group of frames (NaN
+    = no sensor is skipped), compared with the threshold, then pooled in space.
+    """
+    n_t, n_y, n_x = pressure.shape
+    ft, fy, fx = factors
+    shape = (-(-n_t // ft), -(-n_y // fy), -(-n_x // fx))
+    coarse = np.zeros(shape, dtype=bool)
+    active_per_block = np.zeros(shape[0], dtype=np.int64)
+    group = max(1, _BLOCK_FRAMES // ft)  # pooled frames per round
+    padded = np.zeros((group, shape[1] * fy, shape[2] * fx), dtype=bool)
+    for first in range(0, shape[0], group):
+        frames = pressure[first * ft : (first + group) * ft]
+        n = -(-len(frames) // ft)
+        if len(frames) % ft:
+            frames = np.concatenate([frames, np.full((n * ft - len(frames), n_y, n_x), np.nan, np.float32)])
+        frames = frames.reshape(n, ft, n_y, n_x)
+        peak = frames[:, 0].copy()
+        for k in range(1, ft):
+            np.fmax(peak, frames[:, k], out=peak)
+        active = peak > threshold  # NaN compares False: no sensor, no contact
+        active_per_block[first : first + n] = active.sum(axis=(1, 2))
+        padded[:n, :n_y, :n_x] = active
+        pooled = padded[:n].reshape(n, shape[1], fy, shape[2] * fx).any(axis=2)
+        coarse[first : first + n] = pooled.reshape(n, shape[1], shape[2], fx).any(axis=3)
+    stuck = _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction)
+    if stuck.any():
+        # Recompute the pooled blocks that hold stuck sensels, without them.
+        stuck_padded = np.zeros((shape[1] * fy, shape[2] * fx), dtype=bool)
+        stuck_padded[:n_y, :n_x] = stuck
+        tiles = stuck_padded.reshape(shape[1], fy, shape[2], fx).any(axis=(1, 3))
+        for j, k in zip(*np.nonzero(tiles)):
+            rows, cols = slice(j * fy, min((j + 1) * fy, n_y)), slice(k * fx, min((k + 1) * fx, n_x))
+            in_contact = np.zeros(shape[0] * ft, dtype=bool)
+            in_contact[:n_t] = ((pressure[:, rows, cols] > threshold) & ~stuck[rows, cols]).any(axis=(1, 2))
+            coarse[:, j, k] = in_contact.reshape(shape[0], ft).any(axis=1)
+    return coarse, stuck
+
+
+def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
+    """Sensels in contact in most of the quietest blocks of frames, if the mat has quiet phases."""
+    busiest = active_per_block.max()
+    quiet = np.sort(np.argsort(active_per_block, kind="stable")[: max(1, len(active_per_block) // 10)])
+    if busiest == 0 or active_per_block[quiet].max() >= 0.2 * busiest:
+        return np.zeros(pressure.shape[1:], dtype=bool)  # no idle phase: nothing can be called stuck
+    frames = pressure[np.minimum(quiet * ft, pressure.shape[0] - 1)]
+    return (frames > threshold).mean(axis=0) > stuck_fraction
+
+
+def _parts(pressure, labels, index, box, factors, threshold, stuck):
+    """The connected parts of contact inside one pooled region, at full resolution.
+
+    Returns a list of (frames, rows, cols, mask) in the trial's index space.
+    """
+    n_t, n_y, n_x = pressure.shape
+    full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(box, factors, (n_t, n_y, n_x)))
+    region = labels[box] == index
+    for axis, f in enumerate(factors):
+        region = np.repeat(region, f, axis=axis)
+    region = region[tuple(slice(0, s.stop - s.start) for s in full)]
+    contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
+    parts, n_parts = label(contact, connectivity=3, return_num=True)
+    out = []
+    for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
+        out.append((
+            *(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box_part)),
+            parts[box_part] == p,
+        ))  # fmt: skip
+    return out
+
+
+def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm):
+    """Group parts of one foot contact (e.g. toes apart from the forefoot).
+
+    Largest first, each part joins the nearest group it overlaps in time (by at
+    least half its own duration), lies within ``merge_distance_mm`` of, and still
+    fits in a foot with (``max_length_mm`` x ``max_width_mm``); else it starts a group.
+    """
+    info = []
+    for frames, rows, cols, mask in parts:
+        footprint = mask.any(axis=0)
+        yy, xx = np.nonzero(footprint)
+        points = np.column_stack([x[cols][xx], y[rows][yy]])
+        info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
+    order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
+    groups = []
+    for i in order:
+        part = info[i]
+        best, best_gap = None, np.inf
+        for group in groups:
+            overlap = min(part["frames"].stop, group["frames"].stop) - max(part["frames"].start, group["frames"].start)
+            if overlap < 0.5 * (part["frames"].stop - part["frames"].start):
+                continue
+            if _box_gap_mm(part["points"], group["points"]) > merge_distance_mm:
+                continue  # far apart: the other foot, or another pass
+            gap = _gap_mm(part["points"], group["points"])
+            if gap <= merge_distance_mm and gap < best_gap and _fits_foot(
+                np.vstack([part["points"], group["points"]]), max_length_mm, max_width_mm
+            ):
+                best, best_gap = group, gap
+        if best is None:
+            groups.append(dict(members=[part], frames=part["frames"], points=part["points"]))
+        else:
+            best["members"].append(part)
+            best["frames"] = slice(min(best["frames"].start, part["frames"].start),
+                                   max(best["frames"].stop, part["frames"].stop))  # fmt: skip
+            best["points"] = np.vstack([best["points"], part["points"]])
+    return [_union(group["members"]) for group in groups]
+
+
+def _box_gap_mm(a, b):
+    """Gap between the bounding boxes of two sets of points (mm); a lower bound of _gap_mm."""
+    gap = np.maximum(0.0, np.maximum(a.min(axis=0) - b.max(axis=0), b.min(axis=0) - a.max(axis=0)))
+    return float(np.hypot(*gap))
+
+
+def _gap_mm(a, b):
+    """Smallest distance between two sets of points (mm)."""
+    if len(a) * len(b) > 250_000:  # keep the pairwise table small: compare outlines only
+        a, b = a[:: max(1, len(a) // 500)], b[:: max(1, len(b) // 500)]
+    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+
+
+def _fits_foot(points, max_length_mm, max_width_mm):
+    """True if the points' extents along and across their principal axis fit in a foot."""
+    centred = points - points.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    along = centred @ vectors[:, 1]
+    across = centred @ vectors[:, 0]
+    return np.ptp(along) <= max_length_mm and np.ptp(across) <= max_width_mm
+
+
+def _union(members):
+    """One Footstep from parts: their union on the union of their boxes."""
+    frames = slice(min(m["frames"].start for m in members), max(m["frames"].stop for m in members))
+    rows = slice(min(m["rows"].start for m in members), max(m["rows"].stop for m in members))
+    cols = slice(min(m["cols"].start for m in members), max(m["cols"].stop for m in members))
+    mask = np.zeros((frames.stop - frames.start, rows.stop - rows.start, cols.stop - cols.start), dtype=bool)
+    for m in members:
+        mask[
+            m["frames"].start - frames.start : m["frames"].stop - frames.start,
+            m["rows"].start - rows.start : m["rows"].stop - rows.start,
+            m["cols"].start - cols.start : m["cols"].stop - cols.start,
+        ] |= m["mask"]
+    return Footstep(frames=frames, rows=rows, cols=cols, mask=mask)
+
+
+class SideAssignment:
+    """Tell left from right feet by where each step falls along the walk.
+
+    Steps are grouped into passes (a new pass starts after more than ``max_gap_s``
+    without contact, or when the walk turns back). Within a pass the feet
+    alternate left and right on either side of the line of progression: each step
+    lies to the left or right of the line through its neighbours (the opposite
+    foot's previous and next steps), by about the step width. A neighbour more
+    than 1.5 step periods away is not used, so a missing step (a foot off the mat)
+    does not flip the sides after it. Two neighbouring steps found on the same side
+    contradict alternation: the one with the weaker evidence becomes "unknown".
+
+    A step without usable neighbours (a pass of one step, a single footprint on a
+    plate) is assigned from the footprint's own shape when that is clear: the
+    lateral midfoot contact lies on the lateral side and the hallux on the medial
+    side (``FootGeometry.chirality_mm``). Where the walk and the shape disagree, or
+    neither is clear, the side is "unknown": never a guess presented as fact.
+
+    Devices that know the side override all this: a trial attr ``side``
+    ("left"/"right", one insole or a single-foot plate) or ``side_split_x_mm``
+    (two insoles side by side: left at smaller x).
+
+    Parameters
+    ----------
+    min_offset_mm : float
+        Smallest sideways offset from the line of progression taken as evidence, mm.
+    min_chirality_mm : float
+        Smallest footprint-shape evidence taken for a side, mm.
+    max_gap_s : float
+        Longest time without contact inside one pass, s.
+
+    Attributes
+    ----------
+    sides_ : ndarray of str
+        "left", "right" or "unknown" per step.
+    pass_index_ : ndarray of int
+        Pass of each step, from 0.
+    direction_ : ndarray of float, shape (n_steps, 2)
+        Unit vector of the line of progression at each step (mat frame); NaN
+        where it is not known (a pass of fewer than three steps).
+    evidence_mm_ : ndarray of float
+        Sideways offset of each step from the line of its neighbours, mm, positive
+        to the left; NaN without neighbours.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.steps import SideAssignment
+    >>> heels = np.array([[-50.0, 0.0], [50.0, 650.0], [-50.0, 1300.0]])
+    >>> sides = SideAssignment().assign(
+    ...     t_on_s=[0.0, 0.55, 1.1], t_off_s=[0.65, 1.2, 1.75], heel_mm=heels,
+    ...     axis=[[0.0, 1.0]] * 3, chirality_mm=[0.0, 0.0, 0.0]).sides_
+    >>> sides.tolist()
+    ['left', 'right', 'left']
+    """
+
+    def __init__(self, *, min_offset_mm=25.0, min_chirality_mm=15.0, max_gap_s=1.0):
+        self.min_offset_mm = min_offset_mm
+        self.min_chirality_mm = min_chirality_mm
+        self.max_gap_s = max_gap_s
+
+    def assign(
+        self, *, t_on_s, t_off_s, heel_mm, axis, chirality_mm, complete=None, side=None, side_split_x_mm=None
+    ):
+        """Assign a side to every step.
+
+        Parameters
+        ----------
+        t_on_s, t_off_s : array_like of float, shape (n_steps,)
+            First and last contact time of each step, s, in order of ``t_on_s``.
+        heel_mm : array_like of float, shape (n_steps, 2)
+            Heel centres (x, y) in the mat frame, mm.
+        axis : array_like of float, shape (n_steps, 2)
+            Unit vectors of the foot axes, heel to toe.
+        chirality_mm : array_like of float, shape (n_steps,)
+            Side evidence of each footprint's shape (``FootGeometry.chirality_mm``).
+        complete : array_like of bool, shape (n_steps,) | None
+            Which footprints are whole. A footprint cut by the mat edge has a
+            misplaced heel centre: it is not used to place the line of
+            progression of its neighbours. ``None``: all are whole.
+        side : {"left", "right"} | None
+            The trial's ``side`` attr, if the device knows it.
+        side_split_x_mm : float | None
+            The trial's ``side_split_x_mm`` attr, if the device knows it.
+
+        Returns
+        -------
+        self : SideAssignment
+            With ``sides_``, ``pass_index_``, ``direction_`` and ``evidence_mm_`` set.
+        """
+        t_on = np.asarray(t_on_s, dtype=float)
+        t_off = np.asarray(t_off_s, dtype=float)
+        heel = np.asarray(heel_mm, dtype=float).reshape(-1, 2)
+        axis = np.asarray(axis, dtype=float).reshape(-1, 2)
+        chirality = np.asarray(chirality_mm, dtype=float)
+        n = len(t_on)
+        whole = np.ones(n, dtype=bool) if complete is None else np.asarray(complete, dtype=bool)
+        if not (len(t_off) == len(heel) == len(axis) == len(chirality) == n):
+            raise ValueError("t_on_s, t_off_s, heel_mm, axis and chirality_mm must have one entry per step")
+        if side not in (None, "", "left", "right"):
+            raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
+        passes = _passes(t_on, t_off, heel, self.max_gap_s)
+        direction = np.zeros((n, 2))
+        evidence = np.full(n, np.nan)
+        sides = np.full(n, "unknown", dtype="<U7")
+        period = _step_period(t_on, passes)
+        for members in _groups(passes):
+            direction[members] = _directions(heel[members], axis[members], whole[members])
+            evidence[members] = _zigzag(heel[members], axis[members], t_on[members], period, whole[members])
+        strong = np.abs(evidence) >= self.min_offset_mm
+        sides[strong & (evidence > 0)] = "left"
+        sides[strong & (evidence < 0)] = "right"
+        # Alternation: neighbouring steps (no step missing between) are opposite feet.
+        for k in range(1, n):
+            if passes[k] == passes[k - 1] and t_on[k] - t_on[k - 1] < 1.5 * period:
+                if sides[k] == sides[k - 1] != "unknown":
+                    weaker = k if abs(evidence[k]) < abs(evidence[k - 1]) else k - 1
+                    sides[weaker] = "unknown"
+        shape = np.where(chirality >= self.min_chirality_mm, "left",
+                         np.where(chirality <= -self.min_chirality_mm, "right", "unknown"))  # fmt: skip
+        fallback = whole & ~strong & (sides == "unknown")
+        sides[fallback] = shape[fallback]
+        disagree = (sides != shape) & (shape != "unknown") & (sides != "unknown") & strong
+        sides[disagree] = "unknown"
+        # A footprint cut by the mat edge says little by itself: it is the opposite foot
+        # of its whole neighbours (if they agree).
+        opposite = {"left": "right", "right": "left"}
+        for k in np.flatnonzero(~whole):
+            votes = {
+                opposite[sides[j]]
+                for j in (k - 1, k + 1)
+                if 0 <= j < n and whole[j] and passes[j] == passes[k]
+                and abs(t_on[j] - t_on[k]) < 1.5 * period and sides[j] in opposite
+            }  # fmt: skip
+            sides[k] = votes.pop() if len(votes) == 1 else "unknown"
+        if side in ("left", "right"):
+            sides[:] = side
+        elif side_split_x_mm is not None:
+            sides[:] = np.where(heel[:, 0] < float(side_split_x_mm), "left", "right")
+        self.sides_ = sides
+        self.pass_index_ = passes
+        self.direction_ = direction
+        self.evidence_mm_ = evidence
+        return self
+
+
+def _passes(t_on, t_off, heel, max_gap_s):
+    """Pass index per step: a new pass after a pause or when the walk turns back."""
+    passes = np.zeros(len(t_on), dtype=int)
+    last_off = -np.inf
+    start = 0
+    for k in range(len(t_on)):
+        new = t_on[k] - last_off > max_gap_s
+        if not new and k - start >= 1:
+            heading = heel[k - 1] - heel[start]
+            if np.linalg.norm(heading) > 0 and np.dot(heel[k] - heel[k - 1], heading) < -0.5 * np.linalg.norm(
+                heel[k] - heel[k - 1]
+            ):
+                new = True  # walked back
+        if new and k > 0:
+            start = k
+            passes[k] = passes[k - 1] + 1
+        elif k > 0:
+            passes[k] = passes[k - 1]
+        last_off = t_off[k] if new else max(last_off, t_off[k])
+    return passes
+
+
+def _groups(passes):
+    return [np.flatnonzero(passes == p) for p in np.unique(passes)]
+
+
+def _step_period(t_on, passes):
+    """Median time between successive steps within passes (s)."""
+    gaps = np.diff(t_on)[np.diff(passes) == 0]
+    return float(np.median(gaps)) if gaps.size else np.inf
+
+
+def _pass_direction(heel, axis, whole):
+    """Walking direction of one pass, and whether it is known.
+
+    The midpoints of successive heel centres lie on the line of progression (the
+    left and right offsets cancel), so the direction runs from the first midpoint
+    to the last. From whole footprints (two pairs of them or more) the direction
+    is known. Otherwise it is estimated from all footprints (a footprint cut by
+    the mat edge is displaced mostly along its foot axis), or with fewer than three
+    steps from the feet's mean axis (the two feet's toe-out roughly cancels): good
+    enough to tell the feet apart, not for a foot angle.
+    """
+    for usable in (whole, np.ones_like(whole)):
+        pairs = np.flatnonzero(usable[1:] & usable[:-1])
+        if len(pairs) >= 2:
+            mid = 0.5 * (heel[pairs + 1] + heel[pairs])
+            span = mid[-1] - mid[0]
+            if np.linalg.norm(span) > 150.0:
+                # Known well enough for a foot angle only from whole footprints.
+                return span / np.linalg.norm(span), bool(usable is whole)
+    mean_axis = axis.sum(axis=0)
+    norm = np.linalg.norm(mean_axis)
+    direction = mean_axis / norm if norm > 0 else np.array([0.0, 1.0])
+    return direction, False
+
+
+def _directions(heel, axis, whole):
+    """Line of progression at each step of one pass (NaN where unknown).
+
+    Between two whole neighbours it runs through their heels (the opposite foot's
+    previous and next steps; GAITRite), which follows a curving walk; elsewhere it
+    is the pass's direction.
+    """
+    d_pass, known = _pass_direction(heel, axis, whole)
+    out = np.tile(d_pass if known else np.full(2, np.nan), (len(heel), 1))
+    for k in range(1, len(heel) - 1):
+        if not (whole[k - 1] and whole[k + 1]):
+            continue
+        span = heel[k + 1] - heel[k - 1]
+        if np.linalg.norm(span) > 150.0 and np.dot(span, d_pass) > 0:
+            out[k] = span / np.linalg.norm(span)
+    return out
+
+
+def _zigzag(heel, axis, t_on, period, whole):
+    """Sideways offset of each step from its neighbours, mm, positive to the left.
+
+    With two whole neighbours (no step missing in between): the distance from the
+    line through their heels. With one: the offset from that neighbour across the
+    pass's walking direction. Either is about the step width.
+    """
+    n = len(heel)
+    d_pass, _ = _pass_direction(heel, axis, whole)
+    left = np.array([-d_pass[1], d_pass[0]])
+    out = np.full(n, np.nan)
+    for k in np.flatnonzero(whole):
+        prev = k - 1 if k > 0 and whole[k - 1] and t_on[k] - t_on[k - 1] < 1.5 * period else None
+        nxt = k + 1 if k + 1 < n and whole[k + 1] and t_on[k + 1] - t_on[k] < 1.5 * period else None
+        if prev is not None and nxt is not None:
+            line = heel[nxt] - heel[prev]
+            offset = heel[k] - heel[prev]
+            norm = np.linalg.norm(line)
+            if norm > 0 and np.dot(line, d_pass) > 0:
+                out[k] = (line[0] * offset[1] - line[1] * offset[0]) / norm
+                continue
+        other = prev if prev is not None else nxt
+        if other is not None:
+            out[k] = (heel[k] - heel[other]) @ left
+    return out
