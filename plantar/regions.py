@@ -137,3 +137,96 @@ def percent_labels(u, v, footprint):
         default=toes,
     )
     return labels.astype(np.int8)
+
+
+class PercentMask:
+    """The ``"percent"`` scheme as a mask: a region label image for one step.
+
+    Masking schemes are small classes with a ``name`` and a ``label`` method, so
+    that other schemes (an anatomical automask from pressure peaks, user-drawn
+    polygons, vendor masks) can be added beside this one and chosen with
+    ``plantar.analyze(trial, mask=...)``.
+
+    Attributes
+    ----------
+    name : str
+        ``"percent"``.
+    sided_regions : tuple of str
+        Regions that need medial told from lateral; their metrics are NaN for a
+        step whose side is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.geometry import FootGeometry
+    >>> from plantar.regions import PercentMask, BASE_REGIONS
+    >>> g = FootGeometry(0.0, 0.0, 0.0, 1.0, -35.0, 260.0, 100.0, 40.0)
+    >>> x, y = np.array([-20.0, 0.0, 20.0]), np.array([0.0, 150.0, 200.0])
+    >>> labels = PercentMask().label(g, "left", x, y, np.ones((3, 3), dtype=bool))
+    >>> [BASE_REGIONS[k - 1] for k in labels[1]]    # left foot: medial is +x
+    ['mth4_5', 'mth2_3', 'mth1']
+    """
+
+    name = "percent"
+    sided_regions = ("mth1", "mth4_5", "hallux", "lesser_toes")
+
+    def label(self, geometry, side, x_mm, y_mm, footprint):
+        """Label the sensels of a step's box.
+
+        Parameters
+        ----------
+        geometry : plantar.geometry.FootGeometry
+            The step's heel centre, axis and length.
+        side : {"left", "right", "unknown"}
+            The step's side; it says which way is medial. For "unknown" the
+            labels are made as for a right foot and the sided regions must not
+            be used.
+        x_mm : array_like, shape (n_cols,)
+            Column centres of the box, mm.
+        y_mm : array_like, shape (n_rows,)
+            Row centres of the box, mm.
+        footprint : array_like of bool, shape (n_rows, n_cols)
+            The sensels of the footprint.
+
+        Returns
+        -------
+        labels : ndarray of int8, shape (n_rows, n_cols)
+            0 outside the footprint, else 1 .. 7 (see :data:`BASE_REGIONS`).
+        """
+        X, Y = np.meshgrid(np.asarray(x_mm, dtype=float), np.asarray(y_mm, dtype=float))
+        u, v_left = geometry.foot_coords(X, Y)
+        v_medial = -v_left if side == "left" else v_left
+        return percent_labels(u, v_medial, footprint)
+
+
+#: Masking schemes by name.
+MASKS = {"percent": PercentMask}
+
+
+def get_mask(mask):
+    """A masking scheme from its name, or the scheme itself.
+
+    Parameters
+    ----------
+    mask : str | object
+        A name in :data:`MASKS`, or an object with ``name``, ``sided_regions``
+        and ``label(geometry, side, x_mm, y_mm, footprint)``.
+
+    Returns
+    -------
+    scheme : object
+        The masking scheme.
+
+    Examples
+    --------
+    >>> from plantar.regions import get_mask
+    >>> get_mask("percent").name
+    'percent'
+    """
+    if isinstance(mask, str):
+        if mask not in MASKS:
+            raise ValueError(f"mask must be one of {tuple(MASKS)} or a mask object, got {mask!r}")
+        return MASKS[mask]()
+    if not all(hasattr(mask, attr) for attr in ("name", "sided_regions", "label")):
+        raise ValueError(f"mask must be one of {tuple(MASKS)} or a mask object, got {mask!r}")
+    return mask

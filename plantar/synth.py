@@ -50,7 +50,7 @@ import types
 import numpy as np
 import xarray as xr
 
-from . import regions
+from . import geometry, regions
 from ._schema import STANDARD_GRAVITY_M_S2, _pitch_xy, _positive, make_trial
 from ._version import __version__
 
@@ -704,7 +704,9 @@ def _truth_dataset(steps, template, time):
     heel = column("heel").reshape(n, 2)
     axis = column("axis").reshape(n, 2)
     axis_angle = np.degrees(np.arctan2(axis[:, 1], axis[:, 0]))
-    step_length, step_width, stride_length = _gaitrite(steps, heel)
+    step_length, step_width, stride_length = geometry.gaitrite_distances(
+        heel, column("side"), column("pass_index")
+    )
     fti = column("fti").reshape(n, len(regions.REGIONS))
     relative = 100.0 * fti / fti[:, :1] if n else fti
     per_frame = lambda key: column(key).reshape(n, time.size)  # noqa: E731
@@ -762,34 +764,3 @@ def _truth_dataset(steps, template, time):
         },
     )
     return ds
-
-
-def _gaitrite(steps, heel):
-    """Step length, step width and stride length by the GAITRite definitions.
-
-    The line of progression of step k runs through the heel centres of the opposite
-    foot's steps k - 1 and k + 1 in the same pass; step length is the distance from
-    the heel of step k - 1 to the heel of step k along that line, step width the
-    perpendicular distance from the heel of step k to it. Stride length is the
-    distance between the heel centres of steps k - 2 and k (same foot, same pass).
-    NaN where the steps needed are missing.
-    """
-    n = len(steps)
-    length = np.full(n, np.nan)
-    width = np.full(n, np.nan)
-    stride = np.full(n, np.nan)
-    for k in range(2, n):
-        if steps[k - 2]["pass_index"] == steps[k]["pass_index"] and steps[k - 2]["side"] == steps[k]["side"]:
-            stride[k] = np.linalg.norm(heel[k] - heel[k - 2])
-    for k in range(1, n - 1):
-        prev, nxt, cur = steps[k - 1], steps[k + 1], steps[k]
-        if not (prev["pass_index"] == cur["pass_index"] == nxt["pass_index"]):
-            continue
-        if prev["side"] == cur["side"] or nxt["side"] == cur["side"]:
-            continue
-        line = heel[k + 1] - heel[k - 1]
-        line = line / np.linalg.norm(line)
-        offset = heel[k] - heel[k - 1]
-        length[k] = offset @ line
-        width[k] = abs(offset[0] * line[1] - offset[1] * line[0])
-    return length, width, stride
