@@ -4,29 +4,38 @@ The public functions are re-exported here; ``ds.plantar.<function>()`` forwards 
 them. See the README for the data model and a first run.
 """
 
-from . import datasets, io, regions, synth
+from . import datasets, geometry, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
+from .analyze import analyze, to_table
 from .io import read, save
-from .metrics import describe, total_force
+from .metrics import cop, describe, total_force
+from .offloading import offloading
 from .utils import set_log_level, use_log_level
 
 __all__ = [
     "PlantarAccessor",
     "__version__",
+    "analyze",
     "check_counts",
     "check_trial",
+    "cop",
     "datasets",
     "describe",
+    "geometry",
     "io",
     "make_counts",
     "make_trial",
+    "metrics",
+    "offloading",
     "read",
     "regions",
     "save",
     "set_log_level",
+    "steps",
     "synth",
+    "to_table",
     "total_force",
     "use_log_level",
 ]

@@ -9,8 +9,10 @@ import functools
 import xarray as xr
 
 from ._schema import check_counts, check_trial
+from .analyze import analyze, to_table
 from .io import save
-from .metrics import describe, total_force
+from .metrics import cop, describe, total_force
+from .offloading import offloading
 
 
 def _forward(func):
@@ -30,8 +32,12 @@ class PlantarAccessor:
     def __init__(self, ds):
         self._ds = ds
 
+    analyze = _forward(analyze)
     check_trial = _forward(check_trial)
     check_counts = _forward(check_counts)
+    cop = _forward(cop)
     describe = _forward(describe)
+    offloading = _forward(offloading)
     save = _forward(save)
+    to_table = _forward(to_table)
     total_force = _forward(total_force)

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from ._schema import STANDARD_GRAVITY_M_S2, check_trial
+from .geometry import _spacing
 from .utils.docs import fill_doc
 
 #: Frames reduced at once by the block reductions (bounds temporary memory).
@@ -122,3 +123,276 @@ def describe(trial):
         "device": attrs["device"],
         "source_file": attrs["source_file"],
     }
+
+
+#: Per step x region metrics: name -> (units, long_name, definition).
+STEP_REGION_METRICS = {
+    "peak_pressure": ("kPa", "peak pressure", "max over time and over the region's sensels"),
+    "mean_pressure": ("kPa", "mean pressure",
+                      "mean over the frames the region is loaded of region force / loaded region area"),
+    "max_force": ("N", "maximum force", "max over time of sum(pressure x sensel area) over the region"),
+    "force_time_integral": ("N s", "force-time integral",
+                            "trapezoid integral of the region force over contact, from the frame "
+                            "before the first to the frame after the last contact"),
+    "pressure_time_integral": ("kPa s", "pressure-time integral",
+                               "trapezoid integral of the region's peak-sensel pressure (novel style)"),
+    "contact_area": ("mm2", "contact area", "area of the region's sensels ever loaded"),
+    "contact_time": ("s", "contact time",
+                     "from the first to the last frame the region is loaded, plus one frame period"),
+    "relative_load": ("%", "relative load", "region force-time integral / total x 100"),
+}  # fmt: skip
+
+
+def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kpa=0.0):
+    """Loading metrics of one step for every region.
+
+    Parameters
+    ----------
+    step_pressure : array_like, shape (n_frames, n_rows, n_cols)
+        The step's pressure in kPa over its frames and bounding box; zero where a
+        sample is not the step's.
+    labels : array_like of int, shape (n_rows, n_cols)
+        Base-region label of each sensel (0 = outside the footprint, 1 .. 7 as in
+        :data:`plantar.regions.BASE_REGIONS`).
+    time_s : array_like of float, shape (n_frames,)
+        Frame times, s.
+    sensel_area_mm2 : float
+        Area of one sensel, mm^2.
+    threshold_kpa : float
+        A sensel is loaded when its pressure exceeds this.
+
+    Returns
+    -------
+    metrics : dict of str to ndarray
+        One array of shape (11,) per name of :data:`STEP_REGION_METRICS`, in the
+        order of :data:`plantar.regions.REGIONS`, and ``"force"``, shape
+        (n_frames, 11), the region forces in N. A region without loaded sensels
+        has zeros, and NaN mean pressure and relative load.
+
+    Examples
+    --------
+    A 2 x 1 footprint: heel 100 kPa, arch 50 kPa, for two 10 ms frames of 1 cm^2 sensels:
+
+    >>> import numpy as np
+    >>> from plantar.metrics import step_metrics
+    >>> p = np.array([[[100.0], [50.0]], [[100.0], [50.0]]])
+    >>> m = step_metrics(p, np.array([[1], [2]]), time_s=[0.0, 0.01], sensel_area_mm2=100.0)
+    >>> m["max_force"][:3].tolist()    # total, heel, arch
+    [15.0, 10.0, 5.0]
+    >>> m["force_time_integral"][:3].round(3).tolist()
+    [0.3, 0.2, 0.1]
+    >>> m["relative_load"][1:3].round(1).tolist()
+    [66.7, 33.3]
+    """
+    p = np.nan_to_num(np.asarray(step_pressure, dtype=np.float64))
+    labels = np.asarray(labels)
+    time = np.asarray(time_s, dtype=float)
+    n_frames = p.shape[0]
+    flat = p.reshape(n_frames, -1)
+    member = _region_members(labels.ravel())  # (11, n_sensels) bool
+    loaded = flat > threshold_kpa
+    force = flat @ member.T * sensel_area_mm2 * 1e-3  # N, (n_frames, 11)
+    peak_sensel = np.where(member[None], flat[:, None, :], 0.0).max(axis=2)  # (n_frames, 11)
+    loaded_area = (loaded[:, None, :] & member[None]).sum(axis=2) * sensel_area_mm2  # mm2
+    # Trapezoids from the frame before the first contact to the frame after the last
+    # (both unloaded), at the median frame period.
+    dt = float(np.median(np.diff(time))) if n_frames > 1 else 0.0
+    t_pad = np.concatenate([[time[0] - dt], time, [time[-1] + dt]])
+    pad = np.zeros((1, force.shape[1]))
+    fti = np.trapezoid(np.vstack([pad, force, pad]), t_pad, axis=0)
+    pti = np.trapezoid(np.vstack([pad, peak_sensel, pad]), t_pad, axis=0)
+    carried = loaded_area > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_pressure = np.where(carried, force / np.where(carried, loaded_area, 1.0) * 1e3, 0.0).sum(axis=0) / carried.sum(axis=0)
+        relative = 100.0 * fti / fti[0]
+    first = np.argmax(carried, axis=0)
+    last = n_frames - 1 - np.argmax(carried[::-1], axis=0)
+    contact_time = np.where(carried.any(axis=0), time[last] - time[first] + dt, 0.0)
+    ever = (flat.max(axis=0) > threshold_kpa)[None] & member
+    return {
+        "peak_pressure": np.where(member, flat.max(axis=0)[None], 0.0).max(axis=1),
+        "mean_pressure": mean_pressure,
+        "max_force": force.max(axis=0),
+        "force_time_integral": fti,
+        "pressure_time_integral": pti,
+        "contact_area": ever.sum(axis=1) * sensel_area_mm2,
+        "contact_time": contact_time,
+        "relative_load": relative,
+        "force": force,
+    }
+
+
+def _region_members(labels):
+    """(11, n) membership of labelled points in every region of REGIONS."""
+    from .regions import BASE_REGIONS, REGIONS
+
+    base = labels[None, :] == np.arange(1, len(BASE_REGIONS) + 1)[:, None]  # (7, n)
+    matrix = np.array([[name in members for name in BASE_REGIONS] for members in REGIONS.values()])
+    return (matrix.astype(np.int8) @ base.astype(np.int8)) > 0
+
+
+def cpei(cop_x_mm, cop_y_mm, geometry, side, footprint, x_mm, y_mm):
+    """Centre of pressure excursion index of one step (Song et al. 1996, JAPMA 86:16).
+
+    A construction line runs from the first to the last centre of pressure of the
+    step. The centre of pressure excursion (CPE) is the distance from that line to
+    the centre-of-pressure path where the path crosses the distal third of the
+    foot (the line across the foot axis at 2/3 of foot length from the heel end),
+    positive when the path is lateral of the line. CPEI = CPE / width of the
+    footprint at that level x 100.
+
+    Parameters
+    ----------
+    cop_x_mm, cop_y_mm : array_like of float
+        Centre of pressure over the step's contact, mm (NaN frames are skipped).
+    geometry : plantar.geometry.FootGeometry
+        The step's geometry.
+    side : {"left", "right", "unknown"}
+        The step's side (which way is lateral); "unknown" gives NaN.
+    footprint : array_like of bool, shape (n_rows, n_cols)
+        The step's footprint over its box.
+    x_mm : array_like, shape (n_cols,)
+        Column centres of the box, mm.
+    y_mm : array_like, shape (n_rows,)
+        Row centres of the box, mm.
+
+    Returns
+    -------
+    cpei : float
+        %; NaN if the side is unknown or the path does not reach the distal third.
+
+    Examples
+    --------
+    A left foot pointing +y whose path bows 5 mm laterally (toward -x):
+
+    >>> import numpy as np
+    >>> from plantar.geometry import FootGeometry
+    >>> from plantar.metrics import cpei
+    >>> g = FootGeometry(0.0, 0.0, 0.0, 1.0, -30.0, 240.0, 100.0, 30.0)
+    >>> cop_y = np.linspace(-20.0, 200.0, 50)
+    >>> cop_x = -5.0 * np.sin(np.pi * (cop_y + 20.0) / 220.0)
+    >>> x, y = np.linspace(-50.0, 50.0, 11), np.linspace(-30.0, 210.0, 25)
+    >>> round(cpei(cop_x, cop_y, g, "left", np.ones((25, 11), bool), x, y), 2)   # 4.205 mm / 110 mm
+    3.82
+    """
+    if side not in ("left", "right"):
+        return float("nan")
+    cop = np.column_stack([np.asarray(cop_x_mm, float), np.asarray(cop_y_mm, float)])
+    cop = cop[np.all(np.isfinite(cop), axis=1)]
+    if len(cop) < 2:
+        return float("nan")
+    u_cop, v_cop = geometry.foot_coords(cop[:, 0], cop[:, 1])
+    level = 2.0 / 3.0
+    crossing = np.flatnonzero((u_cop[:-1] < level) & (u_cop[1:] >= level))
+    if crossing.size == 0:
+        return float("nan")
+    i = crossing[0]
+    f = (level - u_cop[i]) / (u_cop[i + 1] - u_cop[i])
+    v_at = v_cop[i] + f * (v_cop[i + 1] - v_cop[i])
+    u_at = level
+    # The construction line from the first to the last point, in foot coordinates.
+    (u0, v0), (u1, v1) = (u_cop[0], v_cop[0]), (u_cop[-1], v_cop[-1])
+    if u1 == u0:
+        return float("nan")
+    v_line = v0 + (u_at - u0) / (u1 - u0) * (v1 - v0)
+    lateral = 1.0 if side == "left" else -1.0  # v is positive to the left of the axis
+    excursion = lateral * (v_at - v_line)
+    X, Y = np.meshgrid(np.asarray(x_mm, float), np.asarray(y_mm, float))
+    u, v = geometry.foot_coords(X, Y)
+    pitch_x, pitch_y = _spacing(np.asarray(x_mm, float), np.asarray(y_mm, float))
+    along_cell = abs(geometry.axis_x) * pitch_x + abs(geometry.axis_y) * pitch_y
+    across_cell = abs(geometry.axis_y) * pitch_x + abs(geometry.axis_x) * pitch_y
+    # The sensels whose cells the level line crosses, and their width across the axis.
+    band = np.asarray(footprint, bool) & (np.abs(u - level) * geometry.length_mm <= along_cell / 2)
+    if not band.any():
+        return float("nan")
+    width = np.ptp(v[band]) + across_cell
+    return float(100.0 * excursion / width)
+
+
+def arch_index(geometry, footprint, x_mm, y_mm):
+    """Arch index of one footprint (Cavanagh & Rodgers 1987, J Biomech 20:547).
+
+    The toes excluded (here: the part of the footprint from 80 % of foot length
+    on, the toe band of the ``"percent"`` regions), the remaining length is split
+    into equal thirds across the foot axis; the arch index is the area of the
+    middle third over the area of all three. Cut-offs often quoted: <= 0.21 high
+    arch, >= 0.26 low arch (to be read with care: studies differ).
+
+    Parameters
+    ----------
+    geometry : plantar.geometry.FootGeometry
+        The step's geometry (axis and length).
+    footprint : array_like of bool, shape (n_rows, n_cols)
+        The footprint (sensels ever loaded) over its box.
+    x_mm : array_like, shape (n_cols,)
+        Column centres of the box, mm.
+    y_mm : array_like, shape (n_rows,)
+        Row centres of the box, mm.
+
+    Returns
+    -------
+    arch_index : float
+        Dimensionless, 0 .. 1; NaN for an empty footprint.
+
+    Examples
+    --------
+    A rectangular footprint has an arch index of one third:
+
+    >>> import numpy as np
+    >>> from plantar.geometry import FootGeometry
+    >>> from plantar.metrics import arch_index
+    >>> g = FootGeometry(0.0, 0.0, 0.0, 1.0, -2.5, 300.0, 50.0, 0.0)
+    >>> x, y = np.arange(-25.0, 26.0, 5.0), np.arange(0.0, 300.0, 5.0)
+    >>> round(arch_index(g, np.ones((60, 11), bool), x, y), 3)
+    0.333
+    """
+    from .regions import MTH_END_U
+
+    X, Y = np.meshgrid(np.asarray(x_mm, float), np.asarray(y_mm, float))
+    u, _ = geometry.foot_coords(X, Y)
+    body = np.asarray(footprint, bool) & (u < MTH_END_U)
+    if not body.any():
+        return float("nan")
+    third = np.floor(np.clip(u[body], 0, MTH_END_U - 1e-12) / (MTH_END_U / 3)).astype(int)
+    return float(np.mean(third == 1))
+
+
+def cop(trial):
+    """Centre of pressure of the whole mat per frame.
+
+    ``COP = sum_i p_i r_i / sum_i p_i`` over all sensels (NaN = no sensor is
+    skipped), with ``r_i`` the sensel centre; NaN in frames without load. Sensor
+    areas are equal, so pressure weights are force weights.
+
+    Parameters
+    ----------
+    trial : xarray.Dataset
+        A trial (schema ``trial/1``).
+
+    Returns
+    -------
+    cop : xarray.Dataset
+        ``cop_x`` and ``cop_y`` in mm, dim ``time``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> frames = np.zeros((2, 2, 2))
+    >>> frames[1, 0, 0], frames[1, 1, 1] = 100.0, 300.0
+    >>> c = plantar.cop(plantar.make_trial(frames, pitch_mm=10.0, rate_hz=100.0))
+    >>> c.cop_x.values.tolist(), c.cop_y.values.tolist()
+    ([nan, 7.5], [nan, 7.5])
+    """
+    check_trial(trial)
+    p = trial["pressure"]
+    weights = p.fillna(0)
+    total = weights.sum(("y", "x"))
+    out = {}
+    for name in ("x", "y"):
+        moment = (weights.sum("y" if name == "x" else "x") * trial[name]).sum(name)
+        out[f"cop_{name}"] = (moment / total.where(total > 0)).assign_attrs(
+            units="mm", long_name=f"centre of pressure {name} (whole mat)"
+        )
+    return xr.Dataset(out)

@@ -1,0 +1,361 @@
+"""``analyze()``: from a trial to the numbers, in one call.
+
+The pipeline is the public functions run in turn: :class:`FootstepSegmentation`
+finds the foot contacts, :func:`foot_geometry` measures each footprint,
+:class:`SideAssignment` tells left from right, a masking scheme labels the regions,
+and :func:`step_metrics` computes the loading of every region. The result follows
+the ``analysis/1`` schema: one Dataset per trial, steps along ``step``.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import regions
+from ._schema import check_trial
+from ._version import __version__
+from .geometry import foot_geometry, gaitrite_distances
+from .metrics import STEP_REGION_METRICS, arch_index, cpei, step_metrics
+from .steps import FootstepSegmentation, SideAssignment
+from .utils import fill_doc, logger, verbose as _verbose
+
+SCHEMA_ANALYSIS = "analysis/1"
+
+#: Step-level variables -> (units, long_name, definition).
+STEP_VARIABLES = {
+    "t_on": ("s", "first contact", "time of the first frame with contact"),
+    "t_off": ("s", "last contact", "time of the last frame with contact"),
+    "stance_time": ("s", "stance time", "t_off - t_on + one frame period"),
+    "double_support_time": ("s", "double support time",
+                            "time this foot shares the ground with the previous and the next step"),
+    "heel_x": ("mm", "heel centre x", "peak-pressure-weighted centroid of the heel region (u < 0.30)"),
+    "heel_y": ("mm", "heel centre y", "peak-pressure-weighted centroid of the heel region (u < 0.30)"),
+    "axis_angle": ("deg", "foot axis direction",
+                   "heel centre to the forefoot load centroid (toward the second toe), counter-clockwise "
+                   "from +x"),
+    "foot_length": ("mm", "foot length", "extent of the footprint along the foot axis, ends to a fraction "
+                    "of a sensel"),
+    "foot_width": ("mm", "foot width", "extent of the footprint across the foot axis (sensel centres)"),
+    "foot_angle": ("deg", "foot progression angle",
+                   "foot axis vs line of progression, positive = toe-out; NaN if the side is unknown"),
+    "step_length": ("mm", "step length", "GAITRite: from the previous (opposite) heel centre along the "
+                    "line through the opposite foot's previous and next heel centres"),
+    "step_width": ("mm", "step width", "GAITRite: perpendicular distance from the heel centre to the line "
+                   "through the opposite foot's previous and next heel centres"),
+    "stride_length": ("mm", "stride length", "GAITRite: distance from the previous heel centre of the same "
+                      "foot"),
+    "cpei": ("%", "centre of pressure excursion index",
+             "Song et al. 1996: construction line first to last COP; excursion at 2/3 of foot length, "
+             "positive lateral; / footprint width there x 100"),
+    "arch_index": ("1", "arch index", "Cavanagh & Rodgers 1987: middle third / whole of the toeless "
+                   "footprint (toes = u >= 0.80), thirds across the foot axis"),
+}  # fmt: skip
+
+
+@fill_doc
+@_verbose
+def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sides=None, verbose=None):
+    """Analyse a trial: steps, sides, foot geometry, regions and loading metrics.
+
+    Parameters
+    ----------
+    %(trial)s
+    threshold_kpa : float | None
+        Contact threshold per sensel, kPa; ``None`` sets it from the data (see
+        :class:`plantar.steps.FootstepSegmentation`). Give this or
+        ``segmentation``, not both.
+    mask : str | object
+        Masking scheme: ``"percent"`` (default; :mod:`plantar.regions`) or a mask
+        object (see :func:`plantar.regions.get_mask`).
+    segmentation : plantar.steps.FootstepSegmentation | None
+        A configured segmentation to use instead of the default one.
+    sides : plantar.steps.SideAssignment | None
+        A configured side assignment to use instead of the default one.
+    %(verbose)s
+
+    Returns
+    -------
+    analysis : xarray.Dataset
+        Schema ``analysis/1``: per ``step`` (ordered by first contact) the side
+        (coordinate), ``t_on``, ``t_off``, ``complete``, foot geometry,
+        spatiotemporal parameters, CPEI and arch index; per step and ``region``
+        the loading metrics (peak and mean pressure, max force, force- and
+        pressure-time integrals, contact area and time, relative load); per step
+        and ``time`` the centre of pressure; per step the region label image and
+        peak-pressure map over the mat; per ``time`` the centre of pressure of
+        both feet. Every variable states its units and definition. Trial attrs
+        are kept; ``cadence_steps_per_min`` and ``walking_speed_m_s`` are added.
+
+    Notes
+    -----
+    A step is ``complete`` when its contact lies wholly inside the recording and,
+    on a mat, its footprint does not touch the edge of the mat. Insoles and
+    windows cut from a plate (trial attr ``layout`` = ``"insole"`` or
+    ``"window"``) have no mat edge. Incomplete steps are kept, but left out of
+    cadence, speed and the GAITRite distances.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> trial, truth = plantar.synth.walk(seed=2, passes=2)
+    >>> analysis = plantar.analyze(trial)
+    >>> analysis.sizes["step"] == truth.sizes["step"]
+    True
+    >>> heel = analysis.relative_load.sel(region="heel").where(analysis.complete)
+    >>> bool(20 < float(heel.mean()) < 45)
+    True
+    """
+    check_trial(trial)
+    if segmentation is not None and threshold_kpa is not None:
+        raise ValueError("give threshold_kpa or segmentation, not both")
+    segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)
+    sides = sides or SideAssignment()
+    scheme = regions.get_mask(mask)
+    segmentation._segment_checked(trial)  # the trial was checked above
+    steps = segmentation.steps_
+    threshold = segmentation.threshold_kpa_
+    pressure = trial["pressure"].values
+    time = trial["time"].values
+    x, y = trial["x"].values, trial["y"].values
+    area_mm2 = float(trial.attrs["sensor_pitch_x_mm"]) * float(trial.attrs["sensor_pitch_y_mm"])
+    if not steps:
+        warnings.warn("no foot contact found in the trial: the analysis is empty", stacklevel=2)
+
+    blocks = [step.pressure(pressure) for step in steps]
+    geometry = [foot_geometry(b, x[s.cols], y[s.rows], threshold_kpa=threshold) for b, s in zip(blocks, steps)]
+    t_on = np.array([time[s.frames.start] for s in steps])
+    t_off = np.array([time[s.frames.stop - 1] for s in steps])
+    complete = np.array([_complete(s, pressure.shape, trial.attrs.get("layout", "mat")) for s in steps], dtype=bool)
+    sides.assign(
+        t_on_s=t_on,
+        t_off_s=t_off,
+        heel_mm=[(g.heel_x, g.heel_y) for g in geometry],
+        axis=[(g.axis_x, g.axis_y) for g in geometry],
+        chirality_mm=[g.chirality_mm for g in geometry],
+        complete=complete,
+        side=trial.attrs.get("side") or None,
+        side_split_x_mm=trial.attrs.get("side_split_x_mm"),
+    )
+    side = sides.sides_
+
+    n, n_regions = len(steps), len(regions.REGIONS)
+    region_names = list(regions.REGIONS)
+    sided = [region_names.index(r) for r in getattr(scheme, "sided_regions", ())]
+    metric_values = {name: np.full((n, n_regions), np.nan) for name in STEP_REGION_METRICS}
+    cop_xy = np.full((n, time.size, 2), np.nan)
+    force = np.zeros((n, time.size))
+    label_maps = np.zeros((n, y.size, x.size), dtype=np.int8)
+    peak_maps = np.zeros((n, y.size, x.size), dtype=np.float32)
+    step_values = {name: np.full(n, np.nan) for name in STEP_VARIABLES}
+    for k, (step, block, g) in enumerate(zip(steps, blocks, geometry)):
+        peak = block.max(axis=0)
+        footprint = peak > threshold
+        labels = scheme.label(g, side[k], x[step.cols], y[step.rows], footprint)
+        m = step_metrics(block, labels, time_s=time[step.frames], sensel_area_mm2=area_mm2,
+                         threshold_kpa=threshold)  # fmt: skip
+        for name in STEP_REGION_METRICS:
+            metric_values[name][k] = m[name]
+            if side[k] == "unknown":
+                metric_values[name][k, sided] = np.nan
+        total = block.sum(axis=(1, 2))
+        loaded = total > 0
+        frames = np.arange(step.frames.start, step.frames.stop)
+        cop_xy[k, frames[loaded], 0] = (block.sum(axis=1)[loaded] @ x[step.cols]) / total[loaded]
+        cop_xy[k, frames[loaded], 1] = (block.sum(axis=2)[loaded] @ y[step.rows]) / total[loaded]
+        force[k, frames] = m["force"][:, 0]
+        label_maps[k, step.rows, step.cols] = labels
+        peak_maps[k, step.rows, step.cols] = peak
+        angle = g.angle_to(*sides.direction_[k]) if np.all(np.isfinite(sides.direction_[k])) else np.nan
+        step_values["foot_angle"][k] = angle if side[k] == "left" else (-angle if side[k] == "right" else np.nan)
+        step_values["heel_x"][k], step_values["heel_y"][k] = g.heel_x, g.heel_y
+        step_values["axis_angle"][k] = np.degrees(np.arctan2(g.axis_y, g.axis_x))
+        step_values["foot_length"][k], step_values["foot_width"][k] = g.length_mm, g.width_mm
+        step_values["stance_time"][k] = m["contact_time"][0]
+        step_values["cpei"][k] = cpei(cop_xy[k, frames, 0], cop_xy[k, frames, 1], g, side[k], footprint,
+                                      x[step.cols], y[step.rows])  # fmt: skip
+        step_values["arch_index"][k] = arch_index(g, footprint, x[step.cols], y[step.rows])
+    step_values["t_on"], step_values["t_off"] = t_on.astype(float), t_off.astype(float)
+    usable = np.where(complete, side, "unknown")
+    heel = np.column_stack([step_values["heel_x"], step_values["heel_y"]])
+    (step_values["step_length"], step_values["step_width"], step_values["stride_length"]) = gaitrite_distances(
+        heel, usable, sides.pass_index_
+    )
+    step_values["double_support_time"] = _double_support(t_on, t_off, sides.pass_index_)
+    cadence, speed = _cadence_and_speed(t_on, heel, complete, sides.pass_index_, sides.direction_)
+
+    weights = force.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        body_cop = np.nansum(np.nan_to_num(cop_xy) * force[..., None], axis=0) / weights[:, None]
+    body_cop[weights == 0] = np.nan
+
+    analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, cop_xy,
+                        force, label_maps, peak_maps, body_cop, region_names)  # fmt: skip
+    analysis.attrs.update(
+        plantar_schema=SCHEMA_ANALYSIS,
+        plantar_version=__version__,
+        cadence_steps_per_min=cadence,
+        walking_speed_m_s=speed,
+        threshold_kpa=threshold,
+        mask=scheme.name,
+        stuck_sensels=int(segmentation.stuck_.sum()),
+    )
+    logger.info(
+        "analysed %d steps (%d complete; %d left, %d right, %d unknown)",
+        n, int(complete.sum()), int((side == "left").sum()), int((side == "right").sum()),
+        int((side == "unknown").sum()),
+    )  # fmt: skip
+    return analysis
+
+
+def _complete(step, shape, layout):
+    n_frames, n_rows, n_cols = shape
+    if step.frames.start == 0 or step.frames.stop == n_frames:
+        return False
+    if layout not in ("insole", "window"):
+        footprint = step.mask.any(axis=0)
+        if step.rows.start == 0 and footprint[0].any():
+            return False
+        if step.rows.stop == n_rows and footprint[-1].any():
+            return False
+        if step.cols.start == 0 and footprint[:, 0].any():
+            return False
+        if step.cols.stop == n_cols and footprint[:, -1].any():
+            return False
+    return True
+
+
+def _double_support(t_on, t_off, passes):
+    """Time each step shares with the previous and the next step of its pass."""
+    n = len(t_on)
+    out = np.zeros(n)
+    for k in range(n):
+        for j in (k - 1, k + 1):
+            if 0 <= j < n and passes[j] == passes[k]:
+                out[k] += max(0.0, min(t_off[k], t_off[j]) - max(t_on[k], t_on[j]))
+    return out
+
+
+def _cadence_and_speed(t_on, heel, complete, passes, direction):
+    """Cadence (steps/min) from successive complete steps; speed (m/s) per pass, GAITRite style."""
+    intervals = []
+    distance, duration = 0.0, 0.0
+    for p in np.unique(passes) if len(passes) else []:
+        members = np.flatnonzero((passes == p) & complete)
+        if len(members) < 2:
+            continue
+        gaps = np.diff(t_on[members])
+        consecutive = np.diff(members) == 1
+        intervals += list(gaps[consecutive])
+        travel = heel[members[-1]] - heel[members[0]]
+        known = np.all(np.isfinite(direction[members]), axis=1)
+        if known.any():
+            d = direction[members][known].mean(axis=0)
+            distance += abs(travel @ (d / np.linalg.norm(d)))
+        else:
+            distance += np.linalg.norm(travel)  # at most a step width's tilt too long
+        duration += t_on[members[-1]] - t_on[members[0]]
+    if not intervals:
+        return float("nan"), float("nan")
+    intervals = np.array(intervals)
+    typical = np.median(intervals)
+    intervals = intervals[intervals < 1.5 * typical]
+    cadence = 60.0 / intervals.mean()
+    speed = distance / duration / 1000.0 if duration > 0 else float("nan")
+    return float(cadence), float(speed)
+
+
+def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, force, label_maps,
+             peak_maps, body_cop, region_names):  # fmt: skip
+    def var(dims, data, units, long_name, definition=None):
+        attrs = {"units": units, "long_name": long_name}
+        if definition:
+            attrs["definition"] = definition
+        return (dims, data, attrs)
+
+    data = {}
+    for name, (units, long_name, definition) in STEP_VARIABLES.items():
+        data[name] = var("step", step_values[name], units, long_name, definition)
+    data["complete"] = var("step", complete, "1", "complete step",
+                           "contact inside the recording and footprint off the mat edge")  # fmt: skip
+    data["pass_index"] = var("step", np.asarray(passes, dtype=int), "1", "pass over the mat, from 0")
+    for name, (units, long_name, definition) in STEP_REGION_METRICS.items():
+        data[name] = var(("step", "region"), metric_values[name], units, long_name, definition)
+    data["cop_x"] = var(("step", "time"), cop_xy[..., 0], "mm", "centre of pressure x of the step")
+    data["cop_y"] = var(("step", "time"), cop_xy[..., 1], "mm", "centre of pressure y of the step")
+    data["force"] = var(("step", "time"), force, "N", "vertical force of the step")
+    data["body_cop_x"] = var("time", body_cop[:, 0], "mm", "centre of pressure x of both feet")
+    data["body_cop_y"] = var("time", body_cop[:, 1], "mm", "centre of pressure y of both feet")
+    data["region_label"] = var(("step", "y", "x"), label_maps, "1", "region of each sensel",
+                               "0 = outside, k = k-th base region: " + ", ".join(regions.BASE_REGIONS))  # fmt: skip
+    data["peak_pressure_map"] = var(("step", "y", "x"), peak_maps, "kPa", "peak pressure of the step",
+                                    "max over the step's frames")  # fmt: skip
+    n = len(complete)
+    ds = xr.Dataset(
+        data,
+        coords={
+            "step": ("step", np.arange(n)),
+            "side": ("step", np.asarray(side, dtype=str) if n else np.zeros(0, dtype="<U7")),
+            "region": ("region", region_names),
+            "time": trial["time"],
+            "y": trial["y"],
+            "x": trial["x"],
+        },
+    )
+    ds.attrs.update({k: v for k, v in trial.attrs.items() if k != "plantar_schema"})
+    return ds
+
+
+def to_table(analysis):
+    """The analysis as a tidy table: one row per step, region and metric.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis (schema ``analysis/1``) from :func:`analyze`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``step``, ``side``, ``complete``, ``region``, ``metric``,
+        ``value``, ``units``. Step-level metrics (foot length, step length,
+        CPEI, ...) have an empty ``region``. Ready for R, pandas or a spreadsheet.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> trial, _ = plantar.synth.walk(seed=2, passes=1)
+    >>> table = plantar.to_table(plantar.analyze(trial))
+    >>> list(table.columns)
+    ['step', 'side', 'complete', 'region', 'metric', 'value', 'units']
+    >>> row = table.query("metric == 'peak_pressure' and region == 'heel'").iloc[0]
+    >>> row["units"]
+    'kPa'
+    """
+    if analysis.attrs.get("plantar_schema") != SCHEMA_ANALYSIS:
+        raise ValueError(
+            f"to_table needs an analysis (schema {SCHEMA_ANALYSIS!r}), "
+            f"got schema {analysis.attrs.get('plantar_schema')!r}"
+        )
+    steps = analysis["step"].values
+    base = pd.DataFrame(
+        {"step": steps, "side": analysis["side"].values, "complete": analysis["complete"].values}
+    )
+    frames = []
+    for name in STEP_REGION_METRICS:
+        values = analysis[name].values
+        frame = base.loc[base.index.repeat(values.shape[1])].reset_index(drop=True)
+        frame["region"] = np.tile(analysis["region"].values, len(steps))
+        frame["metric"] = name
+        frame["value"] = values.ravel()
+        frame["units"] = analysis[name].attrs["units"]
+        frames.append(frame)
+    for name in STEP_VARIABLES:
+        frame = base.copy()
+        frame["region"] = ""
+        frame["metric"] = name
+        frame["value"] = analysis[name].values
+        frame["units"] = analysis[name].attrs["units"]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)[["step", "side", "complete", "region", "metric", "value", "units"]]
