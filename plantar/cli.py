@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from . import __version__, datasets, io
+from .analyze import analyze, to_table
 from .metrics import describe
+from .offloading import offloading
 from .utils import logger
 
 
@@ -88,6 +90,26 @@ example:
     convert.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
     convert.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     convert.set_defaults(run=_convert)
+
+    analyze_cmd = _command(
+        commands,
+        "analyze",
+        "find the steps of a trial and compute their loading",
+        """\
+Find every foot contact, tell left from right, measure the feet and compute the
+loading of each region (heel, arch, metatarsal heads, toes, ...). Prints a
+summary with the left/right symmetry of the load; with -o, writes a tidy table
+(one row per step x region x metric, with units) for R, pandas or a spreadsheet.
+
+example:
+  plantar analyze plantar-demo/barefoot.nc -o barefoot_steps.csv""",
+    )
+    analyze_cmd.add_argument("input", type=Path, help="trial file to analyse")
+    analyze_cmd.add_argument("-o", "--output", type=Path, help="write the tidy table to this CSV file")
+    analyze_cmd.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
+    analyze_cmd.add_argument("--threshold-kpa", type=float, help="contact threshold per sensel (default: from the data)")
+    analyze_cmd.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    analyze_cmd.set_defaults(run=_analyze)
 
     info = _command(
         commands,
@@ -183,6 +205,55 @@ def _convert(args):
     trial = io.read(args.input, format=args.format)
     io.save(trial, args.output, overwrite=args.overwrite)
     print(f"wrote {args.output} ({_size(args.output)}) from {args.input}")
+
+
+def _analyze(args):
+    if args.output is not None and args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    trial = io.read(args.input, format=args.format)
+    result = analyze(trial, threshold_kpa=args.threshold_kpa)
+    print(_analysis_summary(args.input, result))
+    if args.output is not None:
+        table = to_table(result)
+        table.to_csv(args.output, index=False)
+        print(f"wrote {args.output} ({len(table)} rows: step x region x metric, with units)")
+
+
+def _analysis_summary(path, result):
+    side = result["side"].values
+    done = result["complete"].values
+    lines = [
+        f"{path}: {len(side)} steps, {int(done.sum())} complete "
+        f"({int((done & (side == 'left')).sum())} left, {int((done & (side == 'right')).sum())} right, "
+        f"{int((done & (side == 'unknown')).sum())} of unknown side)"
+    ]
+    cadence, speed = result.attrs["cadence_steps_per_min"], result.attrs["walking_speed_m_s"]
+    lines.append(
+        "cadence " + ("-" if math.isnan(cadence) else f"{cadence:.1f} steps/min")
+        + ", walking speed " + ("-" if math.isnan(speed) else f"{speed:.2f} m/s")
+    )  # fmt: skip
+    if not done.any():
+        lines.append("no complete step: no loading summary")
+        return "\n".join(lines)
+    rows = [("load (force-time integral)", "force_time_integral", ("total", "heel", "forefoot")),
+            ("peak pressure", "peak_pressure", ("heel", "forefoot"))]  # fmt: skip
+    table = [("", "left", "right", "symmetry index")]
+    for title, metric, regions in rows:
+        sym = offloading(result, metric=metric)
+        units = sym.attrs["units"]
+        for region in regions:
+            r = sym.sel(region=region)
+            cells = []
+            for s in ("left", "right"):
+                n = int(r[f"{s}_n"])
+                cells.append("-" if n == 0 else f"{float(r[f'{s}_mean']):.0f} ± {float(r[f'{s}_sd']):.0f} {units} (n={n})")
+            si = float(r["symmetry_index"])
+            table.append((f"{title}, {region}", *cells, "-" if math.isnan(si) else f"{si:+.1f} %"))
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+              for row in table]  # fmt: skip
+    lines.append("symmetry index = (right - left) / mean x 100: negative = the right side carries less")
+    return "\n".join(lines)
 
 
 def _info(args):
