@@ -18,6 +18,9 @@ from .regions import ARCH_END_U, HEEL_END_U, MTH_END_U
 
 #: Share of contact time at each end used to tell the heel end from the toe end.
 _END_SHARE = 0.15
+#: Below this roll of the centre of pressure (fraction of footprint length) the foot
+#: is taken as standing, and its ends are told apart by their width.
+_MIN_ROLL = 0.15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +39,8 @@ class FootGeometry:
     length_mm, width_mm : float
         Extent of the footprint along and across the axis, mm. The length runs
         between the ends located to a fraction of a sensel (see
-        :func:`foot_geometry`); the width between the outermost sensel centres.
+        :func:`foot_geometry`); the width between the outermost sensel centres
+        (within a pitch of the true width).
     chirality_mm : float
         Evidence for the side from the footprint's own shape, mm: the load centroid
         of the arch region (lateral midfoot contact) minus that of the toe region
@@ -144,17 +148,20 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     -----
     The first axis is the footprint's principal axis, pointed from where the
     centre of pressure is in the first 15 % of contact time toward where it is in
-    the last 15 % (heel to toe). Then, ``iterations`` times: the footprint's extent
+    the last 15 % (heel to toe); if the centre of pressure rolls less than 15 % of
+    the footprint's length (standing), toward the wider end (the forefoot is wider
+    than the heel). Then, ``iterations`` times: the footprint's extent
     along the axis gives u (0 heel end, 1 toe tip); the heel centre is the
     peak-pressure-weighted centroid of u < 0.30 and the forefoot point the
     pressure-time-integral-weighted centroid of u >= 0.55; the new axis runs from
     the first to the second.
 
-    The heel and toe ends are located to a fraction of a sensel: contact pressure
-    falls to zero at the edge of the contact, so the pressure profile through the
-    outermost sensel and its inward neighbour is extended linearly to zero (at most
-    half a sensel beyond the outermost centre). Sensel centres alone would place
-    each end anywhere within half a pitch.
+    The heel and toe ends are located to a fraction of a sensel. A sensor reads
+    the mean pressure over its cell, and contact pressure falls to zero at the
+    edge of the contact: the reading of an outermost cell relative to its fully
+    covered inward neighbour tells how much of it the contact covers (exactly, if
+    the pressure falls linearly). Sensel centres alone would place each end
+    anywhere within half a pitch.
 
     Examples
     --------
@@ -185,7 +192,17 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     _, vectors = np.linalg.eigh(np.cov((points - centre).T) if len(points) > 1 else np.eye(2))
     axis = vectors[:, -1]
     start, end = _cop_ends(p, x_mm, y_mm)
-    if np.dot(end - start, axis) < 0:
+    along0 = (points - centre) @ axis
+    if abs(np.dot(end - start, axis)) >= _MIN_ROLL * np.ptp(along0):
+        heel_first = np.dot(end - start, axis) > 0
+    else:
+        # Standing still: the forefoot end of the footprint is the wider one.
+        across0 = (points - centre) @ np.array([-axis[1], axis[0]])
+        cut = np.ptp(along0) * 0.3
+        back = np.ptp(across0[along0 <= along0.min() + cut]) if len(points) > 1 else 0.0
+        front = np.ptp(across0[along0 >= along0.max() - cut]) if len(points) > 1 else 0.0
+        heel_first = front >= back
+    if not heel_first:
         axis = -axis
     heel = centre
     for _ in range(max(1, int(iterations))):
@@ -235,19 +252,27 @@ def _spacing(x_mm, y_mm):
 def _end(along, across, peak, half_cell):
     """Where the footprint ends along the axis (the far end), to a fraction of a sensel.
 
-    Contact pressure falls to zero at the edge of the contact: the profile through
-    the outermost sensel and its inward neighbour (one sensel back along the axis)
-    is extended linearly to zero, at most half a sensel beyond the outermost centre.
+    A sensor reads the mean pressure over its cell, and contact pressure falls to
+    zero at the edge of the contact. If it falls linearly, a cell of width 2h whose
+    covered part is z long reads r = z^2 / (4 h (z + h)) times its fully covered
+    inward neighbour (one cell back along the axis), so
+    z = 2 h (r + sqrt(r^2 + r)), at most 2 h. This is worked out for each sensel
+    within one cell of the outermost; the end is the farthest (near a rounded tip
+    the outermost sensel may lie off the apex).
     """
-    i = int(np.argmax(along))
+    outermost = float(along.max())
     if half_cell <= 0:
-        return float(along[i])
-    distance = np.hypot(along - (along[i] - 2 * half_cell), across - across[i])
-    j = int(np.argmin(distance))
-    if distance[j] > 1.5 * half_cell or peak[j] <= peak[i]:
-        return float(along[i])
-    step = along[i] - along[j]
-    return float(along[i] + min(half_cell, step * peak[i] / (peak[j] - peak[i])))
+        return outermost
+    end = outermost
+    for i in np.flatnonzero(along >= outermost - 2 * half_cell):
+        distance = np.hypot(along - (along[i] - 2 * half_cell), across - across[i])
+        j = int(np.argmin(distance))
+        if distance[j] > 1.5 * half_cell or peak[j] <= peak[i]:
+            continue
+        r = peak[i] / peak[j]
+        covered = min(2 * half_cell, 2 * half_cell * (r + np.sqrt(r * r + r)))
+        end = max(end, float(along[i] - half_cell + covered))
+    return end
 
 
 def _cop_ends(p, x_mm, y_mm):
