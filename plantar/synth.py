@@ -600,10 +600,14 @@ def _plan_steps(
                     & (high[:, 1] > mat.y_range[0]) & (low[:, 1] < mat.y_range[1])
                 )
             )  # fmt: skip
+            # Whole, as far as the mat can tell: clear of its outermost sensels (a
+            # footprint reaching into them may go on beyond the edge).
             step["inside"] = bool(
-                low[:, 0].min() >= mat.x_range[0] and high[:, 0].max() <= mat.x_range[1]
-                and low[:, 1].min() >= mat.y_range[0] and high[:, 1].max() <= mat.y_range[1]
-            )  # fmt: skip
+                low[:, 0].min() >= mat.x_range[0] + mat.pitch_x
+                and high[:, 0].max() <= mat.x_range[1] - mat.pitch_x
+                and low[:, 1].min() >= mat.y_range[0] + mat.pitch_y
+                and high[:, 1].max() <= mat.y_range[1] - mat.pitch_y
+            )
         touching = [step for step in placed if step["on_mat"]]
         empty_passes = 0 if touching else empty_passes + 1
         if touching:
@@ -720,7 +724,8 @@ def _truth_dataset(steps, template, time):
             "t_on": var("step", column("t_on").astype(float), "s", "start of contact (continuous time)"),
             "t_off": var("step", column("t_off").astype(float), "s", "end of contact (continuous time)"),
             "complete": var("step", column("complete").astype(bool), "1",
-                            "footprint fully on the mat and contact fully inside the recording"),
+                            "footprint clear of the mat's outermost sensels and contact fully "
+                            "inside the recording"),
             "pass_index": var("step", column("pass_index").astype(int), "1", "pass over the mat, from 0"),
             "heel_x": var("step", heel[:, 0], "mm", "heel centre x",
                           definition="centre of the heel (calcaneal) load, on the foot axis"),
