@@ -259,8 +259,9 @@ def _cadence_and_speed(t_on, heel, complete, passes, direction):
     if not intervals:
         return float("nan"), float("nan")
     intervals = np.array(intervals)
-    typical = np.median(intervals)
-    intervals = intervals[intervals < 1.5 * typical]
+    intervals = intervals[(intervals > 0) & (intervals < 1.5 * np.median(intervals))]
+    if not intervals.size:
+        return float("nan"), float("nan")
     cadence = 60.0 / intervals.mean()
     speed = distance / duration / 1000.0 if duration > 0 else float("nan")
     return float(cadence), float(speed)
