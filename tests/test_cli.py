@@ -29,11 +29,11 @@ def assert_one_line_error(result, *phrases):
 def test_help_lists_the_subcommands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("demo", "convert", "info"):
+    for command in ("demo", "analyze", "convert", "info"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "convert", "info"])
+@pytest.mark.parametrize("command", ["demo", "analyze", "convert", "info"])
 def test_each_subcommand_help_has_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -102,3 +102,31 @@ def test_wrong_command_line_exits_2():
     result = run("demo", "--passes", "0")
     assert result.returncode == 2 and "positive integer" in result.stderr
     assert run("frobnicate").returncode == 2
+
+
+def test_analyze_prints_a_summary_and_writes_the_tidy_table(tmp_path):
+    import pandas as pd
+
+    trial, truth = plantar.synth.walk(seed=4, passes=3, offload={"right_heel": 0.3})
+    plantar.save(trial, tmp_path / "walk.nc")
+    result = run("analyze", tmp_path / "walk.nc", "-o", tmp_path / "steps.csv")
+    assert result.returncode == 0, result.stderr
+    analysis = plantar.analyze(trial)
+    done = analysis.complete.values
+    assert f"{analysis.sizes['step']} steps, {int(done.sum())} complete" in result.stdout
+    assert f"cadence {analysis.attrs['cadence_steps_per_min']:.1f} steps/min" in result.stdout
+    heel_si = float(plantar.offloading(analysis).symmetry_index.sel(region="heel"))
+    assert f"{heel_si:+.1f} %" in result.stdout
+    table = pd.read_csv(tmp_path / "steps.csv", keep_default_na=False)
+    expected = plantar.to_table(analysis)
+    assert len(table) == len(expected)
+    row = table[(table.metric == "peak_pressure") & (table.region == "heel") & (table.step == 0)]
+    assert float(row.value.iloc[0]) == pytest.approx(float(analysis.peak_pressure.sel(region="heel")[0]))
+    assert_one_line_error(run("analyze", tmp_path / "walk.nc", "-o", tmp_path / "steps.csv"), "steps.csv", "exists")
+
+
+def test_analyze_a_trial_without_steps(tmp_path):
+    plantar.save(plantar.make_trial(np.zeros((20, 10, 10)), pitch_mm=5.0, rate_hz=100.0), tmp_path / "empty.nc")
+    result = run("analyze", tmp_path / "empty.nc")
+    assert result.returncode == 0, result.stderr
+    assert "0 steps" in result.stdout and "no complete step" in result.stdout
