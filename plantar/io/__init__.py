@@ -1,7 +1,7 @@
 """Reading and writing trials: the native NetCDF format and, through the same
 :func:`read`, every supported vendor format."""
 
-from . import emed, footscan, netcdf, tekscan, xsensor
+from . import emed, footscan, netcdf, pliance, tekscan, xsensor
 from ._dispatch import (
     FileFormat,
     FileFormatError,
@@ -16,5 +16,6 @@ register_format(tekscan.FORMAT)
 register_format(emed.FORMAT)
 register_format(footscan.FORMAT)
 register_format(xsensor.FORMAT)
+register_format(pliance.FORMAT)
 
 __all__ = ["FileFormat", "FileFormatError", "known_formats", "read", "register_format", "save"]
