@@ -148,7 +148,8 @@ def read(path):
     n_sensors = len(ids)
     first = ids_line + 1
     last = first
-    while last < len(lines) and re.match(r"^\s*[\d.]+\s", lines[last]):
+    # the frame rows run to the first blank line or summary row; every one must be numbers
+    while last < len(lines) and lines[last].strip() and lines[last].split()[0] not in ("MPP", "MVP"):
         last += 1
     if last == first:
         raise parse_error(path, first + 1, "frames", "no pressure rows after the sensor ids")
@@ -163,7 +164,12 @@ def read(path):
     if wrong.size:
         k = int(wrong[0]) + 1
         missing = " (a missing frame?)" if steps[k - 1] > dt else ""
-        raise parse_error(path, first + k + 1, "time[secs]", f"{times[k]:g} s follows {times[k - 1]:g} s, expected a step of {dt:g} s{missing}")
+        raise parse_error(
+            path,
+            first + k + 1,
+            "time[secs]",
+            f"{times[k]:g} s follows {times[k - 1]:g} s, expected a step of {dt:g} s{missing}",
+        )
     summary = _summary_rows(path, lines, last, n_sensors)
     cop_times, force, cop_x, cop_y, cop_line = _read_cop_table(path, lines)
     geometry = _read_geometry(path, lines, ids)
@@ -172,7 +178,12 @@ def read(path):
     unmatched = np.flatnonzero(np.abs(cop_times[match] - times) > 1e-4)
     if unmatched.size:
         k = int(unmatched[0])
-        raise parse_error(path, cop_line + 1, "force/COP table", f"no row for the pressure frame at {times[k]:g} s (line {first + k + 1})")
+        raise parse_error(
+            path,
+            cop_line + 1,
+            "force/COP table",
+            f"no row for the pressure frame at {times[k]:g} s (line {first + k + 1})",
+        )
     force, cop_x, cop_y = force[match], cop_x[match], cop_y[match]
 
     rows, cols, row_of, col_of, pitch_x, pitch_y, extent = geometry
@@ -208,7 +219,11 @@ def read(path):
         original_file=header["file"],
         first_frame_time_s=float(times[0]),
     )
-    trial["peak_pressure_reported"] = (("y", "x"), peak, {"units": "kPa", "long_name": "per-sensor maximum stated in the file (MPP)"})
+    trial["peak_pressure_reported"] = (
+        ("y", "x"),
+        peak,
+        {"units": "kPa", "long_name": "per-sensor maximum stated in the file (MPP)"},
+    )
     return trial
 
 
@@ -226,14 +241,25 @@ def _read_header(path, lines):
         raise parse_error(path, None, "header field 'pressure values in'", "missing: the pressure units are not stated")
     units = lines[units_line].split("pressure values in", 1)[1].strip()
     if units.lower() != "kpa":
-        raise parse_error(path, units_line + 1, "header field 'pressure values in'", f"{units!r}: plantar reads pliance exports in kPa")
-    timing = find(r"time per frame \[secs\]:\s*([\d.]+)\s+scanning rate \[Hz\]:\s*([\d.]+)", "time per frame / scanning rate")
+        raise parse_error(
+            path,
+            units_line + 1,
+            "header field 'pressure values in'",
+            f"{units!r}: plantar reads pliance exports in kPa",
+        )
+    timing = find(
+        r"time per frame \[secs\]:\s*([\d.]+)\s+scanning rate \[Hz\]:\s*([\d.]+)", "time per frame / scanning rate"
+    )
     timing_line = head[: timing.start()].count("\n") + 1
     dt, rate = float(timing.group(1)), float(timing.group(2))
     if not (dt > 0 and rate > 0 and abs(dt * rate - 1) < 1e-3):
-        raise parse_error(path, timing_line, "header field 'scanning rate [Hz]'", f"{rate:g} Hz does not match {dt:g} s per frame")
+        raise parse_error(
+            path, timing_line, "header field 'scanning rate [Hz]'", f"{rate:g} Hz does not match {dt:g} s per frame"
+        )
     mat = re.search(r"^mat type\s+(\S+)", head, re.MULTILINE)
-    name = re.search(r"^file name:\s*(.*?)\s+date/time\s+(\d{1,2})\.(\d{1,2})\.(\d{2,4})\s+(\d{1,2})[.:](\d{2})", head, re.MULTILINE)
+    name = re.search(
+        r"^file name:\s*(.*?)\s+date/time\s+(\d{1,2})\.(\d{1,2})\.(\d{2,4})\s+(\d{1,2})[.:](\d{2})", head, re.MULTILINE
+    )
     start, start_text, file_name = None, "", ""
     if name:
         file_name = name.group(1)
@@ -243,7 +269,14 @@ def _read_header(path, lines):
             start = datetime.datetime(year + 2000 if year < 100 else year, month, day, hour, minute)
         except ValueError:
             start = None
-    return {"dt": dt, "rate_hz": rate, "mat": mat.group(1) if mat else "", "start": start, "start_text": start_text, "file": file_name}
+    return {
+        "dt": dt,
+        "rate_hz": rate,
+        "mat": mat.group(1) if mat else "",
+        "start": start,
+        "start_text": start_text,
+        "file": file_name,
+    }
 
 
 def _numbers(path, lines, indices, n_cells, what, *, skip=0, dash_nan=False):
@@ -326,17 +359,32 @@ def _read_geometry(path, lines, ids):
     missing = [key for key in _GEOMETRY_ROWS if key not in rows_at]
     if missing:
         expected_at = head + 3 + _GEOMETRY_ROWS.index(missing[0])  # after 'sensor' and 'corner[cm]'
-        raise parse_error(path, min(expected_at, len(lines)), f"sensor geometry row '{missing[0]}'", "missing (truncated file?)")
-    g = {key: _numbers(path, lines, [rows_at[key]], len(ids), f"geometry row '{key}'", skip=1)[0] for key in _GEOMETRY_ROWS}
+        raise parse_error(
+            path, min(expected_at, len(lines)), f"sensor geometry row '{missing[0]}'", "missing (truncated file?)"
+        )
+    g = {
+        key: _numbers(path, lines, [rows_at[key]], len(ids), f"geometry row '{key}'", skip=1)[0]
+        for key in _GEOMETRY_ROWS
+    }
     xs = np.stack([g[f"x[{k}]"] for k in range(4)])
     ys = np.stack([g[f"y[{k}]"] for k in range(4)])
     width, height = xs.max(0) - xs.min(0), ys.max(0) - ys.min(0)
     if np.ptp(width) > 1e-3 or np.ptp(height) > 1e-3 or np.any(width <= 0) or np.any(height <= 0):
-        raise parse_error(path, rows_at["x[0]"] + 1, "sensor geometry", "the sensors are not rectangles of one size: not a grid plantar can hold")
+        raise parse_error(
+            path,
+            rows_at["x[0]"] + 1,
+            "sensor geometry",
+            "the sensors are not rectangles of one size: not a grid plantar can hold",
+        )
     # the corners are printed in cm to four decimals: drop the float noise of their differences
     pitch_x, pitch_y = round(float(width.mean()), 6), round(float(height.mean()), 6)
     if not np.allclose(g["area"], pitch_x * pitch_y, rtol=1e-3):
-        raise parse_error(path, rows_at["area"] + 1, "sensor geometry 'area'", f"differs from the corners' {pitch_x:g} x {pitch_y:g} cm")
+        raise parse_error(
+            path,
+            rows_at["area"] + 1,
+            "sensor geometry 'area'",
+            f"differs from the corners' {pitch_x:g} x {pitch_y:g} cm",
+        )
     xc, yc = g["x[c]"], g["y[c]"]
     col = (xc - xc.min()) / pitch_x
     row = (yc - yc.min()) / pitch_y

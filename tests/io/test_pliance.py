@@ -150,7 +150,9 @@ def test_real_values_match_the_text(real):
     lines = path.read_text(encoding="latin-1").split("\n")
     start = next(i for i, line in enumerate(lines) if line.startswith("time[secs]"))
     values = np.array(lines[start + 100].split()[1:], dtype=float)
-    geometry = {line.split()[0]: np.array(line.split()[1:], dtype=float) for line in lines if line.startswith(("x[c]", "y[c]"))}
+    geometry = {
+        line.split()[0]: np.array(line.split()[1:], dtype=float) for line in lines if line.startswith(("x[c]", "y[c]"))
+    }
     x, y = 10 * (geometry["x[c]"] - 0.264), 10 * (geometry["y[c]"] - 0.514)
     cols = np.rint(x / 5.28).astype(int)
     rows = np.rint(y / 10.28).astype(int)
@@ -254,6 +256,17 @@ def test_garbage_in_a_cell(tmp_path):
     with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
     assert_names(exc, path, f"line {target}", "pressure row, cell 4", "'12,5'")
+
+
+def test_garbage_in_a_time_cell(tmp_path):
+    """A bad time must not end the frames early (which would drop the rest of them)."""
+    lines = asc_lines(_frames(5))
+    target = line_of(lines, "    1.08333")
+    lines[target - 1] = lines[target - 1].replace("1.08333", "1.08x33")
+    path = write(tmp_path / "g.asc", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "pressure row, cell 1", "'1.08x33'")
 
 
 def test_a_cell_too_few(tmp_path):
