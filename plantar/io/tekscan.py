@@ -154,7 +154,9 @@ def read(path):
     marker = _DATA_MARKER.search(raw)
     if marker is None:
         last_line = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
-        raise parse_error(path, last_line, "'ASCII_DATA @@'", "not found: the header never ends (not a Tekscan movie, or truncated)")
+        raise parse_error(
+            path, last_line, "'ASCII_DATA @@'", "not found: the header never ends (not a Tekscan movie, or truncated)"
+        )
     marker_line = raw.count(b"\n", 0, marker.start()) + 1
     header = _read_header(path, raw[: marker.start()].decode("latin-1"), marker_line)
     body_start = min(marker.end() + 1, len(raw))
@@ -208,7 +210,7 @@ def _read_header(path, text, marker_line):
         if not line:
             continue
         key, value = (line.split(None, 1) + [""])[:2]
-        if comment_next and not (_KEY.match(key) and key.upper() == key and "_" in key):
+        if comment_next and not _KEY.match(key):  # the comment runs to the next KEY line
             fields["COMMENTS"] = (fields.get("COMMENTS", "") + " " + line).strip()
             continue
         comment_next = key == "COMMENTS:"
@@ -261,7 +263,11 @@ def _read_header(path, text, marker_line):
         raise fail("UNITS", f"{units!r} is not a pressure unit plantar reads (KPa, MPa, PSI, mmHg)")
     for key in ("MIRROR_ROW", "MIRROR_COL"):
         if fields.get(key, "0") != "0":
-            raise fail(key, f"{fields[key]!r}: mirrored exports are not read (their orientation cannot be checked); export with {key} 0")
+            raise fail(
+                key,
+                f"{fields[key]!r}: mirrored exports are not read (their orientation cannot be checked); "
+                f"export with {key} 0",
+            )
     first = last = None
     if "START_FRAME" in fields:
         first = positive_int("START_FRAME")
@@ -346,10 +352,17 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
     frame_lines = np.searchsorted(line_starts, [m.start() for m in matches])
     if frame_lines.size != np.count_nonzero(is_frame):
         bad = np.setdiff1d(np.flatnonzero(is_frame), frame_lines)[0]
-        raise parse_error(path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:line_ends[bad]][:40]!r}")
+        raise parse_error(
+            path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:line_ends[bad]][:40]!r}"
+        )
     end_lines = np.flatnonzero(is_end)
     if end_lines.size == 0:
-        raise parse_error(path, line_no(max(len(line_starts) - 1, 0)), "closing '@@'", "not found before the end of the file (truncated?)")
+        raise parse_error(
+            path,
+            line_no(max(len(line_starts) - 1, 0)),
+            "closing '@@'",
+            "not found before the end of the file (truncated?)",
+        )
     if raw[line_starts[end_lines[0]] : line_ends[end_lines[0]]].strip() != b"@@":
         raise parse_error(path, line_no(end_lines[0]), "closing '@@'", "expected a line '@@'")
     end = int(end_lines[0])
@@ -357,7 +370,9 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
     if frame_lines.size == 0:
         raise parse_error(path, line_no(end), "frames", "none before the closing '@@'")
     if np.count_nonzero(~blank[end + 1 :]):
-        raise parse_error(path, line_no(end + 1 + np.argmax(~blank[end + 1 :])), "end of file", "text after the closing '@@'")
+        raise parse_error(
+            path, line_no(end + 1 + np.argmax(~blank[end + 1 :])), "end of file", "text after the closing '@@'"
+        )
     first_frame_line = int(frame_lines[0])
     if np.count_nonzero(~blank[:first_frame_line]):
         bad = int(np.argmax(~blank[:first_frame_line]))
@@ -394,10 +409,18 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
         )
         raise parse_error(path, line_no(frame_lines[k]), "frame number", problem)
     if header["first"] is not None and frame_numbers[0] != header["first"]:
-        raise parse_error(path, line_no(frame_lines[0]), "frame number", f"the first frame is {frame_numbers[0]}, but START_FRAME is {header['first']}")
+        raise parse_error(
+            path,
+            line_no(frame_lines[0]),
+            "frame number",
+            f"the first frame is {frame_numbers[0]}, but START_FRAME is {header['first']}",
+        )
     if header["last"] is not None and frame_numbers[-1] != header["last"]:
         raise parse_error(
-            path, line_no(end), "frames", f"the last frame is {frame_numbers[-1]}, but END_FRAME is {header['last']} (missing frames or truncated)"
+            path,
+            line_no(end),
+            "frames",
+            f"the last frame is {frame_numbers[-1]}, but END_FRAME is {header['last']} (missing frames or truncated)",
         )
     starts = line_starts[frame_lines + 1]
     stops = line_ends[frame_lines + rows] + 1

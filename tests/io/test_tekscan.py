@@ -214,7 +214,9 @@ def test_lf_and_crlf_read_the_same(tmp_path):
     lf = plantar.read(write(tmp_path / "lf.asf", lines, "\n"))
     crlf = plantar.read(write(tmp_path / "crlf.asf", lines, "\r\n"))
     assert crlf.drop_attrs(deep=False).identical(lf.drop_attrs(deep=False))
-    assert {k: v for k, v in crlf.attrs.items() if k != "source_file"} == {k: v for k, v in lf.attrs.items() if k != "source_file"}
+    assert {k: v for k, v in crlf.attrs.items() if k != "source_file"} == {
+        k: v for k, v in lf.attrs.items() if k != "source_file"
+    }
 
 
 def test_psi_units_are_converted(tmp_path):
@@ -248,7 +250,9 @@ def test_spacing_units(tmp_path, spacing, expected_mm):
 def test_extra_fields_after_frame_lines(tmp_path):
     frames = _frames()
     plain = plantar.read(write(tmp_path / "plain.asf", asf_lines(frames)))
-    extra = plantar.read(write(tmp_path / "extra.asf", asf_lines(frames, frame_suffix=", 0,, 12/2/2019 6:21:52.34PM,,,Raw Sum=,,310")))
+    extra = plantar.read(
+        write(tmp_path / "extra.asf", asf_lines(frames, frame_suffix=", 0,, 12/2/2019 6:21:52.34PM,,,Raw Sum=,,310"))
+    )
     np.testing.assert_array_equal(extra.pressure.values, plain.pressure.values)
 
 
@@ -270,6 +274,16 @@ def test_body_mass_in_pounds_and_absent(tmp_path):
     assert lbs.attrs["body_mass_kg"] == pytest.approx(75.0, abs=1e-3)
     none = plantar.read(write(tmp_path / "none.asf", asf_lines(_frames(), omit=("CALIBRATION_POINT_1",))))
     assert none.attrs["body_mass_kg"] == 0.0
+
+
+def test_comments_end_at_the_next_key(tmp_path):
+    lines = asf_lines(_frames())
+    at = lines.index("written by the plantar tests")
+    lines[at : at + 1] = ["first line of a comment", "and a second one"]
+    lines.insert(at + 2, lines.pop(lines.index("ROWS 6")))  # a key without "_" right after the comment
+    trial = plantar.read(write(tmp_path / "c.asf", lines))
+    assert trial.attrs["comments"] == "first line of a comment and a second one"
+    assert trial.pressure.shape == (3, 6, 4)
 
 
 def test_recognised_by_content_whatever_the_name(tmp_path):
