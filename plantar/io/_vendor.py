@@ -65,9 +65,7 @@ def find_byte(buf, value, start=0):
     >>> find_byte(np.frombuffer(b"a\nbc\nd\n", np.uint8), ord("\n"))
     array([1, 4, 6])
     """
-    found = [
-        np.flatnonzero(buf[i : i + _BLOCK_BYTES] == value) + i for i in range(start, buf.size, _BLOCK_BYTES)
-    ]
+    found = [np.flatnonzero(buf[i : i + _BLOCK_BYTES] == value) + i for i in range(start, buf.size, _BLOCK_BYTES)]
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 

@@ -141,7 +141,9 @@ def read(path):
         if fields is None:
             fields = page["fields"]
         elif page["fields"] != fields:
-            raise parse_error(path, first + 1, "page header", f"differs from the first page's ({page['fields']} vs {fields})")
+            raise parse_error(
+                path, first + 1, "page header", f"differs from the first page's ({page['fields']} vs {fields})"
+            )
         if windows:
             w = windows[0]
             if not np.array_equal(page["rows"], w["rows"]):
@@ -178,7 +180,10 @@ def read(path):
     rows, cols = windows[0]["rows"], windows[0]["cols"]
     if rows.min() < 1 or rows.max() > n_rows_plate or cols.min() < 1 or cols.max() > n_cols_plate:
         raise parse_error(
-            path, windows[0]["table_line"] + 1, "window", f"rows {_span(rows)} x columns {_span(cols)} lie outside the {n_cols_plate}x{n_rows_plate} plate"
+            path,
+            windows[0]["table_line"] + 1,
+            "window",
+            f"rows {_span(rows)} x columns {_span(cols)} lie outside the {n_cols_plate}x{n_rows_plate} plate",
         )
     if np.any(np.diff(rows) != 1) or np.any(np.diff(cols) != 1):
         raise parse_error(path, windows[0]["table_line"] + 1, "window", "row and column numbers must count up by one")
@@ -186,7 +191,10 @@ def read(path):
     area_mm2 = fields["Sensor area"]
     if not np.isclose(area_mm2, width_mm * height_mm, rtol=1e-3):
         raise parse_error(
-            path, windows[0]["first_line"] + 1, "Sensor area", f"{area_mm2:g} mm² is not the sensor size {width_mm:g} x {height_mm:g} mm"
+            path,
+            windows[0]["first_line"] + 1,
+            "Sensor area",
+            f"{area_mm2:g} mm² is not the sensor size {width_mm:g} x {height_mm:g} mm",
         )
     dt_s = fields["Time/picture"]
     header = windows[0]
@@ -230,7 +238,12 @@ def _read_page(path, lines, first, last):
     for name, pattern in _FIELDS.items():
         found = pattern.search(header)
         if found is None:
-            raise parse_error(path, pict_line + 1, f"header field '{name}'", f"missing from page {page['page']} (lines {first + 1}-{pict_line + 1})")
+            raise parse_error(
+                path,
+                pict_line + 1,
+                f"header field '{name}'",
+                f"missing from page {page['page']} (lines {first + 1}-{pict_line + 1})",
+            )
         fields[name] = found.groups()
     try:
         n_cols, n_rows = int(fields["Matrix"][0]), int(fields["Matrix"][1])
@@ -241,7 +254,9 @@ def _read_page(path, lines, first, last):
     except ValueError as exc:
         raise parse_error(path, pict_line + 1, "page header", f"a number does not read: {exc}") from None
     if min(n_cols, n_rows, area, dt, *size) <= 0:
-        raise parse_error(path, first + 1, "page header", "the matrix, sensor size, sensor area and time per picture must be positive")
+        raise parse_error(
+            path, first + 1, "page header", "the matrix, sensor size, sensor area and time per picture must be positive"
+        )
     page["fields"] = {"Matrix": (n_cols, n_rows), "Sensor area": area, "Time/picture": dt, "Sensor size": size}
     file_match = re.search(r"File:\s*(.*?)\s*\tMatrix", header)
     page["original_file"] = file_match.group(1) if file_match else ""
@@ -251,7 +266,12 @@ def _read_page(path, lines, first, last):
         raise parse_error(path, last, "column numbers", f"page {page['page']} has no table (truncated?)")
     head = lines[table].split()
     if not head or head[-1] != "Force" or not all(h.isdigit() for h in head[:-1]) or len(head) < 2:
-        raise parse_error(path, table + 1, "column numbers", f"expected plate column numbers then 'Force', got {lines[table].strip()[:60]!r}")
+        raise parse_error(
+            path,
+            table + 1,
+            "column numbers",
+            f"expected plate column numbers then 'Force', got {lines[table].strip()[:60]!r}",
+        )
     page["cols"] = np.array([int(h) for h in head[:-1]])
     force_line = next((i for i in range(table + 1, last) if lines[i].startswith("Force")), None)
     if force_line is None:
@@ -264,9 +284,15 @@ def _read_page(path, lines, first, last):
         row_numbers.append(int(number))
     rest = [i for i in range(force_line + 1, last) if lines[i].strip() and lines[i].strip() != "\x0c"]
     if rest:
-        raise parse_error(path, rest[0] + 1, "page end", f"unexpected text after the 'Force' line: {lines[rest[0]].strip()[:40]!r}")
+        raise parse_error(
+            path, rest[0] + 1, "page end", f"unexpected text after the 'Force' line: {lines[rest[0]].strip()[:40]!r}"
+        )
     if not any("\x0c" in lines[i] for i in range(force_line + 1, last)):
-        problem = "the file ends before the page's form feed (truncated?)" if last == len(lines) else "no form feed ends the page"
+        problem = (
+            "the file ends before the page's form feed (truncated?)"
+            if last == len(lines)
+            else "no form feed ends the page"
+        )
         raise parse_error(path, last, "page end", problem)
     page["rows"] = np.array(row_numbers)
     page["table_line"], page["force_line"] = table, force_line
@@ -288,7 +314,12 @@ def _read_tables(path, lines, pages):
         for i in row_lines + force_lines:
             cells = lines[i].split("\t")[1:]
             if len(cells) != n_cols + 1:
-                raise parse_error(path, i + 1, "row" if i not in force_lines else "'Force' line", f"{len(cells)} cells, expected {n_cols} pressures and a force")
+                raise parse_error(
+                    path,
+                    i + 1,
+                    "row" if i not in force_lines else "'Force' line",
+                    f"{len(cells)} cells, expected {n_cols} pressures and a force",
+                )
             for k, cell in enumerate(cells, start=1):
                 try:
                     float(cell)

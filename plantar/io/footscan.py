@@ -126,8 +126,12 @@ def _load_sheet(path):
         raise parse_error(path, None, "workbook", f"not a readable Excel 97 file, or truncated ({first})") from None
     try:
         sheet = book.sheet_by_index(0)
-        types = np.array([sheet.col_types(c) for c in range(sheet.ncols)], dtype=np.int8).T.reshape(sheet.nrows, sheet.ncols)
-        values = np.array([sheet.col_values(c) for c in range(sheet.ncols)], dtype=object).T.reshape(sheet.nrows, sheet.ncols)
+        types = np.array([sheet.col_types(c) for c in range(sheet.ncols)], dtype=np.int8).T.reshape(
+            sheet.nrows, sheet.ncols
+        )
+        values = np.array([sheet.col_values(c) for c in range(sheet.ncols)], dtype=object).T.reshape(
+            sheet.nrows, sheet.ncols
+        )
     finally:
         book.release_resources()
     return types, values
@@ -164,7 +168,12 @@ def _row_of(column_a, text, path, *, after=0):
             return r
     # name the row where the header should have ended: the first frame, or the last row
     end = next((r for r in range(after, len(column_a)) if column_a[r].startswith("Frame")), len(column_a))
-    raise parse_error(path, end + 1 if end < len(column_a) else len(column_a), f"'{text}' row", "not found in column A up to here (not a footscan Dynamic Roll off export?)")
+    raise parse_error(
+        path,
+        end + 1 if end < len(column_a) else len(column_a),
+        f"'{text}' row",
+        "not found in column A up to here (not a footscan Dynamic Roll off export?)",
+    )
 
 
 def _read_header(path, column_a, types, values):
@@ -187,17 +196,27 @@ def _read_header(path, column_a, types, values):
                 date = datetime.date(year, second, first).isoformat()
     speed_row = _row_of(column_a, "Scanning speed", path)
     speeds = dict(
-        (side.lower(), float(hz)) for side, hz in re.findall(r"for the (left|right) foot:\s*([\d.]+)\s*Hertz", column_a[speed_row], re.IGNORECASE)
+        (side.lower(), float(hz))
+        for side, hz in re.findall(r"for the (left|right) foot:\s*([\d.]+)\s*Hertz", column_a[speed_row], re.IGNORECASE)
     )
     feet = [r for r, text in enumerate(column_a) if re.match(r"^(Left|Right) foot data\s*$", text.strip())]
     if not feet:
         end = next((r for r, text in enumerate(column_a) if text.startswith("Frame")), len(column_a))
-        raise parse_error(path, end + 1 if end < len(column_a) else len(column_a), "'Left foot data' or 'Right foot data' row", "not found in column A up to here")
+        raise parse_error(
+            path,
+            end + 1 if end < len(column_a) else len(column_a),
+            "'Left foot data' or 'Right foot data' row",
+            "not found in column A up to here",
+        )
     if len(feet) > 1:
-        raise parse_error(path, feet[1] + 1, "foot data", "the file holds both feet; plantar reads one foot per footscan file")
+        raise parse_error(
+            path, feet[1] + 1, "foot data", "the file holds both feet; plantar reads one foot per footscan file"
+        )
     side = column_a[feet[0]].strip().split()[0].lower()
     if side not in speeds:
-        raise parse_error(path, speed_row + 1, "Scanning speed", f"no rate given for the {side} foot in {column_a[speed_row]!r}")
+        raise parse_error(
+            path, speed_row + 1, "Scanning speed", f"no rate given for the {side} foot in {column_a[speed_row]!r}"
+        )
     if not speeds[side] > 0:
         raise parse_error(path, speed_row + 1, "Scanning speed", f"the rate of the {side} foot is {speeds[side]:g} Hz")
     rectangle = {}
@@ -229,7 +248,9 @@ def _read_frames(path, column_a, types, values, header):
         if column_a[r].startswith("Frame"):
             found = _FRAME.match(column_a[r].strip())
             if found is None:
-                raise parse_error(path, r + 1, "frame header", f"expected 'Frame <i> (<t> ms)', got {column_a[r][:40]!r}")
+                raise parse_error(
+                    path, r + 1, "frame header", f"expected 'Frame <i> (<t> ms)', got {column_a[r][:40]!r}"
+                )
             starts.append(r)
             numbers.append(int(found.group(1)))
             times.append(float(found.group(2)))
@@ -249,7 +270,9 @@ def _read_frames(path, column_a, types, values, header):
         found = int(np.argmax(ended[k]))
         at = int(rows[k, found])
         hint = " (truncated?)" if at >= n_rows else ""
-        raise parse_error(path, min(at + 1, n_rows), "rows", f"frame {numbers[k]} has {found} rows, expected {height}{hint}")
+        raise parse_error(
+            path, min(at + 1, n_rows), "rows", f"frame {numbers[k]} has {found} rows, expected {height}{hint}"
+        )
     block_types = types[rows]  # (frame, row, col)
     wrong = np.isin(block_types, (_XL_NUMBER, _XL_TEXT))  # beyond the width: must be empty
     wrong[:, :, :width] = block_types[:, :, :width] != _XL_NUMBER
@@ -257,7 +280,12 @@ def _read_frames(path, column_a, types, values, header):
         k, i, j = np.argwhere(wrong)[0]
         cell = f"{_column_letter(j)}{rows[k, i] + 1}"
         got = values[rows[k, i], j]
-        raise parse_error(path, rows[k, i] + 1, f"cell {cell} of frame {numbers[k]}", f"{got!r} is not a force" if j < width else f"unexpected {got!r} beyond the {width} columns")
+        raise parse_error(
+            path,
+            rows[k, i] + 1,
+            f"cell {cell} of frame {numbers[k]}",
+            f"{got!r} is not a force" if j < width else f"unexpected {got!r} beyond the {width} columns",
+        )
     # every row with content after the first frame belongs to a frame (its header or rows)
     claimed = np.zeros(n_rows, bool)
     claimed[starts] = True
@@ -269,11 +297,21 @@ def _read_frames(path, column_a, types, values, header):
     forces = values[rows][:, :, :width].astype(np.float64)
     if not np.all(np.isfinite(forces)) or np.any(forces < 0):
         k, i, j = np.argwhere(~np.isfinite(forces) | (forces < 0))[0]
-        raise parse_error(path, rows[k, i] + 1, f"cell {_column_letter(j)}{rows[k, i] + 1}", f"{forces[k, i, j]} is not a force (>= 0 N)")
+        raise parse_error(
+            path,
+            rows[k, i] + 1,
+            f"cell {_column_letter(j)}{rows[k, i] + 1}",
+            f"{forces[k, i, j]} is not a force (>= 0 N)",
+        )
     numbers, times = np.array(numbers), np.array(times)
     if np.any(np.diff(numbers) != 1):
         k = int(np.argmax(np.diff(numbers) != 1)) + 1
-        raise parse_error(path, starts[k] + 1, "frame number", f"Frame {numbers[k]} follows Frame {numbers[k - 1]}: frames must count up by one (a missing frame?)")
+        raise parse_error(
+            path,
+            starts[k] + 1,
+            "frame number",
+            f"Frame {numbers[k]} follows Frame {numbers[k - 1]}: frames must count up by one (a missing frame?)",
+        )
     if np.any(np.diff(times) <= 0):
         k = int(np.argmax(np.diff(times) <= 0)) + 1
         raise parse_error(path, starts[k] + 1, "frame time", f"{times[k]:g} ms does not follow {times[k - 1]:g} ms")

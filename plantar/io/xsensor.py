@@ -54,7 +54,11 @@ _UNITS_TO_KPA = {"mmhg": KPA_PER_MMHG, "kpa": 1.0, "psi": KPA_PER_PSI}
 _SIDES = {"LF": "left", "RF": "right"}
 #: File statistic -> (variable prefix, unit in the trial, long name).
 _STATISTICS = {
-    "Average Pressure": ("average_pressure_reported", "kPa", "average pressure of the loaded sensels stated in the file"),
+    "Average Pressure": (
+        "average_pressure_reported",
+        "kPa",
+        "average pressure of the loaded sensels stated in the file",
+    ),
     "Peak Pressure": ("peak_pressure_reported", "kPa", "peak pressure stated in the file"),
     "Contact Area": ("contact_area_reported", "mm2", "contact area stated in the file"),
     "Est. Load": ("load_reported", "N", "estimated load stated in the file"),
@@ -85,7 +89,11 @@ def sniff(head):
     False
     """
     head = head.lstrip(b"\xef\xbb\xbf")
-    return b"\nFRAME," in head and b"\nSENSOR," in head or (head.startswith(b"File:,") and b"\nUnits:," in head and b"\nFRAME," in head)
+    return (
+        b"\nFRAME," in head
+        and b"\nSENSOR," in head
+        or (head.startswith(b"File:,") and b"\nUnits:," in head and b"\nFRAME," in head)
+    )
 
 
 def read(path):
@@ -163,18 +171,28 @@ def read(path):
     sides = [s["side"] for s in first["insoles"]]
     for frame in frames[1:]:
         if [s["side"] for s in frame["insoles"]] != sides or any(
-            (s["rows"], s["cols"], s["size_cm"]) != (f["rows"], f["cols"], f["size_cm"]) for s, f in zip(frame["insoles"], first["insoles"])
+            (s["rows"], s["cols"], s["size_cm"]) != (f["rows"], f["cols"], f["size_cm"])
+            for s, f in zip(frame["insoles"], first["insoles"])
         ):
-            raise parse_error(path, frame["line"], f"frame {frame['number']}", "its insoles differ from those of the first frame")
+            raise parse_error(
+                path, frame["line"], f"frame {frame['number']}", "its insoles differ from those of the first frame"
+            )
     numbers = np.array([f["number"] for f in frames])
     if np.any(np.diff(numbers) != 1):
         k = int(np.argmax(np.diff(numbers) != 1)) + 1
-        raise parse_error(path, frames[k]["line"], "FRAME", f"frame {numbers[k]} follows frame {numbers[k - 1]}: frames must count up by one (a missing frame?)")
+        raise parse_error(
+            path,
+            frames[k]["line"],
+            "FRAME",
+            f"frame {numbers[k]} follows frame {numbers[k - 1]}: frames must count up by one (a missing frame?)",
+        )
     stamps = [f["stamp"] for f in frames]
     time_s = np.array([(s - stamps[0]).total_seconds() for s in stamps])
     if np.any(np.diff(time_s) <= 0):
         k = int(np.argmax(np.diff(time_s) <= 0)) + 1
-        raise parse_error(path, frames[k]["time_line"], "Time", f"{stamps[k].time()} does not follow {stamps[k - 1].time()}")
+        raise parse_error(
+            path, frames[k]["time_line"], "Time", f"{stamps[k].time()} does not follow {stamps[k - 1].time()}"
+        )
     pressure, statistics = _sensels(path, lines, frames, header["kpa_per_unit"])
     rows, cols = first["insoles"][0]["rows"], first["insoles"][0]["cols"]
     pitch_mm = _pitch_mm(first["insoles"][0]["size_cm"], statistics, pressure)
@@ -225,10 +243,17 @@ def _read_global_header(path, lines, first_field):
     found = {first_field[k].rstrip(":"): (lines[k][0], _value(lines[k][1])) for k in range(end)}
     for key in ("Units", "Threshold"):
         if key not in found:
-            raise parse_error(path, lines[end][0] if end < len(lines) else 1, f"header field '{key}:'", "missing before the first FRAME")
+            raise parse_error(
+                path,
+                lines[end][0] if end < len(lines) else 1,
+                f"header field '{key}:'",
+                "missing before the first FRAME",
+            )
     line, units = found["Units"]
     if units.lower() not in _UNITS_TO_KPA:
-        raise parse_error(path, line, "header field 'Units:'", f"{units!r} is not a pressure unit plantar reads (mmHg, kPa, PSI)")
+        raise parse_error(
+            path, line, "header field 'Units:'", f"{units!r} is not a pressure unit plantar reads (mmHg, kPa, PSI)"
+        )
     line, threshold = found["Threshold"]
     try:
         threshold = float(threshold)
@@ -256,7 +281,12 @@ def _read_frame(path, lines, first_field, start, stop):
     try:
         stamp = datetime.datetime.strptime(f"{fields['Date'][1]} {fields['Time'][1]}", "%Y %b %d %H:%M:%S.%f")
     except ValueError:
-        raise parse_error(path, fields["Time"][0], f"'Date'/'Time' of frame {number}", f"{fields['Date'][1]!r} {fields['Time'][1]!r} is not 'yyyy Mon dd' 'hh:mm:ss.fff'") from None
+        raise parse_error(
+            path,
+            fields["Time"][0],
+            f"'Date'/'Time' of frame {number}",
+            f"{fields['Date'][1]!r} {fields['Time'][1]!r} is not 'yyyy Mon dd' 'hh:mm:ss.fff'",
+        ) from None
     frame["stamp"], frame["time_line"] = stamp, fields["Time"][0]
     while k < stop and first_field[k] == "SENSOR":
         insole, k = _read_insole(path, lines, first_field, k, stop, number)
@@ -274,7 +304,9 @@ def _read_insole(path, lines, first_field, k, stop, number):
     name = _value(text)
     side = re.search(r"-(LF|RF)\b", name)
     if side is None:
-        raise parse_error(path, line_no, f"SENSOR of frame {number}", f"{name!r} does not end in -LF or -RF: which foot is it?")
+        raise parse_error(
+            path, line_no, f"SENSOR of frame {number}", f"{name!r} does not end in -LF or -RF: which foot is it?"
+        )
     insole = {"name": name, "side": _SIDES[side.group(1)], "line": line_no}
     fields = {}
     k += 1
@@ -310,7 +342,11 @@ def _read_insole(path, lines, first_field, k, stop, number):
         at = first_row + min(n_rows, insole["rows"])
         line = lines[at][0] if at < len(lines) else lines[-1][0]
         truncated = " (truncated?)" if at >= len(lines) else ""
-        problem = f"{n_rows} rows, expected {insole['rows']}{truncated}" if n_rows < insole["rows"] else f"more than {insole['rows']} rows"
+        problem = (
+            f"{n_rows} rows, expected {insole['rows']}{truncated}"
+            if n_rows < insole["rows"]
+            else f"more than {insole['rows']} rows"
+        )
         raise parse_error(path, line, f"sensels of the {where}", problem)
     insole["sensel_lines"] = range(first_row, first_row + n_rows)
     return insole, first_row + n_rows

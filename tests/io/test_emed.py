@@ -141,7 +141,9 @@ def test_real_orientation(real):
     """Toes toward +y; read as novel prints it (seen from above) the step is a right foot."""
     _, trial = real
     peak = trial.pressure.max("time").values
-    assert apparent_side(peak, trial.x.values, trial.y.values) == "right", landmarks(peak, trial.x.values, trial.y.values)
+    assert apparent_side(peak, trial.x.values, trial.y.values) == "right", landmarks(
+        peak, trial.x.values, trial.y.values
+    )
     progression = cop_progression_mm(trial)
     assert progression.size == 1 and progression[0] > 150  # one step rolling heel to toes toward +y
 
@@ -185,7 +187,9 @@ def test_lf_and_crlf_read_the_same(tmp_path):
 
 
 def test_units_of_the_header(tmp_path):
-    trial = plantar.read(write(tmp_path / "u.lst", lst_lines(_frames(), area="25 mm²", picture="0.02 s", size="5x5 mm")))
+    trial = plantar.read(
+        write(tmp_path / "u.lst", lst_lines(_frames(), area="25 mm²", picture="0.02 s", size="5x5 mm"))
+    )
     assert trial.attrs["sensor_pitch_x_mm"] == 5.0
     assert trial.attrs["sampling_rate_hz"] == pytest.approx(50.0)
 

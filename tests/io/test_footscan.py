@@ -38,7 +38,10 @@ class FakeSheet:
         self._rows = [list(r) + [None] * (self.ncols - len(r)) for r in rows]
 
     def col_types(self, c):
-        return [xlrd.XL_CELL_EMPTY if r[c] is None else xlrd.XL_CELL_TEXT if isinstance(r[c], str) else xlrd.XL_CELL_NUMBER for r in self._rows]
+        return [
+            xlrd.XL_CELL_EMPTY if r[c] is None else xlrd.XL_CELL_TEXT if isinstance(r[c], str) else xlrd.XL_CELL_NUMBER
+            for r in self._rows
+        ]
 
     def col_values(self, c):
         return ["" if r[c] is None else r[c] for r in self._rows]
@@ -62,7 +65,9 @@ def _frames(n=4, rows=5, cols=3, seed=0):
     return frames
 
 
-def sheet_rows(frames, *, side="Right", bottom=6, left=40, times_ms=None, date="07-07-2011", rates=(0.0, 500.0), omit=()):
+def sheet_rows(
+    frames, *, side="Right", bottom=6, left=40, times_ms=None, date="07-07-2011", rates=(0.0, 500.0), omit=()
+):
     """Rows of a Dynamic Roll off sheet holding ``frames`` (N per sensor, row 0 = heel end)."""
     n, height, width = frames.shape
     times_ms = 2.0 * np.arange(n) if times_ms is None else times_ms
@@ -76,7 +81,12 @@ def sheet_rows(frames, *, side="Right", bottom=6, left=40, times_ms=None, date="
         [],
         [f"{side} rectangle position"],
     ]
-    for name, value in (("Rectangle bottom", bottom), ("Rectangle left", left), ("Rectangle width", width), ("Rectangle height", height)):
+    for name, value in (
+        ("Rectangle bottom", bottom),
+        ("Rectangle left", left),
+        ("Rectangle width", width),
+        ("Rectangle height", height),
+    ):
         if name not in omit:
             header += [[name], [float(value)]]
     rows = header + [[]]
@@ -156,7 +166,9 @@ def test_real_orientation(real):
     """A right foot with its toes toward +y: toe line and lateral midfoot at +x."""
     _, trial = real
     peak = trial.pressure.max("time").values
-    assert apparent_side(peak, trial.x.values, trial.y.values) == "right", landmarks(peak, trial.x.values, trial.y.values)
+    assert apparent_side(peak, trial.x.values, trial.y.values) == "right", landmarks(
+        peak, trial.x.values, trial.y.values
+    )
     progression = cop_progression_mm(trial)
     assert progression.size == 1 and progression[0] > 150
 
@@ -208,7 +220,9 @@ def test_left_foot(fake_xls):
     assert trial.attrs["sampling_rate_hz"] == 250.0
 
 
-@pytest.mark.parametrize(("date", "iso"), [("07-07-2011", "2011-07-07"), ("25-12-2010", "2010-12-25"), ("03-07-2011", "")])
+@pytest.mark.parametrize(
+    ("date", "iso"), [("07-07-2011", "2011-07-07"), ("25-12-2010", "2010-12-25"), ("03-07-2011", "")]
+)
 def test_dates(fake_xls, date, iso):
     """dd-mm-yyyy; a date whose day and month could be swapped is kept only as text."""
     trial = plantar.read(fake_xls(sheet_rows(_frames(), date=date)))
@@ -252,7 +266,9 @@ def test_a_row_too_few(fake_xls):
     path = fake_xls(rows)
     with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
-    assert_names(exc, path, f"line {start + 5}", "rows", "frame 1 has 4 rows, expected 5")  # a blank row where row 5 should be
+    assert_names(
+        exc, path, f"line {start + 5}", "rows", "frame 1 has 4 rows, expected 5"
+    )  # a blank row where row 5 should be
 
 
 def test_a_row_too_many(fake_xls):

@@ -56,11 +56,21 @@ def csv_lines(insoles, *, stamps=None, first_frame=1464, units="mmHg", size="0.8
     stamps = stamps or [start + datetime.timedelta(milliseconds=13.5 * k) for k in range(n)]
     lines = ['File:,"C:\\XSENSOR\\walk.XSN"', f"Units:,{units}", "Threshold:,51.72"]
     for k in range(n):
-        lines += [f"FRAME,{first_frame + k}", f"Date,{stamps[k]:%Y %b %d}", f"Time,{stamps[k]:%H:%M:%S}.{stamps[k].microsecond // 1000:03d}"]
+        lines += [
+            f"FRAME,{first_frame + k}",
+            f"Date,{stamps[k]:%Y %b %d}",
+            f"Time,{stamps[k]:%H:%M:%S}.{stamps[k].microsecond // 1000:03d}",
+        ]
         for code, frames in insoles.items():
             name = (names or {}).get(code, f"HX210.11.31.M11-DFM-{code} S0073")
             rows, cols = frames.shape[1:]
-            block = [f"SENSOR,{name}", f"Rows,{rows}", f"Columns,{cols}", f"Sensel Width (cm),{size}", f"Sensel Height (cm),{size}"]
+            block = [
+                f"SENSOR,{name}",
+                f"Rows,{rows}",
+                f"Columns,{cols}",
+                f"Sensel Width (cm),{size}",
+                f"Sensel Height (cm),{size}",
+            ]
             block += [f"{key},{value:.2f}" for key, value in _statistics(frames[k]).items()]
             block += ["SENSELS"] + [",".join(f"{v:g}" for v in row) for row in frames[k]]
             lines += [line for line in block if line.split(",")[0] not in omit]
@@ -220,7 +230,9 @@ def test_right_insole_first_in_the_file(tmp_path):
     left, right = _insole(seed=1), _insole(seed=2)
     trial = plantar.read(write(tmp_path / "w.csv", csv_lines({"RF": right, "LF": left})))
     np.testing.assert_allclose(trial.pressure.values[:, :, :3], left[:, ::-1] * KPA_PER_MMHG, rtol=1e-6)
-    np.testing.assert_allclose(trial.load_reported_right.values, np.round(right.sum(axis=(1, 2)) * 133.322 * 0.7412e-4, 2))
+    np.testing.assert_allclose(
+        trial.load_reported_right.values, np.round(right.sum(axis=(1, 2)) * 133.322 * 0.7412e-4, 2)
+    )
 
 
 def test_one_insole(tmp_path):
