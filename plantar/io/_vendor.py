@@ -58,6 +58,20 @@ def find_byte(buf, value, start=0):
     Works in 4 MB blocks: one comparison over a whole 100 MB file costs several
     times more, in page faults on the temporary mask.
 
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        The text.
+    value : int
+        The byte value to find (e.g. ``10`` for a newline).
+    start : int
+        Offset in ``buf`` to search from.
+
+    Returns
+    -------
+    offsets : numpy.ndarray of int64
+        Offsets in ``buf``, in increasing order.
+
     Examples
     --------
     >>> import numpy as np
@@ -208,10 +222,42 @@ def _odd_cells(chars, digits):
 
 
 def build_trial(path, pressure_yx, *, pitch_mm, rate_hz, time_s, origin_mm, per_frame, **attrs):
-    """make_trial() plus the per-frame variables a file states, with units and long_name.
+    """:func:`plantar.make_trial` plus the per-frame variables a file states.
 
-    ``per_frame`` maps a variable name to ``(values, units, long_name)``;
-    ``source_file`` is set to the file's name.
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file read; its name becomes the attr ``source_file``.
+    pressure_yx : numpy.ndarray, shape (n_frames, n_rows, n_cols)
+        Pressure in kPa, in (time, y, x) order, already in the mat frame.
+    pitch_mm : float | tuple of float
+        Sensor pitch in mm, one number or ``(x, y)``.
+    rate_hz : float
+        Nominal frame rate in Hz.
+    time_s : numpy.ndarray of float
+        Frame times in s, from 0.
+    origin_mm : tuple of float
+        ``(x, y)`` of the centre of element ``[0, 0]`` in mm.
+    per_frame : dict
+        Variable name -> ``(values, units, long_name)``, one value per frame.
+    **attrs
+        Trial attributes (``device``, ``source_format``, ``start_time``, ...).
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial, with every per-frame variable on the ``time`` dim.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from plantar.io._vendor import build_trial
+    >>> trial = build_trial(Path("walk.asf"), np.zeros((2, 3, 3)), pitch_mm=5.0, rate_hz=100.0,
+    ...                     time_s=np.array([0.0, 0.01]), origin_mm=(0.0, 0.0),
+    ...                     per_frame={"force_reported": ([0.0, 1.5], "N", "total force stated in the file")})
+    >>> trial.attrs["source_file"], trial.force_reported.attrs["units"]
+    ('walk.asf', 'N')
     """
     trial = make_trial(
         pressure_yx,
