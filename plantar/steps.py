@@ -17,6 +17,8 @@ from .utils import logger
 
 #: Frames handled at once by the thresholding pass (bounds temporary memory).
 _BLOCK_FRAMES = 256
+#: Frames with at most this fraction of the busiest frame's contact are idle.
+_IDLE_FRACTION = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,14 +103,23 @@ class FootstepSegmentation:
     block_s, block_mm : float
         Size of the pooling blocks in s and mm.
     merge_distance_mm : float
-        Largest gap between two parts of one contact, mm (toes to forefoot is
-        about 20-25 mm in adults).
+        Largest gap between two parts of one contact, mm: toes to forefoot is
+        about 20-25 mm in adults; a high-arched foot without midfoot contact
+        leaves 50-100 mm between heel and forefoot.
     max_foot_length_mm, max_foot_width_mm : float
         Size of the largest footprint (shod included), mm.
     stuck_fraction : float
-        A sensel in contact in more than this fraction of the quietest frames (the
-        tenth of frames with the fewest sensels in contact), while those frames
-        hold less than a fifth of the busiest frame's contact, is stuck.
+        A sensel in contact in more than this fraction of the idle frames is
+        stuck. The idle frames are the tenth of frames with the fewest sensels in
+        contact, if those hold at most 5 % of the busiest frame's contact (no foot
+        on the mat); without idle frames (someone standing throughout) no sensel
+        is called stuck.
+    residual_force_fraction : float | None
+        Insoles: a frame counts as contact only where the foot's force exceeds
+        F_min + this fraction of (F_max - F_min), Tekscan's rule for in-shoe
+        sensors, whose force rarely returns to zero in swing. ``None`` (default):
+        0.10 for insoles (trial attr ``layout`` = ``"insole"``; each foot on its own
+        side of ``side_split_x_mm`` when both are in the trial), off for mats.
 
     Attributes
     ----------
@@ -138,10 +149,11 @@ class FootstepSegmentation:
         min_force_n=20.0,
         block_s=0.04,
         block_mm=20.0,
-        merge_distance_mm=35.0,
+        merge_distance_mm=100.0,
         max_foot_length_mm=350.0,
         max_foot_width_mm=160.0,
-        stuck_fraction=0.9,
+        stuck_fraction=0.5,
+        residual_force_fraction=None,
     ):
         self.threshold_kpa = threshold_kpa
         self.min_contact_s = min_contact_s
@@ -153,6 +165,7 @@ class FootstepSegmentation:
         self.max_foot_length_mm = max_foot_length_mm
         self.max_foot_width_mm = max_foot_width_mm
         self.stuck_fraction = stuck_fraction
+        self.residual_force_fraction = residual_force_fraction
 
     def segment(self, trial):
         """Find the steps of a trial.
@@ -173,11 +186,17 @@ class FootstepSegmentation:
     def _segment_checked(self, trial):
         """:meth:`segment` for a trial already checked (by :func:`plantar.analyze`)."""
         for name in ("min_contact_s", "min_area_mm2", "min_force_n", "block_s", "block_mm",
-                     "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction"):  # fmt: skip
+                     "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction",
+                     "residual_force_fraction"):  # fmt: skip
             value = getattr(self, name)
+            if name == "residual_force_fraction" and value is None:
+                continue
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         pressure = trial["pressure"].values
+        fraction = self.residual_force_fraction
+        if fraction is None:
+            fraction = 0.10 if trial.attrs.get("layout") == "insole" else 0.0
         time = trial["time"].values
         pitch = (float(trial.attrs["sensor_pitch_y_mm"]), float(trial.attrs["sensor_pitch_x_mm"]))
         rate = float(trial.attrs["sampling_rate_hz"])
@@ -191,7 +210,12 @@ class FootstepSegmentation:
             max(1, int(round(self.block_mm / pitch[0]))),
             max(1, int(round(self.block_mm / pitch[1]))),
         )
-        coarse, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction)
+        stuck = None
+        if fraction:
+            # Find the stuck sensels in the raw data (the rule below empties their idle frames).
+            _, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction)
+            pressure = _residual_force_rule(pressure, trial["x"].values, trial.attrs.get("side_split_x_mm"), fraction)
+        coarse, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction, stuck)
         labels = label(coarse, connectivity=3)
         parts = []
         for index, box in enumerate(find_objects(labels), start=1):
@@ -218,6 +242,17 @@ class FootstepSegmentation:
         return self
 
 
+def _residual_force_rule(pressure, x, split_x_mm, fraction):
+    """Zero each foot's frames whose force is below F_min + fraction x (F_max - F_min)."""
+    feet = [np.ones(len(x), dtype=bool)] if split_x_mm is None else [x < split_x_mm, x >= split_x_mm]
+    out = pressure.copy()
+    for columns in feet:
+        force = np.nansum(pressure[:, :, columns], axis=(1, 2), dtype=np.float64)
+        low = force < force.min() + fraction * (force.max() - force.min())
+        out[np.ix_(low, np.arange(pressure.shape[1]), np.flatnonzero(columns))] = 0.0
+    return out
+
+
 def _auto_threshold(pressure):
     """Median + 5 robust SDs of about a million sampled values, at least 1 kPa."""
     n_t, n_y, n_x = pressure.shape
@@ -232,17 +267,19 @@ def _auto_threshold(pressure):
     return float(max(1.0, median + 5 * 1.4826 * mad))
 
 
-def _pooled_contact(pressure, threshold, factors, stuck_fraction):
+def _pooled_contact(pressure, threshold, factors, stuck_fraction, stuck=None):
     """Contact pooled into blocks of factors (frames, rows, cols); and the stuck sensels.
 
     One pass over the pressure array: the maximum over each group of frames (NaN
     = no sensor is skipped), compared with the threshold, then pooled in space.
+    Stuck sensels are found here unless given.
     """
     n_t, n_y, n_x = pressure.shape
     ft, fy, fx = factors
     shape = (-(-n_t // ft), -(-n_y // fy), -(-n_x // fx))
     coarse = np.zeros(shape, dtype=bool)
     active_per_block = np.zeros(shape[0], dtype=np.int64)
+    blocks_active = np.zeros((n_y, n_x), dtype=np.int64)
     group = max(1, _BLOCK_FRAMES // ft)  # pooled frames per round
     padded = np.zeros((group, shape[1] * fy, shape[2] * fx), dtype=bool)
     for first in range(0, shape[0], group):
@@ -256,10 +293,12 @@ def _pooled_contact(pressure, threshold, factors, stuck_fraction):
             np.fmax(peak, frames[:, k], out=peak)
         active = peak > threshold  # NaN compares False: no sensor, no contact
         active_per_block[first : first + n] = active.sum(axis=(1, 2))
+        blocks_active += active.sum(axis=0)
         padded[:n, :n_y, :n_x] = active
         pooled = padded[:n].reshape(n, shape[1], fy, shape[2] * fx).any(axis=2)
         coarse[first : first + n] = pooled.reshape(n, shape[1], shape[2], fx).any(axis=3)
-    stuck = _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction)
+    if stuck is None:
+        stuck = _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction)
     if stuck.any():
         # Recompute the pooled blocks that hold stuck sensels, without them.
         stuck_padded = np.zeros((shape[1] * fy, shape[2] * fx), dtype=bool)
@@ -274,10 +313,10 @@ def _pooled_contact(pressure, threshold, factors, stuck_fraction):
 
 
 def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
-    """Sensels in contact in most of the quietest blocks of frames, if the mat has quiet phases."""
+    """Sensels in contact in most of the idle blocks of frames, if the mat has idle phases."""
     busiest = active_per_block.max()
     quiet = np.sort(np.argsort(active_per_block, kind="stable")[: max(1, len(active_per_block) // 10)])
-    if busiest == 0 or active_per_block[quiet].max() >= 0.2 * busiest:
+    if busiest == 0 or active_per_block[quiet].max() > _IDLE_FRACTION * busiest:
         return np.zeros(pressure.shape[1:], dtype=bool)  # no idle phase: nothing can be called stuck
     frames = pressure[np.minimum(quiet * ft, pressure.shape[0] - 1)]
     return (frames > threshold).mean(axis=0) > stuck_fraction
@@ -443,8 +482,9 @@ class SideAssignment:
         self.max_gap_s = max_gap_s
 
     def assign(
-        self, *, t_on_s, t_off_s, heel_mm, axis, chirality_mm, complete=None, side=None, side_split_x_mm=None
-    ):
+        self, *, t_on_s, t_off_s, heel_mm, axis, chirality_mm, complete=None, side=None, side_split_x_mm=None,
+        layout="mat",
+    ):  # fmt: skip
         """Assign a side to every step.
 
         Parameters
@@ -465,6 +505,10 @@ class SideAssignment:
             The trial's ``side`` attr, if the device knows it.
         side_split_x_mm : float | None
             The trial's ``side_split_x_mm`` attr, if the device knows it.
+        layout : {"mat", "insole", "window"}
+            The trial's ``layout`` attr. Insoles do not travel: there is no line
+            of progression, and all steps on one insole are one foot, whose side
+            (unless the device says) is the consensus of the footprints' shapes.
 
         Returns
         -------
@@ -516,6 +560,14 @@ class SideAssignment:
                 and abs(t_on[j] - t_on[k]) < 1.5 * period and sides[j] in opposite
             }  # fmt: skip
             sides[k] = votes.pop() if len(votes) == 1 else "unknown"
+        if layout == "insole":
+            passes = np.zeros(n, dtype=int)
+            direction[:] = np.nan
+            evidence[:] = np.nan
+            feet = [np.ones(n, bool)] if side_split_x_mm is None else [heel[:, 0] < side_split_x_mm, heel[:, 0] >= side_split_x_mm]
+            for foot in feet:
+                mean = chirality[foot].mean() if foot.any() else 0.0
+                sides[foot] = "left" if mean >= self.min_chirality_mm else ("right" if mean <= -self.min_chirality_mm else "unknown")
         if side in ("left", "right"):
             sides[:] = side
         elif side_split_x_mm is not None:
