@@ -13,6 +13,7 @@ footprint.
 import dataclasses
 
 import numpy as np
+from scipy.ndimage import binary_opening
 
 from .regions import ARCH_END_U, HEEL_END_U, MTH_END_U
 
@@ -146,6 +147,10 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
 
     Notes
     -----
+    The footprint is the sensels whose peak pressure exceeds ``threshold_kpa``,
+    opened with a 2 x 2 sensel element: a foot is never one sensel wide, and
+    lines that are (the creases of an insole, loaded in stance) are left out.
+
     The first axis is the footprint's principal axis, pointed from where the
     centre of pressure is in the first 15 % of contact time toward where it is in
     the last 15 % (heel to toe); if the centre of pressure rolls less than 15 % of
@@ -182,6 +187,12 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     footprint = peak > threshold_kpa
     if not footprint.any():
         raise ValueError(f"the step has no sensel above {threshold_kpa} kPa")
+    # A foot is never one sensel wide: lines that are (the creases of an insole,
+    # loaded in stance) are left out of the geometry.
+    opened = binary_opening(footprint, structure=np.ones((2, 2), dtype=bool))
+    if opened.any():
+        footprint = opened
+        p = p * footprint
     rows, cols = np.nonzero(footprint)
     points = np.column_stack([x_mm[cols], y_mm[rows]])
     peak_w = peak[rows, cols]
