@@ -54,6 +54,13 @@ TRIAL_ATTRS = {
     "plantar_version": (str, __version__),
 }
 
+#: Optional dataset attributes that say what the sensor is, and their values:
+#: ``layout`` ("mat" when absent: a floor mat or walkway; "insole": in-shoe insoles;
+#: "window": one contact cut out of a plate recording by the vendor's software) and
+#: ``side`` (the foot, for a one-foot device). ``side_split_x_mm`` (float) puts two
+#: insoles side by side: left at smaller x.
+OPTIONAL_ATTRS = {"layout": ("mat", "insole", "window"), "side": ("left", "right", "")}
+
 #: Standard gravity in m/s^2: body weight in N is ``body_mass_kg * STANDARD_GRAVITY_M_S2``.
 STANDARD_GRAVITY_M_S2 = 9.80665
 
@@ -492,6 +499,13 @@ def _check_attrs(ds, schema):
         if not isinstance(key, str) or not key:
             raise ValueError(f"attr name {key!r} is not a non-empty str")
         _check_attr_type(value, f"attr {key!r}")
+    for key, allowed in OPTIONAL_ATTRS.items():
+        if key in attrs and attrs[key] not in allowed:
+            raise ValueError(f"attr {key!r} must be one of {allowed}, got {attrs[key]!r}")
+    if "side_split_x_mm" in attrs and not (
+        _is_number(attrs["side_split_x_mm"]) and np.isfinite(attrs["side_split_x_mm"])
+    ):
+        raise ValueError(f"attr 'side_split_x_mm' must be a finite number, got {attrs['side_split_x_mm']!r}")
 
 
 def _check_attr_type(value, where):

@@ -90,11 +90,16 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
 
     Notes
     -----
+    The trial attr ``layout`` says what the sensor is: ``"mat"`` (default; a
+    floor mat or walkway), ``"insole"`` (one or two in-shoe insoles: no mat edge,
+    no line of progression, contact by Tekscan's residual-force rule) or
+    ``"window"`` (one contact cut out of a plate recording by the vendor's
+    software, as emed and footscan exports are).
+
     A step is ``complete`` when its contact lies wholly inside the recording and,
-    on a mat, its footprint does not touch the edge of the mat. Insoles and
-    windows cut from a plate (trial attr ``layout`` = ``"insole"`` or
-    ``"window"``) have no mat edge. Incomplete steps are kept, but left out of
-    cadence, speed and the GAITRite distances.
+    on a mat, its footprint does not touch the edge of the mat; a window is one
+    complete contact. Incomplete steps are kept, but left out of cadence, speed
+    and the GAITRite distances.
 
     Examples
     --------
@@ -127,7 +132,10 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     geometry = [foot_geometry(b, x[s.cols], y[s.rows], threshold_kpa=threshold) for b, s in zip(blocks, steps)]
     t_on = np.array([time[s.frames.start] for s in steps])
     t_off = np.array([time[s.frames.stop - 1] for s in steps])
-    complete = np.array([_complete(s, pressure.shape, trial.attrs.get("layout", "mat")) for s in steps], dtype=bool)
+    layout = trial.attrs.get("layout", "mat")
+    if layout not in ("mat", "insole", "window"):
+        raise ValueError(f"attr 'layout' must be 'mat', 'insole' or 'window', got {layout!r}")
+    complete = np.array([_complete(s, pressure.shape, layout) for s in steps], dtype=bool)
     sides.assign(
         t_on_s=t_on,
         t_off_s=t_off,
@@ -137,6 +145,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         complete=complete,
         side=trial.attrs.get("side") or None,
         side_split_x_mm=trial.attrs.get("side_split_x_mm"),
+        layout=layout,
     )
     side = sides.sides_
 
@@ -183,7 +192,9 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         heel, usable, sides.pass_index_
     )
     step_values["double_support_time"] = _double_support(t_on, t_off, sides.pass_index_)
-    cadence, speed = _cadence_and_speed(t_on, heel, complete, sides.pass_index_, sides.direction_)
+    cadence, speed = _cadence_and_speed(t_on, heel, complete, side, sides.pass_index_, sides.direction_)
+    if layout == "insole":
+        speed = float("nan")  # insoles do not travel over the sensor
 
     weights = force.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -211,9 +222,11 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
 
 def _complete(step, shape, layout):
     n_frames, n_rows, n_cols = shape
+    if layout == "window":
+        return True  # one contact cut out by the vendor's software: all of it, in space and time
     if step.frames.start == 0 or step.frames.stop == n_frames:
         return False
-    if layout not in ("insole", "window"):
+    if layout == "mat":
         footprint = step.mask.any(axis=0)
         if step.rows.start == 0 and footprint[0].any():
             return False
@@ -237,8 +250,12 @@ def _double_support(t_on, t_off, passes):
     return out
 
 
-def _cadence_and_speed(t_on, heel, complete, passes, direction):
-    """Cadence (steps/min) from successive complete steps; speed (m/s) per pass, GAITRite style."""
+def _cadence_and_speed(t_on, heel, complete, side, passes, direction):
+    """Cadence (steps/min) from successive complete steps; speed (m/s) per pass, GAITRite style.
+
+    Two successive contacts of the same foot (one insole, or a step missing on the
+    mat) are a stride apart: that interval counts as two steps.
+    """
     intervals = []
     distance, duration = 0.0, 0.0
     for p in np.unique(passes) if len(passes) else []:
@@ -247,7 +264,8 @@ def _cadence_and_speed(t_on, heel, complete, passes, direction):
             continue
         gaps = np.diff(t_on[members])
         consecutive = np.diff(members) == 1
-        intervals += list(gaps[consecutive])
+        same_foot = (side[members][1:] == side[members][:-1]) & (side[members][1:] != "unknown")
+        intervals += list(np.where(same_foot, gaps / 2, gaps)[consecutive])
         travel = heel[members[-1]] - heel[members[0]]
         known = np.all(np.isfinite(direction[members]), axis=1)
         if known.any():
