@@ -211,6 +211,7 @@ def read(path):
         },
         device="novel emed",
         source_format="novel emed list export (.lst)",
+        layout="window",  # one contact, cut out of the plate recording by novel's software
         start_time="",
         plate_columns=int(n_cols_plate),
         plate_rows=int(n_rows_plate),

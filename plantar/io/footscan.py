@@ -152,6 +152,7 @@ def _trial_from_sheet(path, types, values):
         per_frame={"frame_number": (numbers.astype(np.int32), "1", "frame number in the source file")},
         device="RSscan footscan",
         source_format="footscan Dynamic Roll off export (.xls)",
+        layout="window",  # one foot's roll-off in a rectangle cut out of the plate
         start_time=header["date"],
         subject=header["patient"],
         side=side,

@@ -213,6 +213,7 @@ def read(path):
         },
         device=f"novel pliance ({header['mat']})" if header["mat"] else "novel pliance",
         source_format="novel pliance ASCII export (.asc)",
+        layout="mat",
         start_time=start_time,
         start_time_text=header["start_text"],
         mat_type=header["mat"],

@@ -195,6 +195,7 @@ def read(path):
         per_frame={"frame_number": (frame_numbers.astype(np.int32), "1", "frame number in the source file")},
         device=header["device"],
         source_format=header["source_format"],
+        layout=header["layout"],
         start_time=start_time or "",
         body_mass_kg=header["body_mass_kg"],
         **header["extra"],
@@ -320,6 +321,8 @@ def _read_header(path, text, marker_line):
         start=start,
         body_mass_kg=body_mass_kg,
         device=f"Tekscan {sensor}".strip(),
+        # F-Scan sensors are in-shoe insoles; MatScan, Strideway and walkways are mats.
+        layout="insole" if "FSCAN" in sensor.upper().replace("-", "") else "mat",
         source_format="Tekscan ASCII movie" + (f" ({fields['VERSION']})" if fields.get("VERSION") else ""),
         extra=extra,
     )

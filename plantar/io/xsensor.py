@@ -225,6 +225,7 @@ def read(path):
         per_frame={**per_frame, "frame_number": (numbers.astype(np.int32), "1", "frame number in the source file")},
         device="XSENSOR X4",
         source_format="XSENSOR X4 CSV export",
+        layout="insole",
         start_time=stamps[0].isoformat(),
         threshold_kpa=header["threshold"] * header["kpa_per_unit"],
         units_in_file=header["units"],
