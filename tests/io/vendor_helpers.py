@@ -5,21 +5,8 @@ a LEFT foot seen from above has its hallux and its medial arch at +x of the foot
 long axis and its lateral midfoot contact at -x; a RIGHT foot is the mirror image.
 """
 
-from pathlib import Path
-
 import numpy as np
-import pytest
-
-#: ../shared/data/real next to the repository root.
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
-
-
-def real_file(folder, name):
-    """Path of a real recording, or skip the test when the shared data is absent."""
-    path = REAL / folder / name
-    if not path.is_file():
-        pytest.skip(f"real recording {folder}/{name} not available (looked in {REAL})")
-    return path
+from real_data import REAL, real_file  # noqa: F401  (re-exported for the vendor tests)
 
 
 def landmarks(peak, x, y, *, foot_y_mm=None, threshold_kpa=None):
