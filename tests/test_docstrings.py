@@ -2,17 +2,24 @@
 
 import inspect
 import re
+import sys
 
 import pytest
 from numpydoc.docscrape import FunctionDoc
 
 import plantar
-from plantar import datasets, io, metrics, regions, synth, utils
+from plantar import analyze as _analyze_function  # noqa: F401  (the module is shadowed by the function)
+from plantar import datasets, geometry, io, metrics, regions, steps, synth, utils
+from plantar.io import _vendor, emed, footscan, netcdf, pliance, tekscan, xsensor
+
+MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, steps,
+           sys.modules["plantar.analyze"], sys.modules["plantar.offloading"],
+           netcdf, tekscan, emed, footscan, xsensor, pliance, _vendor)  # fmt: skip
 
 
 def _public_functions():
     found = {}
-    for module in (plantar, io, metrics, regions, synth, datasets, utils):
+    for module in MODULES:
         for name in getattr(module, "__all__", None) or dir(module):
             obj = getattr(module, name)
             if name.startswith("_") or not inspect.isfunction(obj):
@@ -28,7 +35,30 @@ PUBLIC = _public_functions()
 
 def test_the_public_api_is_found():
     names = {name.rsplit(".", 1)[-1] for name in PUBLIC}
-    assert {"make_trial", "check_trial", "read", "save", "walk", "total_force", "percent_labels"} <= names
+    assert {"make_trial", "check_trial", "read", "save", "walk", "total_force", "percent_labels", "analyze",
+            "offloading", "to_table", "foot_geometry", "step_metrics", "cpei", "arch_index"} <= names  # fmt: skip
+
+
+PUBLIC_CLASSES = {
+    f"{cls.__module__}.{cls.__qualname__}": cls
+    for cls in (steps.FootstepSegmentation, steps.SideAssignment, regions.PercentMask)
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_CLASSES))
+def test_algorithm_classes_document_parameters_and_attributes(name):
+    """Tunable algorithms: __init__ parameters documented, results in documented name_ attributes."""
+    from numpydoc.docscrape import ClassDoc
+
+    cls = PUBLIC_CLASSES[name]
+    doc = ClassDoc(cls)
+    init = [
+        name for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]  # fmt: skip
+    assert _documented(doc) == init, name
+    assert doc["Attributes"], f"{name} documents no attributes"
+    assert "".join(doc["Examples"]).strip(), f"{name} has no Examples section"
 
 
 def _documented(doc):

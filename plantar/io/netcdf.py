@@ -43,16 +43,63 @@ _FRAME_VARIABLES = ("pressure", "counts")
 
 
 def sniff(head):
-    """True if ``head`` starts a NetCDF-4 (HDF5) or NetCDF-3 (classic) file."""
+    """Tell whether the first bytes of a file are a NetCDF file's.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the file (a few kB).
+
+    Returns
+    -------
+    is_netcdf : bool
+        True for a NetCDF-4 (HDF5, with or without a user block) or NetCDF-3
+        (classic) signature.
+
+    Examples
+    --------
+    >>> from plantar.io import netcdf
+    >>> netcdf.sniff(b"\\x89HDF\\r\\n\\x1a\\n" + bytes(8)), netcdf.sniff(b"DATA_TYPE MOVIE")
+    (True, False)
+    """
     if head[:4] in CLASSIC_SIGNATURES:
         return True
     return any(head[i : i + 8] == HDF5_SIGNATURE for i in _HDF5_OFFSETS)
 
 
 def read(path):
-    """Read a NetCDF file completely into memory; return the Dataset unchecked.
+    """Read a NetCDF file completely into memory.
 
-    :func:`plantar.read` checks the result against the schema.
+    Use :func:`plantar.read`, which also checks the result against the schema;
+    this is the format's reader behind it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    ds : xarray.Dataset
+        Everything in the file, loaded (the file is closed again).
+
+    Raises
+    ------
+    plantar.io.FileFormatError
+        If the file is not NetCDF, is truncated or corrupt, or is NetCDF-3
+        64-bit-data (CDF-5), which is not read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar.io import netcdf
+    >>> path = Path(tempfile.mkdtemp()) / "t.nc"
+    >>> plantar.save(plantar.make_trial(np.ones((2, 2, 2)), pitch_mm=5.0, rate_hz=10.0), path)
+    >>> netcdf.read(path).pressure.shape
+    (2, 2, 2)
     """
     with open(path, "rb") as f:
         head = f.read(4096)
@@ -140,11 +187,38 @@ def _read_stored_chunks(path, name):
 def write(ds, path, *, overwrite=False):
     """Write a checked trial or raw recording to ``path``, atomically.
 
-    Everything but the frame array goes through :meth:`xarray.Dataset.to_netcdf`;
-    the frame array is then added chunk by chunk, skipping all-zero chunks. The
-    file is written under a temporary name and moved into place only when
-    complete; without ``overwrite``, a file that appears at ``path`` meanwhile is
-    never replaced.
+    Use :func:`plantar.save`, which checks the Dataset first; this is the writer
+    behind it. Everything but the frame array goes through
+    :meth:`xarray.Dataset.to_netcdf`; the frame array is then added chunk by
+    chunk, skipping all-zero chunks. The file is written under a temporary name
+    and moved into place only when complete; without ``overwrite``, a file that
+    appears at ``path`` meanwhile is never replaced.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A trial or raw recording that passed its check.
+    path : pathlib.Path
+        Output file.
+    overwrite : bool
+        Replace an existing file.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists (or appears while writing) and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar.io import netcdf
+    >>> path = Path(tempfile.mkdtemp()) / "t.nc"
+    >>> netcdf.write(plantar.make_trial(np.zeros((3, 4, 4)), pitch_mm=5.0, rate_hz=10.0), path)
+    >>> path.exists()
+    True
     """
     name = next(v for v in _FRAME_VARIABLES if v in ds.data_vars)
     frames = ds[name]
