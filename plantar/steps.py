@@ -254,11 +254,10 @@ def _residual_force_rule(pressure, x, split_x_mm, fraction):
 
 
 def _auto_threshold(pressure):
-    """Median + 5 robust SDs of about a million sampled values, at least 1 kPa."""
+    """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa."""
     n_t, n_y, n_x = pressure.shape
-    stride = max(1, n_t * n_y * n_x // 1_000_000)
-    frames = pressure[:: max(1, stride // (n_y * n_x) or 1)]
-    sample = frames.ravel()[:: max(1, frames.size // 1_000_000)]
+    n_frames = min(n_t, max(1, 1_000_000 // (n_y * n_x)))
+    sample = pressure[np.linspace(0, n_t - 1, n_frames).astype(int)].ravel()
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:
         return 1.0
@@ -279,7 +278,6 @@ def _pooled_contact(pressure, threshold, factors, stuck_fraction, stuck=None):
     shape = (-(-n_t // ft), -(-n_y // fy), -(-n_x // fx))
     coarse = np.zeros(shape, dtype=bool)
     active_per_block = np.zeros(shape[0], dtype=np.int64)
-    blocks_active = np.zeros((n_y, n_x), dtype=np.int64)
     group = max(1, _BLOCK_FRAMES // ft)  # pooled frames per round
     padded = np.zeros((group, shape[1] * fy, shape[2] * fx), dtype=bool)
     for first in range(0, shape[0], group):
@@ -293,7 +291,6 @@ def _pooled_contact(pressure, threshold, factors, stuck_fraction, stuck=None):
             np.fmax(peak, frames[:, k], out=peak)
         active = peak > threshold  # NaN compares False: no sensor, no contact
         active_per_block[first : first + n] = active.sum(axis=(1, 2))
-        blocks_active += active.sum(axis=0)
         padded[:n, :n_y, :n_x] = active
         pooled = padded[:n].reshape(n, shape[1], fy, shape[2] * fx).any(axis=2)
         coarse[first : first + n] = pooled.reshape(n, shape[1], shape[2], fx).any(axis=3)
