@@ -359,6 +359,7 @@ def test_raw_counts_are_refused():
     "kwargs, match",
     [
         (dict(mask="automagic"), "mask must be one of"),
+        (dict(layout="carpet"), "attr 'layout' must be one of"),
         (dict(threshold_kpa=-1.0), "threshold_kpa"),
         (dict(threshold_kpa=5.0, segmentation=plantar.steps.FootstepSegmentation()), "not both"),
         (dict(segmentation=plantar.steps.FootstepSegmentation(min_contact_s=-1)), "min_contact_s"),
@@ -366,6 +367,8 @@ def test_raw_counts_are_refused():
 )
 def test_bad_options_are_named(kwargs, match):
     trial, _ = synth.walk(seed=0, passes=1)
+    if "layout" in kwargs:
+        trial = trial.assign_attrs(layout=kwargs.pop("layout"))
     with pytest.raises(ValueError, match=match):
         plantar.analyze(trial, **kwargs)
 
