@@ -12,19 +12,10 @@ Times are the best of several repeats. Run: ``python benchmarks/analyze.py``.
 """
 
 import argparse
-import time
 import tracemalloc
 
 import plantar
-
-
-def best_time(func, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_time
 
 
 def main():

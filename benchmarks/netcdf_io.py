@@ -19,15 +19,7 @@ import time
 import numpy as np
 
 import plantar
-
-
-def best_time(func, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_time
 
 
 def main():
