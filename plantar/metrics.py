@@ -167,7 +167,8 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
         One array of shape (11,) per name of :data:`STEP_REGION_METRICS`, in the
         order of :data:`plantar.regions.REGIONS`, and ``"force"``, shape
         (n_frames, 11), the region forces in N. A region without loaded sensels
-        has zeros, and NaN mean pressure and relative load.
+        has zeros and a NaN mean pressure; a step without any load has NaN
+        relative loads.
 
     Examples
     --------
