@@ -1,0 +1,420 @@
+"""PMAT/1, the reference wire protocol: packet encoders and the decoder.
+
+Every packet is ``"PMAT"``, version, type, a reserved u16, the body length, a
+sequence number, the body and a CRC-32 (``zlib.crc32``) over everything before it;
+all integers little-endian. FRAME bodies carry the device clock, the shape, an
+encoding (u8 cells, u16 cells or u16 zero-run) and flags. The specification,
+with golden vectors, is ``PROTOCOL-PMAT1.md`` in the project's shared documents;
+``drivers/pmat1/`` holds the device-side copy.
+
+The decoder finds packets with :meth:`bytes.find`, checks them with
+:func:`zlib.crc32` and expands cells with numpy, so its cost per frame is a few
+calls, whatever the frame's size.
+"""
+
+import collections
+import json
+import struct
+import zlib
+
+import numpy as np
+
+from ._frame import Frame, FrameParser
+
+MAGIC = b"PMAT"
+VERSION = 1
+HEADER = struct.Struct("<4sBBHII")  # magic, version, type, reserved, body length, seq
+FRAME_HEADER = struct.Struct("<QHHBBH")  # t_dev_us, rows, cols, encoding, flags, reserved
+CRC = struct.Struct("<I")
+#: A body longer than this is corruption (the specification's limit).
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+# Packet types, device -> host
+FRAME = 0x01
+INFO = 0x02
+ACK = 0x03
+LOG = 0x04
+PONG = 0x05
+# Packet types, host -> device
+GET_INFO = 0x81
+START = 0x82
+STOP = 0x83
+PING = 0x84
+
+#: Cell encodings of a FRAME body.
+ENCODING_U8 = 1
+ENCODING_U16 = 2
+ENCODING_ZERO_RUN = 3
+ENCODINGS = (ENCODING_U8, ENCODING_U16, ENCODING_ZERO_RUN)
+
+_U16 = np.dtype("<u2")
+
+#: A packet other than a FRAME: its ``type``, ``seq``, raw ``body`` and receive time.
+Packet = collections.namedtuple("Packet", "type seq body t_host_ns")
+
+
+def encode_packet(packet_type, seq, body=b""):
+    """Return one PMAT/1 packet: header, body and CRC-32.
+
+    Parameters
+    ----------
+    packet_type : int
+        One of the type codes (``FRAME``, ``INFO``, ... ``PING``).
+    seq : int
+        Scan counter for FRAME, request id for commands (0 .. 2**32 - 1).
+    body : bytes-like
+        The body.
+
+    Returns
+    -------
+    packet : bytes
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> pmat1.encode_packet(pmat1.GET_INFO, 1).hex(" ")
+    '50 4d 41 54 01 81 00 00 00 00 00 00 01 00 00 00 75 00 e4 92'
+    """
+    head = HEADER.pack(MAGIC, VERSION, packet_type, 0, len(body), seq & 0xFFFFFFFF)
+    crc = zlib.crc32(body, zlib.crc32(head))
+    return b"".join((head, body, CRC.pack(crc)))
+
+
+def encode_frame(counts, *, seq, t_device_us, encoding=ENCODING_ZERO_RUN, flags=0):
+    """Return the FRAME packet of one scan.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (rows, cols)
+        Sensor counts, 0 .. 255 for ``ENCODING_U8``, 0 .. 65535 otherwise.
+    seq : int
+        The device's scan counter.
+    t_device_us : int
+        Device clock at scan start, in microseconds.
+    encoding : {1, 2, 3}
+        ``ENCODING_U8``, ``ENCODING_U16`` or ``ENCODING_ZERO_RUN``.
+    flags : int
+        ``FLAG_DEVICE_OVERRUN`` and ``FLAG_SATURATED`` bits.
+
+    Returns
+    -------
+    packet : bytes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.drivers import pmat1
+    >>> packet = pmat1.encode_frame(np.array([[5, 0, 0], [0, 0, 7]]), seq=8,
+    ...                             t_device_us=2_000_000)
+    >>> len(packet), packet[-4:].hex(" ")
+    (44, '64 4d 33 e0')
+    """
+    counts = np.asarray(counts)
+    if counts.ndim != 2:
+        raise ValueError(f"counts must be 2-D (rows, cols), got shape {counts.shape}")
+    rows, cols = counts.shape
+    if encoding == ENCODING_U8:
+        if counts.size and (counts.min() < 0 or counts.max() > 255):
+            raise ValueError("counts must lie in 0 .. 255 for encoding 1 (u8)")
+        payload = counts.astype(np.uint8).tobytes()
+    elif encoding == ENCODING_U16:
+        payload = counts.astype(_U16).tobytes()
+    elif encoding == ENCODING_ZERO_RUN:
+        payload = encode_zero_run(counts.ravel())
+    else:
+        raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    head = FRAME_HEADER.pack(t_device_us, rows, cols, encoding, flags, 0)
+    return encode_packet(FRAME, seq, head + payload)
+
+
+def encode_info(info):
+    """Return the INFO packet carrying a device description.
+
+    Parameters
+    ----------
+    info : dict
+        ``vendor``, ``model``, ``serial``, ``firmware``, ``rows``, ``cols``,
+        ``adc_bits``, ``pitch_mm`` ([x, y]), ``rate_hz``, ``encodings``.
+
+    Returns
+    -------
+    packet : bytes
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> pmat1.encode_info({"rows": 2, "cols": 3})[:6]
+    b'PMAT\\x01\\x02'
+    """
+    return encode_packet(INFO, 0, json.dumps(info, separators=(",", ":")).encode())
+
+
+def encode_start(request_id, *, rate_hz, encoding=ENCODING_ZERO_RUN):
+    """Return the host's START command.
+
+    Parameters
+    ----------
+    request_id : int
+        Echoed by the device's ACK.
+    rate_hz : int
+        Scan rate to run at, in Hz (1 .. 65535).
+    encoding : {1, 2, 3}
+        Cell encoding of the FRAMEs to send.
+
+    Returns
+    -------
+    packet : bytes
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> len(pmat1.encode_start(2, rate_hz=100))
+    23
+    """
+    return encode_packet(START, request_id, struct.pack("<HB", int(rate_hz), encoding))
+
+
+def encode_zero_run(cells):
+    """Encode cells as PMAT/1 zero-run words (encoding 3).
+
+    A non-zero cell is one u16 word; a run of zero cells is a zero word followed
+    by the run's length (runs longer than 65535 are split).
+
+    Parameters
+    ----------
+    cells : array_like of int, 1-D
+        Cell values 0 .. 65535.
+
+    Returns
+    -------
+    payload : bytes
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> pmat1.encode_zero_run([5, 0, 0, 0, 0, 7]).hex(" ")
+    '05 00 00 00 04 00 07 00'
+    """
+    cells = np.asarray(cells).astype(_U16, copy=False).ravel()
+    n = cells.size
+    zero = cells == 0
+    if not zero.any():
+        return cells.tobytes()
+    edges = np.diff(np.concatenate(([False], zero, [False])).view(np.int8))
+    starts = np.flatnonzero(edges == 1)
+    lengths = np.flatnonzero(edges == -1) - starts
+    pieces = (lengths + 65534) // 65535  # words pairs per run
+    run_start = np.repeat(starts, pieces)
+    first = np.cumsum(pieces) - pieces
+    offset = np.arange(run_start.size) - np.repeat(first, pieces)
+    run_start = run_start + offset * 65535
+    run_length = np.minimum(np.repeat(starts + lengths, pieces) - run_start, 65535)
+    value_at = np.flatnonzero(~zero)
+    # Each token (a non-zero cell or a run piece) sits at its first cell; order by that.
+    token_cell = np.concatenate((value_at, run_start))
+    token_words = np.concatenate((np.ones(value_at.size, np.int64), np.full(run_start.size, 2)))
+    order = np.argsort(token_cell, kind="stable")
+    word_at = np.cumsum(token_words[order]) - token_words[order]
+    out = np.zeros(int(token_words.sum()), _U16)
+    slot = np.empty(order.size, np.int64)
+    slot[order] = word_at
+    out[slot[: value_at.size]] = cells[value_at]
+    out[slot[value_at.size :] + 1] = run_length
+    del n
+    return out.tobytes()
+
+
+def decode_zero_run(payload, n_cells):
+    """Expand PMAT/1 zero-run words (encoding 3) into cells.
+
+    Parameters
+    ----------
+    payload : bytes-like
+        The words, u16 little-endian.
+    n_cells : int
+        The number of cells the frame must have.
+
+    Returns
+    -------
+    cells : numpy.ndarray of uint16 | None
+        The cells, or None if the words are malformed (odd length, a zero word
+        without a count, a zero count) or do not give exactly ``n_cells`` cells.
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> pmat1.decode_zero_run(bytes.fromhex("0500000004000700"), 6)
+    array([5, 0, 0, 0, 0, 7], dtype=uint16)
+    """
+    if len(payload) % 2:
+        return None
+    words = np.frombuffer(payload, _U16)
+    zero_at = np.flatnonzero(words == 0)
+    if zero_at.size == 0:
+        return words.astype(np.uint16) if words.size == n_cells else None
+    if zero_at[-1] == words.size - 1:
+        return None
+    runs = words[zero_at + 1]
+    # A count is never 0, so a zero word is always a marker, never a count.
+    if not runs.all():
+        return None
+    if words.size - 2 * zero_at.size + int(runs.sum(dtype=np.int64)) != n_cells:
+        return None
+    repeats = np.ones(words.size, np.int64)
+    repeats[zero_at] = runs
+    repeats[zero_at + 1] = 0
+    return np.repeat(words, repeats).astype(np.uint16, copy=False)
+
+
+class Pmat1Parser(FrameParser):
+    """Decoder of the PMAT/1 stream.
+
+    FRAME packets become :class:`Frame` objects; the other packets (INFO, ACK,
+    LOG, PONG, or commands when listening to a host) are appended to
+    :attr:`packets` for the session to read.
+
+    Parameters
+    ----------
+    shape : tuple of int | None
+        ``(rows, cols)`` the device announced (in its INFO). When given, a FRAME
+        of another shape, or a body longer than that shape allows, is corruption;
+        this keeps a bit flip in a length field from holding frames back.
+
+    Attributes
+    ----------
+    packets : collections.deque of Packet
+        Valid non-FRAME packets, oldest first; the caller pops them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.drivers import pmat1
+    >>> parser = pmat1.Pmat1Parser()
+    >>> stream = b"boot\\r\\n" + pmat1.encode_frame(np.eye(2, dtype=int), seq=3, t_device_us=0)
+    >>> frames = parser.feed(stream[:10]) + parser.feed(stream[10:])
+    >>> frames[0].seq, frames[0].counts.tolist(), parser.stats.junk_bytes
+    (3, [[1, 0], [0, 1]], 6)
+    """
+
+    name = "pmat1"
+
+    def __init__(self, shape=None):
+        super().__init__(shape)
+        self.packets = collections.deque()
+        self._buffer = bytearray()
+
+    def reset(self):
+        """Forget any partial packet (after a reconnect); keep the counters."""
+        self._buffer.clear()
+
+    def pending(self):
+        """Return the number of bytes held while waiting for the rest of a packet."""
+        return len(self._buffer)
+
+    def _max_body(self):
+        if self.shape is None:
+            return MAX_BODY_BYTES
+        return FRAME_HEADER.size + 4 * self.shape[0] * self.shape[1]
+
+    def _feed(self, data, t_host_ns):
+        buf = self._buffer
+        buf += data
+        stats = self.stats
+        frames = []
+        view = memoryview(buf)
+        size = len(buf)
+        pos = 0
+        max_body = self._max_body()
+        try:
+            while True:
+                start = buf.find(MAGIC, pos)
+                if start < 0:
+                    keep = max(pos, size - 3)  # a magic may be split across feeds
+                    stats.junk_bytes += keep - pos
+                    pos = keep
+                    break
+                stats.junk_bytes += start - pos
+                pos = start
+                if size - start < HEADER.size:
+                    break
+                _, version, ptype, _, n_body, seq = HEADER.unpack_from(buf, start)
+                if version != VERSION:
+                    stats.bad_versions += 1
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
+                if n_body > max_body:
+                    stats.bad_lengths += 1
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
+                body_end = start + HEADER.size + n_body
+                if body_end + 4 > size:
+                    break
+                if zlib.crc32(view[start:body_end]) != CRC.unpack_from(buf, body_end)[0]:
+                    stats.crc_errors += 1
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
+                body_start = start + HEADER.size
+                pos = body_end + 4
+                if ptype == FRAME:
+                    frame = self._frame(view[body_start:body_end], seq, t_host_ns)
+                    if frame is None:
+                        stats.bad_lengths += 1
+                        stats.junk_bytes += pos - start
+                    else:
+                        frames.append(frame)
+                else:
+                    stats.packets += 1
+                    self.packets.append(Packet(ptype, seq, bytes(view[body_start:body_end]), t_host_ns))
+        finally:
+            view.release()
+        del buf[:pos]
+        return frames
+
+    def _frame(self, body, seq, t_host_ns):
+        if len(body) < FRAME_HEADER.size:
+            return None
+        t_dev_us, rows, cols, encoding, flags, _ = FRAME_HEADER.unpack_from(body)
+        if self.shape is not None and (rows, cols) != self.shape:
+            return None
+        n_cells = rows * cols
+        payload = body[FRAME_HEADER.size :]
+        if encoding == ENCODING_ZERO_RUN:
+            cells = decode_zero_run(payload, n_cells)
+        elif encoding == ENCODING_U16:
+            cells = np.frombuffer(payload, _U16).astype(np.uint16) if len(payload) == 2 * n_cells else None
+        elif encoding == ENCODING_U8:
+            cells = np.frombuffer(payload, np.uint8).astype(np.uint16) if len(payload) == n_cells else None
+        else:
+            cells = None
+        if cells is None or n_cells == 0:
+            return None
+        return Frame(cells.reshape(rows, cols), seq, t_dev_us, t_host_ns, flags)
+
+
+def parse_info(body):
+    """Decode an INFO body into a dict.
+
+    Parameters
+    ----------
+    body : bytes
+        The body of an INFO packet (UTF-8 JSON object).
+
+    Returns
+    -------
+    info : dict | None
+        The device description, or None if the body is not a JSON object.
+
+    Examples
+    --------
+    >>> from plantar.drivers import pmat1
+    >>> pmat1.parse_info(b'{"rows": 2, "cols": 3}')
+    {'rows': 2, 'cols': 3}
+    """
+    try:
+        info = json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
