@@ -10,6 +10,7 @@ this runs without hardware.
 """
 
 from . import pmat1
+from . import csv_rows, kitronyx, sensitronics
 from ._frame import (
     FLAG_AFTER_LOSS,
     FLAG_AFTER_REBOOT,
@@ -20,9 +21,13 @@ from ._frame import (
     FrameParser,
     ParserStats,
 )
+from ._transport import PortError, list_ports, open_port
 from .protocols import PROTOCOLS, Protocol, get_protocol, register_protocol
+from .recorder import Recorder
+from .session import DeviceError, Session, SessionStats, open_mat
 
 __all__ = [
+    "DeviceError",
     "FLAG_AFTER_LOSS",
     "FLAG_AFTER_REBOOT",
     "FLAG_AFTER_RECONNECT",
@@ -32,8 +37,18 @@ __all__ = [
     "FrameParser",
     "PROTOCOLS",
     "ParserStats",
+    "PortError",
     "Protocol",
+    "Recorder",
+    "Session",
+    "SessionStats",
+    "csv_rows",
     "get_protocol",
+    "kitronyx",
+    "list_ports",
+    "open_mat",
+    "open_port",
     "pmat1",
     "register_protocol",
+    "sensitronics",
 ]

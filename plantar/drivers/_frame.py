@@ -23,7 +23,7 @@ FLAG_AFTER_REBOOT = 0x20
 FLAG_AFTER_LOSS = 0x40
 
 
-@dataclasses.dataclass(eq=False)
+@dataclasses.dataclass(eq=False, slots=True)
 class Frame:
     """One scan of the mat, as decoded from the wire.
 

@@ -320,14 +320,16 @@ class Pmat1Parser(FrameParser):
         buf = self._buffer
         buf += data
         stats = self.stats
-        frames = []
         view = memoryview(buf)
         size = len(buf)
         pos = 0
         max_body = self._max_body()
+        find, unpack, unpack_frame, crc32 = buf.find, HEADER.unpack_from, FRAME_HEADER.unpack_from, zlib.crc32
+        unpack_crc = CRC.unpack_from
+        heads = []  # (payload start, payload end, seq, t_dev_us, rows, cols, encoding, flags)
         try:
             while True:
-                start = buf.find(MAGIC, pos)
+                start = find(MAGIC, pos)
                 if start < 0:
                     keep = max(pos, size - 3)  # a magic may be split across feeds
                     stats.junk_bytes += keep - pos
@@ -335,9 +337,9 @@ class Pmat1Parser(FrameParser):
                     break
                 stats.junk_bytes += start - pos
                 pos = start
-                if size - start < HEADER.size:
+                if size - start < 16:
                     break
-                _, version, ptype, _, n_body, seq = HEADER.unpack_from(buf, start)
+                _, version, ptype, _, n_body, seq = unpack(buf, start)
                 if version != VERSION:
                     stats.bad_versions += 1
                     stats.junk_bytes += 1
@@ -348,50 +350,125 @@ class Pmat1Parser(FrameParser):
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
-                body_end = start + HEADER.size + n_body
+                body_end = start + 16 + n_body
                 if body_end + 4 > size:
                     break
-                if zlib.crc32(view[start:body_end]) != CRC.unpack_from(buf, body_end)[0]:
+                if crc32(view[start:body_end]) != unpack_crc(buf, body_end)[0]:
                     stats.crc_errors += 1
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
-                body_start = start + HEADER.size
                 pos = body_end + 4
                 if ptype == FRAME:
-                    frame = self._frame(view[body_start:body_end], seq, t_host_ns)
-                    if frame is None:
+                    if n_body >= 16:
+                        heads.append((start + 32, body_end, seq) + unpack_frame(buf, start + 16)[:5])
+                    else:
                         stats.bad_lengths += 1
                         stats.junk_bytes += pos - start
-                    else:
-                        frames.append(frame)
                 else:
                     stats.packets += 1
-                    self.packets.append(Packet(ptype, seq, bytes(view[body_start:body_end]), t_host_ns))
+                    self.packets.append(Packet(ptype, seq, bytes(view[start + 16 : body_end]), t_host_ns))
+            frames = self._frames(view, heads, t_host_ns) if heads else []
         finally:
             view.release()
         del buf[:pos]
         return frames
 
-    def _frame(self, body, seq, t_host_ns):
-        if len(body) < FRAME_HEADER.size:
-            return None
-        t_dev_us, rows, cols, encoding, flags, _ = FRAME_HEADER.unpack_from(body)
-        if self.shape is not None and (rows, cols) != self.shape:
-            return None
-        n_cells = rows * cols
-        payload = body[FRAME_HEADER.size :]
-        if encoding == ENCODING_ZERO_RUN:
-            cells = decode_zero_run(payload, n_cells)
-        elif encoding == ENCODING_U16:
-            cells = np.frombuffer(payload, _U16).astype(np.uint16) if len(payload) == 2 * n_cells else None
-        elif encoding == ENCODING_U8:
-            cells = np.frombuffer(payload, np.uint8).astype(np.uint16) if len(payload) == n_cells else None
-        else:
-            cells = None
-        if cells is None or n_cells == 0:
-            return None
-        return Frame(cells.reshape(rows, cols), seq, t_dev_us, t_host_ns, flags)
+    def _frames(self, view, heads, t_host_ns):
+        """Decode the FRAME bodies found in one feed, zero-run payloads all at once."""
+        shape = self.shape
+        cells = [None] * len(heads)
+        zero_run = []
+        for i, (start, end, _, _, rows, cols, encoding, _) in enumerate(heads):
+            n_cells = rows * cols
+            if n_cells == 0 or (shape is not None and (rows, cols) != shape):
+                continue
+            if encoding == ENCODING_ZERO_RUN:
+                zero_run.append(i)
+            elif encoding == ENCODING_U16 and end - start == 2 * n_cells:
+                cells[i] = np.frombuffer(view[start:end], _U16).astype(np.uint16).reshape(rows, cols)
+            elif encoding == ENCODING_U8 and end - start == n_cells:
+                cells[i] = np.frombuffer(view[start:end], np.uint8).astype(np.uint16).reshape(rows, cols)
+        if zero_run:
+            chosen = [heads[i] for i in zero_run]
+            for i, c in zip(zero_run, _decode_zero_runs(view, chosen)):
+                cells[i] = c
+        stats = self.stats
+        frames = []
+        for head, c in zip(heads, cells):
+            if c is None:
+                stats.bad_lengths += 1
+                stats.junk_bytes += head[1] - head[0] + 36
+            else:
+                frames.append(Frame(c, head[2], head[3], t_host_ns, head[7]))
+        return frames
+
+
+def _decode_zero_runs(view, heads):
+    """Decode the zero-run payloads of many FRAMEs in one pass; None for each malformed one.
+
+    ``heads`` are ``(payload start, payload end, seq, t_dev_us, rows, cols,
+    encoding, flags)``; returns one (rows, cols) uint16 array or None per head.
+    Each word's place in the concatenated output is the running sum of the cells
+    the words before it stand for; only non-zero cells are written.
+    """
+    n = len(heads)
+    sizes = np.fromiter((h[1] - h[0] for h in heads), np.int64, n)
+    n_cells = np.fromiter((h[4] * h[5] for h in heads), np.int64, n)
+    bad = (sizes % 2 == 1) | (sizes == 0)
+    if bad.any():
+        keep = np.flatnonzero(~bad).tolist()
+        out = [None] * n
+        if keep:
+            for i, c in zip(keep, _decode_zero_runs(view, [heads[i] for i in keep])):
+                out[i] = c
+        return out
+    n_words = sizes // 2
+    words = np.frombuffer(b"".join([view[h[0] : h[1]] for h in heads]), _U16)
+    last = np.cumsum(n_words) - 1  # index of each frame's last word
+    zero_at = np.flatnonzero(words == 0)
+    frame_of_zero = np.searchsorted(last, zero_at)
+    trailing = zero_at == last[frame_of_zero]
+    if trailing.any():
+        bad[frame_of_zero[trailing]] = True
+        zero_at = zero_at[~trailing]
+        frame_of_zero = frame_of_zero[~trailing]
+    runs = words[zero_at + 1]
+    if not runs.all():
+        bad[frame_of_zero[runs == 0]] = True
+    # int32 suffices: a batch is at most 16 MiB of words, each for <= 65535 cells, and
+    # valid frames add up to rows*cols each; a corrupt total is caught below.
+    repeats = np.ones(words.size, np.int64 if words.size * 65535 >= 2**31 else np.int32)
+    repeats[zero_at] = runs
+    repeats[zero_at + 1] = 0
+    end = np.cumsum(repeats, dtype=repeats.dtype)
+    totals = np.diff(end[last], prepend=0)
+    bad |= totals != n_cells
+    if bad.any():
+        for i in np.flatnonzero(bad).tolist():
+            repeats[last[i] - n_words[i] + 1 : last[i] + 1] = 0
+        end = np.cumsum(repeats, dtype=repeats.dtype)
+    is_value = words != 0
+    is_value[zero_at + 1] = False
+    is_value &= repeats != 0
+    flat = np.zeros(int(end[-1]) if end.size else 0, np.uint16)
+    flat[end[is_value] - 1] = words[is_value]
+    out = [None] * n
+    good = np.flatnonzero(~bad).tolist()
+    shapes = {(heads[i][4], heads[i][5]) for i in good}
+    if len(shapes) == 1:
+        block = flat.reshape((len(good),) + shapes.pop())
+        if len(good) == n:
+            return list(block)
+        for i, frame in zip(good, block):
+            out[i] = frame
+    else:
+        stop = 0
+        for i in good:
+            rows, cols = heads[i][4], heads[i][5]
+            out[i] = flat[stop : stop + rows * cols].reshape(rows, cols)
+            stop += rows * cols
+    return out
 
 
 def parse_info(body):
