@@ -10,6 +10,7 @@ import dataclasses
 from typing import Callable, Optional
 
 from . import pmat1
+from . import csv_rows, kitronyx, sensitronics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,5 +117,51 @@ register_protocol(
         poll=None,
         has_seq=True,
         has_clock=True,
+    )
+)
+
+
+register_protocol(
+    Protocol(
+        name="sensitronics-zrle",
+        description="Sensitronics FSR matrix array (u8 cells, zero runs, FF ends a frame; free-running)",
+        parser=sensitronics.SensitronicsParser,
+        encode=sensitronics.encode_frame,
+        default_shape=sensitronics.DEFAULT_SHAPE,
+        baudrate=115200,
+        poll=None,
+        has_seq=False,
+        has_clock=False,
+        max_count=sensitronics.MAX_VALUE,
+    )
+)
+
+register_protocol(
+    Protocol(
+        name="kitronyx-csv",
+        description="Kitronyx Snowboard (one CSV line of u8 cells per poll 'A')",
+        parser=kitronyx.KitronyxParser,
+        encode=kitronyx.encode_frame,
+        default_shape=kitronyx.DEFAULT_SHAPE,
+        baudrate=115200,
+        poll=kitronyx.POLL,
+        has_seq=False,
+        has_clock=False,
+        max_count=kitronyx.MAX_VALUE,
+    )
+)
+
+register_protocol(
+    Protocol(
+        name="csv-rows",
+        description="generic microcontroller mat (one text line per row, a blank or marker line after each scan)",
+        parser=csv_rows.CsvRowsParser,
+        encode=csv_rows.encode_frame,
+        default_shape=None,
+        baudrate=115200,
+        poll=None,
+        has_seq=False,
+        has_clock=False,
+        max_count=csv_rows.MAX_VALUE,
     )
 )
