@@ -163,6 +163,7 @@ class Session:
         self._awaiting_info = False
         self._last_frame_ns = None
         self._last_poll_ns = 0
+        self._started_ns = 0
         self._recent = collections.deque()
         self.latest = None
         self.error = None
@@ -192,6 +193,7 @@ class Session:
             raise
         self._port = port
         self._stats.connected = True
+        self._started_ns = time.monotonic_ns()
         self._thread = threading.Thread(target=self._run, name=f"plantar reader {self.url}", daemon=True)
         self._thread.start()
         return self
@@ -323,8 +325,6 @@ class Session:
                     self._started_ns = now
         except (serial.SerialException, OSError) as exc:
             self._port_lost(exc)
-
-    _started_ns = 0
 
     def _restart_pmat1(self, port):
         self._awaiting_info = True

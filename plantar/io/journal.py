@@ -186,10 +186,10 @@ def scan_times(seq, t_host_ns, flags, *, has_seq, rate_hz=None):
 
     Within a run of frames without a device reboot, a frame's scan index follows
     from its scan counter, so lost frames leave exact holes. The scan period is
-    fitted, in host seconds, by least squares of the host receive times on the
-    scan indices (one intercept per run), which removes the device clock's drift;
-    each run's start is then placed from its earliest-arriving frames (arrival
-    latency is never negative). Formats without a counter are placed by arrival
+    fitted in host seconds, which removes the device clock's drift: a least-squares
+    line (one intercept per run) through the earliest arrival in each half second,
+    since arrival latency is never negative but is sometimes long. Each run's start
+    is then placed from its earliest-arriving frame. Formats without a counter are placed by arrival
     time, rounded to the grid.
 
     Parameters
@@ -245,19 +245,8 @@ def scan_times(seq, t_host_ns, flags, *, has_seq, rate_hz=None):
     run = np.cumsum(new_run) - 1
     local = np.concatenate(([0], np.cumsum(step)))
     local = local - local[np.flatnonzero(new_run)][run]
-    # Common period, one intercept per run.
+    period = _envelope_period(t, local, run, rate_hz)
     n_runs = run[-1] + 1
-    counts = np.bincount(run, minlength=n_runs)
-    k_mean = np.bincount(run, local, n_runs) / counts
-    t_mean = np.bincount(run, t, n_runs) / counts
-    dk = local - k_mean[run]
-    denominator = float(np.sum(dk * dk))
-    if denominator > 0:
-        period = float(np.sum(dk * (t - t_mean[run]))) / denominator
-    else:
-        period = 1.0 / rate_hz if rate_hz else 1.0
-    if not period > 0:
-        period = 1.0 / rate_hz if rate_hz else 1.0
     intercept = np.full(n_runs, np.inf)
     np.minimum.at(intercept, run, t - period * local)
     offset = np.round((intercept - intercept[0]) / period).astype(np.int64)
@@ -267,6 +256,40 @@ def scan_times(seq, t_host_ns, flags, *, has_seq, rate_hz=None):
         offset[r] = max(offset[r], offset[r - 1] + last[r - 1] + 1)
     scan = offset[run] + local
     return scan * period, scan, 1.0 / period
+
+
+def _envelope_period(t, k, run, rate_hz, window_s=0.5):
+    """Scan period from the lower envelope of arrival time against scan index.
+
+    Arrival is scan time plus a latency that is never negative but sometimes long
+    (a frame held behind a corrupt one, a busy host). So the earliest arrival in
+    each ``window_s`` of each run is kept, and the period is the least-squares
+    slope through those points, one intercept per run.
+    """
+    fallback = 1.0 / rate_hz if rate_hz else 1.0
+    same_run = run[1:] == run[:-1]
+    dk, dt = np.diff(k)[same_run], np.diff(t)[same_run]
+    if not np.any(dk > 0):
+        return fallback
+    rough = float(np.median(dt[dk > 0] / dk[dk > 0])) or fallback
+    if not rough > 0:
+        rough = fallback
+    group = run * (int(k.max() * rough / window_s) + 2) + np.floor(k * rough / window_s).astype(np.int64)
+    order = np.lexsort((t - rough * k, group))
+    first = np.ones(order.size, bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    pick = order[first]
+    kp, tp, rp = k[pick].astype(np.float64), t[pick], run[pick]
+    n_runs = int(run.max()) + 1
+    n = np.bincount(rp, minlength=n_runs)
+    k_mean = np.bincount(rp, kp, n_runs) / np.maximum(n, 1)
+    t_mean = np.bincount(rp, tp, n_runs) / np.maximum(n, 1)
+    dkp = kp - k_mean[rp]
+    denominator = float(np.sum(dkp * dkp))
+    if denominator <= 0:
+        return rough
+    period = float(np.sum(dkp * (tp - t_mean[rp]))) / denominator
+    return period if period > 0 else rough
 
 
 def build_raw(counts, seq, t_host_ns, t_device_s, flags, meta, end):

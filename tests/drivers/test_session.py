@@ -1,0 +1,227 @@
+"""End to end through real pyserial: the virtual mat on a pty, a session, the recorder.
+
+Every received frame is checked against what the mat sent for that scan, and every
+counter against the faults the mat says it injected.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import plantar
+from plantar.drivers import (
+    FLAG_AFTER_REBOOT,
+    FLAG_AFTER_RECONNECT,
+    FLAG_DEVICE_OVERRUN,
+    DeviceError,
+    PortError,
+    open_mat,
+)
+from plantar.drivers.sim import Faults, VirtualMat
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs ptys (Linux, macOS)")
+
+
+def _scans_of(raw_or_frames, truth):
+    """Truth scan index of each recorded frame, from its boot (reboots seen so far) and seq."""
+    seq = np.asarray(raw_or_frames["seq"], np.int64)
+    flags = np.asarray(raw_or_frames["flags"], np.int64)
+    boot = np.cumsum((flags & FLAG_AFTER_REBOOT) != 0)
+    scans = truth.scans
+    lookup = {(int(b), int(s)): int(k) for k, b, s in zip(scans["scan"], scans["boot"], scans["seq"])}
+    return np.array([lookup[(int(b), int(s))] for b, s in zip(boot, seq)])
+
+
+def _check_against_truth(raw, truth):
+    """Every frame is what the mat sent; every sent scan in range is there; losses add up."""
+    scan = _scans_of({"seq": raw.seq.values, "flags": raw.flags.values}, truth)
+    for i, k in enumerate(scan):
+        np.testing.assert_array_equal(raw.counts.values[i], truth.counts(k), err_msg=f"frame {i} (scan {k})")
+    fate = truth.scans["fate"]
+    assert np.all(fate[scan] == "sent")
+    in_range = np.arange(scan[0], scan[-1] + 1)
+    boots = truth.scans["boot"]
+    # Scans whose loss the scan counter can show: within a boot, between received frames.
+    seen_boots = np.unique(boots[scan])
+    countable = np.zeros(fate.size, bool)
+    for b in seen_boots:
+        mine = scan[boots[scan] == b]
+        countable[mine.min() : mine.max() + 1] = True
+    countable &= boots == boots  # same length
+    not_sent = countable & (fate != "sent")
+    assert set(np.flatnonzero(countable & (fate == "sent"))) <= set(scan.tolist()), "a sent frame is missing"
+    assert raw.attrs["frames_lost"] == int(not_sent[in_range].sum())
+    return scan
+
+
+def test_ten_second_walk_with_wire_faults(tmp_path):
+    """10 s at 100 Hz with bit errors, bursts of lost frames and a boot banner."""
+    faults = Faults(seed=3, bit_error_rate=1e-5, bursts=((2.0, 5), (5.5, 17)), banner=b"bootloader v1\r\n",
+                    junk_every_s=3.0)  # fmt: skip
+    mat = VirtualMat("pmat1", shape=(48, 40), pitch_mm=8.0, rate_hz=100.0, seed=1, walk_s=12.0,
+                     faults=faults, clock_drift_ppm=2000.0)  # fmt: skip
+    with mat:
+        with open_mat(mat.url, protocol="pmat1") as session:
+            path = session.record(tmp_path / "walk.nc", seconds=10.0, subject="S1", condition="barefoot")
+            stats = session.stats
+    raw = plantar.read(path)
+    plantar.check_counts(raw)
+    assert not (tmp_path / "walk.pmrec").exists()
+    truth = mat.truth
+    scan = _check_against_truth(raw, truth)
+    fate = truth.scans["fate"][scan[0] : scan[-1] + 1]
+    injected = int(np.sum(fate == "dropped") + np.sum(fate == "corrupted"))
+    assert np.sum(fate == "dropped") >= 22  # both bursts inside the recording
+    assert np.sum(fate == "corrupted") > 0  # 1e-5 per bit over ~10 s of frames
+    assert raw.attrs["frames_lost"] == injected == stats.lost_frames
+    assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(fate == "corrupted")
+    assert stats.junk_bytes > 0 and stats.reboots == 0
+    # A frame after a device-side loss carries the device's overrun flag.
+    after_burst = np.flatnonzero(np.diff(scan) > 1) + 1
+    dropped_before = [truth.scans["fate"][scan[i] - 1] == "dropped" for i in after_burst]
+    assert all(raw.flags.values[i] & FLAG_DEVICE_OVERRUN for i, d in zip(after_burst, dropped_before) if d)
+    # Time: on the scan grid, drift-corrected to the host clock.
+    t_scan = truth.scans["t_scan_ns"][scan]
+    true_rate = 1e9 * (scan[-1] - scan[0]) / (t_scan[-1] - t_scan[0])
+    assert raw.attrs["sampling_rate_hz"] == pytest.approx(true_rate, rel=2e-4)
+    assert abs(true_rate - 100.0) > 0.1  # the drift was there to correct
+    np.testing.assert_allclose(raw.time.values, (t_scan - t_scan[0]) / 1e9, atol=1e-3)
+    assert raw.sizes["time"] >= 0.95 * 10.0 * 100.0 - injected
+    assert raw.attrs["subject"] == "S1" and "virtual mat" in raw.attrs["device"]
+
+
+def test_unplug_reconnects_and_marks_the_gap(tmp_path):
+    faults = Faults(unplugs=((1.5, 2.0),))
+    mat = VirtualMat("pmat1", shape=(32, 32), rate_hz=100.0, walk_s=8.0, faults=faults)
+    with mat:
+        with open_mat(mat.url, protocol="pmat1") as session:
+            started = time.monotonic()
+            path = session.record(tmp_path / "walk.nc", seconds=6.0)
+            stats = session.stats
+    raw = plantar.read(path)
+    truth = mat.truth
+    assert stats.reconnects == 1 and stats.reboots == 0
+    gap = np.flatnonzero(raw.flags.values & FLAG_AFTER_RECONNECT)
+    assert gap.size == 1
+    i = gap[0]
+    dt = float(raw.time[i] - raw.time[i - 1])
+    assert 2.0 <= dt <= 2.0 + 2.5  # unplugged 2 s, back within the back-off
+    unplug = [t for t, kind, _ in truth.events if kind == "unplug"][0]
+    replug = [t for t, kind, _ in truth.events if kind == "replug"][0]
+    lost_at, back_at = stats.gaps_ns[0]
+    assert unplug <= lost_at <= unplug + 0.5e9 and back_at - replug <= 2.5e9
+    _check_against_truth(raw, truth)
+    assert float(raw.time[-1]) > 3.5 and time.monotonic() - started < 9.0
+
+
+def test_reboot_is_reported_as_a_reboot(tmp_path):
+    mat = VirtualMat("pmat1", shape=(24, 24), rate_hz=100.0, walk_s=5.0, faults=Faults(reboots=(1.0,)))
+    with mat:
+        with open_mat(mat.url, protocol="pmat1") as session:
+            path = session.record(tmp_path / "walk.nc", seconds=3.0)
+            stats = session.stats
+    raw = plantar.read(path)
+    assert stats.reboots == 1 and raw.attrs["device_reboots"] == 1
+    assert stats.lost_frames < 1000  # a restart, not four billion lost frames
+    after = np.flatnonzero(raw.flags.values & FLAG_AFTER_REBOOT)
+    assert after.size == 1 and raw.seq.values[after[0]] < raw.seq.values[after[0] - 1]
+    scan = _check_against_truth(raw, mat.truth)
+    t_scan = mat.truth.scans["t_scan_ns"][scan]
+    # The restart is placed in time from the host clock, to within a frame or two.
+    np.testing.assert_allclose(raw.time.values, (t_scan - t_scan[0]) / 1e9, atol=0.025)
+
+
+@pytest.mark.parametrize("protocol", ["sensitronics-zrle", "kitronyx-csv", "csv-rows"])
+def test_other_protocols_end_to_end(protocol):
+    shape = {"sensitronics-zrle": (10, 16), "kitronyx-csv": (16, 10), "csv-rows": (12, 20)}[protocol]
+    mat = VirtualMat(protocol, shape=shape, rate_hz=50.0, walk_s=3.0, pitch_mm=20.0)
+    with mat:
+        with open_mat(mat.url, protocol=protocol, shape=shape, rate_hz=50.0, pitch_mm=20.0) as session:
+            raw = session.read(n_frames=40)
+    assert raw.counts.shape == (40,) + shape
+    scans = mat.truth.scans
+    sent = scans["scan"][scans["fate"] == "sent"]
+    # No scan counter: match the first frame, then the frames must follow the sent scans in order.
+    candidates = [k for k in sent if np.array_equal(mat.truth.counts(k), raw.counts.values[0])]
+    assert candidates
+    start = list(sent).index(candidates[0])
+    for i in range(40):
+        np.testing.assert_array_equal(raw.counts.values[i], mat.truth.counts(sent[start + i]))
+
+
+def test_wrong_protocol_is_named_within_seconds():
+    with VirtualMat("csv-rows", shape=(8, 8), rate_hz=50.0, walk_s=2.0) as mat:
+        started = time.monotonic()
+        with pytest.raises(DeviceError, match=rf"{mat.url}.*not with a PMAT/1 INFO.*protocol"):
+            open_mat(mat.url, protocol="pmat1", timeout_s=1.5)
+        assert time.monotonic() - started < 4.0
+
+
+def test_silent_device_missing_port_and_busy_port(tmp_path):
+    master, slave = os.openpty()
+    try:
+        import tty
+
+        tty.setraw(slave)
+        name = os.ttyname(slave)
+        started = time.monotonic()
+        with pytest.raises(DeviceError, match=rf"{name} sent nothing within 1 s"):
+            open_mat(name, protocol="pmat1", timeout_s=1.0)
+        assert time.monotonic() - started < 3.0
+    finally:
+        os.close(master)
+        os.close(slave)
+    with pytest.raises(PortError, match=r"/dev/plantar-no-such-port.*no such port"):
+        open_mat("/dev/plantar-no-such-port")
+    with VirtualMat("pmat1", shape=(8, 8), walk_s=1.0) as mat:
+        with open_mat(mat.url) as session:
+            with pytest.raises(PortError, match="in use"):
+                open_mat(mat.url)
+            assert session.stats.connected
+
+
+def test_ctrl_c_stops_and_keeps_the_recording(tmp_path):
+    calls = []
+
+    def status(stats, latest):
+        calls.append(stats.frames)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+
+    with VirtualMat("pmat1", shape=(16, 16), rate_hz=100.0, walk_s=3.0) as mat:
+        with open_mat(mat.url) as session:
+            path = session.record(tmp_path / "walk.nc", seconds=30.0, status=status, status_interval_s=0.25)
+    raw = plantar.read(path)
+    assert 0.5 < float(raw.time[-1]) < 2.0 and raw.sizes["time"] >= calls[-1]
+
+
+def test_kill_minus_nine_keeps_everything_up_to_the_last_second(tmp_path):
+    out = tmp_path / "walk.nc"
+    with VirtualMat("pmat1", shape=(64, 64), rate_hz=200.0, walk_s=10.0) as mat:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "plantar", "-q", "record", "--port", mat.url, "--seconds", "60", "-o", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        journal = tmp_path / "walk.pmrec"
+        deadline = time.monotonic() + 20
+        while not journal.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(3.0)
+        killed_ns = time.monotonic_ns()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert not out.exists()
+    raw = plantar.read(journal)
+    plantar.check_counts(raw)
+    assert raw.attrs["journal_complete"] == 0
+    scans = mat.truth.scans
+    before = (scans["fate"] == "sent") & (scans["t_host_ns"] >= 0) & (scans["t_host_ns"] <= killed_ns - 1e9)
+    first = int(raw.seq.values[0])
+    wanted = set(scans["seq"][before & (scans["seq"] >= first)].tolist())
+    assert len(wanted) > 300
+    assert wanted <= set(raw.seq.values.tolist())
