@@ -124,6 +124,77 @@ example:
     info.add_argument("input", type=Path, help="file to read")
     info.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
     info.set_defaults(run=_info)
+
+    devices = _command(
+        commands,
+        "devices",
+        "list serial ports and the mat protocols plantar speaks",
+        """\
+List this computer's serial ports (with USB vendor:product ids and serial
+numbers, to tell mats apart) and the wire protocols plantar can decode.
+
+example:
+  plantar devices""",
+    )
+    devices.set_defaults(run=_devices)
+
+    simulate = _command(
+        commands,
+        "simulate",
+        "run a virtual mat to record from, without hardware",
+        """\
+Start a virtual pressure mat: a synthetic walker on a simulated sensor (gain
+spread, noise, a non-linear response, a few dead and hot sensels), speaking a
+wire protocol on a pseudo-terminal (or a TCP socket) at the frame rate. Prints
+the port to connect to, then runs until Ctrl-C (or --seconds). Faults can be
+injected to see how a recording copes.
+
+example:
+  plantar simulate --rate-hz 100 --bit-error-rate 1e-5 --unplug-at 20 --unplug-s 2
+  plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc""",
+    )
+    simulate.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
+    simulate.add_argument("--shape", type=_shape, default=(64, 64), help="ROWSxCOLS (default: 64x64)")
+    simulate.add_argument("--pitch-mm", type=float, default=8.0, help="sensor pitch in mm (default: 8)")
+    simulate.add_argument("--rate-hz", type=float, default=100.0, help="frame rate in Hz (default: 100)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    simulate.add_argument("--link", choices=("pty", "tcp"), default="pty", help="pty (default) or tcp")
+    simulate.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    simulate.add_argument("--bit-error-rate", type=float, default=0.0, help="bit flips per bit on the wire")
+    simulate.add_argument("--unplug-at", type=float, help="unplug the mat this many s after streaming starts")
+    simulate.add_argument("--unplug-s", type=float, default=2.0, help="how long it stays unplugged (default: 2 s)")
+    simulate.add_argument("--reboot-at", type=float, help="reboot the mat this many s after streaming starts")
+    simulate.set_defaults(run=_simulate)
+
+    record = _command(
+        commands,
+        "record",
+        "record a walk from a mat on a serial port",
+        """\
+Record frames from a mat into a NetCDF raw recording (counts, scan counter,
+device time). Frames are journalled to disk as they arrive (WALK.pmrec next to
+the output), so a crash or power cut keeps everything up to the last second;
+'plantar convert WALK.pmrec -o WALK.nc' recovers it. A status line shows
+frames/s, lost frames, errors and the peak reading. Ctrl-C stops and saves.
+
+example:
+  plantar record --port /dev/ttyACM0 --protocol pmat1 --seconds 30 -o walk.nc \\
+      --subject P012 --condition barefoot""",
+    )
+    record.add_argument("--port", required=True, help="serial port or pyserial URL (socket://host:port, ...)")
+    record.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
+    record.add_argument("--seconds", type=float, help="record for this long (default: until Ctrl-C)")
+    record.add_argument("-o", "--output", type=Path, required=True, help="NetCDF file to write (.nc)")
+    record.add_argument("--subject", default="", help="subject id")
+    record.add_argument("--condition", default="", help="condition, e.g. barefoot, shod, 'orthotic A'")
+    record.add_argument("--body-mass-kg", type=float, default=0.0, help="body mass in kg (0 = unknown)")
+    record.add_argument("--rate-hz", type=float, help="frame rate to ask for (default: the device's)")
+    record.add_argument("--pitch-mm", type=float, help="sensor pitch in mm, for devices that do not report it")
+    record.add_argument("--shape", type=_shape, help="ROWSxCOLS, for devices that do not report it")
+    record.add_argument("--timeout-s", type=float, default=3.0, help="wait this long for the device (default: 3)")
+    record.add_argument("--keep-journal", action="store_true", help="keep the .pmrec journal afterwards")
+    record.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    record.set_defaults(run=_record)
     return parser
 
 
@@ -134,6 +205,16 @@ def _command(commands, name, summary, description):
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def _shape(text):
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be ROWSxCOLS, e.g. 64x64, got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"must be ROWSxCOLS with positive numbers, got {text!r}")
+    return rows, cols
 
 
 def _positive_int(text):
@@ -259,8 +340,24 @@ def _analysis_summary(path, result):
 def _info(args):
     trial = io.read(args.input, format=args.format)
     if trial.attrs.get("plantar_schema") != "trial/1":
-        print(f"{args.input}: raw recording in counts, {trial.sizes['time']} frames of "
-              f"{trial.sizes['y']} x {trial.sizes['x']}")  # fmt: skip
+        a = trial.attrs
+        duration = float(trial.time[-1]) if trial.sizes["time"] else 0.0
+        fields = [("file", str(args.input)), ("kind", "raw recording in counts (apply a calibration for kPa)"),
+                  ("subject", a.get("subject") or "-"), ("condition", a.get("condition") or "-"),
+                  ("device", a.get("device") or "-"), ("started", a.get("start_time") or "-"),
+                  ("frames", f"{trial.sizes['time']} at {a['sampling_rate_hz']:.3f} Hz ({duration:.2f} s)"),
+                  ("sensors", f"{trial.sizes['y']} rows x {trial.sizes['x']} cols, pitch "
+                              f"{a['sensor_pitch_x_mm']:g} x {a['sensor_pitch_y_mm']:g} mm"),
+                  ("peak reading", f"{int(trial.counts.max())} counts")]  # fmt: skip
+        for key, name in (("frames_lost", "lost frames"), ("crc_errors", "corrupt packets"),
+                          ("device_reboots", "device reboots"), ("reconnects", "reconnects")):  # fmt: skip
+            if key in a:
+                fields.append((name, str(a[key])))
+        if a.get("journal_complete") == 0:
+            fields.append(("note", "the recording was cut short (journal without its closing record)"))
+        width = max(len(name) for name, _ in fields)
+        for name, value in fields:
+            print(f"{name.ljust(width)}  {value}")
         return
     s = describe(trial)
     bw = "" if math.isnan(s["max_force_bw"]) else f" ({s['max_force_bw']:.2f} x body weight)"
@@ -279,6 +376,111 @@ def _info(args):
     width = max(len(name) for name, _ in fields)
     for name, value in fields:
         print(f"{name.ljust(width)}  {value}")
+
+
+def _devices(args):
+    from . import drivers
+
+    ports = drivers.list_ports()
+    print("serial ports:" if ports else "serial ports: none found")
+    for port in ports:
+        usb = f"USB {port['vid']:04x}:{port['pid']:04x}" if port["vid"] is not None else "not USB"
+        serial_number = f", serial {port['serial_number']}" if port["serial_number"] else ""
+        print(f"  {port['device']}  {usb}{serial_number}  {port['description']}")
+    print("\nprotocols (--protocol):")
+    width = max(len(name) for name in drivers.PROTOCOLS)
+    for name, protocol in drivers.PROTOCOLS.items():
+        print(f"  {name.ljust(width)}  {protocol.description}")
+
+
+def _simulate(args):
+    import time
+
+    from .drivers.sim import Faults, VirtualMat
+
+    faults = Faults(
+        seed=args.seed,
+        bit_error_rate=args.bit_error_rate,
+        unplugs=() if args.unplug_at is None else ((args.unplug_at, args.unplug_s),),
+        reboots=() if args.reboot_at is None else (args.reboot_at,),
+    )
+    mat = VirtualMat(args.protocol, shape=args.shape, pitch_mm=args.pitch_mm, rate_hz=args.rate_hz,
+                     seed=args.seed, faults=faults, link=args.link)  # fmt: skip
+    with mat:
+        rows, cols = args.shape
+        print(f"virtual mat ({args.protocol}, {rows} x {cols} sensors of {args.pitch_mm:g} mm, "
+              f"{args.rate_hz:g} Hz) at:", file=sys.stderr)  # fmt: skip
+        print(mat.url, flush=True)
+        print(f"record from it with: plantar record --port {mat.url} --protocol {args.protocol} "
+              "--seconds 10 -o walk.nc\nCtrl-C stops the mat.", file=sys.stderr, flush=True)  # fmt: skip
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+
+
+def _record(args):
+    from . import drivers
+
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    session = drivers.open_mat(args.port, protocol=args.protocol, rate_hz=args.rate_hz, shape=args.shape,
+                               pitch_mm=args.pitch_mm, timeout_s=args.timeout_s)  # fmt: skip
+    line = _StatusLine()
+    with session:
+        info = session.info
+        print(f"recording from {args.port}: {info.get('vendor', args.protocol)} {info.get('model', '')} "
+              f"{info.get('rows', '?')} x {info.get('cols', '?')}"
+              + (f", {args.seconds:g} s" if args.seconds else ", Ctrl-C to stop"), file=sys.stderr)  # fmt: skip
+        try:
+            path = session.record(
+                args.output, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
+                status=line.update, subject=args.subject, condition=args.condition,
+                body_mass_kg=args.body_mass_kg,
+            )  # fmt: skip
+        finally:
+            line.close()
+    raw = io.read(path)
+    a = raw.attrs
+    print(f"wrote {path} ({_size(path)}): {raw.sizes['time']} frames over {float(raw.time[-1]):.1f} s at "
+          f"{a['sampling_rate_hz']:.2f} Hz; {a['frames_lost']} lost, {a.get('crc_errors', 0)} corrupt packets, "
+          f"{a['device_reboots']} device reboots, {a['reconnects']} reconnects")  # fmt: skip
+
+
+class _StatusLine:
+    """One line on stderr, rewritten in place on a terminal, printed every 5 s otherwise."""
+
+    def __init__(self):
+        import time
+
+        self._tty = sys.stderr.isatty()
+        self._started = time.monotonic()
+        self._last_print = 0.0
+        self._width = 0
+
+    def update(self, stats, latest):
+        import time
+
+        now = time.monotonic() - self._started
+        if not stats.connected:
+            state = "port lost: reconnecting ..."
+        elif stats.frames == 0:
+            state = "waiting for frames ..."
+        else:
+            state = (f"{stats.frame_rate_hz:5.0f} frames/s  {stats.frames} frames  lost {stats.lost_frames}  "
+                     f"errors {stats.crc_errors + stats.bad_packets}  reboots {stats.reboots}  "
+                     f"peak {int(latest.counts.max()) if latest is not None else 0} counts")  # fmt: skip
+        text = f"{now:6.1f} s  {state}"
+        if self._tty:
+            sys.stderr.write("\r" + text.ljust(self._width))
+            sys.stderr.flush()
+            self._width = len(text)
+        elif now - self._last_print >= 5.0:
+            print(text, file=sys.stderr)
+            self._last_print = now
+
+    def close(self):
+        if self._tty and self._width:
+            sys.stderr.write("\n")
 
 
 if __name__ == "__main__":
