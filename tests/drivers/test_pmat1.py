@@ -1,0 +1,205 @@
+"""PMAT/1: the specification's golden vectors, byte-exact, and every error path of the decoder."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from plantar.drivers import get_protocol, pmat1
+from plantar.drivers.pmat1 import Pmat1Parser
+
+# Copied from the golden vectors of PROTOCOL-PMAT1.md.
+GOLDEN_U8 = bytes.fromhex(
+    """
+    50 4d 41 54 01 01 00 00 16 00 00 00 07 00 00 00 40 42 0f 00 00 00 00 00 02 00 03 00 01 00 00 00
+    00 01 02 fa 00 ff 49 30 1a 9c
+    """
+)
+GOLDEN_ZERO_RUN = bytes.fromhex(
+    """
+    50 4d 41 54 01 01 00 00 18 00 00 00 08 00 00 00 80 84 1e 00 00 00 00 00 02 00 03 00 03 00 00 00
+    05 00 00 00 04 00 07 00 64 4d 33 e0
+    """
+)
+CELLS_U8 = [[0x00, 0x01, 0x02], [0xFA, 0x00, 0xFF]]
+CELLS_ZERO_RUN = [[5, 0, 0], [0, 0, 7]]
+
+
+def _packet(version=1, ptype=pmat1.FRAME, n_body=None, seq=0, body=b""):
+    """A packet with a correct CRC but any header fields."""
+    n_body = len(body) if n_body is None else n_body
+    head = struct.pack("<4sBBHII", b"PMAT", version, ptype, 0, n_body, seq)
+    return head + body + struct.pack("<I", zlib.crc32(head + body))
+
+
+def _frame_packet(payload, *, rows=2, cols=3, encoding=pmat1.ENCODING_ZERO_RUN, seq=0):
+    body = struct.pack("<QHHBBH", 0, rows, cols, encoding, 0, 0) + payload
+    return _packet(seq=seq, body=body)
+
+
+def test_golden_vectors_are_42_and_44_bytes():
+    assert (len(GOLDEN_U8), len(GOLDEN_ZERO_RUN)) == (42, 44)
+
+
+def test_golden_vectors_encode_byte_exact():
+    assert (
+        pmat1.encode_frame(CELLS_U8, seq=7, t_device_us=1_000_000, encoding=pmat1.ENCODING_U8) == GOLDEN_U8
+    )
+    assert (
+        pmat1.encode_frame(CELLS_ZERO_RUN, seq=8, t_device_us=2_000_000, encoding=pmat1.ENCODING_ZERO_RUN)
+        == GOLDEN_ZERO_RUN
+    )
+    assert pmat1.encode_zero_run(np.ravel(CELLS_ZERO_RUN)) == bytes.fromhex("05 00 00 00 04 00 07 00")
+
+
+def test_golden_vectors_decode():
+    parser = Pmat1Parser()
+    first, second = parser.feed(GOLDEN_U8 + GOLDEN_ZERO_RUN, t_host_ns=11)
+    assert first.counts.tolist() == CELLS_U8 and first.counts.dtype == np.uint16
+    assert (first.seq, first.t_device_us, first.flags, first.t_host_ns) == (7, 1_000_000, 0, 11)
+    assert second.counts.tolist() == CELLS_ZERO_RUN
+    assert (second.seq, second.t_device_us, second.flags) == (8, 2_000_000, 0)
+    assert parser.stats.junk_bytes == 0 and parser.pending() == 0 and parser.stats.errors() == 0
+
+
+def test_golden_vectors_split_at_every_byte():
+    stream = b"boot\r\n" + GOLDEN_U8 + b"\x00PMA" + GOLDEN_ZERO_RUN
+    for cut in range(len(stream) + 1):
+        parser = Pmat1Parser()
+        frames = parser.feed(stream[:cut]) + parser.feed(stream[cut:])
+        assert [f.seq for f in frames] == [7, 8], cut
+        assert [f.counts.tolist() for f in frames] == [CELLS_U8, CELLS_ZERO_RUN]
+        assert parser.stats.junk_bytes == 10 and parser.pending() == 0
+
+
+def test_split_in_three_at_every_pair_of_bytes():
+    stream = GOLDEN_ZERO_RUN
+    for i in range(len(stream) + 1):
+        for j in range(i, len(stream) + 1):
+            parser = Pmat1Parser()
+            frames = parser.feed(stream[:i]) + parser.feed(stream[i:j]) + parser.feed(stream[j:])
+            assert [f.seq for f in frames] == [8]
+
+
+def test_a_corrupted_crc_is_counted_and_the_next_packet_decodes():
+    bad = bytearray(GOLDEN_U8)
+    bad[-1] ^= 0x01
+    parser = Pmat1Parser()
+    frames = parser.feed(bytes(bad) + GOLDEN_ZERO_RUN)
+    assert [f.seq for f in frames] == [8]
+    assert parser.stats.crc_errors == 1 and parser.stats.errors() == 1
+    assert parser.stats.junk_bytes == len(GOLDEN_U8)
+
+
+def test_a_flipped_payload_bit_fails_the_crc():
+    bad = bytearray(GOLDEN_ZERO_RUN)
+    bad[33] ^= 0x40
+    parser = Pmat1Parser()
+    assert parser.feed(bytes(bad)) == []
+    assert parser.stats.crc_errors == 1
+
+
+def test_a_bad_version_is_counted_and_skipped():
+    bad = _packet(version=2, body=GOLDEN_U8[16:-4])
+    parser = Pmat1Parser()
+    frames = parser.feed(bad + GOLDEN_U8)
+    assert [f.seq for f in frames] == [7]
+    assert parser.stats.bad_versions == 1 and parser.stats.errors() == 1
+    assert parser.stats.junk_bytes == len(bad)
+
+
+def test_a_body_length_over_the_limit_is_corruption():
+    bad = _packet(n_body=pmat1.MAX_BODY_BYTES + 1)
+    parser = Pmat1Parser()
+    frames = parser.feed(bad + GOLDEN_U8)
+    # It does not wait for 16 MiB: the next packet decodes at once.
+    assert [f.seq for f in frames] == [7]
+    assert parser.stats.bad_lengths == 1 and parser.stats.junk_bytes == len(bad)
+
+
+def test_with_a_known_shape_a_longer_body_is_corruption():
+    header_only = GOLDEN_U8[:8] + struct.pack("<I", 1000) + GOLDEN_U8[12:16]
+    parser = Pmat1Parser(shape=(2, 3))
+    frames = parser.feed(header_only + GOLDEN_U8)
+    assert [f.seq for f in frames] == [7]
+    assert parser.stats.bad_lengths == 1 and parser.pending() == 0
+
+
+def test_with_a_known_shape_a_frame_of_another_shape_is_dropped():
+    parser = Pmat1Parser(shape=(3, 2))
+    assert parser.feed(GOLDEN_U8) == []
+    assert parser.stats.bad_lengths == 1 and parser.stats.junk_bytes == len(GOLDEN_U8)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "05 00 00 00 03 00 07 00",  # runs give 5 cells, not 6
+        "05 00 00 00 05 00 07 00",  # runs give 7 cells
+        "05 00 00 00 00 00 07 00",  # a zero count
+        "05 00 01 00 02 00 03 00 04 00 00 00",  # a zero word without its count
+        "05 00 00 00 04 00 07",  # an odd number of bytes
+    ],
+)
+def test_a_zero_run_of_the_wrong_decoded_length_is_dropped(payload):
+    bad = _frame_packet(bytes.fromhex(payload))
+    parser = Pmat1Parser()
+    frames = parser.feed(GOLDEN_U8 + bad + GOLDEN_ZERO_RUN)
+    assert [f.seq for f in frames] == [7, 8]
+    assert parser.stats.bad_lengths == 1 and parser.stats.crc_errors == 0
+    assert parser.stats.junk_bytes == len(bad)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "payload"),
+    [(pmat1.ENCODING_U8, "01 02 03 04 05"), (pmat1.ENCODING_U16, "01 00 02 00 03 00 04 00 05 00 06"), (9, "00")],
+)
+def test_a_payload_of_the_wrong_size_or_an_unknown_encoding_is_dropped(encoding, payload):
+    bad = _frame_packet(bytes.fromhex(payload), encoding=encoding)
+    parser = Pmat1Parser()
+    assert parser.feed(bad) == []
+    assert parser.stats.bad_lengths == 1 and parser.stats.junk_bytes == len(bad)
+
+
+def test_other_packets_are_kept_for_the_session():
+    info = pmat1.encode_info({"rows": 2, "cols": 3})
+    parser = Pmat1Parser()
+    frames = parser.feed(info + GOLDEN_U8)
+    assert len(frames) == 1 and parser.stats.packets == 1
+    (packet,) = parser.packets
+    assert packet.type == pmat1.INFO and pmat1.parse_info(packet.body) == {"rows": 2, "cols": 3}
+    assert parser.stats.bytes_in == 20 + len(packet.body) + len(GOLDEN_U8)
+
+
+def test_junk_is_counted_and_a_split_magic_is_held():
+    parser = Pmat1Parser()
+    assert parser.feed(b"hello PM") == []
+    assert parser.stats.junk_bytes + parser.pending() == 8 and parser.pending() <= 3
+    frames = parser.feed(b"x" + GOLDEN_U8)
+    assert len(frames) == 1 and parser.stats.junk_bytes == 9
+
+
+def test_reset_drops_a_partial_packet():
+    parser = Pmat1Parser()
+    parser.feed(GOLDEN_U8[:30])
+    assert parser.pending() == 30
+    parser.reset()
+    assert parser.pending() == 0
+    assert [f.seq for f in parser.feed(GOLDEN_ZERO_RUN)] == [8]
+
+
+def test_registered_protocol():
+    protocol = get_protocol("pmat1")
+    assert protocol.parser is Pmat1Parser and protocol.parser.name == "pmat1"
+    assert (protocol.has_seq, protocol.has_clock, protocol.default_shape) == (True, True, None)
+    assert protocol.encode(np.array(CELLS_ZERO_RUN), seq=8, t_device_us=2_000_000, flags=0) == GOLDEN_ZERO_RUN
+
+
+@pytest.mark.xfail(strict=True, reason="Pmat1Parser(shape=...) bounds the body of every packet type by the frame size")
+def test_with_a_known_shape_an_info_longer_than_a_frame_is_kept():
+    info = pmat1.encode_info({"vendor": "plantar", "model": "virtual", "rows": 2, "cols": 3})
+    parser = Pmat1Parser(shape=(2, 3))
+    frames = parser.feed(info + GOLDEN_U8)
+    assert len(frames) == 1
+    assert parser.stats.packets == 1 and parser.stats.errors() == 0
