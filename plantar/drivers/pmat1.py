@@ -277,8 +277,9 @@ class Pmat1Parser(FrameParser):
     ----------
     shape : tuple of int | None
         ``(rows, cols)`` the device announced (in its INFO). When given, a FRAME
-        of another shape, or a body longer than that shape allows, is corruption;
-        this keeps a bit flip in a length field from holding frames back.
+        of another shape, or a FRAME body longer than that shape allows, is
+        corruption; this keeps a bit flip in a length field from holding frames
+        back. Other packets keep the specification's 16 MiB limit.
 
     Attributes
     ----------
@@ -345,7 +346,7 @@ class Pmat1Parser(FrameParser):
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
-                if n_body > max_body:
+                if n_body > (max_body if ptype == FRAME else MAX_BODY_BYTES):
                     stats.bad_lengths += 1
                     stats.junk_bytes += 1
                     pos = start + 1

