@@ -425,12 +425,13 @@ def _record(args):
         raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
     session = drivers.open_mat(args.port, protocol=args.protocol, rate_hz=args.rate_hz, shape=args.shape,
                                pitch_mm=args.pitch_mm, timeout_s=args.timeout_s)  # fmt: skip
-    line = _StatusLine()
+    line = _StatusLine(quiet=args.quiet)
     with session:
         info = session.info
-        print(f"recording from {args.port}: {info.get('vendor', args.protocol)} {info.get('model', '')} "
-              f"{info.get('rows', '?')} x {info.get('cols', '?')}"
-              + (f", {args.seconds:g} s" if args.seconds else ", Ctrl-C to stop"), file=sys.stderr)  # fmt: skip
+        if not args.quiet:
+            print(f"recording from {args.port}: {info.get('vendor', args.protocol)} {info.get('model', '')} "
+                  f"{info.get('rows', '?')} x {info.get('cols', '?')}"
+                  + (f", {args.seconds:g} s" if args.seconds else ", Ctrl-C to stop"), file=sys.stderr)  # fmt: skip
         try:
             path = session.record(
                 args.output, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
@@ -449,9 +450,10 @@ def _record(args):
 class _StatusLine:
     """One line on stderr, rewritten in place on a terminal, printed every 5 s otherwise."""
 
-    def __init__(self):
+    def __init__(self, *, quiet=False):
         import time
 
+        self._quiet = quiet
         self._tty = sys.stderr.isatty()
         self._started = time.monotonic()
         self._last_print = 0.0
@@ -461,6 +463,8 @@ class _StatusLine:
         import time
 
         now = time.monotonic() - self._started
+        if self._quiet:
+            return
         if not stats.connected:
             state = "port lost: reconnecting ..."
         elif stats.frames == 0:

@@ -29,11 +29,11 @@ def assert_one_line_error(result, *phrases):
 def test_help_lists_the_subcommands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("demo", "analyze", "convert", "info"):
+    for command in ("demo", "analyze", "convert", "info", "devices", "simulate", "record"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "analyze", "convert", "info"])
+@pytest.mark.parametrize("command", ["demo", "analyze", "convert", "info", "devices", "simulate", "record"])
 def test_each_subcommand_help_has_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -130,3 +130,48 @@ def test_analyze_a_trial_without_steps(tmp_path):
     result = run("analyze", tmp_path / "empty.nc")
     assert result.returncode == 0, result.stderr
     assert "0 steps" in result.stdout and "no complete step" in result.stdout
+
+
+def test_devices_lists_ports_and_protocols():
+    result = run("devices")
+    assert result.returncode == 0, result.stderr
+    assert "serial ports" in result.stdout
+    for name in plantar.drivers.PROTOCOLS:
+        assert name in result.stdout
+
+
+def test_simulate_then_record_then_info_and_recover(tmp_path):
+    """A virtual mat in one process, the recorder in another, as in a clinic without hardware."""
+    mat = subprocess.Popen([sys.executable, "-m", "plantar", "simulate", "--shape", "32x24", "--rate-hz", "100",
+                            "--seconds", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        url = mat.stdout.readline().strip()
+        assert url, mat.stderr.read()
+        out = tmp_path / "walk.nc"
+        result = run("record", "--port", url, "--seconds", "2", "-o", out, "--subject", "S7", "--keep-journal")
+        assert result.returncode == 0, result.stderr
+        assert "wrote" in result.stdout and "0 lost" in result.stdout
+        raw = plantar.read(out)
+        assert raw.attrs["subject"] == "S7" and raw.counts.shape[1:] == (32, 24)
+        assert 180 <= raw.sizes["time"] <= 220
+        info = run("info", out)
+        assert info.returncode == 0 and "raw recording in counts" in info.stdout and "lost frames" in info.stdout
+        # The journal kept beside it converts to the same recording.
+        recovered = tmp_path / "recovered.nc"
+        assert run("convert", tmp_path / "walk.pmrec", "-o", recovered).returncode == 0
+        np.testing.assert_array_equal(plantar.read(recovered).counts.values, raw.counts.values)
+        again = run("record", "--port", url, "--seconds", "1", "-o", out)
+        assert_one_line_error(again, "exists")
+    finally:
+        mat.terminate()
+        mat.wait(timeout=10)
+
+
+def test_record_bad_ports_give_one_line_errors(tmp_path):
+    assert_one_line_error(run("record", "--port", "/dev/plantar-no-such-port", "-o", tmp_path / "w.nc"),
+                          "/dev/plantar-no-such-port", "no such port")  # fmt: skip
+    assert_one_line_error(run("record", "--port", "socket://127.0.0.1:9", "-o", tmp_path / "w.nc"),
+                          "socket://127.0.0.1:9")  # fmt: skip
+    assert_one_line_error(run("record", "--port", "loop://", "--timeout-s", "1", "-o", tmp_path / "w.nc"),
+                          "loop://", "PMAT/1")  # fmt: skip
+    assert not (tmp_path / "w.nc").exists() and not (tmp_path / "w.pmrec").exists()
