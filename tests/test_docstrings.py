@@ -10,13 +10,15 @@ from numpydoc.docscrape import FunctionDoc
 import plantar
 from plantar import analyze as _analyze_function  # noqa: F401  (the module is shadowed by the function)
 from plantar import datasets, geometry, io, metrics, regions, steps, synth, utils
-from plantar.drivers import csv_rows, kitronyx, sensitronics
-from plantar.io import _vendor, emed, footscan, netcdf, pliance, tekscan, xsensor
+from plantar import drivers
+from plantar.drivers import _transport, csv_rows, kitronyx, pmat1, protocols, recorder, sensitronics, session
+from plantar.io import _vendor, emed, footscan, journal, netcdf, pliance, tekscan, xsensor
 
 MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, steps,
            sys.modules["plantar.analyze"], sys.modules["plantar.offloading"],
            netcdf, tekscan, emed, footscan, xsensor, pliance, _vendor,
-           sensitronics, kitronyx, csv_rows)  # fmt: skip
+           sensitronics, kitronyx, csv_rows, drivers, _transport, pmat1, protocols, recorder, session,
+           journal)  # fmt: skip
 
 
 def _public_functions():

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..io.journal import END, EVENT, JOURNAL_SUFFIX, META, NO_CLOCK, RX, RX_HEADER, build_raw, read_journal
+from ..io.journal import END, EVENT, JOURNAL_SUFFIX, META, NO_CLOCK, RX, RX_HEADER, _build_raw, read_journal
 from ..utils import logger
 from . import pmat1
 
@@ -196,7 +196,7 @@ def frames_to_counts(frames, metadata):
     >>> raw.time.values
     array([0.   , 0.005, 0.015])
     """
-    return build_raw(
+    return _build_raw(
         np.stack([f.counts for f in frames]),
         np.array([f.seq for f in frames], np.int64),
         np.array([f.t_host_ns for f in frames], np.int64),
@@ -229,7 +229,7 @@ def journal_path(path):
     return path.with_suffix(JOURNAL_SUFFIX) if path.suffix else path.with_name(path.name + JOURNAL_SUFFIX)
 
 
-def record(session, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
+def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
            status_interval_s=0.5, **attrs):  # fmt: skip
     """Record a session; see :meth:`Session.record` (this is its implementation).
 

@@ -12,15 +12,13 @@ after the gap is flagged, so the recording shows it.
 
 import collections
 import dataclasses
-import json
-import queue
 import struct
 import threading
 import time
 
 import serial
 
-from ..utils import logger, verbose as _verbose
+from ..utils import fill_doc, logger, verbose as _verbose
 from . import pmat1
 from ._frame import (
     FLAG_AFTER_LOSS,
@@ -529,6 +527,7 @@ class Session:
         """Whether the session has stopped."""
         return self._stop.is_set()
 
+    @fill_doc
     @_verbose
     def read(self, *, seconds=None, n_frames=None, verbose=None, **attrs):
         """Collect frames in memory and return them as a raw recording.
@@ -588,6 +587,7 @@ class Session:
             "attrs": attrs,
         }
 
+    @fill_doc
     @_verbose
     def record(self, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
                status_interval_s=0.5, verbose=None, **attrs):  # fmt: skip
@@ -624,9 +624,9 @@ class Session:
         path : pathlib.Path
             The NetCDF file written.
         """
-        from .recorder import record
+        from .recorder import _record
 
-        return record(self, path, seconds=seconds, overwrite=overwrite, keep_journal=keep_journal,
+        return _record(self, path, seconds=seconds, overwrite=overwrite, keep_journal=keep_journal,
                       status=status, status_interval_s=status_interval_s, **attrs)  # fmt: skip
 
     def close(self):
@@ -666,6 +666,7 @@ class Session:
         )
 
 
+@fill_doc
 @_verbose
 def open_mat(url, *, protocol="pmat1", shape=None, rate_hz=None, encoding=pmat1.ENCODING_ZERO_RUN,
              pitch_mm=None, baudrate=None, timeout_s=3.0, reconnect=True, verbose=None):  # fmt: skip

@@ -165,7 +165,7 @@ def read_journal(path):
         )
     if corrupt:
         logger.warning("'%s': skipped %d corrupt records", path, corrupt)
-    raw = build_raw(
+    raw = _build_raw(
         np.stack(frames),
         np.asarray(seqs, np.int64),
         np.asarray(t_host, np.int64),
@@ -292,7 +292,7 @@ def _envelope_period(t, k, run, rate_hz, window_s=0.5):
     return period if period > 0 else rough
 
 
-def build_raw(counts, seq, t_host_ns, t_device_s, flags, meta, end):
+def _build_raw(counts, seq, t_host_ns, t_device_s, flags, meta, end):
     has_seq = meta.get("protocol") in (None, "pmat1") or bool(meta.get("has_seq", False))
     from ..drivers.protocols import PROTOCOLS
 
