@@ -31,6 +31,7 @@ from .protocols import get_protocol
 #: Back-off between reconnection attempts, in s (the last value repeats).
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 _ACK = struct.Struct("<IB")
+_BULK_TIMEOUT_S = 0.005
 
 
 class DeviceError(ConnectionError):
@@ -158,7 +159,8 @@ class Session:
         self._next_seq = 0
         self._reboot_pending = False
         self._after_reconnect = False
-        self._awaiting_info = False
+        self._awaiting_info = 0  # GET_INFOs sent and not answered yet
+        self._bulk = False
         self._last_frame_ns = None
         self._last_poll_ns = 0
         self._started_ns = 0
@@ -183,7 +185,7 @@ class Session:
         DeviceError
             If the device does not answer as the protocol says within ``timeout_s``.
         """
-        port = open_port(self.url, baudrate=self._baudrate)
+        port = self._open_port()
         try:
             self._handshake(port)
         except BaseException:
@@ -196,6 +198,15 @@ class Session:
         self._thread.start()
         return self
 
+    def _open_port(self):
+        port = open_port(self.url, baudrate=self._baudrate)
+        # Socket ports report at most one byte waiting; read them in bulk with a short
+        # timeout instead, so a frame never arrives one byte per call.
+        self._bulk = any(name in type(port).__module__ for name in ("socket", "rfc2217"))
+        if self._bulk:
+            port.timeout = _BULK_TIMEOUT_S
+        return port
+
     def _handshake(self, port):
         """Talk to the device until it streams; raise DeviceError if it does not."""
         deadline = time.monotonic() + self._timeout_s
@@ -205,7 +216,7 @@ class Session:
             self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
             info = None
             while info is None and time.monotonic() < deadline:
-                data = port.read(max(1, port.in_waiting))
+                data = self._read(port)
                 received += data[: 64 - len(received)] if len(received) < 64 else b""
                 parser.feed(data)
                 while parser.packets:
@@ -220,7 +231,7 @@ class Session:
             self._send(port, pmat1.encode_start(request, rate_hz=rate, encoding=self._encoding))
             status = None
             while status is None and time.monotonic() < deadline + self._timeout_s:
-                parser.feed(port.read(max(1, port.in_waiting)))
+                parser.feed(self._read(port))
                 while parser.packets:
                     packet = parser.packets.popleft()
                     if packet.type == pmat1.ACK and len(packet.body) >= _ACK.size:
@@ -242,7 +253,7 @@ class Session:
         while time.monotonic() < deadline:
             if self.protocol.poll:
                 self._send(port, self.protocol.poll)
-            data = port.read(max(1, port.in_waiting))
+            data = self._read(port)
             received += data[: 64 - len(received)] if len(received) < 64 else b""
             frames = parser.feed(data)
             if frames:
@@ -276,6 +287,12 @@ class Session:
         self._request_id = (self._request_id + 1) & 0xFFFFFFFF
         return self._request_id
 
+    def _read(self, port):
+        """The bytes waiting (at least one, or none after the read timeout)."""
+        if self._bulk:
+            return port.read(65536)
+        return port.read(max(1, port.in_waiting))
+
     @staticmethod
     def _send(port, data):
         port.write(data)
@@ -291,7 +308,7 @@ class Session:
                     break
                 continue
             try:
-                data = port.read(max(1, port.in_waiting))
+                data = self._read(port)
             except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
                 # TypeError/AttributeError: pyserial's posix port after close from another thread.
                 self._port_lost(exc)
@@ -325,7 +342,7 @@ class Session:
             self._port_lost(exc)
 
     def _restart_pmat1(self, port):
-        self._awaiting_info = True
+        self._awaiting_info += 1
         self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
         rate = int(round(self._rate_hz or self.info.get("rate_hz") or 100))
         self._send(port, pmat1.encode_start(self._new_request(), rate_hz=rate, encoding=self._encoding))
@@ -339,7 +356,7 @@ class Session:
                 if info is not None:
                     self.info = info
                 if self._awaiting_info:
-                    self._awaiting_info = False
+                    self._awaiting_info -= 1
                 else:
                     # Announced unprompted: the device booted and waits for START.
                     logger.warning("%s: the device restarted (it announced itself unprompted)", self.url)
@@ -404,6 +421,7 @@ class Session:
             self._stats.connected = False
             self._stats.gaps_ns.append((now, None))
             self._after_reconnect = True
+            self._last_frame_ns = None  # the stall timer restarts from the reconnection
         self._parser.reset()
         if not self._reconnect_enabled:
             self.error = PortError(f"port {self.url!r} was lost: {exc}")
@@ -418,7 +436,7 @@ class Session:
                 return False
             attempt += 1
             try:
-                port = open_port(self.url, baudrate=self._baudrate)
+                port = self._open_port()
             except PortError:
                 continue
             try:

@@ -226,3 +226,16 @@ def test_kill_minus_nine_keeps_everything_up_to_the_last_second(tmp_path):
     wanted = set(scans["seq"][before & (scans["seq"] >= first)].tolist())
     assert len(wanted) > 300
     assert wanted <= set(raw.seq.values.tolist())
+
+
+def test_record_over_a_tcp_socket(tmp_path):
+    """socket:// URLs (Windows, a network bridge) keep the frame rate and the frame times."""
+    with VirtualMat("pmat1", shape=(64, 64), rate_hz=200.0, walk_s=4.0, link="tcp") as mat:
+        assert mat.url.startswith("socket://")
+        with open_mat(mat.url) as session:
+            path = session.record(tmp_path / "walk.nc", seconds=2.0)
+    raw = plantar.read(path)
+    scan = _check_against_truth(raw, mat.truth)
+    assert raw.sizes["time"] >= 0.9 * 2.0 * 200
+    latency = raw.t_host.values - (mat.truth.scans["t_scan_ns"][scan] - mat.truth.scans["t_scan_ns"][scan[0]]) / 1e9
+    assert np.ptp(latency) < 0.03  # frames are read as they come, not in bursts
