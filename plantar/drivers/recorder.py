@@ -300,6 +300,8 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
     save(raw, path, overwrite=overwrite)
     if not keep_journal:
         journal.unlink()
+    if session.error is not None:
+        logger.error("%s: recording ended early, when the session stopped: %s", path, session.error)
     logger.info(
         "%s: %d frames, %d lost, %.1f s%s", path, raw.sizes["time"], raw.attrs["frames_lost"],
         float(raw.time[-1]), " (interrupted)" if interrupted else "",

@@ -301,6 +301,15 @@ class Session:
     # ------------------------------------------------------------ reader thread
 
     def _run(self):
+        try:
+            self._loop()
+        except Exception as exc:  # noqa: BLE001  (keep what was recorded; say why streaming stopped)
+            self.error = exc
+            logger.error("%s: the reader stopped: %s", self.url, exc)
+            self._stop.set()
+            self._close_port()
+
+    def _loop(self):
         while not self._stop.is_set():
             port = self._port
             if port is None:
