@@ -4,7 +4,7 @@ The public functions are re-exported here; ``ds.plantar.<function>()`` forwards 
 them. See the README for the data model and a first run.
 """
 
-from . import datasets, drivers, geometry, io, metrics, regions, steps, synth
+from . import calibration, datasets, drivers, geometry, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__

@@ -1,0 +1,40 @@
+"""Calibration: from raw counts to kPa.
+
+A calibration is an :class:`xarray.Dataset` (schema ``pmcal/1``) built step by step
+from raw recordings (schema ``counts/1``) of the same mat:
+
+1. :func:`tare`: per-sensel offset and noise from unloaded frames; stuck-high and
+   noisy sensels.
+2. :func:`equilibrate`: per-sensel gain under a uniform pressure; dead and
+   uncovered sensels.
+3. :func:`fit`: the load curve (linear, power law or exponential) from known
+   forces and pressures, chosen by held-out error.
+4. :func:`apply`: a raw recording to a trial in kPa.
+5. :func:`save` / :func:`load`: the ``*.pmcal.nc`` file, tied to its mat.
+
+Each step returns a new Dataset; none changes its inputs. The procedure and the
+maths follow the project's research notes on drivers and calibration (section 4.5).
+"""
+
+from ._apply import apply
+from ._common import SCHEMA_CAL, STATUS, check_calibration
+from ._curve import MODEL_FORMULAS, MODELS, curve_kpa, fit
+from ._equilibrate import equilibrate
+from ._file import SUFFIX, load, save
+from ._tare import tare
+
+__all__ = [
+    "MODELS",
+    "MODEL_FORMULAS",
+    "SCHEMA_CAL",
+    "STATUS",
+    "SUFFIX",
+    "apply",
+    "check_calibration",
+    "curve_kpa",
+    "equilibrate",
+    "fit",
+    "load",
+    "save",
+    "tare",
+]

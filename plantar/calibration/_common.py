@@ -1,0 +1,229 @@
+"""What the calibration steps share: the schema, sensel status codes, checks and helpers."""
+
+import datetime
+import hashlib
+import json
+import numbers
+
+import numpy as np
+import scipy.ndimage as ndi
+import xarray as xr
+
+from .._schema import check_counts
+from .._version import __version__
+
+SCHEMA_CAL = "pmcal/1"
+
+#: Sensel status codes stored in the ``status`` variable.
+STATUS = {"ok": 0, "dead": 1, "stuck_high": 2, "noisy": 3, "uncovered": 4}
+STATUS_MEANINGS = "0 ok, 1 dead, 2 stuck high, 3 noisy, 4 uncovered in equilibration"
+
+#: Names of the per-sensel variables -> (dtype, units, long_name).
+CAL_VARIABLES = {
+    "offset_counts": (np.float32, "count", "tare baseline (median of unloaded frames)"),
+    "noise_counts": (np.float32, "count", "read noise at rest (1.4826 x MAD of unloaded frames)"),
+    "gain": (np.float32, "1", "equilibration gain (median 1)"),
+    "status": (np.int8, "1", f"sensel status: {STATUS_MEANINGS}"),
+    "saturation_counts": (np.float32, "count", "reading at which the sensel saturates (ADC rail)"),
+}
+
+
+def _check_raw(raw, name="raw"):
+    """Check a raw recording, naming the argument in the message."""
+    if not isinstance(raw, xr.Dataset):
+        raise TypeError(f"{name} must be a raw recording (xarray.Dataset), got {type(raw).__name__}")
+    try:
+        check_counts(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a raw recording (schema counts/1): {exc}") from None
+
+
+def check_calibration(cal):
+    """Check that a Dataset is a calibration (schema ``pmcal/1``).
+
+    Parameters
+    ----------
+    cal : xarray.Dataset
+        A calibration, as returned by :func:`tare`, :func:`equilibrate`,
+        :func:`fit` or :func:`load`.
+
+    Raises
+    ------
+    TypeError
+        If ``cal`` is not an :class:`xarray.Dataset`.
+    ValueError
+        If a variable or attribute is missing or wrong; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar import calibration
+    >>> raw = plantar.make_counts(np.zeros((100, 4, 4), dtype=np.uint16), pitch_mm=10.0, rate_hz=50.0)
+    >>> calibration.check_calibration(calibration.tare(raw))
+    """
+    if not isinstance(cal, xr.Dataset):
+        raise TypeError(f"cal must be a calibration (xarray.Dataset), got {type(cal).__name__}")
+    if cal.attrs.get("plantar_schema") != SCHEMA_CAL:
+        raise ValueError(
+            f"cal is not a calibration: attr 'plantar_schema' is {cal.attrs.get('plantar_schema')!r}, "
+            f"expected {SCHEMA_CAL!r}"
+        )
+    for name, (dtype, _, _) in CAL_VARIABLES.items():
+        if name not in cal.data_vars:
+            raise ValueError(f"calibration has no variable {name!r}")
+        if cal[name].dims != ("y", "x") or cal[name].dtype != dtype:
+            raise ValueError(
+                f"calibration variable {name!r} must be {np.dtype(dtype)} with dims ('y', 'x'), "
+                f"got {cal[name].dtype} with dims {cal[name].dims}"
+            )
+    for key in ("device", "sensor_pitch_x_mm", "sensor_pitch_y_mm", "threshold_sigma",
+                "noise_floor_counts", "model", "procedure", "calibration_id"):  # fmt: skip
+        if key not in cal.attrs:
+            raise ValueError(f"calibration has no attr {key!r}")
+
+
+def _check_same_mat(raw, cal, name="raw"):
+    """Refuse a recording from another mat than the calibration's (device, shape, pitch)."""
+    shape_cal = (cal.sizes["y"], cal.sizes["x"])
+    shape_raw = (raw.sizes["y"], raw.sizes["x"])
+    dev_cal, dev_raw = cal.attrs["device"], raw.attrs.get("device", "")
+    if dev_cal != dev_raw or shape_cal != shape_raw:
+        raise ValueError(
+            f"{name} is from another mat: the calibration is for {dev_cal!r} "
+            f"({shape_cal[0]} x {shape_cal[1]} sensels), the recording from {dev_raw!r} "
+            f"({shape_raw[0]} x {shape_raw[1]}); use the calibration of this mat"
+        )
+    for attr in ("sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+        if not np.isclose(cal.attrs[attr], raw.attrs[attr], rtol=1e-6, atol=0):
+            raise ValueError(
+                f"{name} has {attr} = {raw.attrs[attr]:g} but the calibration {cal.attrs[attr]:g}: "
+                "it is from another mat; use the calibration of this mat"
+            )
+
+
+def _positive(value, name):
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _fraction(value, name):
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _adc_rail(raw, adc_bits):
+    """ADC rail in counts: from ``adc_bits``, the recording's attrs, or 65535 (uint16)."""
+    if adc_bits is None:
+        adc_bits = raw.attrs.get("adc_bits")
+    if adc_bits is None and "device_info" in raw.attrs:
+        try:
+            adc_bits = json.loads(raw.attrs["device_info"]).get("adc_bits")
+        except (ValueError, AttributeError):
+            adc_bits = None
+    if adc_bits is None:
+        return 0, 65535
+    if not (isinstance(adc_bits, numbers.Integral) and 1 <= adc_bits <= 16):
+        raise ValueError(f"adc_bits must be an integer in 1 .. 16, got {adc_bits!r}")
+    return int(adc_bits), 2 ** int(adc_bits) - 1
+
+
+def _gate_counts(cal):
+    """Per-sensel gate on equalised counts: threshold_sigma x max(noise, floor) x gain."""
+    sigma = np.maximum(cal["noise_counts"].values, cal.attrs["noise_floor_counts"])
+    return (cal.attrs["threshold_sigma"] * sigma * cal["gain"].values).astype(np.float32)
+
+
+def _equalised(raw, cal):
+    """Equalised counts ``e = g * max(raw - o, 0)``, gated, as float32 (time, y, x)."""
+    counts = raw["counts"].values
+    e = counts.astype(np.float32)
+    e -= cal["offset_counts"].values
+    np.maximum(e, 0, out=e)
+    e *= cal["gain"].values
+    e[e <= _gate_counts(cal)] = 0
+    return e
+
+
+def _inpaint(frames, bad):
+    """Fill the ``bad`` (y, x) cells of every frame with the mean of their valid 4-neighbours.
+
+    Cells with no valid neighbour are filled in later passes from cells filled
+    before them (clusters fill from their edges inwards); cells that cannot be
+    reached stay NaN. Vectorised over frames and over the bad cells.
+    """
+    out = frames.copy()
+    if not bad.any():
+        return out
+    ny, nx = bad.shape
+    valid = ~bad
+    todo = np.argwhere(bad)
+    out[:, bad] = np.nan
+    offsets = ((-1, 0), (1, 0), (0, -1), (0, 1))
+    while todo.size:
+        total = np.zeros((out.shape[0], len(todo)), out.dtype)
+        count = np.zeros(len(todo), int)
+        for dy, dx in offsets:
+            yy, xx = todo[:, 0] + dy, todo[:, 1] + dx
+            inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
+            use = np.zeros(len(todo), bool)
+            use[inside] = valid[yy[inside], xx[inside]]
+            total[:, use] += out[:, yy[use], xx[use]]
+            count += use
+        done = count > 0
+        if not done.any():
+            break
+        fill = todo[done]
+        out[:, fill[:, 0], fill[:, 1]] = total[:, done] / count[done]
+        valid[fill[:, 0], fill[:, 1]] = True
+        todo = todo[~done]
+    return out
+
+
+def _components(mask):
+    """Label 4-connected components of ``mask``; return (labels, sizes per label, 0 first)."""
+    labels, n = ndi.label(mask)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    return labels, sizes
+
+
+def _add_step(cal, step):
+    """Return the procedure JSON with one more step appended."""
+    steps = json.loads(cal.attrs.get("procedure", "[]"))
+    steps.append(step)
+    return json.dumps(steps, separators=(",", ":"), sort_keys=True)
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _content_id(cal):
+    """Short hash (12 hex digits) of the calibration's values and attrs, ``calibration_id`` left out."""
+    h = hashlib.sha256()
+    for name in sorted(cal.variables):
+        var = cal.variables[name]
+        values = np.ascontiguousarray(var.values)
+        h.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
+        h.update(values.tobytes())
+        h.update(json.dumps({k: _plain(v) for k, v in var.attrs.items()}, sort_keys=True).encode())
+    attrs = {k: _plain(v) for k, v in cal.attrs.items() if k != "calibration_id"}
+    h.update(json.dumps(attrs, sort_keys=True).encode())
+    return h.hexdigest()[:12]
+
+
+def _finish(cal):
+    """Stamp the version, the date and the content hash; return the calibration."""
+    cal.attrs["plantar_version"] = __version__
+    cal.attrs["calibration_id"] = _content_id(cal)
+    return cal

@@ -1,0 +1,431 @@
+"""Step 3: the load curve. Pressure from equalised counts, fitted to known loads."""
+
+import numbers
+
+import numpy as np
+import scipy.optimize
+import xarray as xr
+
+from .._schema import STANDARD_GRAVITY_M_S2
+from ..utils import logger
+from ._common import (
+    STATUS,
+    _add_step,
+    _check_raw,
+    _check_same_mat,
+    _equalised,
+    _finish,
+    _fraction,
+    _inpaint,
+    check_calibration,
+)  # fmt: skip
+
+#: The curve families, pressure in kPa from equalised counts ``e``, and their parameters.
+MODELS = {"linear": ("a",), "power": ("a", "b"), "exponential": ("a", "b")}
+MODEL_FORMULAS = {
+    "linear": "P = a * e (a in kPa per count)",
+    "power": "P = a * e**b (a in kPa per count**b)",
+    "exponential": "P = a * (exp(e / b) - 1) (a in kPa, b in counts)",
+}
+
+#: A model with more parameters is chosen only if its held-out error is below
+#: this fraction of the simpler model's, and lower by more than this many
+#: percentage points (differences below 1 % of force are within what a mat repeats).
+SIMPLER_MARGIN = 0.9
+SIMPLER_MARGIN_PCT = 1.0
+
+#: A load needs this many sensels above their gate in some frame.
+MIN_LOADED_SENSELS = 4
+
+
+def curve_kpa(model, params, e):
+    """Evaluate a load curve: pressure in kPa from equalised counts.
+
+    Parameters
+    ----------
+    model : {"linear", "power", "exponential"}
+        The curve family (see :data:`MODEL_FORMULAS`).
+    params : sequence of float
+        ``(a,)`` or ``(a, b)`` in the family's units.
+    e : array_like of float
+        Equalised counts (>= 0).
+
+    Returns
+    -------
+    pressure_kpa : numpy.ndarray
+        Pressure in kPa, 0 where ``e`` is 0; same dtype as ``e`` if floating.
+
+    Examples
+    --------
+    >>> from plantar.calibration import curve_kpa
+    >>> float(curve_kpa("power", (0.5, 2.0), 10.0))
+    50.0
+    """
+    e = np.asarray(e)
+    if e.dtype.kind != "f":
+        e = e.astype(np.float64)
+    a = params[0]
+    if model == "linear":
+        return a * e
+    if model == "power":
+        return a * np.power(np.maximum(e, 0), params[1])
+    if model == "exponential":
+        return a * np.expm1(e / params[1])
+    raise ValueError(f"model must be one of {tuple(MODELS)}, got {model!r}")
+
+
+def _unit_curve(model, theta, u):
+    """The curve on normalised counts ``u = e / e_ref`` with log-scale parameters ``theta``."""
+    scale = np.exp(theta[0])
+    if model == "linear":
+        return scale * u
+    theta = np.clip(theta, -50.0, 50.0)
+    if model == "power":
+        return scale * u ** np.minimum(np.exp(theta[1]), 50.0)
+    return scale * np.expm1(np.minimum(u / np.exp(theta[1]), 700.0))  # no overflow while searching
+
+
+def _natural(model, theta, e_ref):
+    """Log-scale parameters on normalised counts -> (a, b) in the family's units."""
+    if model == "linear":
+        return (float(np.exp(theta[0]) / e_ref),)
+    if model == "power":
+        b = float(np.exp(theta[1]))
+        return (float(np.exp(theta[0]) / e_ref**b), b)
+    return (float(np.exp(theta[0])), float(np.exp(theta[1]) * e_ref))
+
+
+class _Data:
+    """The gated equalised counts of all loads, grouped into residuals.
+
+    Each residual is one frame of a load (known force, or mean pressure over the
+    covered sensels), or one half (even or odd frames) of a whole-recording load
+    (the walk: mean force = body weight). ``pred = scale * sum of P over its group``.
+    """
+
+    def __init__(self):
+        self.u, self.group = [], []
+        self.scale, self.target, self.kind, self.load, self.half, self.kpa_per_unit = [], [], [], [], [], []
+
+    def add(self, values, scale, target, kind, load, half, kpa_per_unit):
+        index = len(self.target)
+        self.u.append(values)
+        self.group.append(np.full(values.size, index))
+        self.scale.append(scale)
+        self.target.append(target)
+        self.kind.append(kind)
+        self.load.append(load)
+        self.half.append(half)
+        self.kpa_per_unit.append(kpa_per_unit)
+
+    def freeze(self, e_ref):
+        self.u = np.concatenate(self.u) / e_ref
+        self.group = np.concatenate(self.group)
+        for name in ("scale", "target", "load", "half", "kpa_per_unit"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=float))
+        self.load = self.load.astype(int)
+        self.half = self.half.astype(int)
+        # Every load weighs the same, whatever its number of residuals.
+        n_per_load = np.bincount(self.load)
+        self.weight = 1.0 / np.sqrt(n_per_load[self.load])
+
+    def relative(self, model, theta, rows):
+        """Relative residuals (prediction / target - 1) of the residuals in ``rows``."""
+        take = rows[self.group]
+        sums = np.bincount(self.group[take], _unit_curve(model, theta, self.u[take]), minlength=len(self.target))
+        return (self.scale[rows] * sums[rows]) / self.target[rows] - 1.0
+
+
+def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_loads=False,
+        max_saturated_fraction=0.001):  # fmt: skip
+    """Fit the load curve, pressure from equalised counts, to known loads; choose the model.
+
+    With equalised counts ``e = g * max(raw - o, 0)`` gated at
+    ``threshold_sigma * max(sigma, floor) * g`` (dead and stuck sensels filled
+    from their neighbours, as :func:`apply` does), the predicted force of a
+    frame is ``F = 1000 * A * sum_ij f(e_ij)`` N (``A`` the cell area in m2,
+    ``f`` in kPa); a uniform pressure predicts ``mean_ij f(e_ij)`` over covered
+    sensels. The parameters minimise the relative residuals
+    ``prediction / known - 1`` with :func:`scipy.optimize.least_squares`, each
+    load weighing the same (research notes, section 4.5).
+
+    The model is chosen by held-out error, never by in-sample fit: with more
+    loads than the largest model has parameters, *leave one load out* (fit on
+    the others, predict the one left out, for each load in turn); otherwise
+    each load's frames are split into even and odd frames, fitted on one half
+    and tested on the other. The model with the lowest held-out RMS error wins,
+    except that a model with fewer parameters is kept unless the other's
+    error is below 90 % of its own and lower by more than 1 percentage point.
+
+    Parameters
+    ----------
+    cal : xarray.Dataset
+        Calibration from :func:`equilibrate` (or :func:`tare`). If it holds a
+        known equilibration pressure, that is one more load.
+    loads : sequence
+        Known loads, each either ``(raw, force_n)``: a raw recording of a
+        static load of ``force_n`` N (body weight on one foot or on two feet:
+        ``body_mass_kg * 9.80665``), using the frames where the summed
+        equalised counts are at least 80 % of their 90th percentile; or a dict
+        with key ``"raw"`` and one of ``"force_n"`` (as the tuple; add
+        ``"average": True`` for a walk whose whole-recording mean force is
+        ``force_n``, as for full strides on the mat), ``"body_mass_kg"``
+        (the same, in kg, with ``"average"`` as for ``force_n``) or
+        ``"pressure_kpa"`` (a uniform pressure over the mat, in kPa).
+    models : sequence of str
+        Families to try among ``"linear"``, ``"power"`` and ``"exponential"``
+        (see :data:`MODEL_FORMULAS`).
+    allow_fewer_loads : bool
+        If a model has more parameters than there are loads, drop it (with a
+        log message) instead of refusing.
+    max_saturated_fraction : float
+        Largest fraction of loaded readings at the ADC rail in any load; more is refused.
+
+    Returns
+    -------
+    cal : xarray.Dataset
+        A new calibration with attrs ``model``, ``model_formula``, ``curve_a``
+        (and ``curve_b``), ``valid_range_counts`` and ``valid_range_kpa``
+        (the range of equalised counts seen in the loads), ``fit_rms_force_pct``
+        (in-sample RMS of the relative force errors, %), ``fit_rms_kpa`` (the
+        same as mean-pressure errors, kPa), ``heldout_rms_pct_<model>`` for each
+        model tried, ``heldout_scheme``, and the loads in ``procedure``.
+
+    Raises
+    ------
+    ValueError
+        If a load is malformed, from another mat, unloaded or saturated, or a
+        model has more parameters than there are loads.
+
+    See Also
+    --------
+    tare, equilibrate, apply
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar import calibration
+    >>> rest = plantar.make_counts(np.zeros((100, 4, 4), np.uint16), pitch_mm=10.0, rate_hz=50.0)
+    >>> cal = calibration.tare(rest, adc_bits=12)
+    >>> frames = np.zeros((10, 4, 4), np.uint16)
+    >>> frames[:, 1:3, 1:3] = 2000                 # 4 sensels of 1 cm2
+    >>> raw = plantar.make_counts(frames, pitch_mm=10.0, rate_hz=50.0)
+    >>> cal = calibration.fit(cal, [(raw, 80.0)], models=("linear",))
+    >>> cal.attrs["model"], round(cal.attrs["curve_a"], 6)      # 200 kPa at 2000 counts
+    ('linear', 0.1)
+    """
+    check_calibration(cal)
+    max_saturated_fraction = _fraction(max_saturated_fraction, "max_saturated_fraction")
+    if isinstance(models, str):
+        models = (models,)
+    models = tuple(models)
+    if not models or any(m not in MODELS for m in models):
+        raise ValueError(f"models must be a non-empty sequence of {tuple(MODELS)}, got {models!r}")
+    if isinstance(loads, dict) or (isinstance(loads, tuple) and loads and isinstance(loads[0], xr.Dataset)):
+        loads = [loads]  # one load given on its own
+    loads = list(loads)
+    data, described = _gather(cal, loads, max_saturated_fraction)
+    n_loads = len(described)
+    if n_loads == 0:
+        raise ValueError("fit needs at least one known load (loads is empty and the calibration has no "
+                         "equilibration pressure)")
+    usable = []
+    for model in models:
+        if len(MODELS[model]) > n_loads:
+            message = (
+                f"model {model!r} has {len(MODELS[model])} parameters but there is only {n_loads} load level: "
+                "give at least two loads (e.g. body weight on one foot and on two feet, or a known uniform "
+                "pressure) or fit models=('linear',)"
+            )
+            if not allow_fewer_loads:
+                raise ValueError(message)
+            logger.warning("fit: dropping %s", message)
+            continue
+        usable.append(model)
+    if not usable:
+        raise ValueError(f"no model in {models!r} can be fitted to {n_loads} load(s); add loads")
+
+    e_ref = float(np.percentile(np.concatenate(data.u), 99))
+    data.freeze(e_ref)
+    everything = np.ones(len(data.target), bool)
+    most = max(len(MODELS[m]) for m in usable)
+    if n_loads > most:
+        scheme = "leave one load out"
+        folds = [data.load != k for k in range(n_loads)]
+    else:
+        scheme = "even and odd frames of each load"
+        folds = [data.half == 0, data.half == 1]
+    heldout, fitted = {}, {}
+    for model in usable:
+        errors = []
+        for train in folds:
+            theta = _least_squares(data, model, train)
+            test = ~train
+            errors.append(data.weight[test] * data.relative(model, theta, test))
+        errors = np.concatenate(errors)
+        heldout[model] = float(100 * np.sqrt(np.sum(errors**2) / np.sum(_weights_sq(data, folds))))
+        fitted[model] = _least_squares(data, model, everything)
+    chosen = _choose(usable, heldout)
+    theta = fitted[chosen]
+    params = _natural(chosen, theta, e_ref)
+
+    rel = data.relative(chosen, theta, everything)
+    w2 = data.weight**2
+    rms_pct = float(100 * np.sqrt(np.sum(w2 * rel**2) / np.sum(w2)))
+    pred_err_kpa = rel * data.target * data.kpa_per_unit
+    rms_kpa = float(np.sqrt(np.sum(w2 * pred_err_kpa**2) / np.sum(w2)))
+    e_seen = data.u * e_ref
+    valid_counts = np.array([float(e_seen.min()), float(e_seen.max())])
+    valid_kpa = curve_kpa(chosen, params, valid_counts).astype(float)
+    logger.info("fit: %s chosen (%s); held-out RMS %s; in-sample %.2f %% / %.2f kPa", chosen, scheme,
+                {m: round(v, 2) for m, v in heldout.items()}, rms_pct, rms_kpa)  # fmt: skip
+
+    out = cal.copy(deep=True)
+    for key in [k for k in out.attrs if k.startswith(("curve_", "heldout_rms_pct_"))]:
+        del out.attrs[key]
+    out.attrs.update(
+        model=chosen,
+        model_formula=MODEL_FORMULAS[chosen],
+        valid_range_counts=valid_counts,
+        valid_range_kpa=valid_kpa,
+        fit_rms_force_pct=rms_pct,
+        fit_rms_kpa=rms_kpa,
+        heldout_scheme=scheme,
+    )
+    for name, value in zip(MODELS[chosen], params):
+        out.attrs[f"curve_{name}"] = value
+    for model, value in heldout.items():
+        out.attrs[f"heldout_rms_pct_{model}"] = value
+    out.attrs["procedure"] = _add_step(out, {
+        "step": "fit", "loads": described, "models": list(usable), "model": chosen,
+        "heldout_scheme": scheme, "heldout_rms_pct": heldout,
+    })  # fmt: skip
+    return _finish(out)
+
+
+def _weights_sq(data, folds):
+    return np.concatenate([data.weight[~train] ** 2 for train in folds])
+
+
+def _choose(models, heldout):
+    """The lowest held-out error, unless a simpler model is within the margin."""
+    order = sorted(models, key=lambda m: heldout[m])
+    best = order[0]
+    for model in sorted(models, key=lambda m: (len(MODELS[m]), heldout[m])):
+        better = heldout[best] < min(SIMPLER_MARGIN * heldout[model], heldout[model] - SIMPLER_MARGIN_PCT)
+        if len(MODELS[model]) < len(MODELS[best]) and not better:
+            return model
+    return best
+
+
+def _least_squares(data, model, rows):
+    """Fit log-scale parameters on the residuals ``rows``."""
+    def residuals(theta):
+        return data.weight[rows] * data.relative(model, theta, rows)
+
+    starts = [(0.0,)] if model == "linear" else [(0.0, np.log(s)) for s in (0.3, 1.0, 3.0)]
+    best = None
+    for start in starts:
+        theta = np.array(start, float)
+        # Scale first: the prediction is proportional to exp(theta[0]).
+        ratio = data.relative(model, theta, rows) + 1.0
+        theta[0] = -np.log(np.median(ratio[ratio > 0])) if np.any(ratio > 0) else 0.0
+        result = scipy.optimize.least_squares(residuals, theta, method="lm" if rows.sum() > len(theta) else "trf")
+        if best is None or result.cost < best.cost:
+            best = result
+    return best.x
+
+
+def _gather(cal, loads, max_saturated_fraction):
+    """Turn the loads into residual groups of gated equalised counts."""
+    data = _Data()
+    described = []
+    area_m2 = cal.attrs["sensor_pitch_x_mm"] * cal.attrs["sensor_pitch_y_mm"] * 1e-6
+    bad = cal["status"].values != STATUS["ok"]
+    covered = cal["status"].values == STATUS["ok"]
+    for index, load in enumerate(loads):
+        raw, kind, value, average = _parse_load(load, index)
+        where = f"loads[{index}]"
+        _check_raw(raw, where)
+        _check_same_mat(raw, cal, where)
+        e = _inpaint(_equalised(raw, cal), bad)
+        e = np.nan_to_num(e, copy=False)
+        total = e.reshape(e.shape[0], -1).sum(axis=1)
+        n_above = (e > 0).reshape(e.shape[0], -1).sum(axis=1)
+        if n_above.max() < MIN_LOADED_SENSELS:
+            raise ValueError(
+                f"{where} is not loaded: at most {n_above.max()} sensels read above their noise gate in any frame"
+            )
+        if average:
+            frames = np.arange(e.shape[0])
+        else:
+            frames = np.nonzero(total >= 0.8 * np.percentile(total, 90))[0]
+        loaded = e[frames] > 0
+        at_rail = raw["counts"].values[frames] >= cal["saturation_counts"].values
+        saturated = (at_rail & loaded & ~bad).sum() / max(int((loaded & ~bad).sum()), 1)
+        if saturated > max_saturated_fraction:
+            raise ValueError(
+                f"{where} is saturated: {100 * saturated:.1f} % of its loaded readings are at the rail "
+                f"({cal['saturation_counts'].values.max():.0f} counts), which understates the pressure: "
+                "calibrate with a load within the mat's range"
+            )
+        load_id = len(described)
+        if kind == "force":
+            n_loaded = loaded.reshape(len(frames), -1).sum(axis=1)
+            if average:
+                for half in (0, 1):
+                    sub = frames[half::2]
+                    values = e[sub][e[sub] > 0]
+                    data.add(values, 1000 * area_m2 / len(sub), value, "force", load_id, half,
+                             1.0 / (1000 * area_m2 * max(n_loaded[half::2].mean(), 1)))  # fmt: skip
+            else:
+                for i, frame in enumerate(frames):
+                    values = e[frame][e[frame] > 0]
+                    data.add(values, 1000 * area_m2, value, "force", load_id, i % 2,
+                             1.0 / (1000 * area_m2 * max(n_loaded[i], 1)))  # fmt: skip
+        else:
+            for i, frame in enumerate(frames):
+                values = e[frame][covered]
+                data.add(values, 1.0 / values.size, value, "pressure", load_id, i % 2, 1.0)
+        described.append({
+            "kind": kind, "value": value, "units": "N" if kind == "force" else "kPa", "average": average,
+            "frames": len(frames), "source_file": str(raw.attrs.get("source_file", "")),
+        })  # fmt: skip
+    if cal.attrs.get("equilibration_kpa", 0.0) > 0:
+        level = float(cal.attrs["equilibration_counts"])
+        values = np.full(int(covered.sum()), level)
+        load_id = len(described)
+        for half in (0, 1):
+            data.add(values, 1.0 / values.size, float(cal.attrs["equilibration_kpa"]), "pressure", load_id, half, 1.0)
+        described.append({"kind": "pressure", "value": float(cal.attrs["equilibration_kpa"]), "units": "kPa",
+                          "average": False, "frames": 0, "source_file": "equilibration"})  # fmt: skip
+    return data, described
+
+
+def _parse_load(load, index):
+    where = f"loads[{index}]"
+    if isinstance(load, tuple):
+        if len(load) != 2:
+            raise ValueError(f"{where} must be (raw, force_n) or a dict, got a tuple of {len(load)}")
+        load = {"raw": load[0], "force_n": load[1]}
+    if not isinstance(load, dict) or "raw" not in load:
+        raise ValueError(f"{where} must be (raw, force_n) or a dict with key 'raw', got {type(load).__name__}")
+    keys = [k for k in ("force_n", "body_mass_kg", "pressure_kpa") if k in load]
+    unknown = set(load) - {"raw", "force_n", "body_mass_kg", "pressure_kpa", "average"}
+    if len(keys) != 1 or unknown:
+        raise ValueError(
+            f"{where} must have 'raw' and exactly one of 'force_n', 'body_mass_kg', 'pressure_kpa' "
+            f"(and optionally 'average'), got keys {sorted(load)}"
+        )
+    value = load[keys[0]]
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{where}[{keys[0]!r}] must be a positive number, got {value!r}")
+    value = float(value)
+    if keys[0] == "body_mass_kg":
+        value *= STANDARD_GRAVITY_M_S2
+    average = bool(load.get("average", False))
+    kind = "pressure" if keys[0] == "pressure_kpa" else "force"
+    if kind == "pressure" and average:
+        raise ValueError(f"{where}: 'average' applies to a known force, not to 'pressure_kpa'")
+    return load["raw"], kind, value, average
