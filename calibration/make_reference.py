@@ -1,0 +1,78 @@
+"""Make the virtual mat's reference calibration, by the bench procedure of README.md.
+
+The virtual mat that ``plantar simulate`` starts by default (64 x 64 sensels of
+8 mm, seed 0, serial VM-0001) has a known sensor model. This script takes the
+calibration recordings of README.md through that same sensor (an empty mat, a
+uniform 200 kPa, a 70 kg subject on the left foot, the right foot and both feet),
+runs tare, equilibration and the load-curve fit, saves
+``virtual-mat_VM-0001.pmcal.nc`` next to this script, and prints how close the
+calibrated pressure and force come to the truth.
+
+Run: ``python calibration/make_reference.py [--overwrite]``. Then
+``plantar simulate`` in one terminal and, in another,
+``plantar record --port PATH --calibration calibration/virtual-mat_VM-0001.pmcal.nc -o walk.nc``
+records the virtual mat in kPa.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import plantar
+from plantar import calibration
+from plantar._schema import STANDARD_GRAVITY_M_S2
+from plantar.drivers.sim import VirtualMat
+
+BODY_MASS_KG = 70.0
+OUT = Path(__file__).with_name("virtual-mat_VM-0001.pmcal.nc")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--overwrite", action="store_true")
+    args = ap.parse_args()
+    mat = VirtualMat("pmat1", walk_s=20.0, seed=0)  # the defaults of plantar simulate; not started
+    sensor, (rows, cols) = mat.sensor, mat.shape
+    pitch = mat.info["pitch_mm"]
+    device = f"{mat.info['vendor']} {mat.info['model']} (serial {mat.info['serial']})"
+    rng = np.random.default_rng(1)
+    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
+
+    def record(pressure_kpa):
+        counts = sensor.counts(np.asarray(pressure_kpa, float), rng)
+        return plantar.make_counts(counts, pitch_mm=tuple(pitch), rate_hz=100.0, device=device,
+                                   adc_bits=mat.info["adc_bits"])  # fmt: skip
+
+    # Standing: mid-stance footprints of the synthetic walk, each scaled to body weight.
+    trial, truth = plantar.synth.walk(seed=2, body_mass_kg=BODY_MASS_KG, passes=1, mat_length_mm=2400.0,
+                                      mat_width_mm=cols * pitch[0], pitch_mm=tuple(pitch), rate_hz=100.0)  # fmt: skip
+    weight_n = BODY_MASS_KG * STANDARD_GRAVITY_M_S2
+    feet = {}
+    for side in ("left", "right"):
+        step = int(np.flatnonzero((truth.side.values == side) & truth.complete.values)[0])
+        mid = np.searchsorted(trial.time.values, float(truth.t_on[step] + truth.t_off[step]) / 2)
+        p = np.nan_to_num(trial.pressure.values[mid].astype(float))
+        y0 = max(0, min(p.shape[0] - rows, int(np.argmax(p.sum(axis=1))) - rows // 2))
+        p = p[y0 : y0 + rows]
+        feet[side] = p / (p.sum() * 1000 * cell_area_m2) * weight_n
+    both = (feet["left"] + feet["right"]) / 2
+
+    cal = calibration.tare(record(np.zeros((200, rows, cols))))
+    cal = calibration.equilibrate(record(np.full((40, rows, cols), 200.0)), cal, pressure_kpa=200.0)
+    loads = [(record(np.repeat(f[None], 40, axis=0)), weight_n) for f in (feet["left"], feet["right"], both)]
+    cal = calibration.fit(cal, loads)
+    calibration.save(cal, OUT, overwrite=args.overwrite)
+
+    check = calibration.apply(record(np.repeat(both[None], 20, axis=0)), cal)
+    p = check.pressure.values
+    loaded = both > 20.0
+    rms = np.sqrt(np.mean(((p[:, loaded] - both[loaded]) / both[loaded]) ** 2))
+    force = np.nansum(p, axis=(1, 2)).mean() * 1000 * cell_area_m2
+    print(f"wrote {OUT}: {cal.attrs['model']} curve, id {cal.attrs['calibration_id']}")
+    print(f"standing on both feet: pressure RMS error {rms:.1%} on sensels above 20 kPa, "
+          f"force {force:.1f} N for {weight_n:.1f} N ({force / weight_n - 1:+.2%})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
