@@ -10,6 +10,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__, datasets, io
 from .analyze import analyze, to_table
 from .metrics import describe
@@ -194,7 +196,100 @@ example:
     record.add_argument("--timeout-s", type=float, default=3.0, help="wait this long for the device (default: 3)")
     record.add_argument("--keep-journal", action="store_true", help="keep the .pmrec journal afterwards")
     record.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    record.add_argument("--calibration", type=Path,
+                        help="calibration file (.pmcal.nc): write kPa to OUTPUT, counts to OUTPUT.counts.nc")  # fmt: skip
     record.set_defaults(run=_record)
+
+    calibrate = _command(
+        commands,
+        "calibrate",
+        "calibrate a mat: tare, equilibrate, fit the load curve, apply, show",
+        """\
+Turn a mat's counts into kPa, step by step (calibration/README.md in the source
+tree describes the bench procedure). Each step reads a recording, from a file
+(--from) or straight from the mat (--port, with a prompt saying what to put on
+it), and writes a calibration file (.pmcal.nc).
+
+example:
+  plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
+  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 200 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
+  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
+  plantar calibrate show mat.pmcal.nc
+  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc""",
+    )
+    steps = calibrate.add_subparsers(title="steps", metavar="STEP", required=True)
+
+    def _source(step, what):
+        step.add_argument("--port", help=f"record {what} from the mat on this port")
+        step.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1)")
+        step.add_argument("--pitch-mm", type=float, help="sensor pitch in mm, for devices that do not report it")
+        step.add_argument("--seconds", type=float, default=4.0, help="seconds to record from the mat (default: 4)")
+        step.add_argument("-o", "--output", type=Path, required=True, help="calibration file to write")
+        step.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+
+    tare_step = _command(steps, "tare", "offsets and noise from an empty mat", """\
+Record the empty mat (nothing on it) and compute each sensel's offset and noise;
+flags stuck-high and noisy sensels.
+
+example:
+  plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
+  plantar calibrate tare --from empty.nc -o mat.pmcal.nc""")
+    tare_step.add_argument("--from", dest="source", type=Path, help="a raw recording of the empty mat")
+    _source(tare_step, "the empty mat")
+    tare_step.set_defaults(run=_calibrate_tare)
+
+    eq_step = _command(steps, "equilibrate", "per-sensel gains under a uniform pressure", """\
+Record the mat under a uniform pressure (an air bladder, or a board on foam with
+weights) and compute each sensel's gain; flags dead and uncovered sensels.
+
+example:
+  plantar calibrate equilibrate --from bladder.nc --pressure-kpa 200 -c mat.pmcal.nc -o mat2.pmcal.nc""")
+    eq_step.add_argument("--from", dest="source", type=Path, help="a raw recording under uniform pressure")
+    eq_step.add_argument("--pressure-kpa", type=float, help="the uniform pressure, in kPa, if known")
+    eq_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file from the tare")
+    _source(eq_step, "the mat under uniform pressure")
+    eq_step.set_defaults(run=_calibrate_equilibrate)
+
+    fit_step = _command(steps, "fit", "the load curve from known forces", """\
+Fit the curve from counts to kPa to known loads, trying linear, power-law and
+exponential curves and keeping the best on held-out loads. From the mat (--port,
+with --body-mass-kg): the subject stands on the left foot only, then the right
+foot only, then both feet. From files: --load FILE:NEWTONS (static loads),
+--walk FILE (whole strides, with --body-mass-kg), --pressure FILE:KPA (bladder).
+
+example:
+  plantar calibrate fit --load left.nc:686.5 --load both.nc:686.5 -c mat.pmcal.nc -o mat2.pmcal.nc""")
+    fit_step.add_argument("--load", action="append", default=[], metavar="FILE:NEWTONS",
+                          help="a recording of a static known force (repeatable)")  # fmt: skip
+    fit_step.add_argument("--walk", action="append", default=[], metavar="FILE",
+                          help="a walk whose mean force is body weight (needs --body-mass-kg)")  # fmt: skip
+    fit_step.add_argument("--pressure", action="append", default=[], metavar="FILE:KPA",
+                          help="a recording under a known uniform pressure (repeatable)")  # fmt: skip
+    fit_step.add_argument("--body-mass-kg", type=float, help="the subject's body mass in kg")
+    fit_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file to extend")
+    _source(fit_step, "the subject standing")
+    fit_step.set_defaults(run=_calibrate_fit)
+
+    apply_step = _command(steps, "apply", "turn a raw recording into a trial in kPa", """\
+Apply a calibration to a raw recording from the same mat and save the trial in kPa.
+
+example:
+  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc""")
+    apply_step.add_argument("input", type=Path, help="raw recording (counts)")
+    apply_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file")
+    apply_step.add_argument("-o", "--output", type=Path, required=True, help="trial file to write (.nc)")
+    apply_step.add_argument("--dead", choices=("inpaint", "nan"), default="inpaint",
+                            help="dead and stuck sensels: from their neighbours (default) or NaN")  # fmt: skip
+    apply_step.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    apply_step.set_defaults(run=_calibrate_apply)
+
+    show_step = _command(steps, "show", "summarise a calibration file", """\
+Print a calibration's mat, steps, sensel flags, curve and fit errors.
+
+example:
+  plantar calibrate show mat.pmcal.nc""")
+    show_step.add_argument("input", type=Path, help="calibration file (.pmcal.nc)")
+    show_step.set_defaults(run=_calibrate_show)
     return parser
 
 
@@ -418,11 +513,177 @@ def _simulate(args):
             time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
 
 
+def _calibration_recording(args, source, prompt):
+    """A raw recording for a calibration step: from a file, or from the mat after a prompt."""
+    if source is not None:
+        if args.port:
+            raise ValueError("give --from FILE or --port, not both")
+        return io.read(source)
+    if not args.port:
+        raise ValueError("give --from FILE (a raw recording) or --port (record from the mat)")
+    from . import drivers
+
+    with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
+        _wait_for_user(prompt)
+        print(f"recording {args.seconds:g} s ...", file=sys.stderr)
+        return session.read(seconds=args.seconds)
+
+
+def _wait_for_user(prompt):
+    if sys.stdin.isatty():
+        input(f"{prompt}\nPress Enter when ready. ")
+    else:
+        import time
+
+        print(f"{prompt}\n(not a terminal: starting in 3 s)", file=sys.stderr)
+        time.sleep(3.0)
+
+
+def _save_calibration(cal, args):
+    from . import calibration
+
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    calibration.save(cal, args.output, overwrite=args.overwrite)
+    print(f"wrote {args.output} (calibration {cal.attrs['calibration_id']})")
+
+
+def _calibrate_tare(args):
+    from . import calibration
+
+    raw = _calibration_recording(args, args.source, "Clear the mat: nobody on it, nothing lying on it.")
+    cal = calibration.tare(raw)
+    status = cal["status"].values
+    print(f"tare from {raw.sizes['time']} frames: median noise {float(np.median(cal.noise_counts)):.2f} counts; "
+          f"{int((status == calibration.STATUS['stuck_high']).sum())} stuck-high, "
+          f"{int((status == calibration.STATUS['noisy']).sum())} noisy sensels")  # fmt: skip
+    _save_calibration(cal, args)
+
+
+def _calibrate_equilibrate(args):
+    from . import calibration
+
+    cal = calibration.load(args.calibration)
+    pressure = f" at {args.pressure_kpa:g} kPa" if args.pressure_kpa else ""
+    raw = _calibration_recording(
+        args, args.source, f"Put a uniform pressure{pressure} on the whole mat (bladder, or a board on foam)."
+    )
+    cal = calibration.equilibrate(raw, cal, pressure_kpa=args.pressure_kpa)
+    status = cal["status"].values
+    print(f"gains {float(cal.gain.min()):.2f} .. {float(cal.gain.max()):.2f}; "
+          f"{int((status == calibration.STATUS['dead']).sum())} dead, "
+          f"{int((status == calibration.STATUS['uncovered']).sum())} uncovered sensels")  # fmt: skip
+    _save_calibration(cal, args)
+
+
+def _split_value(text, option):
+    path, sep, value = text.rpartition(":")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not path or number is None:
+        raise ValueError(f"{option} must be FILE:NUMBER, got {text!r}")
+    return Path(path), number
+
+
+def _calibrate_fit(args):
+    from . import calibration
+    from ._schema import STANDARD_GRAVITY_M_S2
+
+    cal = calibration.load(args.calibration)
+    loads = []
+    for text in args.load:
+        path, force_n = _split_value(text, "--load")
+        loads.append((io.read(path), force_n))
+    for text in args.pressure:
+        path, kpa = _split_value(text, "--pressure")
+        loads.append({"raw": io.read(path), "pressure_kpa": kpa})
+    if args.walk and not args.body_mass_kg:
+        raise ValueError("--walk needs --body-mass-kg (the walk's mean force is body weight)")
+    for path in args.walk:
+        loads.append({"raw": io.read(path), "body_mass_kg": args.body_mass_kg, "average": True})
+    if args.port:
+        if loads:
+            raise ValueError("give recordings (--load, --walk, --pressure) or --port, not both")
+        if not args.body_mass_kg:
+            raise ValueError("--port needs --body-mass-kg: the loads are the subject's body weight")
+        from . import drivers
+
+        weight_n = args.body_mass_kg * STANDARD_GRAVITY_M_S2
+        with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
+            for stance in ("your left foot only", "your right foot only", "both feet"):
+                _wait_for_user(f"Step on the mat with {stance}; stand still, a finger on a wall for balance.")
+                print(f"recording {args.seconds:g} s ...", file=sys.stderr)
+                loads.append((session.read(seconds=args.seconds), weight_n))
+    if not loads:
+        raise ValueError("no loads: give --load, --walk or --pressure recordings, or --port with --body-mass-kg")
+    cal = calibration.fit(cal, loads)
+    print(_calibration_summary(cal))
+    _save_calibration(cal, args)
+
+
+def _calibrate_apply(args):
+    from . import calibration
+
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    raw = io.read(args.input)
+    trial = calibration.apply(raw, calibration.load(args.calibration, raw=raw), dead=args.dead)
+    io.save(trial, args.output, overwrite=args.overwrite)
+    print(f"wrote {args.output} ({_size(args.output)}): {trial.sizes['time']} frames in kPa, "
+          f"calibration {trial.attrs['calibration_id']}")  # fmt: skip
+
+
+def _calibrate_show(args):
+    from . import calibration
+
+    print(_calibration_summary(calibration.load(args.input)))
+
+
+def _calibration_summary(cal):
+    import json
+
+    from . import calibration
+
+    a = cal.attrs
+    status = cal["status"].values
+    counts = ", ".join(f"{int((status == code).sum())} {name.replace('_', '-')}"
+                       for name, code in calibration.STATUS.items() if name != "ok")  # fmt: skip
+    steps = [step.get("step", "?") for step in json.loads(a.get("procedure", "[]"))]
+    lines = [
+        f"calibration {a.get('calibration_id', '?')} of {a.get('device') or 'an unnamed mat'}: "
+        f"{cal.sizes['y']} x {cal.sizes['x']} sensels, pitch {a['sensor_pitch_x_mm']:g} x {a['sensor_pitch_y_mm']:g} mm",
+        f"steps: {', '.join(steps) or '-'}; created {a.get('created_utc', '?')}",
+        f"sensels: {int((status == 0).sum())} ok, {counts}",
+    ]
+    if "model" in a:
+        heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" for m in calibration.MODELS
+                            if f"heldout_rms_pct_{m}" in a)  # fmt: skip
+        lines += [
+            f"curve: {a['model']} ({a.get('model_formula', '')}); held-out force error: {heldout}",
+            f"fit error: {a['fit_rms_force_pct']:.2f} % of force, {a['fit_rms_kpa']:.2f} kPa; "
+            f"calibrated up to {float(np.max(a['valid_range_kpa'])):.0f} kPa",
+        ]
+    else:
+        lines.append("curve: not fitted yet (plantar calibrate fit)")
+    return "\n".join(lines)
+
+
 def _record(args):
     from . import drivers
 
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    cal = None
+    raw_path = args.output
+    if args.calibration is not None:
+        from . import calibration
+
+        cal = calibration.load(args.calibration)  # a bad file fails before anything is recorded
+        raw_path = args.output.with_name(args.output.name.removesuffix(".nc") + ".counts.nc")
+        if raw_path.exists() and not args.overwrite:
+            raise FileExistsError(f"'{raw_path}' exists; pass --overwrite to replace it")
     session = drivers.open_mat(args.port, protocol=args.protocol, rate_hz=args.rate_hz, shape=args.shape,
                                pitch_mm=args.pitch_mm, timeout_s=args.timeout_s)  # fmt: skip
     line = _StatusLine(quiet=args.quiet)
@@ -434,7 +695,7 @@ def _record(args):
                   + (f", {args.seconds:g} s" if args.seconds else ", Ctrl-C to stop"), file=sys.stderr)  # fmt: skip
         try:
             path = session.record(
-                args.output, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
+                raw_path, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
                 status=line.update, subject=args.subject, condition=args.condition,
                 body_mass_kg=args.body_mass_kg,
             )  # fmt: skip
@@ -445,6 +706,12 @@ def _record(args):
     print(f"wrote {path} ({_size(path)}): {raw.sizes['time']} frames over {float(raw.time[-1]):.1f} s at "
           f"{a['sampling_rate_hz']:.2f} Hz; {a['frames_lost']} lost, {a.get('crc_errors', 0)} corrupt packets, "
           f"{a['device_reboots']} device reboots, {a['reconnects']} reconnects")  # fmt: skip
+    if cal is not None:
+        from . import calibration
+
+        trial = calibration.apply(raw, cal)  # refuses a calibration of another mat; the counts stay saved
+        io.save(trial, args.output, overwrite=args.overwrite)
+        print(f"wrote {args.output} ({_size(args.output)}): kPa with calibration {trial.attrs['calibration_id']}")
 
 
 class _StatusLine:

@@ -118,6 +118,8 @@ def load(path, *, raw=None):
     True
     """
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no calibration file '{path}'")
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         cal = ds.load()
     for var in cal.variables.values():
