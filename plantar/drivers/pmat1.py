@@ -246,24 +246,8 @@ def decode_zero_run(payload, n_cells):
     >>> pmat1.decode_zero_run(bytes.fromhex("0500000004000700"), 6)
     array([5, 0, 0, 0, 0, 7], dtype=uint16)
     """
-    if len(payload) % 2:
-        return None
-    words = np.frombuffer(payload, _U16)
-    zero_at = np.flatnonzero(words == 0)
-    if zero_at.size == 0:
-        return words.astype(np.uint16) if words.size == n_cells else None
-    if zero_at[-1] == words.size - 1:
-        return None
-    runs = words[zero_at + 1]
-    # A count is never 0, so a zero word is always a marker, never a count.
-    if not runs.all():
-        return None
-    if words.size - 2 * zero_at.size + int(runs.sum(dtype=np.int64)) != n_cells:
-        return None
-    repeats = np.ones(words.size, np.int64)
-    repeats[zero_at] = runs
-    repeats[zero_at + 1] = 0
-    return np.repeat(words, repeats).astype(np.uint16, copy=False)
+    cells = _decode_zero_runs(memoryview(payload), [(0, len(payload), 0, 0, 1, int(n_cells), ENCODING_ZERO_RUN, 0)])
+    return None if cells[0] is None else cells[0].ravel()
 
 
 class Pmat1Parser(FrameParser):

@@ -111,7 +111,7 @@ def read_journal(path):
     if not sniff(data[:8]):
         raise FileFormatError(f"cannot read '{path}': not a plantar recording journal")
     meta, end, events = None, None, []
-    seqs, t_host, t_dev, flags, frames = [], [], [], [], []
+    heads = []  # RX records: (payload start, end, seq, t_device_us, rows, cols, encoding, flags)
     view = memoryview(data)
     size = len(data)
     pos = corrupt = 0
@@ -135,45 +135,39 @@ def read_journal(path):
         pos = body_end + 4
         if rtype == RX:
             th, td, rows, cols, encoding, fl, _ = RX_HEADER.unpack_from(body)
-            cells = pmat1.decode_zero_run(body[RX_HEADER.size :], rows * cols)
-            if cells is None or encoding != pmat1.ENCODING_ZERO_RUN:
+            if encoding != pmat1.ENCODING_ZERO_RUN:
                 corrupt += 1
                 continue
-            frames.append(cells.reshape(rows, cols))
-            seqs.append(seq)
-            t_host.append(th)
-            t_dev.append(np.nan if td == NO_CLOCK else td / 1e6)
-            flags.append(fl)
+            payload = start + pmat1.HEADER.size + RX_HEADER.size
+            heads.append((payload, body_end, seq, td, rows, cols, encoding, fl))
         elif rtype == META and meta is None:
             meta = json.loads(bytes(body))
         elif rtype == EVENT:
             events.append(json.loads(bytes(body)))
         elif rtype == END:
             end = json.loads(bytes(body))
-    view.release()
     if meta is None:
         raise FileFormatError(f"cannot read '{path}': its header record is corrupt")
-    if not frames:
+    # Every frame's cells in one pass, as the wire decoder does.
+    cells = pmat1._decode_zero_runs(view, heads) if heads else []
+    view.release()
+    kept = [(head, c) for head, c in zip(heads, cells) if c is not None]
+    corrupt += len(heads) - len(kept)
+    if not kept:
         raise FileFormatError(f"cannot read '{path}': the recording holds no frame")
-    shapes = {f.shape for f in frames}
-    if len(shapes) > 1:
-        keep = max(shapes, key=lambda s: sum(f.shape == s for f in frames))
-        logger.warning("'%s': dropping %d frames whose shape is not %s", path, sum(f.shape != keep for f in frames), keep)
-        mask = [f.shape == keep for f in frames]
-        frames, seqs, t_host, t_dev, flags = (
-            [v for v, m in zip(values, mask) if m] for values in (frames, seqs, t_host, t_dev, flags)
-        )
+    shapes = [c.shape for _, c in kept]
+    keep = max(set(shapes), key=shapes.count)
+    if len(set(shapes)) > 1:
+        logger.warning("'%s': dropping %d frames whose shape is not %s", path, len(kept) - shapes.count(keep), keep)
+        kept = [(head, c) for head, c in kept if c.shape == keep]
+    frames = [c for _, c in kept]
+    seqs, flags = (np.array([head[i] for head, _ in kept], np.int64) for i in (2, 7))
+    t_dev_us = np.array([head[3] for head, _ in kept], np.uint64)
+    t_host = np.array([RX_HEADER.unpack_from(data, head[0] - RX_HEADER.size)[0] for head, _ in kept], np.int64)
+    t_dev = np.where(t_dev_us == np.uint64(NO_CLOCK), np.nan, t_dev_us / 1e6)
     if corrupt:
         logger.warning("'%s': skipped %d corrupt records", path, corrupt)
-    raw = _build_raw(
-        np.stack(frames),
-        np.asarray(seqs, np.int64),
-        np.asarray(t_host, np.int64),
-        np.asarray(t_dev, np.float64),
-        np.asarray(flags, np.uint8),
-        meta,
-        end,
-    )
+    raw = _build_raw(np.stack(frames), seqs, t_host, t_dev, flags.astype(np.uint8), meta, end)
     raw.attrs["source_file"] = str(path)
     if end is None:
         raw.attrs["journal_complete"] = 0
