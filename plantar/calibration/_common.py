@@ -102,12 +102,6 @@ def _check_same_mat(raw, cal, name="raw"):
             )
 
 
-def _positive(value, name):
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _fraction(value, name):
     if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value <= 1):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._schema import _positive
 from ..utils import logger
 from ._common import (
     STATUS,
@@ -11,7 +12,6 @@ from ._common import (
     _components,
     _finish,
     _fraction,
-    _positive,
     check_calibration,
 )  # fmt: skip
 

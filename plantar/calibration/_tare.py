@@ -3,6 +3,7 @@
 import numpy as np
 import xarray as xr
 
+from .._schema import _positive
 from ..utils import logger
 from ._common import (
     CAL_VARIABLES,
@@ -13,7 +14,6 @@ from ._common import (
     _check_raw,
     _components,
     _finish,
-    _positive,
     _utc_now,
 )  # fmt: skip
 
