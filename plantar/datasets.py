@@ -9,40 +9,85 @@ from . import synth
 #: The demo walker: 70 kg, the right heel offloaded by 30 % (as after a heel injury).
 DEMO_WALKER = dict(body_mass_kg=70.0, foot_length_mm=260.0, offload={"right_heel": 0.3})
 
+#: The demo's conditions: footwear passed to :func:`plantar.synth.walk` and the extra
+#: offloading each adds to the walker's own. The orthotic is a shoe with an insole whose
+#: metatarsal pad takes 35 % of the load off the right metatarsal heads.
+DEMO_CONDITIONS = {
+    "barefoot": dict(condition="barefoot", offload={}),
+    "shod": dict(condition="shod", offload={}),
+    "orthotic": dict(condition="shod", offload={"right_metatarsal_heads": 0.35}),
+}
 
-def demo_walks(*, seed=0, passes=4):
-    """Walks of one person, barefoot and shod, on a 2 x 0.5 m mat.
 
-    The walker weighs 70 kg and offloads the right heel by 30 %, so left/right
-    and barefoot/shod comparisons have something real to find. The mat has
-    5 mm sensors and records at 100 Hz.
+def demo_walks(*, seed=0, passes=4, conditions=("barefoot", "shod", "orthotic")):
+    """Walks of one person, barefoot, shod and with an orthotic insole, on a 2 x 0.5 m mat.
+
+    The walker weighs 70 kg and offloads the right heel by 30 %; the orthotic
+    walk is shod, with 35 % of the load taken off the right metatarsal heads
+    (:data:`DEMO_CONDITIONS`), so left/right and condition comparisons have
+    something real to find. The mat has 5 mm sensors and records at 100 Hz.
 
     Parameters
     ----------
     seed : int
-        Seed of the walks (the shod walk uses ``seed + 1``).
+        Seed of the walks (the k-th condition uses ``seed + k``).
     passes : int
         Passes over the mat per condition.
+    conditions : sequence of str
+        Conditions to walk, from :data:`DEMO_CONDITIONS`.
 
     Returns
     -------
     walks : dict of str to (xarray.Dataset, xarray.Dataset)
-        ``{"barefoot": (trial, truth), "shod": (trial, truth)}``; see
-        :func:`plantar.synth.walk`.
+        ``{"barefoot": (trial, truth), ...}`` in the order of ``conditions``;
+        see :func:`plantar.synth.walk`. Each trial's ``condition`` attribute is
+        its key.
 
     Examples
     --------
     >>> from plantar.datasets import demo_walks
     >>> walks = demo_walks(passes=1)
-    >>> sorted(walks)
-    ['barefoot', 'shod']
-    >>> trial, truth = walks["shod"]
+    >>> list(walks)
+    ['barefoot', 'shod', 'orthotic']
+    >>> trial, truth = walks["orthotic"]
     >>> trial.attrs["condition"]
-    'shod'
+    'orthotic'
     """
-    return {
-        condition: synth.walk(
-            seed=seed + offset, passes=passes, condition=condition, subject="demo", **DEMO_WALKER
-        )
-        for offset, condition in enumerate(("barefoot", "shod"))
-    }
+    unknown = [c for c in conditions if c not in DEMO_CONDITIONS]
+    if unknown or not len(conditions):
+        raise ValueError(f"conditions must be some of {tuple(DEMO_CONDITIONS)}, got {tuple(conditions)!r}")
+    walks = {}
+    for offset, name in enumerate(DEMO_CONDITIONS):
+        if name not in conditions:
+            continue
+        trial, truth = synth.walk(seed=seed + offset, passes=passes, subject="demo", **demo_walker(name))
+        trial.attrs["condition"] = name
+        truth.attrs["condition"] = name
+        walks[name] = (trial, truth)
+    return {name: walks[name] for name in conditions}
+
+
+def demo_walker(condition):
+    """Keyword arguments of :func:`plantar.synth.walk` for the demo walker in one condition.
+
+    Parameters
+    ----------
+    condition : str
+        A key of :data:`DEMO_CONDITIONS`.
+
+    Returns
+    -------
+    kwargs : dict
+        ``body_mass_kg``, ``foot_length_mm``, ``condition`` (footwear) and
+        ``offload`` (the walker's own and the condition's).
+
+    Examples
+    --------
+    >>> from plantar.datasets import demo_walker
+    >>> demo_walker("orthotic")["offload"]
+    {'right_heel': 0.3, 'right_metatarsal_heads': 0.35}
+    """
+    if condition not in DEMO_CONDITIONS:
+        raise ValueError(f"condition must be one of {tuple(DEMO_CONDITIONS)}, got {condition!r}")
+    extra = DEMO_CONDITIONS[condition]
+    return dict(DEMO_WALKER, condition=extra["condition"], offload={**DEMO_WALKER["offload"], **extra["offload"]})
