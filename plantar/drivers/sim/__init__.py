@@ -16,8 +16,11 @@ Examples
 True
 """
 
+from .bench import bench_calibration
+from .demo import DEMO_MAT, record_demo
 from .faults import Faults
 from .mat import FATES, MAX_RATE_HZ, MIN_FLOOR_MM, MatTruth, VirtualMat
 from .sensor import CURVES, SensorModel
 
-__all__ = ["CURVES", "FATES", "MAX_RATE_HZ", "MIN_FLOOR_MM", "Faults", "MatTruth", "SensorModel", "VirtualMat"]
+__all__ = ["CURVES", "DEMO_MAT", "FATES", "MAX_RATE_HZ", "MIN_FLOOR_MM", "Faults", "MatTruth", "SensorModel",
+           "VirtualMat", "bench_calibration", "record_demo"]  # fmt: skip

@@ -1,0 +1,71 @@
+"""The bench calibration procedure, run on a virtual mat's known sensor model."""
+
+import numpy as np
+
+from ... import calibration
+from ..._schema import STANDARD_GRAVITY_M_S2, make_counts
+from ...synth import walk
+
+
+def bench_calibration(mat, *, body_mass_kg=70.0, seed=1):
+    """Calibrate a virtual mat by the bench procedure of ``calibration/README.md``.
+
+    The calibration recordings go through the mat's own sensor model (with its
+    noise, gains, dead and hot sensels), not over the wire: 200 frames of the
+    empty mat (tare), 40 frames of a uniform 200 kPa (equilibration), and 40
+    frames each of a subject of ``body_mass_kg`` standing on the left foot, the
+    right foot and both feet (load-curve fit; the footprints are mid-stance
+    frames of a synthetic walk scaled to body weight). The result applies to
+    what the mat sends when it is started.
+
+    Parameters
+    ----------
+    mat : plantar.drivers.sim.VirtualMat
+        The mat (it need not be started).
+    body_mass_kg : float
+        Body mass of the standing subject in kg.
+    seed : int
+        Seed of the calibration recordings' read noise.
+
+    Returns
+    -------
+    cal : xarray.Dataset
+        The calibration, for this mat's device, shape and pitch.
+
+    Examples
+    --------
+    >>> from plantar.drivers.sim import VirtualMat, bench_calibration
+    >>> mat = VirtualMat(shape=(100, 48), walk_s=2.0)
+    >>> cal = bench_calibration(mat)
+    >>> cal.attrs["device"]
+    'plantar virtual mat (serial VM-0001)'
+    """
+    sensor, (rows, cols) = mat.sensor, mat.shape
+    pitch = mat.info["pitch_mm"]
+    device = f"{mat.info['vendor']} {mat.info['model']} (serial {mat.info['serial']})"
+    rng = np.random.default_rng(seed)
+    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
+
+    def record(pressure_kpa):
+        counts = sensor.counts(np.asarray(pressure_kpa, float), rng)
+        return make_counts(counts, pitch_mm=tuple(pitch), rate_hz=100.0, device=device,
+                           adc_bits=mat.info["adc_bits"])  # fmt: skip
+
+    # Standing: mid-stance footprints of a synthetic walk, each scaled to body weight.
+    trial, truth = walk(seed=seed + 1, body_mass_kg=body_mass_kg, passes=1, mat_length_mm=2400.0,
+                        mat_width_mm=max(cols * pitch[0], 400.0), pitch_mm=tuple(pitch), rate_hz=100.0)  # fmt: skip
+    weight_n = body_mass_kg * STANDARD_GRAVITY_M_S2
+    feet = {}
+    for side in ("left", "right"):
+        step = int(np.flatnonzero((truth.side.values == side) & truth.complete.values)[0])
+        mid = np.searchsorted(trial.time.values, float(truth.t_on[step] + truth.t_off[step]) / 2)
+        p = np.nan_to_num(trial.pressure.values[mid].astype(float))[:, :cols]
+        y0 = max(0, min(p.shape[0] - rows, int(np.argmax(p.sum(axis=1))) - rows // 2))
+        p = p[y0 : y0 + rows]
+        feet[side] = p / (p.sum() * 1000 * cell_area_m2) * weight_n
+    both = (feet["left"] + feet["right"]) / 2
+
+    cal = calibration.tare(record(np.zeros((200, rows, cols))))
+    cal = calibration.equilibrate(record(np.full((40, rows, cols), 200.0)), cal, pressure_kpa=200.0)
+    loads = [(record(np.repeat(f[None], 40, axis=0)), weight_n) for f in (feet["left"], feet["right"], both)]
+    return calibration.fit(cal, loads)

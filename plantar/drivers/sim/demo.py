@@ -1,0 +1,89 @@
+"""The demo session: one calibrated virtual mat per condition, recorded at once over the wire."""
+
+import concurrent.futures
+
+from ... import calibration
+from ...datasets import DEMO_CONDITIONS, demo_walker
+from ...utils import fill_doc, logger, verbose
+from ..session import open_mat
+from .bench import bench_calibration
+from .mat import VirtualMat
+
+#: The demo mat: 2 m x 0.5 m of 8 mm sensels (250 x 64), 100 Hz.
+DEMO_MAT = dict(shape=(250, 64), pitch_mm=8.0, rate_hz=100.0)
+
+
+@fill_doc
+@verbose
+def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verbose=None):
+    """Record the demo walker in each condition from a calibrated virtual mat.
+
+    Each condition gets its own virtual mat (2 m x 0.5 m, 8 mm sensels, 100 Hz,
+    PMAT/1 over a pseudo-terminal, serial ``VM-D01``, ``VM-D02``, ...) playing
+    the demo walker (:func:`plantar.datasets.demo_walker`) back and forth. Each
+    mat is calibrated by the bench procedure on its sensor model
+    (:func:`bench_calibration`); then all are recorded at the same time through
+    :func:`plantar.drivers.open_mat`, in real time, and the counts are turned
+    into kPa with :func:`plantar.calibration.apply`.
+
+    Parameters
+    ----------
+    conditions : sequence of str
+        Conditions from :data:`plantar.datasets.DEMO_CONDITIONS`.
+    seconds : float
+        Recording length per condition, in s (they run in parallel).
+    seed : int
+        Seed of the walks and sensors (condition k uses ``seed + k``).
+    %(verbose)s
+
+    Returns
+    -------
+    recordings : dict of str to (xarray.Dataset, xarray.Dataset, xarray.Dataset)
+        Per condition ``(trial, raw, cal)``: the calibrated trial (kPa), the
+        raw recording (counts) and the calibration.
+
+    Examples
+    --------
+    >>> from plantar.drivers.sim.demo import record_demo
+    >>> recordings = record_demo(["barefoot"], seconds=1.0, verbose="error")
+    >>> trial, raw, cal = recordings["barefoot"]
+    >>> trial.attrs["calibration_id"] == cal.attrs["calibration_id"]
+    True
+    """
+    conditions = list(conditions)
+    unknown = [c for c in conditions if c not in DEMO_CONDITIONS]
+    if unknown or not conditions:
+        raise ValueError(f"conditions must be some of {tuple(DEMO_CONDITIONS)}, got {tuple(conditions)!r}")
+    if not (seconds > 0):
+        raise ValueError(f"seconds must be a positive number of s, got {seconds!r}")
+    mats = {}
+    for k, label in enumerate(conditions):
+        kwargs = demo_walker(label)
+        mats[label] = VirtualMat(
+            "pmat1", seed=seed + k, walk_s=max(float(seconds), 4.0) + 1.0, serial_number=f"VM-D{k + 1:02d}",
+            body_mass_kg=kwargs["body_mass_kg"], condition=kwargs["condition"], offload=kwargs["offload"],
+            **DEMO_MAT,
+        )  # fmt: skip
+    logger.info("calibrating %d virtual mats by the bench procedure", len(mats))
+    cals = {label: bench_calibration(mat) for label, mat in mats.items()}
+    for mat in mats.values():
+        mat.start()
+    try:
+        logger.info("recording %s for %g s", ", ".join(conditions), seconds)
+        with concurrent.futures.ThreadPoolExecutor(len(mats)) as pool:
+            futures = {label: pool.submit(_record, mat.url, seconds, label) for label, mat in mats.items()}
+            raws = {label: future.result() for label, future in futures.items()}
+    finally:
+        for mat in mats.values():
+            mat.stop()
+    out = {}
+    for label in conditions:
+        trial = calibration.apply(raws[label], cals[label])
+        trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
+        out[label] = (trial, raws[label], cals[label])
+    return out
+
+
+def _record(url, seconds, label):
+    with open_mat(url, protocol="pmat1", verbose="warning") as session:
+        return session.read(seconds=seconds, condition=label, subject="demo", verbose="warning")
