@@ -9,6 +9,7 @@ from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table
+from .compare import compare, comparison_table
 from .io import read, save
 from .metrics import cop, describe, total_force
 from .offloading import offloading
@@ -20,6 +21,8 @@ __all__ = [
     "analyze",
     "check_counts",
     "check_trial",
+    "compare",
+    "comparison_table",
     "cop",
     "datasets",
     "describe",

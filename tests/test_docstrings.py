@@ -15,7 +15,7 @@ from plantar.drivers import _transport, csv_rows, kitronyx, pmat1, protocols, re
 from plantar.io import _vendor, emed, footscan, journal, netcdf, pliance, tekscan, xsensor
 
 MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, steps,
-           sys.modules["plantar.analyze"], sys.modules["plantar.offloading"],
+           sys.modules["plantar.analyze"], sys.modules["plantar.offloading"], sys.modules["plantar.compare"],
            netcdf, tekscan, emed, footscan, xsensor, pliance, _vendor,
            sensitronics, kitronyx, csv_rows, drivers, _transport, pmat1, protocols, recorder, session,
            journal, sim, sys.modules["plantar.drivers.sim.sensor"], sys.modules["plantar.drivers.sim.faults"],
@@ -41,7 +41,7 @@ PUBLIC = _public_functions()
 def test_the_public_api_is_found():
     names = {name.rsplit(".", 1)[-1] for name in PUBLIC}
     assert {"make_trial", "check_trial", "read", "save", "walk", "total_force", "percent_labels", "analyze",
-            "offloading", "to_table", "foot_geometry", "step_metrics", "cpei", "arch_index"} <= names  # fmt: skip
+            "offloading", "to_table", "compare", "comparison_table", "foot_geometry", "step_metrics", "cpei", "arch_index"} <= names  # fmt: skip
 
 
 PUBLIC_CLASSES = {
