@@ -200,6 +200,8 @@ example:
                         help="calibration file (.pmcal.nc): write kPa to OUTPUT, counts to OUTPUT.counts.nc")  # fmt: skip
     record.set_defaults(run=_record)
 
+    from . import calibration  # imported by plantar already; its curve families are --model's choices
+
     calibrate = _command(
         commands,
         "calibrate",
@@ -240,25 +242,38 @@ example:
 
     eq_step = _command(steps, "equilibrate", "per-sensel gains under a uniform pressure", """\
 Record the mat under a uniform pressure (an air bladder, or a board on foam with
-weights) and compute each sensel's gain; flags dead and uncovered sensels.
+weights) and compute each sensel's gain; flags dead and uncovered sensels. With
+several pressure levels (--level, or several --pressure-kpa with --port) each
+gain is the sensel's least-squares slope through all of them, and the levels
+become known loads of the fit (four or more allow the monotone table curve).
 
 example:
-  plantar calibrate equilibrate --from bladder.nc --pressure-kpa 200 -c mat.pmcal.nc -o mat2.pmcal.nc""")
+  plantar calibrate equilibrate --from bladder.nc --pressure-kpa 200 -c mat.pmcal.nc -o mat2.pmcal.nc
+  plantar calibrate equilibrate --level b50.nc:50 --level b100.nc:100 --level b200.nc:200 \\
+      --level b300.nc:300 -c mat.pmcal.nc -o mat2.pmcal.nc
+  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 50 100 200 300 -c mat.pmcal.nc -o mat2.pmcal.nc""")
     eq_step.add_argument("--from", dest="source", type=Path, help="a raw recording under uniform pressure")
-    eq_step.add_argument("--pressure-kpa", type=float, help="the uniform pressure, in kPa, if known")
+    eq_step.add_argument("--level", action="append", default=[], metavar="FILE:KPA",
+                         help="a recording under a known uniform pressure, one per level (repeatable)")  # fmt: skip
+    eq_step.add_argument("--pressure-kpa", type=float, nargs="+", metavar="KPA",
+                         help="the uniform pressure in kPa, if known; with --port, one or more levels to record")  # fmt: skip
     eq_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file from the tare")
     _source(eq_step, "the mat under uniform pressure")
     eq_step.set_defaults(run=_calibrate_equilibrate)
 
     fit_step = _command(steps, "fit", "the load curve from known forces", """\
 Fit the curve from counts to kPa to known loads, trying linear, power-law and
-exponential curves and keeping the best on held-out loads. From the mat (--port,
-with --body-mass-kg): the subject stands on the left foot only, then the right
-foot only, then both feet. From files: --load FILE:NEWTONS (static loads),
---walk FILE (whole strides, with --body-mass-kg), --pressure FILE:KPA (bladder).
+exponential curves, and a monotone table when there are four or more uniform
+pressure levels, and keeping the best on held-out loads (--model restricts the
+choice). From the mat (--port, with --body-mass-kg): the subject stands on the
+left foot only, then the right foot only, then both feet. From files:
+--load FILE:NEWTONS (static loads), --walk FILE (whole strides, with
+--body-mass-kg), --pressure FILE:KPA (bladder). Pressure levels of the
+equilibration count as loads too.
 
 example:
-  plantar calibrate fit --load left.nc:686.5 --load both.nc:686.5 -c mat.pmcal.nc -o mat2.pmcal.nc""")
+  plantar calibrate fit --load left.nc:686.5 --load both.nc:686.5 -c mat.pmcal.nc -o mat2.pmcal.nc
+  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 --model power --model table -c mat.pmcal.nc -o mat2.pmcal.nc""")
     fit_step.add_argument("--load", action="append", default=[], metavar="FILE:NEWTONS",
                           help="a recording of a static known force (repeatable)")  # fmt: skip
     fit_step.add_argument("--walk", action="append", default=[], metavar="FILE",
@@ -266,6 +281,8 @@ example:
     fit_step.add_argument("--pressure", action="append", default=[], metavar="FILE:KPA",
                           help="a recording under a known uniform pressure (repeatable)")  # fmt: skip
     fit_step.add_argument("--body-mass-kg", type=float, help="the subject's body mass in kg")
+    fit_step.add_argument("--model", action="append", dest="models", choices=tuple(calibration.MODELS),
+                          help="a curve family to try (repeatable; default: all the loads allow)")  # fmt: skip
     fit_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file to extend")
     _source(fit_step, "the subject standing")
     fit_step.set_defaults(run=_calibrate_fit)
@@ -521,21 +538,35 @@ def _calibration_recording(args, source, prompt):
         return io.read(source)
     if not args.port:
         raise ValueError("give --from FILE (a raw recording) or --port (record from the mat)")
+    return _record_prompted(args, [prompt])[0]
+
+
+def _record_prompted(args, prompts):
+    """Open the mat once; for each prompt, wait for the user, then record ``--seconds`` s."""
     from . import drivers
 
+    raws = []
     with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
-        _wait_for_user(prompt)
-        print(f"recording {args.seconds:g} s ...", file=sys.stderr)
-        return session.read(seconds=args.seconds)
+        for prompt in prompts:
+            _wait_for_user(prompt)
+            print(f"recording {args.seconds:g} s ...", file=sys.stderr, flush=True)
+            raws.append(session.read(seconds=args.seconds))
+    return raws
 
 
 def _wait_for_user(prompt):
-    if sys.stdin.isatty():
+    """Show the prompt and wait for Enter: typed at a terminal, or a line on piped stdin.
+
+    With no one to answer (stdin closed or at its end), start after 3 s instead.
+    """
+    if sys.stdin is not None and sys.stdin.isatty():
         input(f"{prompt}\nPress Enter when ready. ")
-    else:
+        return
+    print(f"{prompt}\nPress Enter when ready.", file=sys.stderr, flush=True)
+    if sys.stdin is None or not sys.stdin.readline():
         import time
 
-        print(f"{prompt}\n(not a terminal: starting in 3 s)", file=sys.stderr)
+        print("(no answer on stdin: starting in 3 s)", file=sys.stderr, flush=True)
         time.sleep(3.0)
 
 
@@ -564,11 +595,22 @@ def _calibrate_equilibrate(args):
     from . import calibration
 
     cal = calibration.load(args.calibration)
-    pressure = f" at {args.pressure_kpa:g} kPa" if args.pressure_kpa else ""
-    raw = _calibration_recording(
-        args, args.source, f"Put a uniform pressure{pressure} on the whole mat (bladder, or a board on foam)."
-    )
-    cal = calibration.equilibrate(raw, cal, pressure_kpa=args.pressure_kpa)
+    levels = args.pressure_kpa or []
+    prompt = "Put a uniform pressure{} on the whole mat (bladder, or a board on foam)."
+    if args.level:
+        if args.source is not None or args.port or levels:
+            raise ValueError("give --level FILE:KPA recordings, or --from/--port with --pressure-kpa, not both")
+        pairs = [_split_value(text, "--level") for text in args.level]
+        cal = calibration.equilibrate([(io.read(path), kpa) for path, kpa in pairs], cal)
+    elif len(levels) > 1:
+        if not args.port or args.source is not None:
+            raise ValueError("several --pressure-kpa levels need --port; from files give --level FILE:KPA per level")
+        raws = _record_prompted(args, [prompt.format(f" of {kpa:g} kPa") for kpa in levels])
+        cal = calibration.equilibrate(list(zip(raws, levels)), cal)
+    else:
+        kpa = levels[0] if levels else None
+        raw = _calibration_recording(args, args.source, prompt.format("" if kpa is None else f" of {kpa:g} kPa"))
+        cal = calibration.equilibrate(raw, cal, pressure_kpa=kpa)
     status = cal["status"].values
     print(f"gains {float(cal.gain.min()):.2f} .. {float(cal.gain.max()):.2f}; "
           f"{int((status == calibration.STATUS['dead']).sum())} dead, "
@@ -608,17 +650,13 @@ def _calibrate_fit(args):
             raise ValueError("give recordings (--load, --walk, --pressure) or --port, not both")
         if not args.body_mass_kg:
             raise ValueError("--port needs --body-mass-kg: the loads are the subject's body weight")
-        from . import drivers
-
         weight_n = args.body_mass_kg * STANDARD_GRAVITY_M_S2
-        with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
-            for stance in ("your left foot only", "your right foot only", "both feet"):
-                _wait_for_user(f"Step on the mat with {stance}; stand still, a finger on a wall for balance.")
-                print(f"recording {args.seconds:g} s ...", file=sys.stderr)
-                loads.append((session.read(seconds=args.seconds), weight_n))
-    if not loads:
+        prompts = [f"Step on the mat with {stance}; stand still, a finger on a wall for balance."
+                   for stance in ("your left foot only", "your right foot only", "both feet")]  # fmt: skip
+        loads += [(raw, weight_n) for raw in _record_prompted(args, prompts)]
+    if not loads and not np.any(np.atleast_1d(cal.attrs.get("equilibration_levels_kpa", 0.0)) > 0):
         raise ValueError("no loads: give --load, --walk or --pressure recordings, or --port with --body-mass-kg")
-    cal = calibration.fit(cal, loads)
+    cal = calibration.fit(cal, loads, models=args.models)
     print(_calibration_summary(cal))
     _save_calibration(cal, args)
 
@@ -657,14 +695,18 @@ def _calibration_summary(cal):
         f"steps: {', '.join(steps) or '-'}; created {a.get('created_utc', '?')}",
         f"sensels: {int((status == 0).sum())} ok, {counts}",
     ]
-    if "model" in a:
+    if a.get("model"):
         heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" for m in calibration.MODELS
                             if f"heldout_rms_pct_{m}" in a)  # fmt: skip
         lines += [
             f"curve: {a['model']} ({a.get('model_formula', '')}); held-out force error: {heldout}",
             f"fit error: {a['fit_rms_force_pct']:.2f} % of force, {a['fit_rms_kpa']:.2f} kPa; "
-            f"calibrated up to {float(np.max(a['valid_range_kpa'])):.0f} kPa",
+            f"calibrated up to {float(np.max(a['valid_range_counts'])):.0f} equalised counts, "
+            f"{float(np.max(a['valid_range_kpa'])):.0f} kPa (beyond: extrapolated)",
         ]
+        if a["model"] == "table":
+            knots = ", ".join(f"{c:.0f}:{p:g}" for c, p in zip(a["curve_knots_counts"], a["curve_knots_kpa"]))
+            lines.append(f"table knots (counts:kPa): {knots}")
     else:
         lines.append("curve: not fitted yet (plantar calibrate fit)")
     return "\n".join(lines)

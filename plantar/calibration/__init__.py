@@ -5,11 +5,13 @@ from raw recordings (schema ``counts/1``) of the same mat:
 
 1. :func:`tare`: per-sensel offset and noise from unloaded frames; stuck-high and
    noisy sensels.
-2. :func:`equilibrate`: per-sensel gain under a uniform pressure; dead and
-   uncovered sensels.
-3. :func:`fit`: the load curve (linear, power law or exponential) from known
-   forces and pressures, chosen by held-out error.
-4. :func:`apply`: a raw recording to a trial in kPa.
+2. :func:`equilibrate`: per-sensel gain under one or several uniform
+   pressures; dead and uncovered sensels.
+3. :func:`fit`: the load curve (linear, power law, exponential, or a monotone
+   table through four or more pressure levels) from known forces and
+   pressures, chosen by held-out error.
+4. :func:`apply`: a raw recording to a trial in kPa, with per-cell flags of
+   saturated and extrapolated readings.
 5. :func:`save` / :func:`load`: the ``*.pmcal.nc`` file, tied to its mat.
 
 Each step returns a new Dataset; none changes its inputs. The procedure and the

@@ -11,7 +11,7 @@ from ._common import (
     _inpaint,
     check_calibration,
 )
-from ._curve import curve_kpa
+from ._curve import _params, curve_kpa
 
 _SET_BY_MAKE_TRIAL = ("plantar_schema", "sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm")
 
@@ -21,10 +21,21 @@ def apply(raw, cal, *, dead="inpaint"):
 
     Per sensel and frame, ``P = f(e)`` with ``e = g * max(raw - o, 0)`` gated
     at ``threshold_sigma * max(sigma, floor) * g`` (0 below it) and ``f`` the
-    fitted load curve (research notes, section 4.5, step 4). Sensels whose
-    status is not ok (dead, stuck high, noisy, uncovered) are filled with the
-    mean of their valid 4-neighbours' equalised counts (patches fill from their
-    edges inwards) or set to NaN. Vectorised over frames and sensels.
+    fitted load curve (research notes, section 4.5, step 4). The equalised
+    counts of sensels whose status is not ok (dead, stuck high, noisy,
+    uncovered) are in-painted from the valid sensels around them
+    (biharmonic in-painting, :func:`skimage.restoration.inpaint_biharmonic`:
+    smooth, exact for fields quadratic in x and y, single sensels and
+    clusters alike, never above the frame's highest valid reading) or set to
+    NaN. Vectorised over frames and sensels.
+
+    Two flags mark what the calibration cannot vouch for. A cell is
+    *saturated* when its reading is at or above the ADC rail
+    (``saturation_counts``): the true pressure may be higher. It is
+    *extrapolated* when its equalised counts exceed the calibrated range
+    (``valid_range_counts[1]``: the highest equalised counts in the fit's
+    loads and levels, or for the table its last knot, the highest pressure
+    level), where the curve is used beyond the loads it was fitted to.
 
     Parameters
     ----------
@@ -40,9 +51,11 @@ def apply(raw, cal, *, dead="inpaint"):
     trial : xarray.Dataset
         Trial (schema ``trial/1``) with ``pressure`` in kPa, the recording's
         coordinates (``time``, ``y``, ``x``, ``seq``, ``t_device``) and attrs,
-        ``calibration_id`` set, and per frame ``saturated_sensels`` (readings at
-        the ADC rail, pressure understated) and ``extrapolated_sensels``
-        (readings beyond the calibrated range).
+        ``calibration_id`` set, the per-cell flags ``saturated`` and
+        ``extrapolated`` (bool, dims ``(time, y, x)``; never saturated where
+        a sensel is in-painted or NaN, its reading not being used) and their
+        counts per frame,
+        ``saturated_sensels`` and ``extrapolated_sensels`` (int32, dim ``time``).
 
     Raises
     ------
@@ -66,6 +79,10 @@ def apply(raw, cal, *, dead="inpaint"):
     >>> trial = calibration.apply(loaded, cal)
     >>> round(float(trial.pressure[0, 1, 1]), 3), trial.attrs["calibration_id"] == cal.attrs["calibration_id"]
     (200.0, True)
+    >>> frames[5, 1, 1] = 4095                    # at the 12-bit rail
+    >>> trial = calibration.apply(plantar.make_counts(frames, pitch_mm=10.0, rate_hz=50.0), cal)
+    >>> bool(trial.saturated[5, 1, 1]), bool(trial.extrapolated[5, 1, 1]), int(trial.saturated_sensels[5])
+    (True, True, 1)
     """
     _check_raw(raw)
     check_calibration(cal)
@@ -75,8 +92,7 @@ def apply(raw, cal, *, dead="inpaint"):
         raise ValueError("the calibration has no load curve: run plantar.calibration.fit on it first")
     _check_same_mat(raw, cal)
     model = cal.attrs["model"]
-    # Python floats: a float32 array times a numpy float64 scalar would be computed in float64.
-    params = [float(cal.attrs["curve_a"])] + ([float(cal.attrs["curve_b"])] if "curve_b" in cal.attrs else [])
+    params = _params(cal)
     bad = cal["status"].values != STATUS["ok"]
     e = _equalised(raw, cal)
     if dead == "inpaint":
@@ -100,11 +116,12 @@ def apply(raw, cal, *, dead="inpaint"):
     )
     trial = trial.assign_coords(seq=raw["seq"].variable.copy(), t_device=raw["t_device"].variable.copy())
     for name, flags, long_name in (
-        ("saturated_sensels", saturated, "sensels at the ADC rail (pressure understated)"),
-        ("extrapolated_sensels", extrapolated, "sensels beyond the calibrated range (curve extrapolated)"),
+        ("saturated", saturated, "reading at the ADC rail (pressure understated)"),
+        ("extrapolated", extrapolated, "reading beyond the calibrated range (load curve extrapolated)"),
     ):
-        trial[name] = ("time", flags.reshape(flags.shape[0], -1).sum(axis=1).astype(np.int32),
-                       {"units": "1", "long_name": long_name})  # fmt: skip
+        trial[name] = (("time", "y", "x"), flags, {"units": "1", "long_name": long_name})
+        trial[f"{name}_sensels"] = ("time", flags.reshape(flags.shape[0], -1).sum(axis=1).astype(np.int32),
+                                    {"units": "1", "long_name": f"sensels per frame: {long_name}"})  # fmt: skip
     for key in TRIAL_ATTRS:
         trial.attrs.setdefault(key, TRIAL_ATTRS[key][1])
     return trial

@@ -27,6 +27,16 @@ CAL_VARIABLES = {
     "saturation_counts": (np.float32, "count", "reading at which the sensel saturates (ADC rail)"),
 }
 
+#: Attrs that are 1-D float arrays (NetCDF gives a 1-element array back as a scalar).
+ARRAY_ATTRS = ("valid_range_counts", "valid_range_kpa", "curve_knots_counts", "curve_knots_kpa",
+               "equilibration_levels_kpa", "equilibration_levels_counts")  # fmt: skip
+
+#: Per-sensel variables of files written since they were added (older files load without them).
+OPTIONAL_CAL_VARIABLES = {
+    "max_seen_counts": (np.float32, "count",
+                        "highest reading seen in the calibration recordings (tare, equilibration, fit loads)"),
+}  # fmt: skip
+
 
 def _check_raw(raw, name="raw"):
     """Check a raw recording, naming the argument in the message."""
@@ -69,8 +79,10 @@ def check_calibration(cal):
             f"cal is not a calibration: attr 'plantar_schema' is {cal.attrs.get('plantar_schema')!r}, "
             f"expected {SCHEMA_CAL!r}"
         )
-    for name, (dtype, _, _) in CAL_VARIABLES.items():
+    for name, (dtype, _, _) in {**CAL_VARIABLES, **OPTIONAL_CAL_VARIABLES}.items():
         if name not in cal.data_vars:
+            if name in OPTIONAL_CAL_VARIABLES:
+                continue
             raise ValueError(f"calibration has no variable {name!r}")
         if cal[name].dims != ("y", "x") or cal[name].dtype != dtype:
             raise ValueError(
@@ -81,6 +93,13 @@ def check_calibration(cal):
                 "noise_floor_counts", "model", "procedure", "calibration_id"):  # fmt: skip
         if key not in cal.attrs:
             raise ValueError(f"calibration has no attr {key!r}")
+    if cal.attrs["model"] == "table":
+        from ._curve import _check_knots
+
+        for key in ("curve_knots_counts", "curve_knots_kpa"):
+            if key not in cal.attrs:
+                raise ValueError(f"calibration has model 'table' but no attr {key!r}")
+        _check_knots(cal.attrs["curve_knots_counts"], cal.attrs["curve_knots_kpa"], "calibration attr curve_knots")
 
 
 def _check_same_mat(raw, cal, name="raw"):
@@ -141,39 +160,52 @@ def _equalised(raw, cal):
     return e
 
 
-def _inpaint(frames, bad):
-    """Fill the ``bad`` (y, x) cells of every frame with the mean of their valid 4-neighbours.
+#: Frames in-painted per call (bounds the memory of the (y, x, frames) copies).
+INPAINT_BATCH_FRAMES = 1024
 
-    Cells with no valid neighbour are filled in later passes from cells filled
-    before them (clusters fill from their edges inwards); cells that cannot be
-    reached stay NaN. Vectorised over frames and over the bad cells.
+
+def _inpaint(frames, bad):
+    """Fill the ``bad`` (y, x) cells of every frame by biharmonic in-painting.
+
+    :func:`skimage.restoration.inpaint_biharmonic` (Damelin and Hoang 2018)
+    solves the discrete biharmonic equation over the bad cells, with the valid
+    cells around them (two sensels deep) as boundary values: a smooth surface
+    that continues the field's level, slope and curvature, exact for fields
+    cubic in x and y, for single sensels and clusters alike. All bad cells
+    form one sparse system, factorised once per batch of frames, the frames
+    being its channels. The in-painted values stay within the range of the
+    frame's valid readings (skimage clips to it), so no value above the
+    frame's highest valid reading is invented. If no cell is valid, all stay NaN.
     """
     out = frames.copy()
     if not bad.any():
         return out
-    ny, nx = bad.shape
-    valid = ~bad
-    todo = np.argwhere(bad)
     out[:, bad] = np.nan
-    offsets = ((-1, 0), (1, 0), (0, -1), (0, 1))
-    while todo.size:
-        total = np.zeros((out.shape[0], len(todo)), out.dtype)
-        count = np.zeros(len(todo), int)
-        for dy, dx in offsets:
-            yy, xx = todo[:, 0] + dy, todo[:, 1] + dx
-            inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
-            use = np.zeros(len(todo), bool)
-            use[inside] = valid[yy[inside], xx[inside]]
-            total[:, use] += out[:, yy[use], xx[use]]
-            count += use
-        done = count > 0
-        if not done.any():
-            break
-        fill = todo[done]
-        out[:, fill[:, 0], fill[:, 1]] = total[:, done] / count[done]
-        valid[fill[:, 0], fill[:, 1]] = True
-        todo = todo[~done]
+    if bad.all():
+        return out
+    from skimage.restoration import inpaint_biharmonic
+
+    for t0 in range(0, out.shape[0], INPAINT_BATCH_FRAMES):  # batches of frames, for memory only
+        batch = out[t0 : t0 + INPAINT_BATCH_FRAMES]
+        image = np.moveaxis(np.where(bad, 0, batch), 0, -1)  # (y, x, frames): frames as channels
+        filled = inpaint_biharmonic(image, bad, channel_axis=-1)
+        batch[:, bad] = np.moveaxis(filled, -1, 0)[:, bad]
     return out
+
+
+def _max_seen(cal, *raws):
+    """Per-sensel highest reading over the calibration so far and these recordings (float32)."""
+    seen = [raw["counts"].values.max(axis=0) for raw in raws]
+    if "max_seen_counts" in cal.data_vars:
+        seen.append(cal["max_seen_counts"].values)
+    return np.maximum.reduce(seen).astype(np.float32)
+
+
+def _set_max_seen(out, *raws):
+    """Store :func:`_max_seen` in ``out`` (a new calibration, changed in place)."""
+    name = "max_seen_counts"
+    dtype, units, long_name = OPTIONAL_CAL_VARIABLES[name]
+    out[name] = (("y", "x"), _max_seen(out, *raws).astype(dtype), {"units": units, "long_name": long_name})
 
 
 def _components(mask):

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import scipy.interpolate
 import scipy.optimize
 import xarray as xr
 
@@ -17,16 +18,29 @@ from ._common import (
     _finish,
     _fraction,
     _inpaint,
+    _set_max_seen,
     check_calibration,
 )  # fmt: skip
 
-#: The curve families, pressure in kPa from equalised counts ``e``, and their parameters.
-MODELS = {"linear": ("a",), "power": ("a", "b"), "exponential": ("a", "b")}
+#: The curve families, pressure in kPa from equalised counts ``e``, and the names
+#: of their parameters (stored as ``curve_<name>`` attrs). The table's two
+#: parameters are 1-D arrays, its knots; it has one free value per pressure level.
+MODELS = {
+    "linear": ("a",),
+    "power": ("a", "b"),
+    "exponential": ("a", "b"),
+    "table": ("knots_counts", "knots_kpa"),
+}
 MODEL_FORMULAS = {
     "linear": "P = a * e (a in kPa per count)",
     "power": "P = a * e**b (a in kPa per count**b)",
     "exponential": "P = a * (exp(e / b) - 1) (a in kPa, b in counts)",
-}
+    "table": "P = monotone piecewise cubic (PCHIP) through (knots_counts, knots_kpa) from (0, 0); "
+             "beyond the last knot the straight line tangent to it there",
+}  # fmt: skip
+
+#: The fewest uniform-pressure levels a table is fitted from (their knots and the origin).
+MIN_TABLE_LEVELS = 4
 
 #: A model with more parameters is chosen only if its held-out error is below
 #: this fraction of the simpler model's, and lower by more than this many
@@ -43,10 +57,12 @@ def curve_kpa(model, params, e):
 
     Parameters
     ----------
-    model : {"linear", "power", "exponential"}
+    model : {"linear", "power", "exponential", "table"}
         The curve family (see :data:`MODEL_FORMULAS`).
-    params : sequence of float
-        ``(a,)`` or ``(a, b)`` in the family's units.
+    params : sequence
+        ``(a,)`` or ``(a, b)`` in the family's units; for ``"table"``,
+        ``(knots_counts, knots_kpa)``: two 1-D arrays of the same length, from
+        ``(0, 0)`` and strictly increasing, in equalised counts and kPa.
     e : array_like of float
         Equalised counts (>= 0).
 
@@ -54,16 +70,33 @@ def curve_kpa(model, params, e):
     -------
     pressure_kpa : numpy.ndarray
         Pressure in kPa, 0 where ``e`` is 0; same dtype as ``e`` if floating.
+        The table is the monotone piecewise-cubic Hermite interpolant of its
+        knots (PCHIP: Fritsch and Carlson 1980, SIAM J. Numer. Anal. 17:238;
+        :class:`scipy.interpolate.PchipInterpolator`), which never overshoots
+        between knots; beyond its last knot it continues along its tangent
+        there (linear, with the interpolant's end slope, so value and slope
+        are continuous).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is unknown, or the table's knots are not 1-D, of equal
+        length, from the origin and strictly increasing.
 
     Examples
     --------
     >>> from plantar.calibration import curve_kpa
     >>> float(curve_kpa("power", (0.5, 2.0), 10.0))
     50.0
+    >>> knots = ([0.0, 100.0, 200.0, 300.0, 400.0], [0.0, 10.0, 30.0, 60.0, 100.0])
+    >>> curve_kpa("table", knots, [200.0, 500.0]).round(1).tolist()    # a knot; extrapolated
+    [30.0, 145.0]
     """
     e = np.asarray(e)
     if e.dtype.kind != "f":
         e = e.astype(np.float64)
+    if model == "table":
+        return _table(*_check_knots(params[0], params[1], "params"))(e)
     a = params[0]
     if model == "linear":
         return a * e
@@ -72,6 +105,48 @@ def curve_kpa(model, params, e):
     if model == "exponential":
         return a * np.expm1(e / params[1])
     raise ValueError(f"model must be one of {tuple(MODELS)}, got {model!r}")
+
+
+def _params(cal):
+    """The fitted curve's parameters from a calibration's attrs: Python floats, or the table's knots."""
+    model = cal.attrs["model"]
+    if model == "table":
+        return (cal.attrs["curve_knots_counts"], cal.attrs["curve_knots_kpa"])
+    # Python floats: a float32 array times a numpy float64 scalar would be computed in float64.
+    return tuple(float(cal.attrs[f"curve_{name}"]) for name in MODELS[model])
+
+
+def _check_knots(knots_counts, knots_kpa, name):
+    """The table's knots as float64 arrays, or a ValueError naming ``name``."""
+    x = np.asarray(knots_counts, dtype=np.float64)
+    y = np.asarray(knots_kpa, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or x.size != y.size or x.size < 2:
+        raise ValueError(f"{name}: the table's knots must be two 1-D arrays of the same length (>= 2), "
+                         f"got shapes {x.shape} and {y.shape}")  # fmt: skip
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and x[0] == 0 and y[0] == 0):
+        raise ValueError(f"{name}: the table's knots must be finite and start at (0, 0), got ({x[0]}, {y[0]})")
+    if np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
+        raise ValueError(f"{name}: the table is not monotone: its knots must increase strictly in counts "
+                         f"and in kPa, got counts {x.round(1).tolist()} and kPa {y.round(2).tolist()}")  # fmt: skip
+    return x, y
+
+
+def _table(x, y):
+    """The table as a function of counts: PCHIP through the knots, the end tangent beyond the last."""
+    interpolant = scipy.interpolate.PchipInterpolator(x, y, extrapolate=False)
+    end_slope = float(interpolant.derivative()(x[-1]))
+
+    def evaluate(e):
+        e = np.asarray(e)
+        out = np.zeros(e.shape, e.dtype if e.dtype.kind == "f" else np.float64)
+        inside = (e > 0) & (e <= x[-1])  # P(0) = 0; the loaded cells only, mostly few
+        out[inside] = interpolant(e[inside])
+        beyond = e > x[-1]
+        out[beyond] = y[-1] + end_slope * (e[beyond] - x[-1])
+        out[np.isnan(e)] = np.nan
+        return out
+
+    return evaluate
 
 
 def _unit_curve(model, theta, u):
@@ -86,7 +161,9 @@ def _unit_curve(model, theta, u):
 
 
 def _natural(model, theta, e_ref):
-    """Log-scale parameters on normalised counts -> (a, b) in the family's units."""
+    """Log-scale parameters on normalised counts -> (a, b) in the family's units; knots to counts."""
+    if model == "table":
+        return (theta[0] * e_ref, theta[1].copy())
     if model == "linear":
         return (float(np.exp(theta[0]) / e_ref),)
     if model == "power":
@@ -101,11 +178,14 @@ class _Data:
     Each residual is one frame of a load (known force, or mean pressure over the
     covered sensels), or one half (even or odd frames) of a whole-recording load
     (the walk: mean force = body weight). ``pred = scale * sum of P over its group``.
+    Uniform-pressure loads are also kept as levels ``(load, kPa, mean counts)``,
+    the table's knots.
     """
 
     def __init__(self):
         self.u, self.group = [], []
         self.scale, self.target, self.kind, self.load, self.half, self.kpa_per_unit = [], [], [], [], [], []
+        self.levels = []
 
     def add(self, values, scale, target, kind, load, half, kpa_per_unit):
         index = len(self.target)
@@ -128,16 +208,49 @@ class _Data:
         # Every load weighs the same, whatever its number of residuals.
         n_per_load = np.bincount(self.load)
         self.weight = 1.0 / np.sqrt(n_per_load[self.load])
+        self.levels = [(load, kpa, counts / e_ref) for load, kpa, counts in self.levels]
 
-    def relative(self, model, theta, rows):
-        """Relative residuals (prediction / target - 1) of the residuals in ``rows``."""
+    def relative(self, curve, rows):
+        """Relative residuals (prediction / target - 1) of the residuals in ``rows``; ``curve(u)`` in kPa."""
         take = rows[self.group]
-        sums = np.bincount(self.group[take], _unit_curve(model, theta, self.u[take]), minlength=len(self.target))
+        sums = np.bincount(self.group[take], curve(self.u[take]), minlength=len(self.target))
         return (self.scale[rows] * sums[rows]) / self.target[rows] - 1.0
 
 
-def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_loads=False,
-        max_saturated_fraction=0.001):  # fmt: skip
+def _table_levels(data, rows=None):
+    """Knots of the table from the levels among ``rows`` (all if None): (counts, kPa) from the origin.
+
+    Levels at the same pressure are pooled (mean counts). Raises a ValueError
+    naming the loads if the counts do not increase with the pressure.
+    """
+    levels = data.levels
+    if rows is not None:
+        kept = set(np.unique(data.load[rows]).tolist())
+        levels = [level for level in levels if level[0] in kept]
+    kpa = np.array([level[1] for level in levels])
+    counts = np.array([level[2] for level in levels])
+    unique_kpa, which = np.unique(kpa, return_inverse=True)
+    pooled = np.bincount(which, counts) / np.bincount(which)
+    if np.any(np.diff(pooled) <= 0):
+        k = int(np.flatnonzero(np.diff(pooled) <= 0)[0])
+        raise ValueError(
+            f"the uniform-pressure levels are not increasing: {unique_kpa[k + 1]:g} kPa reads "
+            f"{pooled[k + 1] * data.e_ref:.0f} equalised counts, no more than {unique_kpa[k]:g} kPa "
+            f"({pooled[k] * data.e_ref:.0f}), so the table would not be monotone: check the pressures of the loads"
+        )
+    return np.concatenate([[0.0], pooled]), np.concatenate([[0.0], unique_kpa])
+
+
+def _n_levels(data):
+    return np.unique([level[1] for level in data.levels]).size
+
+
+def _n_params(model, n_levels):
+    """Free parameters of a model: its parameters, or one per level for the table."""
+    return n_levels if model == "table" else len(MODELS[model])
+
+
+def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fraction=0.001):
     """Fit the load curve, pressure from equalised counts, to known loads; choose the model.
 
     With equalised counts ``e = g * max(raw - o, 0)`` gated at
@@ -145,23 +258,30 @@ def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_lo
     from their neighbours, as :func:`apply` does), the predicted force of a
     frame is ``F = 1000 * A * sum_ij f(e_ij)`` N (``A`` the cell area in m2,
     ``f`` in kPa); a uniform pressure predicts ``mean_ij f(e_ij)`` over covered
-    sensels. The parameters minimise the relative residuals
+    sensels. The parametric curves minimise the relative residuals
     ``prediction / known - 1`` with :func:`scipy.optimize.least_squares`, each
-    load weighing the same (research notes, section 4.5).
+    load weighing the same (research notes, section 4.5). The ``"table"`` is
+    fitted from the uniform-pressure levels alone (the equilibration's levels
+    of known pressure and the ``pressure_kpa`` loads, at least
+    ``MIN_TABLE_LEVELS``): its knots are ``(0, 0)`` and each level's mean
+    equalised counts with its pressure, joined by a monotone cubic (see
+    :func:`curve_kpa`); known forces only test it.
 
     The model is chosen by held-out error, never by in-sample fit: with more
-    loads than the largest model has parameters, *leave one load out* (fit on
-    the others, predict the one left out, for each load in turn); otherwise
-    each load's frames are split into even and odd frames, fitted on one half
-    and tested on the other. The model with the lowest held-out RMS error wins,
-    except that a model with fewer parameters is kept unless the other's
-    error is below 90 % of its own and lower by more than 1 percentage point.
+    loads than the largest parametric model has parameters, *leave one load
+    out* (fit on the others, predict the one left out, for each load in turn;
+    for the table, leaving out a level removes its knot, so the top level is
+    predicted by extrapolation); otherwise each load's frames are split into
+    even and odd frames, fitted on one half and tested on the other. The model
+    with the lowest held-out RMS error wins, except that a model with fewer
+    parameters (the table has one per level) is kept unless the other's error
+    is below 90 % of its own and lower by more than 1 percentage point.
 
     Parameters
     ----------
     cal : xarray.Dataset
-        Calibration from :func:`equilibrate` (or :func:`tare`). If it holds a
-        known equilibration pressure, that is one more load.
+        Calibration from :func:`equilibrate` (or :func:`tare`). Its
+        equilibration levels of known pressure are loads too.
     loads : sequence
         Known loads, each either ``(raw, force_n)``: a raw recording of a
         static load of ``force_n`` N (body weight on one foot or on two feet:
@@ -172,30 +292,39 @@ def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_lo
         ``force_n``, as for full strides on the mat), ``"body_mass_kg"``
         (the same, in kg, with ``"average"`` as for ``force_n``) or
         ``"pressure_kpa"`` (a uniform pressure over the mat, in kPa).
-    models : sequence of str
-        Families to try among ``"linear"``, ``"power"`` and ``"exponential"``
-        (see :data:`MODEL_FORMULAS`).
+    models : sequence of str | None
+        Families to try among :data:`MODELS` (see :data:`MODEL_FORMULAS`);
+        None tries all that the loads allow (the table only with
+        ``MIN_TABLE_LEVELS`` pressure levels or more).
     allow_fewer_loads : bool
-        If a model has more parameters than there are loads, drop it (with a
-        log message) instead of refusing.
+        If a model asked for has more parameters than there are loads (or the
+        table fewer levels than it needs), drop it (with a log message)
+        instead of refusing.
     max_saturated_fraction : float
         Largest fraction of loaded readings at the ADC rail in any load; more is refused.
 
     Returns
     -------
     cal : xarray.Dataset
-        A new calibration with attrs ``model``, ``model_formula``, ``curve_a``
-        (and ``curve_b``), ``valid_range_counts`` and ``valid_range_kpa``
-        (the range of equalised counts seen in the loads), ``fit_rms_force_pct``
+        A new calibration with attrs ``model``, ``model_formula``, the
+        parameters ``curve_<name>`` (``curve_a``, ``curve_b``, or the table's
+        1-D ``curve_knots_counts`` and ``curve_knots_kpa``),
+        ``valid_range_counts`` and ``valid_range_kpa`` (the calibrated range:
+        from the lowest equalised counts seen in the loads up to the highest,
+        or for the table up to its last knot; :func:`apply` flags readings
+        beyond it as extrapolated), ``fit_rms_force_pct``
         (in-sample RMS of the relative force errors, %), ``fit_rms_kpa`` (the
         same as mean-pressure errors, kPa), ``heldout_rms_pct_<model>`` for each
-        model tried, ``heldout_scheme``, and the loads in ``procedure``.
+        model tried, ``heldout_scheme``, and the loads in ``procedure``;
+        ``max_seen_counts`` raised to the loads' highest readings.
 
     Raises
     ------
     ValueError
-        If a load is malformed, from another mat, unloaded or saturated, or a
-        model has more parameters than there are loads.
+        If a load is malformed, from another mat, unloaded or saturated, a
+        model has more parameters than there are loads, a table is asked for
+        with fewer than ``MIN_TABLE_LEVELS`` levels, or the levels do not
+        read more at a higher pressure.
 
     See Also
     --------
@@ -217,66 +346,81 @@ def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_lo
     """
     check_calibration(cal)
     max_saturated_fraction = _fraction(max_saturated_fraction, "max_saturated_fraction")
+    asked = models is not None
+    if models is None:
+        models = tuple(MODELS)
     if isinstance(models, str):
         models = (models,)
     models = tuple(models)
     if not models or any(m not in MODELS for m in models):
-        raise ValueError(f"models must be a non-empty sequence of {tuple(MODELS)}, got {models!r}")
+        raise ValueError(f"models must be None or a non-empty sequence of {tuple(MODELS)}, got {models!r}")
     if isinstance(loads, dict) or (isinstance(loads, tuple) and loads and isinstance(loads[0], xr.Dataset)):
         loads = [loads]  # one load given on its own
     loads = list(loads)
-    data, described = _gather(cal, loads, max_saturated_fraction)
+    data, described, highest = _gather(cal, loads, max_saturated_fraction)
     n_loads = len(described)
     if n_loads == 0:
         raise ValueError("fit needs at least one known load (loads is empty and the calibration has no "
                          "equilibration pressure)")
+    n_levels = _n_levels(data)
     usable = []
     for model in models:
-        if len(MODELS[model]) > n_loads:
+        if model == "table" and n_levels < MIN_TABLE_LEVELS:
+            message = (
+                f"model 'table' needs at least {MIN_TABLE_LEVELS} uniform-pressure levels (loads with "
+                f"'pressure_kpa', or equilibration levels of known pressure), got {n_levels}: "
+                "add bladder levels or leave 'table' out of models"
+            )
+        elif model != "table" and len(MODELS[model]) > n_loads:
             message = (
                 f"model {model!r} has {len(MODELS[model])} parameters but there is only {n_loads} load level: "
                 "give at least two loads (e.g. body weight on one foot and on two feet, or a known uniform "
                 "pressure) or fit models=('linear',)"
             )
-            if not allow_fewer_loads:
-                raise ValueError(message)
-            logger.warning("fit: dropping %s", message)
+        else:
+            usable.append(model)
             continue
-        usable.append(model)
+        if asked and not allow_fewer_loads:
+            raise ValueError(message)
+        (logger.warning if asked else logger.info)("fit: dropping %s", message)
     if not usable:
         raise ValueError(f"no model in {models!r} can be fitted to {n_loads} load(s); add loads")
 
     e_ref = float(np.percentile(np.concatenate(data.u), 99))
+    data.e_ref = e_ref
     data.freeze(e_ref)
     everything = np.ones(len(data.target), bool)
-    most = max(len(MODELS[m]) for m in usable)
+    most = max((len(MODELS[m]) for m in usable if m != "table"), default=1)
     if n_loads > most:
         scheme = "leave one load out"
         folds = [data.load != k for k in range(n_loads)]
     else:
         scheme = "even and odd frames of each load"
         folds = [data.half == 0, data.half == 1]
+    if "table" in usable:
+        _table_levels(data)  # refuse levels that do not increase before fitting anything
     heldout, fitted = {}, {}
     for model in usable:
         errors = []
         for train in folds:
-            theta = _least_squares(data, model, train)
+            curve, _ = _fit_model(data, model, train)
             test = ~train
-            errors.append(data.weight[test] * data.relative(model, theta, test))
+            errors.append(data.weight[test] * data.relative(curve, test))
         errors = np.concatenate(errors)
         heldout[model] = float(100 * np.sqrt(np.sum(errors**2) / np.sum(_weights_sq(data, folds))))
-        fitted[model] = _least_squares(data, model, everything)
-    chosen = _choose(usable, heldout)
-    theta = fitted[chosen]
-    params = _natural(chosen, theta, e_ref)
+        fitted[model] = _fit_model(data, model, everything)
+    chosen = _choose(usable, heldout, n_levels)
+    curve, params = fitted[chosen]
+    params = _natural(chosen, params, e_ref)
 
-    rel = data.relative(chosen, theta, everything)
+    rel = data.relative(curve, everything)
     w2 = data.weight**2
     rms_pct = float(100 * np.sqrt(np.sum(w2 * rel**2) / np.sum(w2)))
     pred_err_kpa = rel * data.target * data.kpa_per_unit
     rms_kpa = float(np.sqrt(np.sum(w2 * pred_err_kpa**2) / np.sum(w2)))
     e_seen = data.u * e_ref
-    valid_counts = np.array([float(e_seen.min()), float(e_seen.max())])
+    top = params[0][-1] if chosen == "table" else float(e_seen.max())
+    valid_counts = np.array([float(e_seen.min()), float(top)])
     valid_kpa = curve_kpa(chosen, params, valid_counts).astype(float)
     logger.info("fit: %s chosen (%s); held-out RMS %s; in-sample %.2f %% / %.2f kPa", chosen, scheme,
                 {m: round(v, 2) for m, v in heldout.items()}, rms_pct, rms_kpa)  # fmt: skip
@@ -297,6 +441,8 @@ def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_lo
         out.attrs[f"curve_{name}"] = value
     for model, value in heldout.items():
         out.attrs[f"heldout_rms_pct_{model}"] = value
+    if highest:
+        _set_max_seen(out, *highest)
     out.attrs["procedure"] = _add_step(out, {
         "step": "fit", "loads": described, "models": list(usable), "model": chosen,
         "heldout_scheme": scheme, "heldout_rms_pct": heldout,
@@ -304,17 +450,27 @@ def fit(cal, loads, *, models=("linear", "power", "exponential"), allow_fewer_lo
     return _finish(out)
 
 
+def _fit_model(data, model, rows):
+    """Fit ``model`` on the residuals ``rows``: (curve of normalised counts in kPa, its parameters)."""
+    if model == "table":
+        x, y = _table_levels(data, rows)
+        return _table(x, y), (x, y)
+    theta = _least_squares(data, model, rows)
+    return (lambda u: _unit_curve(model, theta, u)), theta
+
+
 def _weights_sq(data, folds):
     return np.concatenate([data.weight[~train] ** 2 for train in folds])
 
 
-def _choose(models, heldout):
+def _choose(models, heldout, n_levels):
     """The lowest held-out error, unless a simpler model is within the margin."""
     order = sorted(models, key=lambda m: heldout[m])
     best = order[0]
-    for model in sorted(models, key=lambda m: (len(MODELS[m]), heldout[m])):
+    n_params = {m: _n_params(m, n_levels) for m in models}
+    for model in sorted(models, key=lambda m: (n_params[m], heldout[m])):
         better = heldout[best] < min(SIMPLER_MARGIN * heldout[model], heldout[model] - SIMPLER_MARGIN_PCT)
-        if len(MODELS[model]) < len(MODELS[best]) and not better:
+        if n_params[model] < n_params[best] and not better:
             return model
     return best
 
@@ -322,14 +478,14 @@ def _choose(models, heldout):
 def _least_squares(data, model, rows):
     """Fit log-scale parameters on the residuals ``rows``."""
     def residuals(theta):
-        return data.weight[rows] * data.relative(model, theta, rows)
+        return data.weight[rows] * data.relative(lambda u: _unit_curve(model, theta, u), rows)
 
     starts = [(0.0,)] if model == "linear" else [(0.0, np.log(s)) for s in (0.3, 1.0, 3.0)]
     best = None
     for start in starts:
         theta = np.array(start, float)
         # Scale first: the prediction is proportional to exp(theta[0]).
-        ratio = data.relative(model, theta, rows) + 1.0
+        ratio = data.relative(lambda u: _unit_curve(model, theta, u), rows) + 1.0
         theta[0] = -np.log(np.median(ratio[ratio > 0])) if np.any(ratio > 0) else 0.0
         result = scipy.optimize.least_squares(residuals, theta, method="lm" if rows.sum() > len(theta) else "trf")
         if best is None or result.cost < best.cost:
@@ -338,9 +494,9 @@ def _least_squares(data, model, rows):
 
 
 def _gather(cal, loads, max_saturated_fraction):
-    """Turn the loads into residual groups of gated equalised counts."""
+    """Turn the loads into residual groups of gated equalised counts; also return the recordings."""
     data = _Data()
-    described = []
+    described, recordings = [], []
     area_m2 = cal.attrs["sensor_pitch_x_mm"] * cal.attrs["sensor_pitch_y_mm"] * 1e-6
     bad = cal["status"].values != STATUS["ok"]
     covered = cal["status"].values == STATUS["ok"]
@@ -349,6 +505,7 @@ def _gather(cal, loads, max_saturated_fraction):
         where = f"loads[{index}]"
         _check_raw(raw, where)
         _check_same_mat(raw, cal, where)
+        recordings.append(raw)
         e = _inpaint(_equalised(raw, cal), bad)
         e = np.nan_to_num(e, copy=False)
         total = e.reshape(e.shape[0], -1).sum(axis=1)
@@ -388,19 +545,32 @@ def _gather(cal, loads, max_saturated_fraction):
             for i, frame in enumerate(frames):
                 values = e[frame][covered]
                 data.add(values, 1.0 / values.size, value, "pressure", load_id, i % 2, 1.0)
+            data.levels.append((load_id, value, float(e[frames][:, covered].mean())))
         described.append({
             "kind": kind, "value": value, "units": "N" if kind == "force" else "kPa", "average": average,
             "frames": len(frames), "source_file": str(raw.attrs.get("source_file", "")),
         })  # fmt: skip
-    if cal.attrs.get("equilibration_kpa", 0.0) > 0:
-        level = float(cal.attrs["equilibration_counts"])
+    for kpa, level in zip(*_equilibration_levels(cal)):
+        if kpa <= 0:
+            continue  # a level of unknown pressure: no load
         values = np.full(int(covered.sum()), level)
         load_id = len(described)
         for half in (0, 1):
-            data.add(values, 1.0 / values.size, float(cal.attrs["equilibration_kpa"]), "pressure", load_id, half, 1.0)
-        described.append({"kind": "pressure", "value": float(cal.attrs["equilibration_kpa"]), "units": "kPa",
-                          "average": False, "frames": 0, "source_file": "equilibration"})  # fmt: skip
-    return data, described
+            data.add(values, 1.0 / values.size, kpa, "pressure", load_id, half, 1.0)
+        data.levels.append((load_id, kpa, level))
+        described.append({"kind": "pressure", "value": kpa, "units": "kPa", "average": False, "frames": 0,
+                          "source_file": "equilibration"})  # fmt: skip
+    return data, described, recordings
+
+
+def _equilibration_levels(cal):
+    """The equilibration's levels: (kPa, mean equalised counts) as float arrays; kPa 0 = not known."""
+    if "equilibration_levels_kpa" in cal.attrs:
+        return (np.atleast_1d(np.asarray(cal.attrs["equilibration_levels_kpa"], float)),
+                np.atleast_1d(np.asarray(cal.attrs["equilibration_levels_counts"], float)))  # fmt: skip
+    if "equilibration_kpa" in cal.attrs:  # files written before several levels were kept
+        return np.array([float(cal.attrs["equilibration_kpa"])]), np.array([float(cal.attrs["equilibration_counts"])])
+    return np.zeros(0), np.zeros(0)
 
 
 def _parse_load(load, index):

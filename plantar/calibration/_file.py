@@ -4,10 +4,11 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..io.netcdf import _move_unless_exists, _storable
-from ._common import _check_raw, _check_same_mat, _content_id, check_calibration
+from ._common import ARRAY_ATTRS, _check_raw, _check_same_mat, _content_id, check_calibration
 
 #: The file name ending of calibration files.
 SUFFIX = ".pmcal.nc"
@@ -124,6 +125,9 @@ def load(path, *, raw=None):
         cal = ds.load()
     for var in cal.variables.values():
         var.encoding = {}
+    for key in ARRAY_ATTRS:
+        if key in cal.attrs:
+            cal.attrs[key] = np.atleast_1d(np.asarray(cal.attrs[key], dtype=np.float64))
     try:
         check_calibration(cal)
     except ValueError as exc:

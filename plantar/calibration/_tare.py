@@ -7,6 +7,7 @@ from .._schema import _positive
 from ..utils import logger
 from ._common import (
     CAL_VARIABLES,
+    OPTIONAL_CAL_VARIABLES,
     SCHEMA_CAL,
     STATUS,
     _adc_rail,
@@ -61,7 +62,10 @@ def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, no
     -------
     cal : xarray.Dataset
         A new calibration (schema ``pmcal/1``) with ``offset_counts``,
-        ``noise_counts``, ``status``, ``saturation_counts`` and ``gain`` (all 1).
+        ``noise_counts``, ``status``, ``saturation_counts`` (the ADC rail: a
+        reading there is saturated), ``max_seen_counts`` (the highest reading
+        so far; :func:`equilibrate` and :func:`fit` raise it to the highest of
+        their recordings) and ``gain`` (all 1).
 
     Raises
     ------
@@ -138,11 +142,12 @@ def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, no
         "gain": np.ones(offset.shape),
         "status": status,
         "saturation_counts": np.full(offset.shape, rail),
+        "max_seen_counts": counts.max(axis=0),
     }
     cal = xr.Dataset(
         {
             name: (("y", "x"), np.asarray(values[name]).astype(dtype), {"units": units, "long_name": long_name})
-            for name, (dtype, units, long_name) in CAL_VARIABLES.items()
+            for name, (dtype, units, long_name) in {**CAL_VARIABLES, **OPTIONAL_CAL_VARIABLES}.items()
         },
         coords={"y": raw["y"].variable.copy(), "x": raw["x"].variable.copy()},
     )
