@@ -9,6 +9,8 @@ make pressure recordings small and fast to read back:
   end in an Adler-32 checksum, so a corrupted chunk fails to read. (Byte shuffling
   is left out: on mostly-zero frames it makes files larger, not smaller, and
   undoing it costs more than inflating.)
+- Other arrays with the frames' dims (a calibrated trial's per-cell
+  ``saturated`` and ``extrapolated`` flags) are chunked and compressed alike.
 - Chunks that hold only zeros are never written. HDF5 returns its fill value
   (zero) for unwritten chunks, and a walkway is empty almost everywhere almost all
   the time.
@@ -228,6 +230,9 @@ def write(ds, path, *, overwrite=False):
         var.attrs = _storable(var.attrs)
     # Replace any encoding carried over from a file the data was read from.
     encoding = {var: {"_FillValue": None} for var in rest.variables}
+    for var in rest.data_vars:  # other frame-shaped arrays (a calibration's per-cell flags): compressed too
+        if rest[var].dims == frames.dims:
+            encoding[var].update(zlib=True, complevel=DEFLATE_LEVEL, chunksizes=_chunks(frames.shape))
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         rest.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
@@ -262,10 +267,15 @@ def _storable(attrs):
     return {key: str(value) if isinstance(value, np.str_) else value for key, value in attrs.items()}
 
 
+def _chunks(shape):
+    n_frames, n_rows, n_cols = shape
+    return min(n_frames, CHUNK_FRAMES), min(n_rows, CHUNK_SENSELS), min(n_cols, CHUNK_SENSELS)
+
+
 def _write_frames(f, name, frames):
     data = np.ascontiguousarray(frames.values)
     n_frames, n_rows, n_cols = data.shape
-    ct, cy, cx = min(n_frames, CHUNK_FRAMES), min(n_rows, CHUNK_SENSELS), min(n_cols, CHUNK_SENSELS)
+    ct, cy, cx = _chunks(data.shape)
     var = f.create_variable(
         name,
         frames.dims,
