@@ -17,7 +17,7 @@ from . import regions
 from ._schema import check_trial
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances
-from .metrics import STEP_REGION_METRICS, arch_index, cpei, step_metrics
+from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
 from .steps import FootstepSegmentation, SideAssignment
 from .utils import fill_doc, logger, verbose as _verbose
 
@@ -83,7 +83,9 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         spatiotemporal parameters, CPEI and arch index; per step and ``region``
         the loading metrics (peak and mean pressure, max force, force- and
         pressure-time integrals, contact area and time, relative load); per step
-        and ``time`` the centre of pressure; per step the region label image and
+        and ``time`` the centre of pressure and force; per step, region and
+        ``stance_percent`` (0, 1, ..., 100 % of stance) the region force
+        (``region_force``); per step the region label image and
         peak-pressure map over the mat; per ``time`` the centre of pressure of
         both feet. Every variable states its units and definition. Trial attrs
         are kept; ``cadence_steps_per_min`` and ``walking_speed_m_s`` are added.
@@ -153,6 +155,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     metric_values = {name: np.full((n, n_regions), np.nan) for name in STEP_REGION_METRICS}
     cop_xy = np.full((n, time.size, 2), np.nan)
     force = np.zeros((n, time.size))
+    region_force = np.full((n, n_regions, STANCE_PERCENT.size), np.nan)
     label_maps = np.zeros((n, y.size, x.size), dtype=np.int8)
     peak_maps = np.zeros((n, y.size, x.size), dtype=np.float32)
     step_values = {name: np.full(n, np.nan) for name in STEP_VARIABLES}
@@ -172,6 +175,9 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         cop_xy[k, frames[loaded], 0] = (block.sum(axis=1)[loaded] @ x[step.cols]) / total[loaded]
         cop_xy[k, frames[loaded], 1] = (block.sum(axis=2)[loaded] @ y[step.rows]) / total[loaded]
         force[k, frames] = m["force"][:, 0]
+        region_force[k] = time_normalise(m["force"], time[step.frames], n_points=STANCE_PERCENT.size).T
+        if side[k] == "unknown":
+            region_force[k, sided] = np.nan
         label_maps[k, step.rows, step.cols] = labels
         peak_maps[k, step.rows, step.cols] = peak
         angle = g.angle_to(*sides.direction_[k]) if np.all(np.isfinite(sides.direction_[k])) else np.nan
@@ -200,7 +206,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     body_cop[weights == 0] = np.nan
 
     analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, cop_xy,
-                        force, label_maps, peak_maps, body_cop, region_names)  # fmt: skip
+                        force, region_force, label_maps, peak_maps, body_cop, region_names)  # fmt: skip
     analysis.attrs.update(
         plantar_schema=SCHEMA_ANALYSIS,
         plantar_version=__version__,
@@ -283,8 +289,8 @@ def _cadence_and_speed(t_on, heel, complete, side, passes, direction):
     return float(cadence), float(speed)
 
 
-def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, force, label_maps,
-             peak_maps, body_cop, region_names):  # fmt: skip
+def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, force, region_force,
+             label_maps, peak_maps, body_cop, region_names):  # fmt: skip
     def var(dims, data, units, long_name, definition=None):
         attrs = {"units": units, "long_name": long_name}
         if definition:
@@ -302,6 +308,11 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, 
     data["cop_x"] = var(("step", "time"), cop_xy[..., 0], "mm", "centre of pressure x of the step")
     data["cop_y"] = var(("step", "time"), cop_xy[..., 1], "mm", "centre of pressure y of the step")
     data["force"] = var(("step", "time"), force, "N", "vertical force of the step")
+    data["region_force"] = var(("step", "region", "stance_percent"), region_force, "N",
+                               "vertical force of the region over stance",
+                               "sum over the region's sensels of pressure x sensel area, interpolated linearly "
+                               "at 0, 1, ..., 100 % of stance (0 % = t_on, 100 % = t_off, the first and last "
+                               "contact frames); NaN for medial/lateral regions of a step of unknown side")  # fmt: skip
     data["body_cop_x"] = var("time", body_cop[:, 0], "mm", "centre of pressure x of both feet")
     data["body_cop_y"] = var("time", body_cop[:, 1], "mm", "centre of pressure y of both feet")
     data["region_label"] = var(("step", "y", "x"), label_maps, "1", "region of each sensel",
@@ -315,6 +326,7 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, 
             "step": ("step", np.arange(n)),
             "side": ("step", np.asarray(side, dtype=str) if n else np.zeros(0, dtype="<U7")),
             "region": ("region", region_names),
+            "stance_percent": ("stance_percent", STANCE_PERCENT, {"units": "%", "long_name": "percent of stance"}),
             "time": trial["time"],
             "y": trial["y"],
             "x": trial["x"],

@@ -223,6 +223,63 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     }
 
 
+#: Points of a curve normalised to stance: 0, 1, ..., 100 % of stance.
+STANCE_PERCENT = np.linspace(0.0, 100.0, 101)
+
+
+def time_normalise(values, time_s, *, t_on_s=None, t_off_s=None, n_points=101):
+    """Resample a curve at evenly spaced fractions of stance (0 .. 100 %).
+
+    Stance runs from ``t_on_s`` (0 %) to ``t_off_s`` (100 %), the first and last
+    contact frames; the curve is interpolated linearly between its samples and
+    held at its first / last value outside them. NaN samples are skipped (a
+    centre of pressure is undefined in a frame without load).
+
+    Parameters
+    ----------
+    values : array_like of float, shape (n_frames,) or (n_frames, n_columns)
+        The curve(s), one row per frame, in any unit.
+    time_s : array_like of float, shape (n_frames,)
+        Frame times, s, increasing.
+    t_on_s, t_off_s : float | None
+        Start and end of stance, s; ``None`` takes the first / last of ``time_s``.
+    n_points : int
+        Number of points, including both ends: 101 gives 0, 1, ..., 100 %.
+
+    Returns
+    -------
+    resampled : ndarray of float, shape (n_points,) or (n_points, n_columns)
+        Same unit as ``values``; NaN in a column without a finite sample. A
+        stance of a single frame gives that frame's value throughout.
+
+    Examples
+    --------
+    A force rising linearly from 0 to 600 N over 0.6 s of stance:
+
+    >>> import numpy as np
+    >>> from plantar.metrics import time_normalise
+    >>> t = np.arange(7) * 0.1
+    >>> time_normalise(1000.0 * t, t, n_points=5).tolist()
+    [0.0, 150.0, 300.0, 450.0, 600.0]
+    """
+    values = np.asarray(values, dtype=float)
+    time = np.asarray(time_s, dtype=float)
+    if time.ndim != 1 or values.shape[:1] != time.shape:
+        raise ValueError(f"values must have one row per frame of time_s ({time.size}), got shape {values.shape}")
+    if not (isinstance(n_points, (int, np.integer)) and n_points >= 2):
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    columns = values.reshape(time.size, -1)
+    start = time[0] if t_on_s is None else float(t_on_s)
+    end = time[-1] if t_off_s is None else float(t_off_s)
+    at = start + np.linspace(0.0, 1.0, n_points) * (end - start)
+    out = np.full((n_points, columns.shape[1]), np.nan)
+    for j in range(columns.shape[1]):  # columns are regions or coordinates, never frames
+        finite = np.isfinite(columns[:, j])
+        if finite.any():
+            out[:, j] = np.interp(at, time[finite], columns[finite, j])
+    return out.reshape((n_points,) + values.shape[1:])
+
+
 def _region_members(labels):
     """(11, n) membership of labelled points in every region of REGIONS."""
     from .regions import BASE_REGIONS, REGIONS
