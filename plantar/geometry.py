@@ -13,9 +13,10 @@ footprint.
 import dataclasses
 
 import numpy as np
-from scipy.ndimage import binary_opening
+import xarray as xr
+from scipy.ndimage import binary_opening, map_coordinates
 
-from .regions import ARCH_END_U, HEEL_END_U, MTH_END_U
+from .regions import ARCH_END_U, BASE_REGIONS, HEEL_END_U, MTH_END_U
 
 #: Share of contact time at each end used to tell the heel end from the toe end.
 _END_SHARE = 0.15
@@ -365,3 +366,296 @@ def gaitrite_distances(heel_mm, side, pass_index):
         length[k] = offset @ line / norm
         width[k] = abs(offset[0] * line[1] - offset[1] * line[0]) / norm
     return length, width, stride
+
+
+#: The foot frame of :func:`aligned_peak_maps`, stated in its output.
+FOOT_FRAME = (
+    "along_mm: from the heel centre (heel_x, heel_y) toward the toes along the foot axis (axis_angle); "
+    "across_mm: perpendicular to it, positive to the right of the axis seen from above with the toes up. "
+    "Feet are not mirrored: a left foot has its medial side at +across_mm, a right foot at -across_mm, "
+    "as each lies on the mat seen from above"
+)
+
+
+def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
+    """Peak-pressure maps of one side's steps in foot coordinates, and their mean.
+
+    Each step's peak-pressure map is resampled (bilinear) on a common grid in
+    the foot frame: the origin at the step's heel centre, ``along_mm`` along its
+    foot axis toward the toes, ``across_mm`` perpendicular, positive to the right
+    of the axis seen from above. Feet are not mirrored, so each side looks as it
+    lies on the mat, toes up: a left foot's medial side is at +``across_mm``, a
+    right foot's at -``across_mm``. The region labels are carried over (nearest
+    sensel) and each step's centre-of-pressure path is expressed in the same
+    frame and resampled at 0, 1, ..., 100 % of stance.
+
+    The mean step is the mean of the aligned maps (zero where a step has no
+    contact), its region label image the label most steps give a point (among
+    the points inside the footprint of at least half of the steps), and its
+    centre-of-pressure path the mean of the steps' paths at each percent of
+    stance.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis from :func:`plantar.analyze`.
+    side : {"left", "right"}
+        The side whose steps are aligned.
+    complete_only : bool
+        Use complete steps only (default): a footprint cut by the mat edge
+        would distort the mean.
+    spacing_mm : float | None
+        Grid spacing, mm; ``None`` takes the finer sensor pitch of the mat.
+
+    Returns
+    -------
+    aligned : xarray.Dataset
+        Dims ``step`` (the steps used, with their ``step`` numbers and ``side``),
+        ``along_mm`` and ``across_mm`` (grid nodes, multiples of the spacing, so
+        grids of the same spacing align exactly) and ``stance_percent``:
+
+        - ``peak_pressure_map`` (step, along_mm, across_mm), kPa, float32;
+        - ``region_label`` (step, along_mm, across_mm), int8, 0 = outside,
+          k = k-th base region of :data:`plantar.regions.BASE_REGIONS`;
+        - ``cop_along``, ``cop_across`` (step, stance_percent), mm;
+        - ``mean_peak_pressure_map``, ``mean_region_label`` (along_mm,
+          across_mm) and ``mean_cop_along``, ``mean_cop_across``
+          (stance_percent): the mean step;
+        - ``foot_length`` (step), mm, from the analysis.
+
+        Attrs ``side``, ``spacing_mm``, ``n_steps`` and ``frame`` (the
+        definition of the foot frame).
+
+    Raises
+    ------
+    ValueError
+        If ``side`` or ``spacing_mm`` is not allowed, or the side has no step
+        to align.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.geometry import aligned_peak_maps
+    >>> trial, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0)
+    >>> aligned = aligned_peak_maps(plantar.analyze(trial), side="left")
+    >>> aligned.mean_peak_pressure_map.dims
+    ('along_mm', 'across_mm')
+    >>> aligned.attrs["n_steps"], aligned.attrs["spacing_mm"]
+    (1, 5.0)
+    >>> heel = aligned.mean_peak_pressure_map.where(aligned.along_mm < 40).argmax(...)
+    >>> [float(aligned[dim][int(i)]) for dim, i in heel.items()]    # the heel peak, mm
+    [0.0, 0.0]
+    """
+    from .metrics import STANCE_PERCENT, time_normalise  # here: metrics imports this module
+
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be one of ('left', 'right'), got {side!r}")
+    for name in ("peak_pressure_map", "region_label", "heel_x", "heel_y", "axis_angle", "cop_x", "cop_y"):
+        if name not in analysis:
+            raise ValueError(f"the analysis has no {name!r}: is it an analysis from plantar.analyze()?")
+    x, y = analysis["x"].values.astype(float), analysis["y"].values.astype(float)
+    pitch_x, pitch_y = _spacing(x, y)
+    if spacing_mm is None:
+        spacing = float(min(pitch_x, pitch_y))
+    else:
+        spacing = float(spacing_mm)
+        if not (np.isfinite(spacing) and spacing > 0):
+            raise ValueError(f"spacing_mm must be a positive number of mm or None, got {spacing_mm!r}")
+    heel_x, heel_y = analysis["heel_x"].values, analysis["heel_y"].values
+    angle = np.radians(analysis["axis_angle"].values)
+    chosen = (analysis["side"].values == side) & np.isfinite(heel_x + heel_y + angle)
+    if complete_only:
+        chosen &= analysis["complete"].values.astype(bool)
+    steps = np.flatnonzero(chosen)
+    if steps.size == 0:
+        kind = "complete " if complete_only else ""
+        raise ValueError(f"the analysis has no {kind}{side} step to align (side={side!r})")
+
+    # Each step's box (a sensel of margin) and the extent of its footprint in its foot frame.
+    boxes, lo, hi = [], np.full(2, np.inf), np.full(2, -np.inf)
+    for k in steps:
+        loaded = (analysis["region_label"].values[k] > 0) | (analysis["peak_pressure_map"].values[k] > 0)
+        rows, cols = np.flatnonzero(loaded.any(axis=1)), np.flatnonzero(loaded.any(axis=0))
+        box = (slice(max(rows[0] - 1, 0), rows[-1] + 2), slice(max(cols[0] - 1, 0), cols[-1] + 2))
+        boxes.append(box)
+        yy, xx = np.nonzero(loaded)
+        along, across = _to_foot(x[xx], y[yy], heel_x[k], heel_y[k], angle[k])
+        lo = np.minimum(lo, [along.min(), across.min()])
+        hi = np.maximum(hi, [along.max(), across.max()])
+    margin = 0.5 * max(pitch_x, pitch_y)
+    along_mm = np.arange(np.floor((lo[0] - margin) / spacing), np.ceil((hi[0] + margin) / spacing) + 1) * spacing
+    across_mm = np.arange(np.floor((lo[1] - margin) / spacing), np.ceil((hi[1] + margin) / spacing) + 1) * spacing
+    A, C = np.meshgrid(along_mm, across_mm, indexing="ij")
+
+    n = steps.size
+    maps = np.zeros((n, along_mm.size, across_mm.size), dtype=np.float32)
+    labels = np.zeros((n, along_mm.size, across_mm.size), dtype=np.int8)
+    cop = np.full((n, STANCE_PERCENT.size, 2), np.nan)
+    time = analysis["time"].values
+    for i, (k, (rows, cols)) in enumerate(zip(steps, boxes)):
+        X, Y = _from_foot(A, C, heel_x[k], heel_y[k], angle[k])
+        xb, yb = x[cols], y[rows]
+        # Fractional sensel indices in the box; points off the box fall on the constant 0.
+        where = [np.interp(Y, yb, np.arange(yb.size), left=-2.0, right=yb.size + 1.0),
+                 np.interp(X, xb, np.arange(xb.size), left=-2.0, right=xb.size + 1.0)]  # fmt: skip
+        peak = np.nan_to_num(analysis["peak_pressure_map"].values[k][rows, cols].astype(np.float64))
+        maps[i] = np.clip(map_coordinates(peak, where, order=1, mode="constant", cval=0.0), 0.0, None)
+        labels[i] = map_coordinates(analysis["region_label"].values[k][rows, cols], where, order=0,
+                                    mode="constant", cval=0)  # fmt: skip
+        t_on, t_off = float(analysis["t_on"].values[k]), float(analysis["t_off"].values[k])
+        frames = (time >= t_on) & (time <= t_off)
+        along, across = _to_foot(analysis["cop_x"].values[k, frames], analysis["cop_y"].values[k, frames],
+                                 heel_x[k], heel_y[k], angle[k])  # fmt: skip
+        cop[i] = time_normalise(np.column_stack([along, across]), time[frames], t_on_s=t_on, t_off_s=t_off,
+                                n_points=STANCE_PERCENT.size)  # fmt: skip
+
+    # The mean foot's labels: the most frequent label among steps, where at least half have contact.
+    counts = (labels[:, None] == np.arange(1, len(BASE_REGIONS) + 1)[None, :, None, None]).sum(axis=0)
+    inside = 2 * counts.sum(axis=0) >= n
+    mean_labels = np.where(inside, counts.argmax(axis=0) + 1, 0).astype(np.int8)
+    with np.errstate(invalid="ignore"):
+        mean_cop = np.nanmean(cop, axis=0) if np.isfinite(cop).any() else np.full(cop.shape[1:], np.nan)
+
+    mm = {"units": "mm"}
+    label_attrs = {"units": "1", "long_name": "region", "definition": "0 = outside, k = k-th base region: "
+                   + ", ".join(BASE_REGIONS)}  # fmt: skip
+    kpa = {"units": "kPa"}
+    return xr.Dataset(
+        {
+            "peak_pressure_map": (("step", "along_mm", "across_mm"), maps,
+                                  {**kpa, "long_name": "peak pressure of the step, in the foot frame"}),
+            "region_label": (("step", "along_mm", "across_mm"), labels, label_attrs),
+            "cop_along": (("step", "stance_percent"), cop[..., 0], {**mm, "long_name": "centre of pressure along"}),
+            "cop_across": (("step", "stance_percent"), cop[..., 1], {**mm, "long_name": "centre of pressure across"}),
+            "mean_peak_pressure_map": (("along_mm", "across_mm"), maps.mean(axis=0),
+                                       {**kpa, "long_name": "mean peak pressure of the steps",
+                                        "definition": "mean over steps of the aligned maps, 0 where no contact"}),
+            "mean_region_label": (("along_mm", "across_mm"), mean_labels,
+                                  {**label_attrs, "long_name": "region of the mean step",
+                                   "definition": label_attrs["definition"] + "; the label most steps give the "
+                                   "point, where at least half of the steps have contact"}),
+            "mean_cop_along": ("stance_percent", mean_cop[:, 0], {**mm, "long_name": "mean centre of pressure along"}),
+            "mean_cop_across": ("stance_percent", mean_cop[:, 1],
+                                {**mm, "long_name": "mean centre of pressure across"}),
+            "foot_length": ("step", analysis["foot_length"].values[steps], {**mm, "long_name": "foot length"}),
+        },
+        coords={
+            "step": ("step", analysis["step"].values[steps]),
+            "side": ("step", analysis["side"].values[steps]),
+            "along_mm": ("along_mm", along_mm, {**mm, "long_name": "along the foot axis from the heel centre"}),
+            "across_mm": ("across_mm", across_mm, {**mm, "long_name": "across the foot axis, + to its right"}),
+            "stance_percent": ("stance_percent", STANCE_PERCENT, {"units": "%", "long_name": "percent of stance"}),
+        },
+        attrs={"side": side, "spacing_mm": spacing, "n_steps": int(n), "complete_only": int(complete_only),
+               "frame": FOOT_FRAME},  # fmt: skip
+    )
+
+
+def _to_foot(x, y, heel_x, heel_y, angle):
+    """Mat (x, y) to the foot frame (along, across to the right of the axis), mm; angle in rad."""
+    dx, dy = np.asarray(x, dtype=float) - heel_x, np.asarray(y, dtype=float) - heel_y
+    c, s = np.cos(angle), np.sin(angle)
+    return dx * c + dy * s, dx * s - dy * c
+
+
+def _from_foot(along, across, heel_x, heel_y, angle):
+    """The foot frame back to the mat frame, mm; angle in rad."""
+    c, s = np.cos(angle), np.sin(angle)
+    return heel_x + along * c + across * s, heel_y + along * s - across * c
+
+
+def body_cop_butterfly(analysis):
+    """Centre of pressure of both feet relative to the walker's progression (butterfly).
+
+    On a treadmill the centre of pressure of both feet traces a figure of eight
+    (the "butterfly" of Zebris-type reports): the belt carries each foot back
+    while its centre of pressure rolls forward, and the centre jumps across in
+    double support. On a mat the walker moves instead, so the same shape appears
+    after subtracting the progression: for each pass, with the line of
+    progression the principal axis of the pass's heel centres (pointed from its
+    first to its last step) and the walker advancing along it at the trial's
+    walking speed,
+
+    ``forward(t) = (COP(t) - o) . d - v t``  and  ``lateral(t) = (COP(t) - o) . n``,
+
+    with ``d`` the unit direction, ``n`` its right-hand normal (positive to the
+    walker's right), ``v`` the speed and ``o`` chosen so that both have zero mean
+    over the pass. Only frames in which every foot on the ground is measured
+    are used: from the first contact of the pass's second step to the last
+    contact of its second-to-last step (before, the foot behind may still be
+    off the mat; after, the next one may already be), without any incomplete
+    step in contact.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis from :func:`plantar.analyze` (a walk over a mat).
+
+    Returns
+    -------
+    butterfly : xarray.Dataset
+        Per ``time``: ``forward`` and ``lateral`` (mm; NaN outside the frames
+        used), ``pass_index`` (-1 outside) and ``support`` (``"left"`` or
+        ``"right"`` in single support, ``"double"``, ``""`` outside). Attrs
+        ``speed_mm_s`` (the speed subtracted) and ``definition``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar.geometry import body_cop_butterfly
+    >>> trial, _ = plantar.synth.walk(seed=0, passes=1)
+    >>> butterfly = body_cop_butterfly(plantar.analyze(trial))
+    >>> right = butterfly.lateral.where(butterfly.support == "right")
+    >>> bool(right.mean() > 20)    # mm to the right while on the right foot
+    True
+    """
+    for name in ("body_cop_x", "body_cop_y", "force", "heel_x", "heel_y", "pass_index", "complete"):
+        if name not in analysis:
+            raise ValueError(f"the analysis has no {name!r}: is it an analysis from plantar.analyze()?")
+    time = analysis["time"].values
+    cop = np.column_stack([analysis["body_cop_x"].values, analysis["body_cop_y"].values])
+    loaded = analysis["force"].values > 0  # (step, time)
+    complete = analysis["complete"].values.astype(bool)
+    passes = analysis["pass_index"].values
+    side = analysis["side"].values
+    heel = np.column_stack([analysis["heel_x"].values, analysis["heel_y"].values])
+    t_on, t_off = analysis["t_on"].values, analysis["t_off"].values
+    speed = float(analysis.attrs.get("walking_speed_m_s", np.nan)) * 1000.0
+    forward, lateral = np.full(time.size, np.nan), np.full(time.size, np.nan)
+    pass_of_time = np.full(time.size, -1)
+    usable_time = np.isfinite(cop).all(axis=1) & ~loaded[~complete].any(axis=0)
+    for p in np.unique(passes):
+        members = np.flatnonzero(passes == p)
+        if members.size < 3 or not np.isfinite(speed):
+            continue
+        window = usable_time & (time >= t_on[members[1]]) & (time <= t_off[members[-2]])
+        points = heel[members]
+        if not window.any() or not np.isfinite(points).all():
+            continue
+        _, vectors = np.linalg.eigh(np.cov((points - points.mean(axis=0)).T))
+        d = vectors[:, -1]
+        if d @ (points[-1] - points[0]) < 0:
+            d = -d
+        along = cop[window] @ d - speed * time[window]
+        across = cop[window] @ np.array([d[1], -d[0]])
+        forward[window] = along - along.mean()
+        lateral[window] = across - across.mean()
+        pass_of_time[window] = p
+    on_ground = loaded & (pass_of_time >= 0)[None]
+    n_on = on_ground.sum(axis=0)
+    single = np.where(n_on == 1, side[np.argmax(on_ground, axis=0)] if side.size else "", "")
+    support = np.where(n_on > 1, "double", single).astype("<U6")
+    return xr.Dataset(
+        {
+            "forward": ("time", forward, {"units": "mm", "long_name": "centre of pressure forward of the walker"}),
+            "lateral": ("time", lateral, {"units": "mm", "long_name": "centre of pressure to the walker's right"}),
+            "pass_index": ("time", pass_of_time, {"units": "1", "long_name": "pass over the mat, -1 = not used"}),
+            "support": ("time", support, {"long_name": "support", "definition": "the foot in single support, "
+                                          "'double' with both feet down, '' in frames not used"}),
+        },
+        coords={"time": analysis["time"]},
+        attrs={"speed_mm_s": speed, "definition": "COP of both feet minus the walker's progression at the "
+               "trial's walking speed along each pass's line of progression (principal axis of its heel "
+               "centres), centred on each pass; lateral positive to the walker's right"},  # fmt: skip
+    )
