@@ -56,7 +56,7 @@ def test_dead_and_hot_sensels_are_fixed_by_the_seed():
         assert (counts[a.dead] == 0).all() and (counts[a.hot] == a.rail_counts).all()
 
 
-@pytest.mark.parametrize("curve", ["linear", "power", "exponential"])
+@pytest.mark.parametrize("curve", ["linear", "power", "exponential", "hill"])
 def test_response_is_monotone_puts_1000_kpa_at_the_rail_and_inverts_exactly(curve):
     model = SensorModel(curve=curve)
     kpa = np.linspace(0.0, 2000.0, 4001)
@@ -66,8 +66,24 @@ def test_response_is_monotone_puts_1000_kpa_at_the_rail_and_inverts_exactly(curv
     c = np.arange(1, 4096, dtype=float)  # noise-free integer counts
     assert np.max(np.abs(model.ideal_counts(model.ideal_pressure_kpa(c)) / c - 1)) < 1e-9
     assert np.max(np.abs(model.ideal_pressure_kpa(counts[1:]) / kpa[1:] - 1)) < 1e-9
-    if curve != "linear":  # sensitivity (counts per kPa) falls with load
+    if curve in ("power", "exponential"):  # sensitivity (counts per kPa) falls with load
         assert (np.diff(counts, 2) < 0).all()
+    if curve == "hill":  # S-shaped: sensitivity rises up to the inflection, then falls
+        a, n = model.params["a"], model.params["n"]
+        inflection = a * ((n - 1) / (n + 1)) ** (1 / n)  # d2c/dP2 = 0 of c = b P**n / (a**n + P**n)
+        curvature = np.diff(counts, 2)
+        middle = kpa[1:-1]
+        assert (curvature[middle < 0.98 * inflection] > 0).all()
+        assert (curvature[middle > 1.02 * inflection] < 0).all()
+
+
+def test_hill_response_with_n_1_is_an_fsr_in_a_voltage_divider():
+    model = SensorModel(curve="hill", curve_params={"n": 1.0})
+    b = 1.25 * 4095
+    assert model.params == pytest.approx({"a": 250.0, "b": b, "n": 1.0})
+    kpa = np.array([10.0, 250.0, 1000.0, 5000.0])
+    np.testing.assert_allclose(model.ideal_counts(kpa), b * kpa / (250.0 + kpa), rtol=1e-12)
+    assert model.ideal_pressure_kpa(b) == np.inf
 
 
 def test_noise_free_model_reads_the_rounded_ideal_response():
@@ -565,6 +581,50 @@ def test_the_truth_knows_the_walk_behind_each_scan():
     small = VirtualMat("pmat1", shape=(10, 16), walk_s=3.0, link="tcp")
     assert small.truth.pressure_kpa(0).shape == (10, 16)
     assert max(float(small.truth.pressure_kpa(k).max()) for k in range(0, 300, 5)) > 100.0
+
+
+def test_pressure_frames_play_instead_of_a_walk_and_set_pressure_starts_at_the_next_scan(run):
+    empty, bladder = np.zeros((16, 16)), np.full((16, 16), 200.0)
+    mat, host = run(shape=(16, 16), frames_kpa=empty)
+    assert mat.truth.walk_trial is None and mat.truth.walk_truth is None
+    host.start(100)
+    before = host.read(0.3)
+    mat.set_pressure(bladder)
+    after = host.read(0.4)
+    starts = [detail for _, kind, detail in mat.truth.events if kind == "pressure"]
+    assert len(starts) == 1 and starts[0]["n_frames"] == 1
+    first = starts[0]["first_scan"]
+    scan = scan_of(mat.truth)
+    seen = np.array([scan[frame.seq] for frame in before + after])
+    assert (seen < first).sum() >= 20 and (seen >= first).sum() >= 30
+    assert all(scan[frame.seq] < first for frame in before)
+    for frame, k in zip(before + after, seen):
+        np.testing.assert_array_equal(mat.truth.pressure_kpa(k), bladder if k >= first else empty)
+        np.testing.assert_array_equal(frame.counts, mat.truth.counts(k))
+    # What the host read under the bladder is the sensor's response to 200 kPa, within the read noise.
+    sensor = mat.sensor
+    ok = ~sensor.dead & ~sensor.hot
+    mean = np.mean([frame.counts for frame, k in zip(before + after, seen) if k >= first], axis=0)
+    expected = sensor.offset_counts + sensor.gain * sensor.ideal_counts(200.0)
+    assert np.abs(mean[ok] - expected[ok]).max() < 1.0
+    assert np.array([frame.counts for frame in before])[:, ok].max() < 20  # the empty mat: offset and noise
+
+
+def test_pressure_frames_loop_from_the_scan_they_start_at():
+    frames = np.arange(3, dtype=float)[:, None, None] * np.ones((3, 4, 4))
+    mat = VirtualMat(shape=(4, 4), frames_kpa=frames, link="tcp")
+    assert [float(mat.truth.pressure_kpa(k)[0, 0]) for k in range(7)] == [0, 1, 2, 0, 1, 2, 0]
+    scanner = mat.truth._scanner
+    scanner.request(frames[::-1] + 10)  # as set_pressure does; the device starts it at its next scan
+    assert scanner.begin(5) == 3
+    assert [float(mat.truth.pressure_kpa(k)[0, 0]) for k in range(3, 10)] == [0, 1, 12, 11, 10, 12, 11]
+    for bad, message in ((np.zeros((4, 5)), r"frames_kpa must have shape \(4, 4\)"),
+                         (-np.ones((4, 4)), "frames_kpa must be finite and >= 0"),
+                         (np.zeros((0, 4, 4)), "frames_kpa must have shape")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            VirtualMat(shape=(4, 4), frames_kpa=bad, link="tcp")
+    with pytest.raises(ValueError, match="pressure_kpa must have shape"):
+        mat.set_pressure(np.zeros(4))
 
 
 def test_stop_is_idempotent_and_leaves_nothing_behind(run):

@@ -7,6 +7,7 @@ injects the faults it was given. Everything it did is kept in
 the device sent, scan by scan.
 """
 
+import bisect
 import contextlib
 import dataclasses
 import heapq
@@ -50,15 +51,43 @@ _MAX_POLL_BACKLOG = 65536
 
 
 class _Scanner:
-    """Scan index -> true pressure and counts; pure, so the truth can recompute any scan."""
+    """Scan index -> true pressure and counts; pure, so the truth can recompute any scan.
+
+    The pressure is a list of segments ``(first scan, frames)``: from its first
+    scan on, a segment's frames play in a loop until the next segment starts.
+    A new segment requested by :meth:`VirtualMat.set_pressure` starts at the
+    next scan the device performs (:meth:`begin`).
+    """
 
     def __init__(self, frames_kpa, sensor, seed):
-        self.frames_kpa = frames_kpa
         self.sensor = sensor
         self.seed = seed
+        self._starts, self._frames = [0], [frames_kpa]
+        self._pending = None
+        self._lock = threading.Lock()
 
     def pressure_kpa(self, scan):
-        return self.frames_kpa[scan % len(self.frames_kpa)]
+        with self._lock:
+            i = bisect.bisect_right(self._starts, scan) - 1
+            first, frames = self._starts[i], self._frames[i]
+        return frames[(scan - first) % len(frames)]
+
+    def request(self, frames_kpa):
+        with self._lock:
+            self._pending = frames_kpa
+
+    def begin(self, scan):
+        """Start the requested segment at ``scan`` (about to be performed); return its frame count or None."""
+        with self._lock:
+            frames, self._pending = self._pending, None
+            if frames is None:
+                return None
+            if self._starts[-1] == scan:  # requested twice before a scan: the last request wins
+                self._frames[-1] = frames
+            else:
+                self._starts.append(scan)
+                self._frames.append(frames)
+            return len(frames)
 
     def counts(self, scan, max_count):
         rng = np.random.default_rng((self.seed, 0, scan))
@@ -77,11 +106,12 @@ class MatTruth:
 
     Parameters
     ----------
-    walk_trial : xarray.Dataset
+    walk_trial : xarray.Dataset | None
         The trial :func:`plantar.synth.walk` returned (on the floor the walk was
-        simulated on; the mat is ``window`` of it).
-    walk_truth : xarray.Dataset
-        The walk's ground truth per step.
+        simulated on; the mat is ``window`` of it); None if the mat was given
+        its pressure frames (``frames_kpa``).
+    walk_truth : xarray.Dataset | None
+        The walk's ground truth per step (None as ``walk_trial``).
     window : tuple of int
         ``(row, col)`` of the mat's first sensel in ``walk_trial``'s grid
         (``(0, 0)`` unless the mat is smaller than :data:`MIN_FLOOR_MM`).
@@ -90,7 +120,9 @@ class MatTruth:
         and STOP received, in order; ``t_host_ns`` is :func:`time.monotonic_ns`,
         ``kind`` one of ``"banner"``, ``"junk"``, ``"burst"``, ``"reboot"``,
         ``"unplug"``, ``"replug"``, ``"bitflip"``, ``"byte_drop"``, ``"start"``,
-        ``"stop"``, and ``detail`` a dict. Two kinds are not injected but say
+        ``"stop"``, ``"pressure"`` (a new pressure from
+        :meth:`VirtualMat.set_pressure`: ``first_scan``, ``n_frames``), and
+        ``detail`` a dict. Two kinds are not injected but say
         why the device skipped scans on its own: ``"late"`` (its thread woke more
         than a period late; the skipped scans are dropped) and ``"backlog"``
         (more than a frame was still unwritten because the host is not reading;
@@ -169,12 +201,14 @@ class MatTruth:
         return self._scanner.counts(scan, max_count)
 
     def pressure_kpa(self, scan):
-        """Return the true pressure of one scan, from the synthetic walk.
+        """Return the true pressure of one scan, from the synthetic walk or the frames given.
 
         Parameters
         ----------
         scan : int
-            Scan index; scan ``k`` shows walk frame ``k % n_frames``.
+            Scan index; scan ``k`` shows walk frame ``k % n_frames`` (or frame
+            ``(k - first) % n_frames`` of the pressure set at scan ``first``
+            by :meth:`VirtualMat.set_pressure`).
 
         Returns
         -------
@@ -207,7 +241,10 @@ class MatTruth:
 class VirtualMat:
     """A simulated pressure mat that behaves on the wire like a real device.
 
-    A walk from :func:`plantar.synth.walk` (looped) is read through a
+    A walk from :func:`plantar.synth.walk` (looped), or the pressure frames
+    it is given (``frames_kpa``, then :meth:`set_pressure` while it runs: an
+    empty mat, a bladder, a person standing still, as in a calibration
+    session), is read through a
     :class:`SensorModel` and sent in any registered wire format over a
     pseudo-terminal (open :attr:`url` with :func:`serial.serial_for_url`) or a
     TCP socket (``socket://`` URL), by one background thread that never
@@ -267,6 +304,12 @@ class VirtualMat:
         Footwear, passed to :func:`plantar.synth.walk`.
     offload : dict of str to float | None
         Regional offloading, passed to :func:`plantar.synth.walk`.
+    frames_kpa : array_like of float | None
+        The true pressure to play instead of a walk, in kPa: one field
+        ``(rows, cols)``, held, or frames ``(n, rows, cols)``, played in a loop
+        (scan ``k`` shows frame ``k % n``); NaN counts as 0. The walk's
+        parameters (``walk_s``, ``body_mass_kg``, ``condition``, ``offload``)
+        are then unused. :meth:`set_pressure` changes it while the mat runs.
     sensor : SensorModel | None
         The sensor model (bound to ``shape`` here if it has no shape yet).
         Default ``SensorModel(seed=seed)`` with a 12-bit ADC, or an ADC as wide
@@ -319,6 +362,7 @@ class VirtualMat:
         body_mass_kg=70.0,
         condition="barefoot",
         offload=None,
+        frames_kpa=None,
         sensor=None,
         faults=None,
         link="pty",
@@ -358,10 +402,13 @@ class VirtualMat:
         self.serial_number = str(serial_number)
         self.sensor = sensor.for_shape(self.shape)
         self.faults = faults
-        frames, trial, truth, window = _walk_frames(
-            self.shape, self.pitch_mm, self.rate_hz, self.seed, self.walk_s,
-            body_mass_kg=body_mass_kg, condition=condition, offload=offload,
-        )  # fmt: skip
+        if frames_kpa is None:
+            frames, trial, truth, window = _walk_frames(
+                self.shape, self.pitch_mm, self.rate_hz, self.seed, self.walk_s,
+                body_mass_kg=body_mass_kg, condition=condition, offload=offload,
+            )  # fmt: skip
+        else:
+            frames, trial, truth, window = _pressure_frames(frames_kpa, self.shape, "frames_kpa"), None, None, (0, 0)
         self.truth = MatTruth(trial, truth, window, _scanner=_Scanner(frames, self.sensor, self.seed))
         self.error = None
         self._pmat1 = self.protocol.name == "pmat1"
@@ -421,6 +468,36 @@ class VirtualMat:
             "rate_hz": self._cur_rate_hz,
             "encodings": list(pmat1.ENCODINGS),
         }
+
+    def set_pressure(self, pressure_kpa):
+        """Put a new pressure on the mat: from the next scan on, the mat reads it.
+
+        Like a person stepping on or off: scans already performed keep the old
+        pressure; :attr:`truth` records the scan the new one starts at (event
+        ``"pressure"``), so :meth:`MatTruth.pressure_kpa` knows every scan's.
+
+        Parameters
+        ----------
+        pressure_kpa : array_like of float
+            True pressure in kPa: one field ``(rows, cols)``, held, or frames
+            ``(n, rows, cols)``, played in a loop from the next scan on; NaN
+            counts as 0.
+
+        Raises
+        ------
+        ValueError
+            If the shape is not the mat's, or a value is negative or infinite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from plantar.drivers.sim import VirtualMat
+        >>> mat = VirtualMat(shape=(8, 8), frames_kpa=np.zeros((8, 8)), link="tcp")
+        >>> mat.set_pressure(np.full((8, 8), 200.0))      # takes effect at the next scan
+        >>> float(mat.truth.pressure_kpa(0).max())        # no scan yet: still the empty mat
+        0.0
+        """
+        self.truth._scanner.request(_pressure_frames(pressure_kpa, self.shape, "pressure_kpa"))
 
     def start(self):
         """Open the link and start the device thread.
@@ -600,6 +677,9 @@ class VirtualMat:
             self._event("late", {"first_scan": self._n_scans, "n_skipped": n - 1}, time.monotonic_ns())
         for i in range(n):
             k, row, seq = self._n_in_epoch, self._n_scans, self._seq
+            n_frames = self.truth._scanner.begin(row)
+            if n_frames is not None:
+                self._event("pressure", {"first_scan": row, "n_frames": n_frames}, time.monotonic_ns())
             t_scan_ns = self._epoch_ns + math.ceil(k * period_ns)
             t_device_us = self._epoch_dev_us + round(k * period_us)
             self._n_in_epoch += 1
@@ -871,6 +951,22 @@ def _pitch_xy(pitch_mm):
     if len(pitch) != 2 or not all(math.isfinite(p) and p > 0 for p in pitch):
         raise ValueError(f"pitch_mm must be a positive number or (x, y), got {pitch_mm!r}")
     return pitch
+
+
+def _pressure_frames(pressure_kpa, shape, name):
+    """Pressure given to the mat as float32 frames (n, rows, cols), NaN as 0, checked."""
+    try:
+        p = np.array(pressure_kpa, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of pressures in kPa, got {type(pressure_kpa).__name__}") from None
+    if p.ndim == 2:
+        p = p[None]
+    if p.ndim != 3 or p.shape[1:] != tuple(shape) or p.shape[0] == 0:
+        raise ValueError(f"{name} must have shape {tuple(shape)} or (n, {shape[0]}, {shape[1]}), got {p.shape}")
+    p = np.nan_to_num(p, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    if not np.all(np.isfinite(p)) or p.min() < 0:
+        raise ValueError(f"{name} must be finite and >= 0 kPa (NaN counts as 0)")
+    return np.ascontiguousarray(p)
 
 
 def _walk_frames(shape, pitch_mm, rate_hz, seed, walk_s, **walk_kwargs):

@@ -1,7 +1,7 @@
 """Forward model of a resistive pressure sensor array: kPa in, ADC counts out.
 
 Each sensel converts the pressure on it into counts through an ideal response
-``h`` (one of three families, below), scaled by its own gain and shifted by its
+``h`` (one of four families, below), scaled by its own gain and shifted by its
 own offset; read noise is added, the result is rounded and clipped to the ADC's
 range, and the firmware's dead band zeroes small readings. A few sensels are
 dead (always 0) or hot (always at the rail), as on worn mats.
@@ -14,12 +14,23 @@ offset 0), the form a calibration fit estimates:
   ``1000 / rail**b``.
 - ``"exponential"``: ``P = a * (exp(c / b) - 1)``; ``b`` in counts, default
   ``rail / 3``, ``a`` in kPa, default ``1000 / (e**3 - 1)``.
+- ``"hill"``: ``P = a * (c / (b - c))**(1 / n)``, that is
+  ``c = b * P**n / (a**n + P**n)``; ``b`` in counts (the reading approached
+  at infinite pressure), default ``1.25 * rail``; ``n`` (dimensionless),
+  default 1.5; ``a`` in kPa (the pressure that reads ``b / 2``), default
+  ``1000 * ((b - rail) / rail)**(1 / n)``, which puts 1000 kPa at the rail
+  (``b`` must then exceed the rail; otherwise the default ``a`` is 250 kPa).
 
 With the defaults 1000 kPa reaches the rail (4095 counts for a 12-bit ADC) at
 gain 1. The power law with ``b > 1`` has a sensitivity (counts per kPa) that falls
 with load, as the conductance of force-sensing resistors does; the exponential
 family, whose counts grow with the logarithm of pressure (very sensitive at light
 load, compressed at high load), mimics piezoresistive films such as velostat.
+The Hill family saturates: with ``n = 1`` it is a force-sensing resistor read
+through a voltage divider (conductance proportional to load: ``b * P / (a + P)``;
+Interlink Electronics, FSR Integration Guide), and ``n > 1`` adds the FSR's
+insensitive start at light load, an S-shaped response. It is neither a power law
+nor an exponential, for testing calibrations that must not assume either.
 """
 
 import math
@@ -30,7 +41,7 @@ import numpy as np
 from .._frame import _check_shape
 
 #: The response families and the names of their parameters.
-CURVES = {"linear": ("a",), "power": ("a", "b"), "exponential": ("a", "b")}
+CURVES = {"linear": ("a",), "power": ("a", "b"), "exponential": ("a", "b"), "hill": ("a", "b", "n")}
 
 #: Pressure at the rail, in kPa, of the default response curves (gain 1, offset 0).
 FULL_SCALE_KPA = 1000.0
@@ -58,12 +69,13 @@ class SensorModel:
         Seed of the per-sensel gains, offsets and dead and hot positions.
     adc_bits : int
         ADC resolution in bits (1 .. 16); the rail is ``2**adc_bits - 1`` counts.
-    curve : {"linear", "power", "exponential"}
+    curve : {"linear", "power", "exponential", "hill"}
         Family of the ideal response (see the module's table).
     curve_params : dict of str to float | None
-        Parameters ``a`` (kPa, or kPa per count for ``linear``) and ``b``
-        (exponent for ``power``, counts for ``exponential``) overriding the
-        defaults, which put 1000 kPa at the rail.
+        Parameters ``a`` (kPa, or kPa per count for ``linear``), ``b``
+        (exponent for ``power``, counts for ``exponential`` and ``hill``) and
+        ``n`` (``hill``'s exponent) overriding the defaults, which put
+        1000 kPa at the rail.
     gain_sd : float
         Spread of the per-sensel gain: ``gain ~ LogNormal(0, gain_sd)``
         (dimensionless; 0.15 is about +-15 %).
@@ -231,6 +243,9 @@ class SensorModel:
             return p / a
         if self.curve == "power":
             return (p / a) ** (1.0 / self.params["b"])
+        if self.curve == "hill":
+            ratio = (p / a) ** self.params["n"]
+            return self.params["b"] * ratio / (1.0 + ratio)
         return self.params["b"] * np.log1p(p / a)
 
     def ideal_pressure_kpa(self, counts):
@@ -261,6 +276,11 @@ class SensorModel:
             return a * c
         if self.curve == "power":
             return a * np.maximum(c, 0.0) ** self.params["b"]
+        if self.curve == "hill":
+            b = self.params["b"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = a * (np.maximum(c, 0.0) / (b - c)) ** (1.0 / self.params["n"])
+            return np.where(c < b, p, np.inf)
         return a * np.expm1(c / self.params["b"])
 
     def counts(self, pressure_kpa, rng):
@@ -319,6 +339,10 @@ def _curve_params(curve, given, rail):
     elif curve == "power":
         b = float(given.get("b", 1.3))
         params = {"a": FULL_SCALE_KPA / rail**b, "b": b}
+    elif curve == "hill":
+        b, n = float(given.get("b", 1.25 * rail)), float(given.get("n", 1.5))
+        a = FULL_SCALE_KPA * ((b - rail) / rail) ** (1.0 / n) if b > rail and n > 0 else 250.0
+        params = {"a": a, "b": b, "n": n}
     else:
         params = {"a": FULL_SCALE_KPA / math.expm1(3.0), "b": rail / 3.0}
     params.update({k: float(v) for k, v in given.items()})
