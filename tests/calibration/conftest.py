@@ -18,8 +18,8 @@ MAT = {"mat_length_mm": 1200.0, "mat_width_mm": 400.0, "pitch_mm": PITCH_MM, "ra
 class Session:
     """Records raw frames of a known sensor under known pressure fields."""
 
-    def __init__(self, curve="power", *, seed=0, shape=(120, 40), dead=3, hot=2, device=DEVICE):
-        self.sensor = SensorModel(seed=seed, curve=curve, shape=shape, dead_sensels=dead, hot_sensels=hot)
+    def __init__(self, curve="power", *, seed=0, shape=(120, 40), dead=3, hot=2, device=DEVICE, **sensor):
+        self.sensor = SensorModel(seed=seed, curve=curve, shape=shape, dead_sensels=dead, hot_sensels=hot, **sensor)
         self.rng = np.random.default_rng(seed + 100)
         self.device = device
 
