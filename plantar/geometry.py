@@ -572,19 +572,24 @@ def body_cop_butterfly(analysis):
     while its centre of pressure rolls forward, and the centre jumps across in
     double support. On a mat the walker moves instead, so the same shape appears
     after subtracting the progression: for each pass, with the line of
-    progression the principal axis of the pass's heel centres (pointed from its
-    first to its last step) and the walker advancing along it at the trial's
+    progression along the lines joining successive heel centres of the same
+    foot among its complete steps (or, if no foot is down twice, along the
+    mean of their foot axes) and the walker advancing along it at the trial's
     walking speed,
 
-    ``forward(t) = (COP(t) - o) . d - v t``  and  ``lateral(t) = (COP(t) - o) . n``,
+    ``forward(t) = COP(t) . d - v t - f``  and  ``lateral(t) = COP(t) . n - l``,
 
     with ``d`` the unit direction, ``n`` its right-hand normal (positive to the
-    walker's right), ``v`` the speed and ``o`` chosen so that both have zero mean
-    over the pass. Only frames in which every foot on the ground is measured
-    are used: from the first contact of the pass's second step to the last
-    contact of its second-to-last step (before, the foot behind may still be
-    off the mat; after, the next one may already be), without any incomplete
-    step in contact.
+    walker's right) and ``v`` the speed. The offsets anchor every pass the same
+    way, so that passes overlay: ``l`` puts the midline halfway between the
+    mean left and the mean right heel centre (lateral 0 between the feet), and
+    ``f`` puts the heel strikes, ``h_k . d - v t_on_k``, at 0 on average; one
+    constant over all passes then centres ``forward`` on the frames used. Only
+    frames in which every foot on the ground is measured are used: from the
+    first contact of the pass's second step to the last contact of its
+    second-to-last step (before, the foot behind may still be off the mat;
+    after, the next one may already be on the ground beyond it), without any
+    incomplete step in contact.
 
     Parameters
     ----------
@@ -630,18 +635,26 @@ def body_cop_butterfly(analysis):
         if members.size < 3 or not np.isfinite(speed):
             continue
         window = usable_time & (time >= t_on[members[1]]) & (time <= t_off[members[-2]])
-        points = heel[members]
-        if not window.any() or not np.isfinite(points).all():
+        good = members[complete[members] & np.isfinite(heel[members]).all(axis=1)]
+        if not window.any() or good.size < 2:
             continue
-        _, vectors = np.linalg.eigh(np.cov((points - points.mean(axis=0)).T))
-        d = vectors[:, -1]
-        if d @ (points[-1] - points[0]) < 0:
-            d = -d
-        along = cop[window] @ d - speed * time[window]
-        across = cop[window] @ np.array([d[1], -d[0]])
-        forward[window] = along - along.mean()
-        lateral[window] = across - across.mean()
+        points = heel[good]
+        d = _progression(points, side[good], np.radians(analysis["axis_angle"].values[good]))
+        if d is None:
+            continue
+        n = np.array([d[1], -d[0]])
+        sides = side[good]
+        if {"left", "right"} <= set(sides.tolist()):
+            midline = 0.5 * ((points[sides == "left"] @ n).mean() + (points[sides == "right"] @ n).mean())
+        else:
+            midline = (points @ n).mean()
+        strikes = (points @ d - speed * t_on[good]).mean()
+        forward[window] = cop[window] @ d - speed * time[window] - strikes
+        lateral[window] = cop[window] @ n - midline
         pass_of_time[window] = p
+    used = pass_of_time >= 0
+    if used.any():
+        forward[used] -= forward[used].mean()
     on_ground = loaded & (pass_of_time >= 0)[None]
     n_on = on_ground.sum(axis=0)
     single = np.where(n_on == 1, side[np.argmax(on_ground, axis=0)] if side.size else "", "")
@@ -656,6 +669,24 @@ def body_cop_butterfly(analysis):
         },
         coords={"time": analysis["time"]},
         attrs={"speed_mm_s": speed, "definition": "COP of both feet minus the walker's progression at the "
-               "trial's walking speed along each pass's line of progression (principal axis of its heel "
-               "centres), centred on each pass; lateral positive to the walker's right"},  # fmt: skip
+               "trial's walking speed along each pass's line of progression (same-foot heel centres, else the "
+               "mean foot axis); lateral from the midline between the left and right heel centres, positive to the "
+               "walker's right; forward from the heel strikes, centred over all passes"},  # fmt: skip
     )
+
+
+def _progression(heel, side, axis_rad):
+    """Unit direction of walking from one pass's heel centres (in order of contact).
+
+    The mean of the lines joining successive heel centres of the same foot (they
+    are free of the step width); with no foot down twice, the mean of the foot
+    axes (the toe-out of the left and right foot cancel). None if neither exists.
+    """
+    strides = [heel[side == s][-1] - heel[side == s][0] for s in ("left", "right") if np.sum(side == s) >= 2]
+    if strides:
+        d = np.sum([v / np.linalg.norm(v) for v in strides if np.linalg.norm(v) > 0], axis=0)
+    else:
+        d = np.array([np.cos(axis_rad), np.sin(axis_rad)]).T[np.isfinite(axis_rad)].sum(axis=0)
+    norm = np.linalg.norm(d) if np.ndim(d) else 0.0
+    return d / norm if norm > 0 else None
+

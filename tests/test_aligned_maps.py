@@ -140,6 +140,7 @@ def _walker(speed_mm_s=1200.0, sway_mm=40.0, surge_mm=60.0, period_s=1.0):
             "body_cop_x": ("time", cop_x), "body_cop_y": ("time", cop_y), "force": (("step", "time"), force),
             "heel_x": ("step", heel_x), "heel_y": ("step", heel_y), "t_on": ("step", t_on), "t_off": ("step", t_off),
             "pass_index": ("step", np.zeros(7, int)), "complete": ("step", np.ones(7, bool)),
+            "axis_angle": ("step", np.full(7, 90.0)),
         },
         coords={"time": time, "step": np.arange(7), "side": ("step", side)},
         attrs={"walking_speed_m_s": speed_mm_s / 1000.0},
@@ -154,12 +155,12 @@ def test_butterfly_recovers_a_known_figure_of_eight():
     # Frames from the second step's first contact to the second-to-last step's last contact.
     np.testing.assert_array_equal(used, (time >= 0.5) & (time <= 3.1))
     phase = 2 * np.pi * time[used]
-    # The heels alternate symmetrically about x = 250, so their principal axis is exactly +y (the line of
-    # progression) and its right-hand normal +x: what remains after the progression is the figure of eight.
+    # Same-foot heel centres lie on x = 200 and x = 300: the line of progression is +y, its right-hand
+    # normal +x, the midline x = 250; what remains after the progression is the figure of eight.
     lateral, forward = wings.lateral.values[used], wings.forward.values[used]
     expected_lateral = 40.0 * np.sin(phase)
     expected_forward = 60.0 * np.sin(2 * phase)
-    np.testing.assert_allclose(lateral, expected_lateral - expected_lateral.mean(), atol=1e-6)
+    np.testing.assert_allclose(lateral, expected_lateral, atol=1e-6)  # 0 midway between the heel lines
     np.testing.assert_allclose(forward, expected_forward - expected_forward.mean(), atol=1e-6)
     assert np.isnan(wings.forward.values[~used]).all()
     assert wings.attrs["speed_mm_s"] == pytest.approx(1200.0)
@@ -177,6 +178,12 @@ def test_butterfly_of_a_synthetic_walk(walk):
     # Centred on each pass, and about a step long forward and back (the foot rolls slower than the body).
     for p in np.unique(wings.pass_index.values[wings.pass_index.values >= 0]):
         forward = wings.forward.values[wings.pass_index.values == p]
-        assert abs(np.mean(forward)) < 1e-6
         assert 100.0 < np.ptp(forward) < 700.0
+    assert abs(np.nanmean(wings.forward.values)) < 1e-6
+    # Passes overlay: each side's single-support wing lies at the same lateral place in every pass.
+    for foot in ("left", "right"):
+        on = wings.support.values == foot
+        centres = [np.mean(wings.lateral.values[on & (wings.pass_index.values == p)])
+                   for p in np.unique(wings.pass_index.values[on])]  # fmt: skip
+        assert len(centres) >= 1 and np.ptp(centres) < 25.0
     assert (wings.pass_index.values[np.isnan(wings.forward.values)] == -1).all()
