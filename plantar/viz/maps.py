@@ -1,0 +1,465 @@
+"""Pressure maps: one step, the mean step of a side, the whole walk, and conditions compared."""
+
+import numpy as np
+import plotly.graph_objects as go
+import xarray as xr
+
+from ..geometry import _spacing, aligned_peak_maps
+from ..regions import REGIONS
+from ._common import (
+    COP_COLOUR,
+    REGION_TITLES,
+    SIDE_COLOURS,
+    check_analysis,
+    difference_axis,
+    loaded_box,
+    map_size,
+    mm,
+    mm_axes,
+    new_figure,
+    outline,
+    outline_traces,
+    pool_max,
+    pooled_centres,
+    pressure_axis,
+    pressure_heatmap,
+    region_mask,
+    region_text,
+)
+
+_ALONG_TITLE = "along the foot axis (mm from heel centre)"
+_ACROSS_TITLE = "across (mm, + = right)"
+
+
+def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True):
+    """Peak-pressure map of one step, or of the mean step of one side.
+
+    With ``step``, the step's peak pressure (max over its frames) as measured,
+    in mat coordinates, cropped to the footprint. With ``side``, the mean step:
+    the complete steps of that side aligned in the foot frame of
+    :func:`plantar.geometry.aligned_peak_maps` (heel centre at the origin, the
+    foot axis pointing up, each foot as seen from above, not mirrored: a left
+    foot's medial side is on the right) and averaged.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis from :func:`plantar.analyze`.
+    step : int | None
+        The step to show (its number in ``analysis.step``); ``None`` shows the
+        mean step of ``side``.
+    side : {"left", "right"} | None
+        With ``step=None``, the side whose mean step is shown.
+    regions : bool
+        Draw the outlines of the regions (heel, arch, MTH 1, MTH 2-3, MTH 4-5,
+        hallux, lesser toes).
+    cop : bool
+        Draw the centre-of-pressure path (gait line): the step's, or for the mean
+        step the mean of the steps' paths at each percent of stance.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        A heatmap of peak pressure in kPa (0.1 kPa resolution; no contact left
+        blank), axes in mm with equal aspect, hover with region, position and
+        kPa; then, if asked, the region outlines (a white halo and a dark line,
+        seen over light and dark cells alike) and the centre-of-pressure path.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``step`` and ``side`` are given, or the step or
+        side is not in the analysis.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.viz import peak_pressure_map
+    >>> trial, _ = plantar.synth.walk(seed=1, passes=1, mat_length_mm=1000.0)
+    >>> analysis = plantar.analyze(trial)
+    >>> fig = peak_pressure_map(analysis, step=0)
+    >>> [trace.name for trace in fig.data]
+    ['peak pressure', 'regions (halo)', 'regions', 'centre of pressure']
+    >>> fig.layout.coloraxis.colorbar.title.text
+    'kPa'
+    >>> fig = peak_pressure_map(analysis, side="left")   # the mean of the complete left steps
+    >>> fig.layout.xaxis.title.text
+    'across (mm, + = right)'
+    """
+    check_analysis(analysis, "peak_pressure_map", "region_label", "cop_x", "cop_y")
+    if step is not None and side is not None:
+        raise ValueError(f"give step or side, not both (got step={step!r}, side={side!r})")
+    if step is None:
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be one of ('left', 'right') when step is None, got {side!r}")
+        return _mean_step_map(analysis, side, regions, cop)
+    steps = analysis["step"].values
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step not in steps:
+        raise ValueError(f"step must be one of the analysis's steps ({_range(steps)}), got {step!r}")
+    k = int(np.flatnonzero(steps == step)[0])
+    peak = np.nan_to_num(analysis["peak_pressure_map"].values[k])
+    labels = analysis["region_label"].values[k]
+    box = loaded_box((peak > 0) | (labels > 0)) or (slice(0, 1), slice(0, 1))
+    x, y = analysis["x"].values[box[1]], analysis["y"].values[box[0]]
+    pitch = min(_spacing(analysis["x"].values, analysis["y"].values)) or None
+    fig = new_figure()
+    fig.add_trace(pressure_heatmap(peak[box], x, y, labels=labels[box]))
+    if regions:
+        fig.add_traces(outline_traces(labels[box], x, y, pitch=pitch))
+    if cop:
+        t_on, t_off = float(analysis["t_on"].values[k]), float(analysis["t_off"].values[k])
+        time = analysis["time"].values
+        frames = (time >= t_on) & (time <= t_off) & np.isfinite(analysis["cop_x"].values[k])
+        fig.add_trace(_cop_trace(analysis["cop_x"].values[k, frames], analysis["cop_y"].values[k, frames],
+                                 np.round(time[frames] - t_on, 3), "%{customdata:.2f} s into stance"))  # fmt: skip
+    side_k = str(analysis["side"].values[k])
+    subtitle = f"peak pressure {float(peak.max()):.0f} kPa"
+    if not bool(analysis["complete"].values[k]):
+        subtitle += "; incomplete: cut by the mat edge or the recording"
+    width, height = map_size(np.ptp(x) + 2 * (pitch or 0), np.ptp(y) + 2 * (pitch or 0))
+    fig.update_layout(title=dict(text=f"Step {step}, {side_k} foot", subtitle=dict(text=subtitle)), showlegend=False,
+                      width=width, height=height, **pressure_axis(float(peak.max())))  # fmt: skip
+    mm_axes(fig)
+    return fig
+
+
+def _mean_step_map(analysis, side, regions, cop):
+    aligned = aligned_peak_maps(analysis, side=side)
+    mean = aligned["mean_peak_pressure_map"].values
+    labels = aligned["mean_region_label"].values
+    x, y = aligned["across_mm"].values, aligned["along_mm"].values
+    fig = new_figure()
+    fig.add_trace(pressure_heatmap(mean, x, y, labels=labels, x_name="across", y_name="along"))
+    if regions:
+        fig.add_traces(outline_traces(labels, x, y, pitch=aligned.attrs["spacing_mm"]))
+    if cop:
+        fig.add_trace(_cop_trace(aligned["mean_cop_across"].values, aligned["mean_cop_along"].values,
+                                 aligned["stance_percent"].values, "%{customdata:.0f} % of stance"))  # fmt: skip
+    n = aligned.attrs["n_steps"]
+    subtitle = f"{n} complete step{'s' if n != 1 else ''} aligned on heel and foot axis; peak {float(mean.max()):.0f} kPa"
+    width, height = map_size(np.ptp(x), np.ptp(y))
+    fig.update_layout(title=dict(text=f"Mean {side} step: peak pressure", subtitle=dict(text=subtitle)),
+                      showlegend=False, width=width, height=height, **pressure_axis(float(mean.max())))  # fmt: skip
+    mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE)
+    return fig
+
+
+def _cop_trace(x, y, when, when_format):
+    return go.Scatter(x=mm(x), y=mm(y), customdata=np.asarray(when, dtype=np.float32), mode="lines",
+                      line=dict(color=COP_COLOUR, width=2.5), name="centre of pressure",
+                      hovertemplate="centre of pressure<br>" + when_format + "<extra></extra>")  # fmt: skip
+
+
+def _range(steps):
+    return f"{int(steps.min())} .. {int(steps.max())}" if steps.size else "none"
+
+
+def walk_footprints(analysis, *, pass_index=None, max_cells=40_000):
+    """The whole walk on the mat: every footprint, its side and its number.
+
+    One panel per pass over the mat (passes back and forth would otherwise
+    overlap), in mat coordinates on one scale. Each panel shows the peak
+    pressure of each of the pass's steps (a heatmap per step, cropped to its
+    footprint), each footprint outlined in its side's colour (blue left, orange
+    right, grey unknown), dashed when the step is incomplete (cut by the mat
+    edge or the recording), and its step number behind its heel (``*`` marks
+    an incomplete step). The arrow in a panel's title is the walking direction
+    in the mat frame.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis from :func:`plantar.analyze`.
+    pass_index : int | None
+        Show only this pass (``analysis.pass_index``); ``None`` shows all.
+    max_cells : int
+        Most heatmap cells over all panels: a larger loaded area is shown with
+        blocks of 2 x 2, 3 x 3, ... sensels (their maximum), keeping the figure
+        light.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        Per step a heatmap of peak pressure (kPa, one colour axis for all),
+        per pass one outline trace per side and completeness, and one
+        annotation per step; axes in mm with equal aspect.
+
+    Raises
+    ------
+    ValueError
+        If ``pass_index`` is not a pass of the analysis or ``max_cells`` is not
+        a positive integer.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.viz import walk_footprints
+    >>> trial, _ = plantar.synth.walk(seed=1, passes=1, mat_length_mm=1000.0)
+    >>> analysis = plantar.analyze(trial)
+    >>> fig = walk_footprints(analysis)
+    >>> [a.text for a in fig.layout.annotations if a.hovertext]    # step 1 is cut by the mat edge
+    ['0', '1*']
+    """
+    check_analysis(analysis, "peak_pressure_map", "region_label", "complete", "pass_index")
+    if isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 1:
+        raise ValueError(f"max_cells must be a positive integer, got {max_cells!r}")
+    passes = analysis["pass_index"].values
+    known = sorted(set(passes.tolist()))
+    if pass_index is not None and pass_index not in known:
+        raise ValueError(f"pass_index must be one of {known} or None, got {pass_index!r}")
+    shown = known if pass_index is None else [pass_index]
+    x_all, y_all = analysis["x"].values, analysis["y"].values
+    pitch = min(_spacing(x_all, y_all)) or 1.0
+    # Each step on its own box: a footprint is small, the mat between them empty.
+    boxes = {}
+    for k in np.flatnonzero(np.isin(passes, shown)):
+        peak = np.nan_to_num(analysis["peak_pressure_map"].values[k])
+        box = loaded_box((peak > 0) | (analysis["region_label"].values[k] > 0))
+        if box is not None:
+            boxes[k] = box
+    total = sum((b[0].stop - b[0].start) * (b[1].stop - b[1].start) for b in boxes.values())
+    factor = int(np.ceil(np.sqrt(total / max_cells))) if total > max_cells else 1
+    labels = {k: _step_label(analysis, k) for k in boxes}
+    panels = []  # (pass, steps, x span, y span), each spanning its footprints and their numbers
+    for p in shown:
+        steps = [k for k in np.flatnonzero(passes == p) if k in boxes]
+        lx = [labels[k]["x"] for k in steps] + [x_all[boxes[k][1]][i] for k in steps for i in (0, -1)]
+        ly = [labels[k]["y"] for k in steps] + [y_all[boxes[k][0]][i] for k in steps for i in (0, -1)]
+        if steps:
+            panels.append((p, steps, (min(lx) - 2 * pitch, max(lx) + 2 * pitch), (min(ly) - 3 * pitch, max(ly) + 3 * pitch)))
+    if not panels:
+        panels.append((None, [], (x_all[0] - pitch, x_all[0] + pitch), (y_all[0] - pitch, y_all[0] + pitch)))
+    # Panels of one size and scale, as many per row as fit about 1100 px.
+    width_mm = max(hi - lo for _, _, (lo, hi), _ in panels)
+    y_lo, y_hi = min(p[3][0] for p in panels), max(p[3][1] for p in panels)
+    aspect = width_mm / (y_hi - y_lo)
+    panel_w = min(1100.0, 760.0 * aspect)
+    n_cols = max(1, min(len(panels), int(1100.0 // (panel_w + 30.0)) or 1))
+    n_rows = -(-len(panels) // n_cols)
+    panel_h = panel_w / aspect
+    plot_w, plot_h = n_cols * panel_w + (n_cols - 1) * 30.0, n_rows * panel_h + (n_rows - 1) * 60.0
+    titles = [_pass_title(analysis, p, steps) for p, steps, *_ in panels]
+    specs = [[{} if r * n_cols + c < len(panels) else None for c in range(n_cols)] for r in range(n_rows)]
+    fig = new_figure(n_rows, n_cols, specs=specs, subplot_titles=titles, horizontal_spacing=30.0 / plot_w,
+                     vertical_spacing=60.0 / plot_h)  # fmt: skip
+    zmax, legend = 0.0, set()
+    for i, (p, steps, x_span, _) in enumerate(panels):
+        row, col = i // n_cols + 1, i % n_cols + 1
+        groups = {}
+        for k in steps:
+            rows, cols = boxes[k]
+            z = pool_max(np.nan_to_num(analysis["peak_pressure_map"].values[k][rows, cols]), factor)
+            zmax = max(zmax, float(z.max()))
+            side, complete = str(analysis["side"].values[k]), bool(analysis["complete"].values[k])
+            heat = pressure_heatmap(z, pooled_centres(x_all[cols], factor), pooled_centres(y_all[rows], factor),
+                                    name=f"step {analysis['step'].values[k]}")  # fmt: skip
+            heat.hovertemplate = f"step {analysis['step'].values[k]} ({side})<br>" + heat.hovertemplate
+            fig.add_trace(heat, row=row, col=col)
+            xs, ys = outline(analysis["region_label"].values[k][rows, cols] > 0, x_all[cols], y_all[rows], pitch=pitch)
+            groups.setdefault((side, complete), []).append((xs, ys))
+        for (side, complete), lines in sorted(groups.items(), key=lambda item: (item[0][0], not item[0][1])):
+            name = side + ("" if complete else " (incomplete)")
+            fig.add_trace(go.Scatter(
+                x=np.concatenate([a for a, _ in lines]), y=np.concatenate([b for _, b in lines]), mode="lines",
+                line=dict(color=SIDE_COLOURS.get(side, SIDE_COLOURS["unknown"]), width=1.5,
+                          dash=None if complete else "dash"),
+                name=name, legendgroup=name, showlegend=name not in legend, hoverinfo="skip",
+            ), row=row, col=col)  # fmt: skip
+            legend.add(name)
+        for k in steps:
+            fig.add_annotation(labels[k], row=row, col=col)
+        centre = 0.5 * (x_span[0] + x_span[1])
+        mm_axes(fig, x_title="x (mm)" if row == n_rows or i + n_cols >= len(panels) else "",
+                y_title="y (mm)" if col == 1 else "", row=row, col=col)  # fmt: skip
+        fig.update_xaxes(range=[float(centre - width_mm / 2), float(centre + width_mm / 2)], row=row, col=col)
+        fig.update_yaxes(range=[float(y_lo), float(y_hi)], row=row, col=col)
+    n_steps = sum(len(steps) for _, steps, *_ in panels)
+    n_incomplete = sum(int(not analysis["complete"].values[k]) for _, steps, *_ in panels for k in steps)
+    subtitle = f"{n_steps} step{'s' if n_steps != 1 else ''}"
+    if n_incomplete:
+        subtitle += f"; * = incomplete (dashed outline): {n_incomplete}"
+    if factor > 1:
+        subtitle += f"; shown in blocks of {factor} x {factor} sensels"
+    fig.update_layout(title=dict(text="Footprints of the walk", subtitle=dict(text=subtitle)),
+                      width=int(plot_w + 200), height=int(plot_h + 200), margin=dict(t=110, b=90),
+                      legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"),
+                      **pressure_axis(zmax))  # fmt: skip
+    return fig
+
+
+def _pass_title(analysis, p, steps):
+    """'pass p' and an arrow for the walking direction, from the first to the last heel centre."""
+    if p is None:
+        return "no steps"
+    heel = np.column_stack([analysis["heel_x"].values[steps], analysis["heel_y"].values[steps]])
+    heel = heel[np.isfinite(heel).all(axis=1)]
+    if len(heel) < 2:
+        return f"pass {p}"
+    dx, dy = heel[-1] - heel[0]
+    arrow = ("\u2192" if dx > 0 else "\u2190") if abs(dx) > abs(dy) else ("\u2191" if dy > 0 else "\u2193")
+    return f"pass {p} {arrow}"
+
+
+def _step_label(analysis, k):
+    """Annotation of step k behind its heel (or at its footprint's centre if the geometry is unknown)."""
+    heel = np.array([float(analysis["heel_x"].values[k]), float(analysis["heel_y"].values[k])])
+    angle = np.radians(float(analysis["axis_angle"].values[k]))
+    length = float(analysis["foot_length"].values[k])
+    if np.all(np.isfinite(heel)) and np.isfinite(angle) and np.isfinite(length):
+        where = heel - (0.12 * length + 25.0) * np.array([np.cos(angle), np.sin(angle)])
+    else:
+        rows, cols = np.nonzero(analysis["region_label"].values[k] > 0)
+        where = np.array([analysis["x"].values[cols].mean(), analysis["y"].values[rows].mean()])
+    side = str(analysis["side"].values[k])
+    complete = bool(analysis["complete"].values[k])
+    step = int(analysis["step"].values[k])
+    colour = SIDE_COLOURS.get(side, SIDE_COLOURS["unknown"]) if complete else SIDE_COLOURS["unknown"]
+    return dict(x=round(float(where[0]), 1), y=round(float(where[1]), 1), text=f"{step}" + ("" if complete else "*"),
+                showarrow=False, font=dict(color=colour, size=13),
+                hovertext=f"step {step}, {side}" + ("" if complete else ", incomplete"))  # fmt: skip
+
+
+def compare_maps(analyses, *, baseline, side, comparison=None):
+    """Mean peak-pressure maps of conditions side by side, and their differences.
+
+    Each condition's complete steps of ``side`` are aligned and averaged in the
+    foot frame of :func:`plantar.geometry.aligned_peak_maps` (heel centre at the
+    origin, the foot axis up, the same grid for all), so the feet lie on top of
+    each other. The top row shows the mean maps on one colour range; the bottom
+    row the difference of each condition from the baseline (condition minus
+    baseline, kPa) on a diverging scale centred at 0, with the baseline's region
+    outlines. Given a comparison from :func:`plantar.compare.compare`, the
+    regions whose peak pressure changed beyond step-to-step noise
+    (``beyond_noise``) are outlined thick and labelled with the change of their
+    peak pressure in kPa (``diff``); composite regions (forefoot, toes, ...)
+    only when none of their base regions is marked.
+
+    Parameters
+    ----------
+    analyses : dict of str to xarray.Dataset
+        Analyses by condition label (e.g. ``{"barefoot": a, "shod": b}``).
+    baseline : str
+        The condition the others are compared with.
+    side : {"left", "right"}
+        The side shown.
+    comparison : xarray.Dataset | None
+        A comparison of the same conditions, with ``beyond_noise`` (and, for
+        the labels, ``diff``) over ``condition``, ``side``, ``region`` and
+        ``metric``; the metric ``"peak_pressure"`` is used.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        One column per condition (baseline first): the mean map on top (shared
+        pressure colour axis, kPa), the difference below (a second, diverging
+        colour axis); axes in mm with equal aspect.
+
+    Raises
+    ------
+    ValueError
+        If ``analyses`` is empty, ``baseline`` or ``side`` is not allowed, a
+        condition has no complete step of that side, or ``comparison`` lacks a
+        condition or the variables needed.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.viz import compare_maps
+    >>> barefoot, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0)
+    >>> shod, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0, condition="shod")
+    >>> analyses = {"barefoot": plantar.analyze(barefoot), "shod": plantar.analyze(shod)}
+    >>> fig = compare_maps(analyses, baseline="barefoot", side="left")
+    >>> [trace.name for trace in fig.data if trace.type == "heatmap"]
+    ['barefoot', 'shod', 'shod - barefoot']
+    """
+    if not isinstance(analyses, dict) or not analyses:
+        raise ValueError(f"analyses must be a non-empty dict of condition -> analysis, got {type(analyses).__name__}")
+    if baseline not in analyses:
+        raise ValueError(f"baseline must be one of {tuple(analyses)}, got {baseline!r}")
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be one of ('left', 'right'), got {side!r}")
+    conditions = [baseline] + [c for c in analyses if c != baseline]
+    if comparison is not None:
+        for name in ("beyond_noise", "condition", "region", "side", "metric"):
+            if name not in comparison.variables:
+                raise ValueError(f"comparison has no {name!r}: is it a comparison from plantar.compare()?")
+        missing = [c for c in conditions[1:] if c not in comparison["condition"].values]
+        if missing:
+            raise ValueError(f"comparison has no condition {missing[0]!r} (it has {list(comparison.condition.values)})")
+    spacing = min(min(_spacing(a["x"].values, a["y"].values)) for a in analyses.values())
+    aligned = []
+    for c in conditions:
+        check_analysis(analyses[c], "peak_pressure_map", "region_label")
+        try:
+            aligned.append(aligned_peak_maps(analyses[c], side=side, spacing_mm=spacing))
+        except ValueError as error:
+            raise ValueError(f"condition {c!r}: {error}") from None
+    means = xr.align(*[a[["mean_peak_pressure_map", "mean_region_label"]] for a in aligned], join="outer",
+                     fill_value=0)  # fmt: skip
+    x, y = means[0]["across_mm"].values, means[0]["along_mm"].values
+    maps = [m["mean_peak_pressure_map"].values for m in means]
+    labels = [m["mean_region_label"].values for m in means]
+    n = len(conditions)
+    rows = 2 if n > 1 else 1
+    titles = [f"{c} (n = {a.attrs['n_steps']})" for c, a in zip(conditions, aligned)]
+    titles += [f"{c} - {baseline}" for c in conditions[1:]]
+    specs = [[{}] * n] + ([[None] + [{}] * (n - 1)] if rows == 2 else [])
+    fig = new_figure(rows, n, specs=specs, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.08)
+    for j, (c, z, lab) in enumerate(zip(conditions, maps, labels)):
+        heat = pressure_heatmap(z, x, y, labels=lab, x_name="across", y_name="along", name=c)
+        fig.add_trace(heat, row=1, col=j + 1)
+        fig.add_traces(outline_traces(lab, x, y, pitch=spacing), rows=1, cols=j + 1)
+    limit = 0.0
+    base, base_labels = maps[0], labels[0]
+    for j, (c, z) in enumerate(zip(conditions[1:], maps[1:]), start=2):
+        diff = np.round(z.astype(np.float64) - base, 1).astype(np.float32)
+        diff[(z <= 0) & (base <= 0)] = np.nan
+        limit = max(limit, float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 0.0)
+        fig.add_trace(go.Heatmap(
+            z=diff, x=mm(x), y=mm(y), text=region_text(base_labels), coloraxis="coloraxis2", hoverongaps=False,
+            name=f"{c} - {baseline}",
+            hovertemplate="%{text}<br>across %{x:.0f} mm, along %{y:.0f} mm<br><b>%{z:+.1f} kPa</b><extra></extra>",
+        ), row=2, col=j)  # fmt: skip
+        fig.add_traces(outline_traces(base_labels, x, y, pitch=spacing), rows=2, cols=j)
+        if comparison is not None:
+            _mark_changes(fig, comparison, c, side, base_labels, x, y, spacing, row=2, col=j)
+    layout = pressure_axis(max(float(np.max(m)) for m in maps))
+    if rows == 2:
+        layout["coloraxis"]["colorbar"].update(len=0.45, y=0.78)
+        layout.update(difference_axis(limit, x=1.02))
+    fig.update_layout(title=dict(text=f"Mean peak pressure, {side} foot: conditions compared with {baseline}"),
+                      showlegend=False, width=280 * n + 160, height=560 * rows + 80, **layout)  # fmt: skip
+    for r in range(1, rows + 1):
+        for j in range(1 if r == 1 else 2, n + 1):
+            mm_axes(fig, x_title=_ACROSS_TITLE if r == rows else "", y_title=_ALONG_TITLE if j == 1 else "",
+                    row=r, col=j)  # fmt: skip
+    return fig
+
+
+def _mark_changes(fig, comparison, condition, side, labels, x, y, spacing, *, row, col):
+    """Outline thick, and label with the change, the regions whose peak pressure changed beyond noise.
+
+    Base regions are marked one by one; a composite region (forefoot, toes, ...)
+    only when none of its base regions is, so that no outline is drawn twice.
+    """
+    changed = comparison["beyond_noise"].sel(condition=condition, side=side, metric="peak_pressure")
+    marked = {str(r) for r, flag in zip(changed["region"].values, changed.values) if bool(flag) and str(r) in REGIONS}
+    base = [r for r in REGIONS if r in marked and REGIONS[r] == (r,)]
+    composite = [r for r in REGIONS if r in marked and REGIONS[r] != (r,) and not set(REGIONS[r]) & set(base)]
+    for region in base + composite:
+        mask = region_mask(labels, region)
+        if not mask.any():
+            continue
+        fig.add_traces(outline_traces(mask, x, y, pitch=spacing, colour="black", width=3.0, name=f"{region} changed"),
+                       rows=row, cols=col)  # fmt: skip
+        text, hover = "", f"{REGION_TITLES[region]}: changed beyond step-to-step noise"
+        if "diff" in comparison:
+            value = float(comparison["diff"].sel(condition=condition, side=side, region=region, metric="peak_pressure"))
+            text, hover = f"{value:+.0f}", hover + f", {value:+.1f} kPa"
+        rows, cols = np.nonzero(mask)
+        fig.add_annotation(x=round(float(x[cols].mean()), 1), y=round(float(y[rows].mean()), 1), text=f"<b>{text}</b>",
+                           hovertext=hover, showarrow=False, font=dict(size=10, color="black"),
+                           bgcolor="rgba(255,255,255,0.7)", row=row, col=col)  # fmt: skip
+
+
+__all__ = ["compare_maps", "peak_pressure_map", "walk_footprints"]
