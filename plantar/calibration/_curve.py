@@ -397,8 +397,8 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
     else:
         scheme = "even and odd frames of each load"
         folds = [data.half == 0, data.half == 1]
-    if "table" in usable:
-        _table_levels(data)  # refuse levels that do not increase before fitting anything
+    if n_levels > 1:
+        _table_levels(data)  # refuse pressure levels that do not read more at a higher pressure
     heldout, fitted = {}, {}
     for model in usable:
         errors = []

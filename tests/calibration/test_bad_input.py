@@ -132,3 +132,69 @@ def test_dead_sensels_as_nan(session, equilibrated, stances):
     plantar.check_trial(out)
     with pytest.raises(ValueError, match=r"dead must be one of \('inpaint', 'nan'\)"):
         calibration.apply(session.rest(3), cal, dead="zero")
+
+
+def test_a_table_needs_four_pressure_levels(session, stances):
+    one_foot, two_feet = stances
+    cal = calibration.tare(session.rest())
+    cal = calibration.equilibrate([(session.uniform(kpa, 10), kpa) for kpa in (50.0, 100.0, 200.0)], cal)
+    loads = [(session.raw(one_foot, 10), BODY_WEIGHT_N), (session.raw(two_feet, 10), BODY_WEIGHT_N)]
+    with pytest.raises(ValueError, match="model 'table' needs at least 4 uniform-pressure levels .* got 3") as excinfo:
+        calibration.fit(cal, loads, models=("power", "table"))
+    _one_line(excinfo)
+    fitted = calibration.fit(cal, loads)  # by default the table is tried only when there are enough levels
+    assert "heldout_rms_pct_table" not in fitted.attrs and fitted.attrs["model"] == "power"
+    fitted = calibration.fit(cal, loads, models=("power", "table"), allow_fewer_loads=True)
+    assert fitted.attrs["model"] == "power"
+
+
+def test_levels_that_do_not_read_more_at_a_higher_pressure_are_refused(session):
+    cal = calibration.tare(session.rest())
+    levels = {kpa: session.uniform(kpa, 10) for kpa in (50.0, 100.0, 200.0, 300.0)}
+    swapped = {50.0: levels[50.0], 100.0: levels[100.0], 200.0: levels[300.0], 300.0: levels[200.0]}
+    with pytest.raises(ValueError, match=r"equilibration levels are not increasing: 300 kPa reads \d+ counts, "
+                                         r"no more than 200 kPa") as excinfo:  # fmt: skip
+        calibration.equilibrate(swapped, cal)
+    _one_line(excinfo)
+    # The same mistake in the fit's pressure loads: the table would not be monotone.
+    equilibrated = calibration.equilibrate(session.uniform(200.0, 10), cal)
+    loads = [{"raw": raw, "pressure_kpa": kpa} for kpa, raw in swapped.items()]
+    with pytest.raises(ValueError, match="uniform-pressure levels are not increasing: 300 kPa .* not be monotone"):
+        calibration.fit(equilibrated, loads, models=("table",))
+    with pytest.raises(ValueError, match="uniform-pressure levels are not increasing"):
+        calibration.fit(equilibrated, loads, models=("power",))  # whatever the curve: the levels are wrong
+
+
+def test_malformed_levels_are_refused(session):
+    cal = calibration.tare(session.rest())
+    raw = session.uniform(100.0, 10)
+    with pytest.raises(ValueError, match="two levels at 100 kPa"):
+        calibration.equilibrate([(raw, 100.0), (raw, 100.0)], cal)
+    with pytest.raises(ValueError, match="pressure_kpa of raw level 1 must be a positive number"):
+        calibration.equilibrate([(raw, 100.0), (raw, -5.0)], cal)
+    with pytest.raises(ValueError, match="pressure_kpa must be None when raw holds levels"):
+        calibration.equilibrate([(raw, 100.0)], cal, pressure_kpa=100.0)
+    with pytest.raises(ValueError, match=r"raw\[0\] must be a \(raw, pressure_kpa\) pair"):
+        calibration.equilibrate([raw], cal)
+    with pytest.raises(ValueError, match="raw holds no equilibration level"):
+        calibration.equilibrate({}, cal)
+
+
+def test_the_cli_writes_no_calibration_from_levels_that_do_not_increase(session, tmp_path):
+    import subprocess
+    import sys
+
+    cal_path = tmp_path / "mat.pmcal.nc"
+    calibration.save(calibration.tare(session.rest()), cal_path)
+    args = []
+    for kpa, level in ((50.0, 50.0), (100.0, 100.0), (200.0, 300.0), (300.0, 200.0)):  # two labels swapped
+        path = tmp_path / f"bladder{level:g}.nc"
+        plantar.save(session.uniform(level, 10), path)
+        args += ["--level", f"{path}:{kpa:g}"]
+    out = tmp_path / "levels.pmcal.nc"
+    result = subprocess.run([sys.executable, "-m", "plantar", "calibrate", "equilibrate", *args, "-c", cal_path,
+                             "-o", out], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("plantar: error: ")]
+    assert len(errors) == 1 and "levels are not increasing" in errors[0], result.stderr
+    assert not out.exists()
