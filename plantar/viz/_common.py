@@ -256,6 +256,29 @@ def pressure_heatmap(z_kpa, x, y, *, labels=None, x_name="x", y_name="y", colora
                       hovertemplate=hover + "<extra></extra>", name=name)  # fmt: skip
 
 
+def region_heatmaps(z_kpa, x, y, labels, *, x_name="x", y_name="y", coloraxis="coloraxis"):
+    """Pressure as one heatmap per base region, each cropped to its region, named and hovered by it.
+
+    A per-cell text of region names would weigh more than the pressures
+    themselves; a heatmap per region carries the name once, in its hover
+    template, and its box is tighter than the footprint's. Cells outside every
+    region (below the contact threshold) are left out.
+    """
+    z_kpa, labels = np.asarray(z_kpa), np.asarray(labels)
+    traces = []
+    for code, region in enumerate(BASE_REGIONS, start=1):
+        inside = labels == code
+        box = loaded_box(inside, margin=0)
+        if box is None:
+            continue
+        z = np.where(inside[box], z_kpa[box], 0.0)
+        title = REGION_TITLES[region]
+        hover = f"<b>{title}</b><br>{x_name} %{{x:.0f}} mm, {y_name} %{{y:.0f}} mm<br><b>%{{z:.1f}} kPa</b>"
+        traces.append(go.Heatmap(z=kpa(z), x=mm(x[box[1]]), y=mm(y[box[0]]), coloraxis=coloraxis, hoverongaps=False,
+                                 hovertemplate=hover + "<extra></extra>", name=title))  # fmt: skip
+    return traces
+
+
 def check_analysis(analysis, *names):
     """Refuse what is not an analysis from plantar.analyze()."""
     for name in names:

@@ -23,6 +23,7 @@ from ._common import (
     pooled_centres,
     pressure_axis,
     pressure_heatmap,
+    region_heatmaps,
     region_mask,
     region_text,
 )
@@ -60,9 +61,10 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     Returns
     -------
     fig : plotly.graph_objects.Figure
-        A heatmap of peak pressure in kPa (0.1 kPa resolution; no contact left
-        blank), axes in mm with equal aspect, hover with region, position and
-        kPa; then, if asked, the region outlines (a white halo and a dark line,
+        The peak pressure in kPa (0.1 kPa resolution) as one heatmap per region,
+        named after it and cropped to it (cells outside the footprint blank),
+        on one colour axis; axes in mm with equal aspect; hover with region,
+        position and kPa; then, if asked, the region outlines (a white halo and a dark line,
         seen over light and dark cells alike) and the centre-of-pressure path.
 
     Raises
@@ -78,8 +80,9 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     >>> trial, _ = plantar.synth.walk(seed=1, passes=1, mat_length_mm=1000.0)
     >>> analysis = plantar.analyze(trial)
     >>> fig = peak_pressure_map(analysis, step=0)
-    >>> [trace.name for trace in fig.data]
-    ['peak pressure', 'regions (halo)', 'regions', 'centre of pressure']
+    >>> [trace.name for trace in fig.data]    # doctest: +NORMALIZE_WHITESPACE
+    ['heel', 'arch', 'MTH 1', 'MTH 2-3', 'MTH 4-5', 'hallux', 'lesser toes',
+     'regions (halo)', 'regions', 'centre of pressure']
     >>> fig.layout.coloraxis.colorbar.title.text
     'kPa'
     >>> fig = peak_pressure_map(analysis, side="left")   # the mean of the complete left steps
@@ -103,7 +106,7 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     x, y = analysis["x"].values[box[1]], analysis["y"].values[box[0]]
     pitch = min(_spacing(analysis["x"].values, analysis["y"].values)) or None
     fig = new_figure()
-    fig.add_trace(pressure_heatmap(peak[box], x, y, labels=labels[box]))
+    fig.add_traces(region_heatmaps(peak[box], x, y, labels[box]))
     if regions:
         fig.add_traces(outline_traces(labels[box], x, y, pitch=pitch))
     if cop:
@@ -129,7 +132,7 @@ def _mean_step_map(analysis, side, regions, cop):
     labels = aligned["mean_region_label"].values
     x, y = aligned["across_mm"].values, aligned["along_mm"].values
     fig = new_figure()
-    fig.add_trace(pressure_heatmap(mean, x, y, labels=labels, x_name="across", y_name="along"))
+    fig.add_traces(region_heatmaps(mean, x, y, labels, x_name="across", y_name="along"))
     if regions:
         fig.add_traces(outline_traces(labels, x, y, pitch=aligned.attrs["spacing_mm"]))
     if cop:
@@ -154,7 +157,7 @@ def _range(steps):
     return f"{int(steps.min())} .. {int(steps.max())}" if steps.size else "none"
 
 
-def walk_footprints(analysis, *, pass_index=None, max_cells=40_000):
+def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     """The whole walk on the mat: every footprint, its side and its number.
 
     One panel per pass over the mat (passes back and forth would otherwise
@@ -350,9 +353,10 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     Returns
     -------
     fig : plotly.graph_objects.Figure
-        One column per condition (baseline first): the mean map on top (shared
-        pressure colour axis, kPa), the difference below (a second, diverging
-        colour axis); axes in mm with equal aspect.
+        One column per condition (baseline first): the mean map on top (one
+        heatmap per region, on a shared pressure colour axis, kPa), the
+        difference below (one heatmap named ``"<condition> - <baseline>"``, on a
+        second, diverging colour axis); axes in mm with equal aspect.
 
     Raises
     ------
@@ -369,8 +373,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     >>> shod, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0, condition="shod")
     >>> analyses = {"barefoot": plantar.analyze(barefoot), "shod": plantar.analyze(shod)}
     >>> fig = compare_maps(analyses, baseline="barefoot", side="left")
-    >>> [trace.name for trace in fig.data if trace.type == "heatmap"]
-    ['barefoot', 'shod', 'shod - barefoot']
+    >>> [panel.text for panel in fig.layout.annotations]
+    ['barefoot (n = 1)', 'shod (n = 1)', 'shod - barefoot']
     """
     if not isinstance(analyses, dict) or not analyses:
         raise ValueError(f"analyses must be a non-empty dict of condition -> analysis, got {type(analyses).__name__}")
@@ -406,8 +410,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     specs = [[{}] * n] + ([[None] + [{}] * (n - 1)] if rows == 2 else [])
     fig = new_figure(rows, n, specs=specs, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.08)
     for j, (c, z, lab) in enumerate(zip(conditions, maps, labels)):
-        heat = pressure_heatmap(z, x, y, labels=lab, x_name="across", y_name="along", name=c)
-        fig.add_trace(heat, row=1, col=j + 1)
+        heat = region_heatmaps(z, x, y, lab, x_name="across", y_name="along")
+        fig.add_traces(heat, rows=1, cols=j + 1)
         fig.add_traces(outline_traces(lab, x, y, pitch=spacing), rows=1, cols=j + 1)
     limit = 0.0
     base, base_labels = maps[0], labels[0]
@@ -428,11 +432,11 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
         layout["coloraxis"]["colorbar"].update(len=0.45, y=0.78)
         layout.update(difference_axis(limit, x=1.02))
     fig.update_layout(title=dict(text=f"Mean peak pressure, {side} foot: conditions compared with {baseline}"),
-                      showlegend=False, width=280 * n + 160, height=560 * rows + 80, **layout)  # fmt: skip
+                      showlegend=False, width=280 * n + 160, height=590 * rows + 80, **layout)  # fmt: skip
     for r in range(1, rows + 1):
         for j in range(1 if r == 1 else 2, n + 1):
-            mm_axes(fig, x_title=_ACROSS_TITLE if r == rows else "", y_title=_ALONG_TITLE if j == 1 else "",
-                    row=r, col=j)  # fmt: skip
+            first = j == (1 if r == 1 else 2)
+            mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE if first else "", row=r, col=j)
     return fig
 
 

@@ -64,45 +64,59 @@ def test_viz_exports_its_functions():
 # peak pressure maps
 
 
+def _region_maps(fig, x_all, y_all, xaxis=None):
+    """The pressure of the region heatmaps (of one panel) put back on one grid, and the region of each cell."""
+    z = np.full((len(y_all), len(x_all)), np.nan)
+    names = np.full(z.shape, "", dtype=object)
+    for heat in _heatmaps(fig):
+        if xaxis is not None and heat.xaxis != xaxis:
+            continue
+        rows = np.searchsorted(np.round(y_all, 1), np.round(np.asarray(heat.y, dtype=float), 1))
+        cols = np.searchsorted(np.round(x_all, 1), np.round(np.asarray(heat.x, dtype=float), 1))
+        block = np.asarray(heat.z, dtype=float)
+        inside = np.isfinite(block)
+        assert np.isnan(z[np.ix_(rows, cols)][inside]).all()  # regions do not overlap
+        z[np.ix_(rows, cols)] = np.where(inside, block, z[np.ix_(rows, cols)])
+        names[np.ix_(rows, cols)] = np.where(inside, heat.name, names[np.ix_(rows, cols)])
+        assert heat.name in heat.hovertemplate and "kPa" in heat.hovertemplate and "mm" in heat.hovertemplate
+    return z, names
+
+
 def test_step_map_shows_the_step_peak_map(walk):
     _, _, analysis = walk
     k = 2
     fig = viz.peak_pressure_map(analysis, step=k)
     assert isinstance(fig, go.Figure)
-    assert [t.type for t in fig.data] == ["heatmap", "scatter", "scatter", "scatter"]  # map, halo, outline, COP
-    heat = fig.data[0]
-    peak = analysis.peak_pressure_map.isel(step=k).sel(x=heat.x, y=heat.y, method="nearest")
-    np.testing.assert_allclose(heat.x, peak.x, atol=0.05)
-    np.testing.assert_allclose(heat.y, peak.y, atol=0.05)
-    z = np.asarray(heat.z, dtype=float)
-    loaded = peak.values > 0.05
-    np.testing.assert_allclose(z[loaded], peak.values[loaded], atol=ROUNDING_KPA + 1e-4)
-    assert np.isnan(z[~loaded]).all()  # no contact: blank
-    # Cropped to the footprint: every loaded sensel of the step is inside, with one sensel of margin.
-    full = analysis.peak_pressure_map.isel(step=k)
-    assert float(full.sum()) == pytest.approx(float(np.nansum(z)), rel=1e-4)
-    assert z.shape[0] < 80 and z.shape[1] < 40
-    # Hover: region, position in mm, kPa; the region names are those of the label image.
-    assert "kPa" in heat.hovertemplate and "mm" in heat.hovertemplate and "%{text}" in heat.hovertemplate
-    labels = analysis.region_label.isel(step=k).sel(x=heat.x, y=heat.y, method="nearest").values
-    text = np.asarray(heat.text)
-    assert set(text[labels == regions.BASE_REGIONS.index("hallux") + 1]) == {"hallux"}
-    assert set(text[labels == 0]) == {""}
+    heatmaps = _heatmaps(fig)
+    assert [t.name for t in heatmaps] == ["heel", "arch", "MTH 1", "MTH 2-3", "MTH 4-5", "hallux", "lesser toes"]
+    assert [t.name for t in fig.data[len(heatmaps):]] == ["regions (halo)", "regions", "centre of pressure"]
+    peak = analysis.peak_pressure_map.isel(step=k).values
+    labels = analysis.region_label.isel(step=k).values
+    z, names = _region_maps(fig, analysis.x.values, analysis.y.values)
+    # Every sensel of the footprint shows its peak pressure (0.1 kPa), in its region; nothing else is drawn.
+    foot = labels > 0
+    np.testing.assert_allclose(z[foot], peak[foot], atol=ROUNDING_KPA + 1e-4)
+    assert np.isnan(z[~foot]).all()
+    for code, region in enumerate(regions.BASE_REGIONS, start=1):
+        assert set(names[labels == code]) == {heatmaps[code - 1].name}
+    # Each region's box is tight: the pressure sent is little more than the footprint.
+    assert sum(np.size(h.z) for h in heatmaps) < 2.0 * foot.sum()
     assert fig.layout.coloraxis.colorbar.title.text == "kPa" and fig.layout.coloraxis.cmin == 0
-    assert fig.layout.coloraxis.cmax >= float(full.max())
+    assert fig.layout.coloraxis.cmax >= float(peak.max())
+    assert all(h.coloraxis == "coloraxis" for h in heatmaps)
     _assert_mm_axes(fig)
     # The COP path is the step's centre of pressure.
-    cop = fig.data[3]
+    cop = fig.data[-1]
     finite = np.isfinite(analysis.cop_x.values[k])
     np.testing.assert_allclose(cop.x, analysis.cop_x.values[k][finite], atol=0.05)
     np.testing.assert_allclose(cop.y, analysis.cop_y.values[k][finite], atol=0.05)
-    assert _size(fig) < 40_000
+    assert _size(fig) < 25_000
 
 
 def test_step_map_options_and_errors(walk):
     _, _, analysis = walk
     fig = viz.peak_pressure_map(analysis, step=0, regions=False, cop=False)
-    assert [t.type for t in fig.data] == ["heatmap"]
+    assert {t.type for t in fig.data} == {"heatmap"}
     with pytest.raises(ValueError, match="step or side, not both"):
         viz.peak_pressure_map(analysis, step=0, side="left")
     with pytest.raises(ValueError, match="step must be one of"):
@@ -118,17 +132,17 @@ def test_mean_step_map_is_the_aligned_mean(walk, side):
     _, _, analysis = walk
     fig = viz.peak_pressure_map(analysis, side=side)
     aligned = aligned_peak_maps(analysis, side=side)
-    heat = fig.data[0]
-    np.testing.assert_allclose(heat.x, aligned.across_mm, atol=0.05)
-    np.testing.assert_allclose(heat.y, aligned.along_mm, atol=0.05)
-    z = np.nan_to_num(np.asarray(heat.z, dtype=float))
-    np.testing.assert_allclose(z, np.where(aligned.mean_peak_pressure_map >= 0.05, aligned.mean_peak_pressure_map, 0),
-                               atol=ROUNDING_KPA + 1e-4)  # fmt: skip
+    z, names = _region_maps(fig, aligned.across_mm.values, aligned.along_mm.values)
+    mean, labels = aligned.mean_peak_pressure_map.values, aligned.mean_region_label.values
+    np.testing.assert_allclose(z[labels > 0], mean[labels > 0], atol=ROUNDING_KPA + 1e-4)
+    assert np.isnan(z[labels == 0]).all()
+    assert set(names[labels == regions.BASE_REGIONS.index("hallux") + 1]) == {"hallux"}
+    z = np.nan_to_num(z)
     # Heel at the origin, toes up at about a foot length from the heel end.
     heel = np.unravel_index(np.argmax(np.where(aligned.along_mm.values[:, None] < 40, z, 0)), z.shape)
     assert abs(heel[0] - list(aligned.along_mm.values).index(0.0)) <= 2
     assert abs(heel[1] - list(aligned.across_mm.values).index(0.0)) <= 2
-    along = np.asarray(heat.y)[np.any(z > 0, axis=1)]
+    along = aligned.along_mm.values[np.any(z > 0, axis=1)]
     assert np.ptp(along) == pytest.approx(float(aligned.foot_length.mean()), abs=3 * aligned.attrs["spacing_mm"])
     # The gait line is the mean COP path over 0 .. 100 % of stance.
     cop = fig.data[-1]
@@ -136,7 +150,7 @@ def test_mean_step_map_is_the_aligned_mean(walk, side):
     np.testing.assert_allclose(cop.customdata, np.arange(101))
     _assert_mm_axes(fig)
     assert fig.layout.coloraxis.colorbar.title.text == "kPa"
-    assert _size(fig) < 40_000
+    assert _size(fig) < 25_000
 
 
 # --------------------------------------------------------------------------------------
@@ -330,17 +344,28 @@ def _comparison(conditions, changed):
     )  # fmt: skip
 
 
+def _diff_map(fig):
+    (diff,) = [t for t in _heatmaps(fig) if " - " in t.name]
+    return diff
+
+
 def test_a_condition_compared_with_itself_differs_by_zero(walk):
     _, _, analysis = walk
     fig = viz.compare_maps({"barefoot": analysis, "again": analysis}, baseline="barefoot", side="left")
-    maps = _heatmaps(fig)
-    assert [m.name for m in maps] == ["barefoot", "again", "again - barefoot"]
-    np.testing.assert_array_equal(np.asarray(maps[0].z, dtype=float), np.asarray(maps[1].z, dtype=float))
-    diff = np.asarray(maps[2].z, dtype=float)
-    assert np.isfinite(diff).sum() > 100 and np.all(diff[np.isfinite(diff)] == 0)
-    assert maps[0].coloraxis == maps[1].coloraxis == "coloraxis" and maps[2].coloraxis == "coloraxis2"
+    assert [a.text for a in fig.layout.annotations] == ["barefoot (n = 3)", "again (n = 3)", "again - barefoot"]
+    diff = _diff_map(fig)
+    grid = np.asarray(diff.x, dtype=float), np.asarray(diff.y, dtype=float)
+    first, _ = _region_maps(fig, *grid, xaxis="x")
+    second, _ = _region_maps(fig, *grid, xaxis="x2")
+    np.testing.assert_array_equal(first, second)
+    values = np.asarray(diff.z, dtype=float)
+    assert np.isfinite(values).sum() > 100 and np.all(values[np.isfinite(values)] == 0)
+    assert {t.coloraxis for t in _heatmaps(fig) if t is not diff} == {"coloraxis"} and diff.coloraxis == "coloraxis2"
     assert fig.layout.coloraxis2.cmid == 0 and fig.layout.coloraxis2.cmin == -fig.layout.coloraxis2.cmax
     assert fig.layout.coloraxis.colorbar.title.text == "kPa" == fig.layout.coloraxis2.colorbar.title.text
+    for i in ("", "3"):  # the first panel of each row carries the axis titles
+        _assert_mm_axes(fig, f"xaxis{i}", f"yaxis{i}")
+    assert fig.layout.yaxis2.scaleanchor == "x2" and fig.layout.yaxis2.scaleratio == 1
 
 
 def test_compare_maps_aligns_the_feet_and_marks_changes(walk):
@@ -351,17 +376,19 @@ def test_compare_maps_aligns_the_feet_and_marks_changes(walk):
     comparison = _comparison(["barefoot", "heel cup", "shod"],
                              [("heel cup", "heel", -120.0), ("shod", "forefoot", -150.0), ("shod", "hallux", -90.0)])
     fig = viz.compare_maps(analyses, baseline="barefoot", side="left", comparison=comparison)
-    maps = _heatmaps(fig)
-    # One grid for all, heel centre at the origin; one colour range.
-    for m in maps[1:]:
-        np.testing.assert_array_equal(m.x, maps[0].x)
-        np.testing.assert_array_equal(m.y, maps[0].y)
-    heel_cup = np.nan_to_num(np.asarray(maps[1].z, dtype=float))
-    barefoot = np.nan_to_num(np.asarray(maps[0].z, dtype=float))
-    diff = np.nan_to_num(np.asarray(maps[3].z, dtype=float))
-    np.testing.assert_allclose(diff, heel_cup - barefoot, atol=0.1 + 1e-4)
-    heel = np.asarray(maps[0].y)[:, None] < 40.0
-    assert diff[heel & (barefoot > 100)].mean() < -30.0  # the offloaded heel is blue
+    diffs = [t for t in _heatmaps(fig) if " - " in t.name]
+    assert [d.name for d in diffs] == ["heel cup - barefoot", "shod - barefoot"]
+    # One grid for all, heel centre at the origin; the difference is condition minus baseline.
+    grid = np.asarray(diffs[0].x, dtype=float), np.asarray(diffs[0].y, dtype=float)
+    np.testing.assert_array_equal(diffs[1].x, diffs[0].x)
+    assert 0.0 in grid[0] and 0.0 in grid[1]
+    barefoot = np.nan_to_num(_region_maps(fig, *grid, xaxis="x")[0])
+    heel_cup = np.nan_to_num(_region_maps(fig, *grid, xaxis="x2")[0])
+    diff = np.asarray(diffs[0].z, dtype=float)
+    both = (barefoot > 0) & (heel_cup > 0)  # inside both mean footprints: both maps are drawn there
+    np.testing.assert_allclose(diff[both], (heel_cup - barefoot)[both], atol=0.1 + 1e-4)
+    heel = grid[1][:, None] < 40.0
+    assert np.nanmean(np.where(heel & (barefoot > 100), diff, np.nan)) < -30.0  # the offloaded heel is blue
     # Marked: the heel for the heel cup; for shod the hallux, and not the forefoot as well (the hallux is part
     # of it: no region is outlined twice).
     changed = [t.name for t in fig.data if t.name and t.name.endswith("changed")]
