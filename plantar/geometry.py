@@ -1,4 +1,10 @@
-"""Foot geometry of one step: heel centre, foot axis, length, width, angle.
+"""Foot geometry: heel centre, foot axis, length, width, angle; steps in the foot frame.
+
+Per step, :func:`foot_geometry` measures a footprint. Over an analysis,
+:func:`aligned_peak_maps` puts the steps of one side into the foot frame (heel
+centre at the origin, foot axis up) and averages them into the mean step, and
+:func:`body_cop_butterfly` expresses the centre of pressure of both feet
+relative to the walker's progression.
 
 The foot axis runs from the heel centre toward the second toe. Toes are small and
 often merge in a pressure image, so the axis is estimated from the loads around

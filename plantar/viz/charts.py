@@ -83,6 +83,8 @@ def force_curves(analysis, *, regions=None, complete_only=True):
     fig = new_figure(rows, cols, subplot_titles=[REGION_TITLES[r] for r in regions], vertical_spacing=0.25 / rows,
                      horizontal_spacing=0.1)  # fmt: skip
     percent = analysis["stance_percent"].values
+    short = np.array_equal(percent, np.round(percent))  # whole percents: sent as short integers
+    percent = percent.astype(np.int16) if short else percent.astype(np.float32)
     keep = analysis["complete"].values.astype(bool) if complete_only else np.ones(analysis.sizes["step"], bool)
     for i, region in enumerate(regions):
         row, col = i // cols + 1, i % cols + 1
@@ -98,13 +100,13 @@ def force_curves(analysis, *, regions=None, complete_only=True):
             if len(chosen) > 1:
                 sd = chosen.std(axis=0, ddof=1)
                 fig.add_trace(go.Scatter(
-                    x=np.concatenate([percent, percent[::-1]]).astype(np.float32),
+                    x=np.concatenate([percent, percent[::-1]]),
                     y=np.round(np.concatenate([mean + sd, (mean - sd)[::-1]]), 1).astype(np.float32),
                     fill="toself", fillcolor=_rgba(colour, 0.2), line=dict(width=0), mode="lines",
                     hoverinfo="skip", showlegend=False, legendgroup=side, name=f"{side} SD",
                 ), row=row, col=col)  # fmt: skip
             fig.add_trace(go.Scatter(
-                x=percent.astype(np.float32), y=np.round(mean, 1).astype(np.float32), mode="lines",
+                x=percent, y=np.round(mean, 1).astype(np.float32), mode="lines",
                 line=dict(color=colour, width=2), name=label, legendgroup=side, showlegend=i == 0,
                 hovertemplate=f"{side}, {REGION_TITLES[region]}<br>%{{x:.0f}} % of stance<br><b>%{{y:.0f}} N</b>"
                               "<extra></extra>",
