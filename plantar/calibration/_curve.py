@@ -553,10 +553,10 @@ def _gather(cal, loads, max_saturated_fraction):
     for kpa, level in zip(*_equilibration_levels(cal)):
         if kpa <= 0:
             continue  # a level of unknown pressure: no load
-        values = np.full(int(covered.sum()), level)
+        values = np.array([level])  # every covered sensel reads the level: one value stands for all
         load_id = len(described)
         for half in (0, 1):
-            data.add(values, 1.0 / values.size, kpa, "pressure", load_id, half, 1.0)
+            data.add(values, 1.0, kpa, "pressure", load_id, half, 1.0)
         data.levels.append((load_id, kpa, level))
         described.append({"kind": "pressure", "value": kpa, "units": "kPa", "average": False, "frames": 0,
                           "source_file": "equilibration"})  # fmt: skip
