@@ -20,12 +20,13 @@ maths follow the project's research notes on drivers and calibration (section 4.
 
 from ._apply import apply
 from ._common import SCHEMA_CAL, STATUS, check_calibration
-from ._curve import MODEL_FORMULAS, MODELS, curve_kpa, fit
+from ._curve import MIN_TABLE_LEVELS, MODEL_FORMULAS, MODELS, curve_kpa, fit
 from ._equilibrate import equilibrate
 from ._file import SUFFIX, load, save
 from ._tare import tare
 
 __all__ = [
+    "MIN_TABLE_LEVELS",
     "MODELS",
     "MODEL_FORMULAS",
     "SCHEMA_CAL",

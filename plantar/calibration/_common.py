@@ -161,7 +161,7 @@ def _equalised(raw, cal):
 
 
 #: Frames in-painted per call (bounds the memory of the (y, x, frames) copies).
-INPAINT_BATCH_FRAMES = 1024
+INPAINT_BATCH_FRAMES = 256
 
 
 def _inpaint(frames, bad):

@@ -131,6 +131,24 @@ def test_table_calibration_round_trips_exactly(hill, tmp_path):
                                   calibration.apply(raw, cal).pressure.values)  # fmt: skip
 
 
+def test_show_prints_the_table_and_a_non_monotone_table_is_refused(hill, tmp_path):
+    import subprocess
+    import sys
+
+    _, _, _, cal = hill
+    path = tmp_path / "hill.pmcal.nc"
+    calibration.save(cal, path)
+    shown = subprocess.run([sys.executable, "-m", "plantar", "calibrate", "show", path], capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "curve: table" in shown.stdout and "table knots (counts:kPa): 0:0, " in shown.stdout
+    assert " equalised counts, 400 kPa (beyond: extrapolated)" in shown.stdout
+    edited = cal.copy(deep=True)
+    edited.attrs["curve_knots_kpa"] = edited.attrs["curve_knots_kpa"][[0, 1, 2, 4, 3, 5, 6, 7]]
+    with pytest.raises(ValueError, match="calibration attr curve_knots: the table is not monotone"):
+        calibration.check_calibration(edited)
+
+
 def test_a_power_law_sensor_keeps_the_power_law(stances):
     session, equilibrated, loads = calibrate("power", stances)
     cal = calibration.fit(equilibrated, loads)
