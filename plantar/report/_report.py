@@ -1,0 +1,465 @@
+"""The Report class: ``add_*`` methods, then ``save``: one HTML file, a CSV and a JSON."""
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import webbrowser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..utils import fill_doc, logger, verbose
+from . import _html
+
+#: Columns of the tidy table of every number in a report (``Report.numbers``).
+NUMBER_COLUMNS = ["table", "condition", "side", "step", "region", "metric", "statistic", "value", "units"]
+
+#: Sections that always come first, in this order; others follow in the order they were added.
+FIRST_SECTIONS = ("Summary", "Regional loading", "Comparison")
+
+
+class Report:
+    """An HTML report of plantar pressure figures, tables and notes.
+
+    Add content with the ``add_*`` methods, then :meth:`save` writes one
+    self-contained HTML file (it works offline: plotly.js is embedded once) and,
+    beside it, every number of the report as a tidy CSV and as JSON, so nothing
+    is only in a picture. :func:`plantar.report.write_report` builds the full
+    orthotic loading report from trials with this class.
+
+    Parameters
+    ----------
+    title : str
+        Title of the page.
+    subject : str
+        Subject (patient) label shown in the header; by default the ``subject``
+        attribute of the first trial added.
+
+    Attributes
+    ----------
+    numbers : pandas.DataFrame
+        Every number added to the report, one per row, with the columns of
+        :data:`NUMBER_COLUMNS`.
+    notes : list of str
+        What could not be shown, and why.
+    summary : list of str
+        The plain-language summary sentences.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> from plantar.report import Report
+    >>> report = Report(title="Gait lab, session 1")
+    >>> report.add_figure(go.Figure(go.Bar(x=["left", "right"], y=[1.0, 2.0])), "Bars")
+    >>> report.add_note("The shod walk had no complete step.")
+    >>> [title for title, _ in report.sections]
+    ['Summary', 'Figures']
+    """
+
+    def __init__(self, title="Plantar pressure report", *, subject=""):
+        self.title = str(title)
+        self.subject = str(subject)
+        self.summary = []
+        self.notes = []
+        self.meta = {}
+        self.conditions = {}
+        self.comparison = None
+        self._items = []  # dicts: section, title, kind ("figure" | "html"), content
+        self._numbers = []
+
+    # -- adding content -------------------------------------------------------------------
+    def add_trial(self, trial, *, label=None, animation=True):
+        """Add one condition: analyse the trial and add its section.
+
+        The section holds the recording and gait table, the footprints of the
+        walk, the mean peak-pressure map of each side with region outlines and
+        gait line, the regional force curves, the gait line and butterfly, and
+        (for a trial) the pressure frames as an animation. Steps' numbers go to
+        the CSV and JSON. Parts that cannot be shown (no complete step, no step of
+        one side) become notes.
+
+        Parameters
+        ----------
+        trial : xarray.Dataset
+            A trial (``trial/1``, analysed here with :func:`plantar.analyze`) or
+            an analysis (``analysis/1``; then no animation).
+        label : str | None
+            Condition label, e.g. ``"orthotic A"``; default the trial's
+            ``condition`` attribute.
+        animation : bool
+            Add the animation of the pressure frames.
+
+        Returns
+        -------
+        analysis : xarray.Dataset
+            The analysis of the trial.
+
+        Examples
+        --------
+        >>> import plantar
+        >>> from plantar.report import Report
+        >>> trial, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000)
+        >>> report = Report()
+        >>> analysis = report.add_trial(trial, label="barefoot", animation=False)
+        >>> list(report.conditions)
+        ['barefoot']
+        """
+        from ._loading import add_trial
+
+        return add_trial(self, trial, label=label, animation=animation)
+
+    def add_summary(self, *, baseline=None, target_kpa=200.0):
+        """Add regional loading, left/right offloading, the comparison and the summary sentences.
+
+        Call it after the conditions are added with :meth:`add_trial`. The
+        regional loading tables flag mean peak pressures above ``target_kpa``;
+        the comparison (:func:`plantar.compare.compare`) gives every condition's
+        difference to the baseline with its 95 % confidence interval, effect
+        size and whether it is beyond the patient's step-to-step noise.
+
+        Parameters
+        ----------
+        baseline : str | None
+            The condition the others are compared with; default the first added.
+        target_kpa : float
+            Peak-pressure target in kPa (default 200 kPa: the in-shoe criterion
+            of Owings et al. 2009, Diabet Med 26:1141-1146, for footwear of
+            people at risk of diabetic foot ulcers; barefoot peaks of healthy
+            feet usually exceed it).
+
+        Returns
+        -------
+        comparison : xarray.Dataset | None
+            The comparison (``comparison/1``), or None if no condition was added.
+
+        Examples
+        --------
+        >>> import plantar
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> for seed, label in enumerate(["barefoot", "shod"]):
+        ...     trial, _ = plantar.synth.walk(seed=seed, passes=2, mat_length_mm=1500, condition=label)
+        ...     _ = report.add_trial(trial, animation=False)
+        >>> comparison = report.add_summary(baseline="barefoot")
+        >>> comparison.condition.values.tolist()
+        ['barefoot', 'shod']
+        """
+        from ._loading import add_summary
+
+        return add_summary(self, baseline=baseline, target_kpa=target_kpa)
+
+    def add_figure(self, fig, title, *, section=None, caption="", replace=False):
+        """Add a plotly figure.
+
+        Parameters
+        ----------
+        fig : plotly.graph_objects.Figure
+            The figure (from :mod:`plantar.viz` or your own).
+        title : str
+            Its heading; with ``replace=True`` an item of the same title and
+            section is replaced.
+        section : str | None
+            Section it belongs to (default ``"Figures"``).
+        caption : str
+            One or two sentences under the heading: what the figure shows.
+        replace : bool
+            Replace an item with the same title in the same section.
+
+        Examples
+        --------
+        >>> import plotly.graph_objects as go
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> report.add_figure(go.Figure(), "Empty", section="Tests", caption="nothing")
+        >>> report.sections[1][0]
+        'Tests'
+        """
+        self._add(section or "Figures", title, "figure", fig, caption, replace)
+
+    def add_html(self, html, title, *, section=None, replace=False):
+        """Add a piece of HTML (trusted: it is inserted as it is).
+
+        Parameters
+        ----------
+        html : str
+            The HTML.
+        title : str
+            Its heading.
+        section : str | None
+            Section it belongs to (default ``"Notes"``).
+        replace : bool
+            Replace an item with the same title in the same section.
+
+        Examples
+        --------
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> report.add_html("<p>Orthotic A: 3 mm PPT top cover.</p>", "Devices", section="Session")
+        """
+        self._add(section or "Notes", title, "html", str(html), "", replace)
+
+    def add_table(self, frame, title, *, section=None, caption="", flags=None, replace=False):
+        """Add a table (shown as it is; add its numbers with :meth:`add_numbers`).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The table; its index is the first column.
+        title : str
+            Its heading.
+        section : str | None
+            Section it belongs to (default ``"Tables"``).
+        caption : str
+            What the table shows, and what flagged cells mean.
+        flags : numpy.ndarray of bool | None
+            Same shape as ``frame``: cells to flag (shown bold red with a marker).
+        replace : bool
+            Replace an item with the same title in the same section.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> table = pd.DataFrame({"peak (kPa)": [250.0, 180.0]}, index=["heel", "arch"])
+        >>> report.add_table(table, "Peaks", flags=table.values > 200)
+        """
+        flags = None if flags is None else np.asarray(flags, dtype=bool)
+        if flags is not None and flags.shape != frame.shape:
+            raise ValueError(f"flags must have the table's shape {frame.shape}, got {flags.shape}")
+        html = _html.table(frame, flags=flags)
+        self._add(section or "Tables", title, "html", html, caption, replace)
+
+    def add_note(self, text):
+        """Say what could not be shown, and why; notes appear in the summary.
+
+        Parameters
+        ----------
+        text : str
+            One or two plain sentences.
+
+        Examples
+        --------
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> report.add_note("Only one condition: no comparison.")
+        >>> report.notes
+        ['Only one condition: no comparison.']
+        """
+        text = str(text).strip()
+        if text and text not in self.notes:
+            self.notes.append(text)
+            logger.warning("report: %s", text)
+
+    def add_numbers(self, frame, *, table):
+        """Add numbers to the CSV and JSON written beside the report.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows with any of the columns of :data:`NUMBER_COLUMNS` (missing
+            ones are left empty) and at least ``value``.
+        table : str
+            Which table of the report they belong to (e.g. ``"steps"``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> report.add_numbers(pd.DataFrame({"metric": ["cadence"], "value": [110.0],
+        ...                                  "units": ["steps/min"]}), table="gait")
+        >>> report.numbers.loc[0, ["table", "metric", "value"]].tolist()
+        ['gait', 'cadence', 110.0]
+        """
+        if "value" not in frame.columns:
+            raise ValueError(f"numbers of table {table!r} need a 'value' column, got {list(frame.columns)}")
+        frame = frame.copy()
+        frame["table"] = table
+        self._numbers.append(frame.reindex(columns=NUMBER_COLUMNS))
+
+    # -- reading back ---------------------------------------------------------------------
+    @property
+    def numbers(self):
+        """Every number added, as one tidy DataFrame (see :data:`NUMBER_COLUMNS`)."""
+        if not self._numbers:
+            return pd.DataFrame(columns=NUMBER_COLUMNS)
+        frame = pd.concat(self._numbers, ignore_index=True)
+        for column in ("table", "condition", "side", "region", "metric", "statistic", "units"):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+        return frame
+
+    @property
+    def sections(self):
+        """``[(title, [item titles])]`` in the order the page shows them."""
+        order = ["Summary"] + [s for s in FIRST_SECTIONS[1:] if any(i["section"] == s for i in self._items)]
+        order += list(dict.fromkeys(i["section"] for i in self._items if i["section"] not in order))
+        return [(s, [i["title"] for i in self._items if i["section"] == s]) for s in order]
+
+    # -- writing ----------------------------------------------------------------------------
+    @fill_doc
+    @verbose
+    def save(self, fname, *, overwrite=False, open_browser=False, pdf=False, verbose=None):
+        """Write the report: ``fname`` (HTML), and beside it ``.csv`` and ``.json`` of every number.
+
+        Parameters
+        ----------
+        fname : str | pathlib.Path
+            The HTML file to write (``.html``).
+        overwrite : bool
+            Replace existing files; otherwise an existing file is an error and
+            nothing is written.
+        open_browser : bool
+            Open the report in the default web browser.
+        pdf : bool
+            Also print it to ``.pdf`` with a headless Chromium (needs
+            ``chromium`` or ``google-chrome`` on the PATH).
+        %(verbose)s
+
+        Returns
+        -------
+        paths : dict of str to pathlib.Path
+            ``{"html": ..., "csv": ..., "json": ...}`` and ``"pdf"`` if written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from plantar.report import Report
+        >>> report = Report()
+        >>> report.add_note("Nothing to show yet.")
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+        >>> sorted(report.save(out))
+        ['csv', 'html', 'json']
+        """
+        fname = Path(fname)
+        if fname.suffix.lower() not in (".html", ".htm"):
+            raise ValueError(f"report file name must end in .html, got '{fname}'")
+        paths = {"html": fname, "csv": fname.with_suffix(".csv"), "json": fname.with_suffix(".json")}
+        if pdf:
+            paths["pdf"] = fname.with_suffix(".pdf")
+        if not overwrite:
+            for path in paths.values():
+                if path.exists():
+                    raise FileExistsError(f"'{path}' exists; pass overwrite=True (--overwrite) to replace it")
+        browser = _chromium() if pdf else None
+        if pdf and browser is None:
+            raise RuntimeError("--pdf needs Chromium (chromium or google-chrome on the PATH); nothing written")
+        fname.parent.mkdir(parents=True, exist_ok=True)
+        numbers = self.numbers
+        _write_text(paths["html"], self.to_html())
+        numbers.to_csv(paths["csv"], index=False)
+        _write_text(paths["json"], json.dumps(self._json(numbers), indent=1, allow_nan=False))
+        if pdf:
+            _print_pdf(browser, paths["html"], paths["pdf"])
+        for kind, path in paths.items():
+            logger.info("wrote %s (%s)", path, _size(path))
+        if open_browser:
+            webbrowser.open(paths["html"].resolve().as_uri())
+        return paths
+
+    def to_html(self):
+        """The report as one HTML document (str)."""
+        import plotly.offline
+
+        sections, n_fig = [], 0
+        for section, _ in self.sections:
+            parts = [self._summary_html()] if section == "Summary" else []
+            for item in (i for i in self._items if i["section"] == section):
+                caption = f'<p class="caption">{_html.esc(item["caption"])}</p>' if item["caption"] else ""
+                if item["kind"] == "figure":
+                    n_fig += 1
+                    content = item["content"].to_html(
+                        full_html=False, include_plotlyjs=False, div_id=f"figure-{n_fig}",
+                        config={"displaylogo": False, "responsive": True},
+                    )  # fmt: skip
+                    content = f'<div class="figure">{content}</div>'
+                else:
+                    content = item["content"]
+                parts.append(f"<h3>{_html.esc(item['title'])}</h3>{caption}{content}")
+            sections.append((section, "\n".join(parts)))
+        meta = [("Subject", self.subject)] + list(self.meta.items())
+        footer = (f"Written by plantar {__version__} on "
+                  f"{datetime.datetime.now().astimezone().isoformat(timespec='minutes')}. "
+                  "Every number in this report is in the CSV and JSON files beside it.")  # fmt: skip
+        return _html.page(title=self.title, meta=meta, sections=sections,
+                          plotlyjs=plotly.offline.get_plotlyjs() if n_fig else "", footer=footer)  # fmt: skip
+
+    # -- internals ----------------------------------------------------------------------------
+    def _add(self, section, title, kind, content, caption, replace):
+        section, title = str(section), str(title)
+        if kind == "figure" and not hasattr(content, "to_html"):
+            raise TypeError(f"fig must be a plotly Figure, got {type(content).__name__}")
+        item = dict(section=section, title=title, kind=kind, content=content, caption=str(caption))
+        for k, old in enumerate(self._items):
+            if old["section"] == section and old["title"] == title:
+                if not replace:
+                    raise ValueError(f"section {section!r} already has an item {title!r}; pass replace=True")
+                self._items[k] = item
+                return
+        self._items.append(item)
+
+    def _summary_html(self):
+        parts = []
+        if self.summary:
+            items = "".join(f"<li>{_html.esc(s)}</li>" for s in self.summary)
+            parts.append(f'<div class="summary"><ul>{items}</ul></div>')
+        parts += [f'<div class="note">{_html.esc(n)}</div>' for n in self.notes]
+        return "\n".join(parts) or "<p>Nothing to summarise.</p>"
+
+    def _json(self, numbers):
+        records = numbers.replace({np.nan: None}).to_dict(orient="records")
+        for record in records:
+            if record.get("step") is not None:
+                record["step"] = int(record["step"])
+        return {
+            "title": self.title,
+            "subject": self.subject,
+            "meta": {k: str(v) for k, v in self.meta.items()},
+            "summary": list(self.summary),
+            "notes": list(self.notes),
+            "columns": NUMBER_COLUMNS,
+            "numbers": records,
+            "plantar_version": __version__,
+        }
+
+
+def _write_text(path, text):
+    """Write through a temporary file in the same folder, so a crash never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _print_pdf(browser, html_path, pdf_path):
+    with tempfile.TemporaryDirectory() as profile:
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={profile}", "--no-pdf-header-footer", "--virtual-time-budget=20000",
+                   f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    if result.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        raise RuntimeError(f"Chromium could not print '{html_path}' to PDF (exit {result.returncode})")
+
+
+def _size(path):
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"

@@ -1,0 +1,108 @@
+"""write_report(): the orthotic loading report from trials, in one call."""
+
+from pathlib import Path
+
+from ..io import read
+from ..utils import fill_doc, logger, verbose
+from ._loading import TARGET_KPA
+from ._report import Report
+
+
+@fill_doc
+@verbose
+def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET_KPA, title=None,
+                 animation=True, overwrite=False, pdf=False, open_browser=False, verbose=None):  # fmt: skip
+    """Write the loading report of one or more conditions: HTML, CSV and JSON.
+
+    Each trial is one condition (e.g. barefoot, shod, orthotic A). The report
+    has a header (subject, date, device, calibration), a plain-language summary
+    for the prescription, the regional loading of each side with peaks above
+    ``target_kpa`` flagged, left/right offloading, the comparison of every
+    condition with the baseline (difference with 95 % confidence interval,
+    effect size, beyond step-to-step noise or not), and the figures of each
+    condition. What cannot be shown (a condition without complete steps, a
+    single condition, conditions from different mats) is stated in a note; the
+    rest of the report is still written.
+
+    Parameters
+    ----------
+    trials : sequence of (xarray.Dataset | str | pathlib.Path) | dict
+        Trials (``trial/1``), analyses (``analysis/1``) or files
+        :func:`plantar.read` opens; or a dict ``{label: trial}``.
+    fname : str | pathlib.Path
+        The HTML file to write; ``.csv`` and ``.json`` of every number are
+        written beside it (and ``.pdf`` with ``pdf=True``).
+    labels : sequence of str | None
+        Condition labels, one per trial; default each trial's ``condition``
+        attribute (made unique with a number if two are the same).
+    baseline : str | None
+        The condition the others are compared with; default the first.
+    target_kpa : float
+        Peak-pressure target in kPa; see :meth:`Report.add_summary`.
+    title : str | None
+        Page title; default "Plantar pressure report: SUBJECT".
+    animation : bool
+        Include the animation of each trial's pressure frames.
+    overwrite : bool
+        Replace existing files.
+    pdf : bool
+        Also print the report to PDF with a headless Chromium.
+    open_browser : bool
+        Open the report in the web browser.
+    %(verbose)s
+
+    Returns
+    -------
+    paths : dict of str to pathlib.Path
+        ``{"html": ..., "csv": ..., "json": ...}`` (and ``"pdf"``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import plantar
+    >>> from plantar.report import write_report
+    >>> walks = [plantar.synth.walk(seed=s, passes=2, mat_length_mm=1500, condition=c)[0]
+    ...          for s, c in enumerate(["barefoot", "shod"])]
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> paths = write_report(walks, out, animation=False, verbose="error")
+    >>> sorted(paths)
+    ['csv', 'html', 'json']
+    """
+    if isinstance(trials, dict):
+        if labels is not None:
+            raise ValueError("give labels either as the keys of trials or as labels, not both")
+        labels, trials = list(trials), list(trials.values())
+    trials = list(trials)
+    if not trials:
+        raise ValueError("trials is empty: give at least one trial")
+    if labels is not None:
+        labels = [str(label) for label in labels]
+        if len(labels) != len(trials):
+            raise ValueError(f"labels has {len(labels)} names for {len(trials)} trials; give one per trial")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"labels must be different from each other, got {labels}")
+    loaded = []
+    for item in trials:
+        if isinstance(item, (str, Path)):
+            logger.info("reading %s", item)
+            item = read(item)
+        loaded.append(item)
+    if labels is None:
+        labels = _unique([str(t.attrs.get("condition", "") or f"condition {k + 1}") for k, t in enumerate(loaded)])
+    if baseline is not None and str(baseline) not in labels:
+        raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
+    subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
+    report = Report(title=title or ("Plantar pressure report" + (f": {subject}" if subject else "")), subject=subject)
+    for trial, label in zip(loaded, labels):
+        logger.info("analysing %s", label)
+        report.add_trial(trial, label=label, animation=animation)
+    report.add_summary(baseline=baseline, target_kpa=target_kpa)
+    return report.save(fname, overwrite=overwrite, pdf=pdf, open_browser=open_browser)
+
+
+def _unique(labels):
+    seen, out = {}, []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if labels.count(label) == 1 else f"{label} ({seen[label]})")
+    return out

@@ -1,0 +1,208 @@
+"""The loading report: contents checked against the analysis, the comparison and the synthetic truth."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import plantar
+from plantar.compare import compare
+from plantar.report import NUMBER_COLUMNS, Report, write_report
+
+
+@pytest.fixture(scope="module")
+def demo():
+    walks = plantar.datasets.demo_walks(seed=0, passes=4)
+    return {label: trial for label, (trial, _) in walks.items()}
+
+
+@pytest.fixture(scope="module")
+def written(demo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    paths = write_report(demo, out, verbose="error")
+    return paths, out.read_text(encoding="utf-8")
+
+
+def test_files_are_written_beside_each_other(written):
+    paths, _ = written
+    assert sorted(paths) == ["csv", "html", "json"]
+    for path in paths.values():
+        assert path.exists() and path.stat().st_size > 0
+    assert paths["csv"].with_suffix(".html") == paths["html"] == paths["json"].with_suffix(".html")
+
+
+def test_plotly_is_embedded_once_and_every_figure_is_placed(written):
+    _, html = written
+    assert len(re.findall(r"\* plotly\.js v\d", html)) == 1          # the library's banner, once
+    assert re.search(r"<(script|link)[^>]+(src|href)=", html) is None   # nothing fetched: works offline
+    divs = re.findall(r'id="(figure-\d+)"', html)
+    calls = re.findall(r'Plotly\.newPlot\(\s*"(figure-\d+)"', html)
+    assert len(divs) >= 12 and sorted(set(divs)) == sorted(set(calls))
+
+
+def test_normal_conditions_give_no_notes(written):
+    paths, html = written
+    report = json.loads(paths["json"].read_text())
+    assert report["notes"] == []
+    assert 'class="note"' not in html
+
+
+def test_header_names_subject_device_and_conditions(written, demo):
+    paths, html = written
+    meta = json.loads(paths["json"].read_text())["meta"]
+    assert meta["Conditions"] == "barefoot, shod, orthotic"
+    assert meta["Device"] == demo["barefoot"].attrs["device"]
+    assert meta["Body mass"] == "70 kg"
+    assert "Subject:</b> demo" in html
+
+
+def test_csv_and_json_hold_the_same_numbers(written):
+    paths, _ = written
+    csv = pd.read_csv(paths["csv"], keep_default_na=False, na_values=[""])
+    assert list(csv.columns) == NUMBER_COLUMNS
+    records = json.loads(paths["json"].read_text())["numbers"]
+    assert len(records) == len(csv)
+    values = np.array([np.nan if r["value"] is None else r["value"] for r in records], float)
+    np.testing.assert_allclose(values, csv["value"].to_numpy(float), rtol=1e-12, equal_nan=True)
+
+
+def test_every_step_number_is_in_the_csv(written, demo):
+    paths, _ = written
+    csv = pd.read_csv(paths["csv"], keep_default_na=False, na_values=[""])
+    steps = csv[(csv["table"] == "steps") & (csv["condition"] == "orthotic")]
+    expected = plantar.to_table(plantar.analyze(demo["orthotic"]))
+    assert len(steps) == len(expected)
+    np.testing.assert_allclose(steps["value"].to_numpy(float), expected["value"].to_numpy(float),
+                               rtol=1e-9, equal_nan=True)  # fmt: skip
+
+
+def test_comparison_numbers_equal_the_comparison(written, demo):
+    paths, html = written
+    csv = pd.read_csv(paths["csv"], keep_default_na=False, na_values=[""])
+    analyses = {label: plantar.analyze(trial) for label, trial in demo.items()}
+    comparison = compare(analyses, baseline="barefoot")
+    rows = csv[(csv["table"] == "comparison")].set_index(["condition", "side", "region", "metric", "statistic"])
+    for statistic in ("mean", "sd", "diff", "ci_low", "ci_high", "hedges_g", "mdc"):
+        expected = float(comparison[statistic].sel(condition="orthotic", side="right", region="mth2_3",
+                                                   metric="peak_pressure"))  # fmt: skip
+        got = rows.loc[("orthotic", "right", "mth2_3", "peak_pressure", statistic), "value"]
+        assert got == pytest.approx(expected, rel=1e-9)
+    # the table shown in the page carries the same numbers, rounded
+    mean = float(comparison["mean"].sel(condition="orthotic", side="right", region="metatarsal_heads",
+                                        metric="peak_pressure"))  # fmt: skip
+    assert f"{mean:.0f}" in html
+
+
+def test_summary_states_the_orthotic_offloading_the_model_made(demo, tmp_path):
+    """Against the same shoe, the orthotic takes 35 % of the load off the right metatarsal heads."""
+    paths = write_report({"shod": demo["shod"], "orthotic": demo["orthotic"]}, tmp_path / "r.html",
+                         animation=False, verbose="error")  # fmt: skip
+    summary = json.loads(paths["json"].read_text())["summary"]
+    right = next(s for s in summary if s.startswith("Right foot, orthotic vs shod: peak pressure"))
+    change = re.search(r"(\S*metatarsal heads?) (\d+) → (\d+) kPa \(([-+]\d+) %\)", right)
+    assert change is not None, right
+    before, after, percent = float(change.group(2)), float(change.group(3)), float(change.group(4))
+    assert after < before and -60 < percent < -10, right
+    assert percent == pytest.approx(100 * (after - before) / before, abs=1.0)
+    left = next(s for s in summary if s.startswith("Left foot, orthotic vs shod"))
+    assert "metatarsal" not in left, left  # the orthotic did nothing to the left foot
+
+
+def test_summary_states_the_offloaded_right_heel(written):
+    """The walker offloads the right heel by 30 %: the left/right sentence of every condition says so."""
+    paths, _ = written
+    summary = json.loads(paths["json"].read_text())["summary"]
+    for condition in ("barefoot", "shod"):
+        line = next(s for s in summary if s.startswith(f"{condition}, left vs right load"))
+        si = float(re.search(r"right heel (\d+) % below the left", line).group(1))
+        assert 10 < si < 40, line
+
+
+def test_target_flags_follow_the_threshold(demo, tmp_path):
+    report = Report()
+    report.add_trial(demo["barefoot"], animation=False)
+    comparison = report.add_summary(target_kpa=300.0)
+    html = report.to_html()
+    for side in ("left", "right"):
+        table = html.split(f"<h3>{side.capitalize()} foot</h3>")[1].split("</table>")[0]
+        flagged = re.findall(r'<td class="flag">([\d.]+) ±', table)
+        means = comparison["mean"].sel(condition="barefoot", side=side, metric="peak_pressure").values
+        assert sorted(float(v) for v in flagged) == sorted(float(f"{m:.0f}") for m in means if m > 300.0)
+        assert len(flagged) >= 1
+
+
+def test_a_single_condition_gives_a_report_with_a_note(demo, tmp_path):
+    paths = write_report([demo["barefoot"]], tmp_path / "one.html", animation=False, verbose="error")
+    notes = json.loads(paths["json"].read_text())["notes"]
+    assert notes == ["Only one condition was given, so there is no comparison between conditions."]
+    assert "<h2>Regional loading</h2>" in paths["html"].read_text()
+
+
+def test_a_trial_without_complete_steps_is_noted_and_the_rest_shown(demo, tmp_path):
+    # A walk that starts mid-contact on a mat too short for a whole footprint.
+    short, _ = plantar.synth.walk(seed=5, passes=1, mat_length_mm=240.0, lead_s=-0.2, condition="shod")
+    empty = plantar.make_trial(np.zeros((50, 20, 10), np.float32), pitch_mm=5.0, rate_hz=100.0, condition="empty")
+    paths = write_report({"barefoot": demo["barefoot"], "cut": short, "empty": empty}, tmp_path / "r.html",
+                         animation=False, verbose="error")  # fmt: skip
+    notes = json.loads(paths["json"].read_text())["notes"]
+    assert any(n.startswith("cut: no complete step") for n in notes)
+    assert any(n.startswith("empty: no foot contact") for n in notes)
+    assert any("different mats" in n for n in notes)
+    html = paths["html"].read_text()
+    assert "<h2>Condition: barefoot</h2>" in html and "<h2>Comparison</h2>" in html
+    summary = json.loads(paths["json"].read_text())["summary"]
+    assert any("cut vs barefoot: too few complete steps" in s for s in summary)
+
+
+def test_conditions_from_different_mats_are_compared_with_a_note(demo, tmp_path):
+    other, _ = plantar.synth.walk(seed=9, passes=4, pitch_mm=8.0, **plantar.datasets.demo_walker("shod"))
+    paths = write_report({"barefoot": demo["barefoot"], "shod, 8 mm mat": other}, tmp_path / "r.html",
+                         animation=False, verbose="error")  # fmt: skip
+    notes = json.loads(paths["json"].read_text())["notes"]
+    assert len(notes) == 1 and "different mats" in notes[0] and "8 x 8 mm" in notes[0]
+    assert "<h2>Comparison</h2>" in paths["html"].read_text()
+
+
+def test_existing_files_are_not_replaced(demo, tmp_path):
+    out = tmp_path / "r.html"
+    write_report([demo["shod"]], out, animation=False, verbose="error")
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError, match="r.html' exists"):
+        write_report([demo["barefoot"]], out, animation=False, verbose="error")
+    assert out.read_bytes() == before
+    write_report([demo["barefoot"]], out, animation=False, overwrite=True, verbose="error")
+    assert out.read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(labels=["a"]), "labels has 1 names for 2 trials"),
+        (dict(labels=["a", "a"]), "labels must be different"),
+        (dict(baseline="orthotic B"), "baseline must be one of the conditions"),
+        (dict(target_kpa=-5), "target_kpa must be a positive number"),
+    ],
+)
+def test_bad_arguments_name_what_is_wrong(demo, tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        write_report([demo["barefoot"], demo["shod"]], tmp_path / "r.html", animation=False, **kwargs)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_items_and_sections():
+    import plotly.graph_objects as go
+
+    report = Report(title="t")
+    report.add_figure(go.Figure(), "a", section="S")
+    with pytest.raises(ValueError, match="already has an item 'a'"):
+        report.add_figure(go.Figure(), "a", section="S")
+    report.add_figure(go.Figure(go.Bar(y=[1])), "a", section="S", replace=True)
+    with pytest.raises(TypeError, match="plotly Figure"):
+        report.add_figure("not a figure", "b")
+    with pytest.raises(ValueError, match="flags must have the table's shape"):
+        report.add_table(pd.DataFrame({"x": [1, 2]}), "t", flags=np.zeros(3, bool))
+    with pytest.raises(ValueError, match="must end in .html"):
+        report.save("report.pdf")
+    assert report.sections == [("Summary", []), ("S", ["a"])]
