@@ -42,3 +42,12 @@ __all__ = [
     "total_force",
     "use_log_level",
 ]
+
+
+def __getattr__(name):
+    # plantar.viz imports plotly: load it on first use, so the core never does.
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'plantar' has no attribute {name!r}")

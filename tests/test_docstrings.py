@@ -10,7 +10,7 @@ from numpydoc.docscrape import FunctionDoc
 import plantar
 from plantar import analyze as _analyze_function  # noqa: F401  (the module is shadowed by the function)
 from plantar import calibration, datasets, geometry, io, metrics, regions, steps, synth, utils
-from plantar import drivers
+from plantar import drivers, report, viz
 from plantar.drivers import _transport, csv_rows, kitronyx, pmat1, protocols, recorder, sensitronics, session, sim
 from plantar.io import _vendor, emed, footscan, journal, netcdf, pliance, tekscan, xsensor
 
@@ -19,7 +19,8 @@ MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, step
            netcdf, tekscan, emed, footscan, xsensor, pliance, _vendor,
            sensitronics, kitronyx, csv_rows, drivers, _transport, pmat1, protocols, recorder, session,
            journal, sim, sys.modules["plantar.drivers.sim.sensor"], sys.modules["plantar.drivers.sim.faults"],
-           sys.modules["plantar.drivers.sim.mat"], calibration)  # fmt: skip
+           sys.modules["plantar.drivers.sim.mat"], calibration, viz, report,
+           sys.modules["plantar.drivers.sim.bench"], sys.modules["plantar.drivers.sim.demo"])  # fmt: skip
 
 
 def _public_functions():
