@@ -4,13 +4,17 @@ import concurrent.futures
 
 from ... import calibration
 from ...datasets import DEMO_CONDITIONS, demo_walker
-from ...utils import fill_doc, logger, verbose
+from ...utils import fill_doc, logger, use_log_level, verbose
 from ..session import open_mat
 from .bench import bench_calibration
 from .mat import VirtualMat
+from .sensor import SensorModel
 
 #: The demo mat: 2 m x 0.5 m of 8 mm sensels (250 x 64), 100 Hz.
 DEMO_MAT = dict(shape=(250, 64), pitch_mm=8.0, rate_hz=100.0)
+
+#: Serial number of the demo mat.
+DEMO_SERIAL = "VM-0100"
 
 
 @fill_doc
@@ -18,13 +22,15 @@ DEMO_MAT = dict(shape=(250, 64), pitch_mm=8.0, rate_hz=100.0)
 def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verbose=None):
     """Record the demo walker in each condition from a calibrated virtual mat.
 
-    Each condition gets its own virtual mat (2 m x 0.5 m, 8 mm sensels, 100 Hz,
-    PMAT/1 over a pseudo-terminal, serial ``VM-D01``, ``VM-D02``, ...) playing
-    the demo walker (:func:`plantar.datasets.demo_walker`) back and forth. Each
-    mat is calibrated by the bench procedure on its sensor model
-    (:func:`bench_calibration`); then all are recorded at the same time through
-    :func:`plantar.drivers.open_mat`, in real time, and the counts are turned
-    into kPa with :func:`plantar.calibration.apply`.
+    The demo mat (:data:`DEMO_MAT`: 2 m x 0.5 m, 8 mm sensels, 100 Hz, PMAT/1
+    over a pseudo-terminal, serial :data:`DEMO_SERIAL`) is calibrated by the
+    bench procedure on its sensor model (:func:`bench_calibration`). Each
+    condition is one walk of the demo walker
+    (:func:`plantar.datasets.demo_walker`) back and forth over that mat; to save
+    time the conditions are recorded at once, from one virtual mat each with the
+    same sensor and serial, through :func:`plantar.drivers.open_mat` in real
+    time, and the counts are turned into kPa with
+    :func:`plantar.calibration.apply`.
 
     Parameters
     ----------
@@ -33,7 +39,7 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
     seconds : float
         Recording length per condition, in s (they run in parallel).
     seed : int
-        Seed of the walks and sensors (condition k uses ``seed + k``).
+        Seed of the sensor and of the walks (condition k walks with ``seed + k``).
     %(verbose)s
 
     Returns
@@ -56,16 +62,19 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
         raise ValueError(f"conditions must be some of {tuple(DEMO_CONDITIONS)}, got {tuple(conditions)!r}")
     if not (seconds > 0):
         raise ValueError(f"seconds must be a positive number of s, got {seconds!r}")
+    # One mat, as in a clinic: the same sensor and serial for every condition (recorded at once here).
+    sensor = SensorModel(seed=int(seed)).for_shape(DEMO_MAT["shape"])
     mats = {}
     for k, label in enumerate(conditions):
         kwargs = demo_walker(label)
         mats[label] = VirtualMat(
-            "pmat1", seed=seed + k, walk_s=max(float(seconds), 4.0) + 1.0, serial_number=f"VM-D{k + 1:02d}",
+            "pmat1", seed=seed + k, walk_s=max(float(seconds), 4.0) + 1.0, serial_number=DEMO_SERIAL,
             body_mass_kg=kwargs["body_mass_kg"], condition=kwargs["condition"], offload=kwargs["offload"],
-            **DEMO_MAT,
+            sensor=sensor, **DEMO_MAT,
         )  # fmt: skip
-    logger.info("calibrating %d virtual mats by the bench procedure", len(mats))
-    cals = {label: bench_calibration(mat) for label, mat in mats.items()}
+    logger.info("calibrating the virtual mat %s by the bench procedure", DEMO_SERIAL)
+    with use_log_level("warning"):  # the bench procedure's own log would drown the demo's
+        cal = bench_calibration(mats[conditions[0]])
     for mat in mats.values():
         mat.start()
     try:
@@ -78,9 +87,9 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
             mat.stop()
     out = {}
     for label in conditions:
-        trial = calibration.apply(raws[label], cals[label])
+        trial = calibration.apply(raws[label], cal)
         trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
-        out[label] = (trial, raws[label], cals[label])
+        out[label] = (trial, raws[label], cal)
     return out
 
 
