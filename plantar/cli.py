@@ -58,23 +58,67 @@ def _parser():
     demo = _command(
         commands,
         "demo",
-        "generate example walks, summarise them and save them",
+        "record three walks, analyse and compare them, and write the report",
         """\
-Simulate a 70 kg person with an offloaded right heel walking barefoot and shod
-across a 2 m x 0.5 m mat (5 mm sensors, 100 Hz), save each walk as a plantar
-trial with its ground truth, and print a summary.
+The whole job on example data, in under a minute: a 70 kg person with an
+offloaded right heel walks barefoot, shod, and shod with an orthotic insole that
+offloads the right metatarsal heads. By default the walks are recorded from a
+virtual mat (2 m x 0.5 m, 8 mm sensors, 100 Hz, PMAT/1 over a pseudo-terminal)
+calibrated by the bench procedure; --source synthetic takes
+the walks straight from the synthetic model (5 mm sensors) with their ground
+truth instead. The walks are saved as trials, analysed and compared, and the
+loading report (report.html with report.csv and report.json) is written
+beside them.
 
 example:
   plantar demo -o plantar-demo
-  plantar info plantar-demo/barefoot.nc""",
+  plantar demo --source synthetic --passes 6 -o plantar-demo
+  plantar report plantar-demo/barefoot.nc plantar-demo/orthotic.nc -o orthotic.html""",
     )
     demo.add_argument("-o", "--output", type=Path, default=Path("plantar-demo"),
                       help="output folder (default: plantar-demo)")  # fmt: skip
+    demo.add_argument("--source", choices=("virtual-mat", "synthetic"), default="virtual-mat",
+                      help="record from the virtual mat (default) or take the synthetic walks")  # fmt: skip
+    demo.add_argument("--seconds", type=_positive_float, default=20.0,
+                      help="virtual mat: recording length per condition, in s (default: 20)")  # fmt: skip
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--passes", type=_positive_int, default=4,
-                      help="passes over the mat per condition (default: 4)")  # fmt: skip
+                      help="synthetic: passes over the mat per condition (default: 4)")  # fmt: skip
     demo.add_argument("--overwrite", action="store_true", help="replace existing files")
     demo.set_defaults(run=_demo)
+
+    report = _command(
+        commands,
+        "report",
+        "write the loading report of one or more conditions (HTML, CSV, JSON)",
+        """\
+Analyse each trial as one condition (barefoot, shod, orthotic A, ...), compare
+every condition with the baseline (the first, or --baseline), and write ONE
+self-contained HTML report that works offline: header, plain-language summary,
+regional loading per side with peaks above --target-kpa flagged, left/right
+offloading, the comparison with 95 % confidence intervals and whether each
+change is beyond the patient's step-to-step noise, and every figure. Beside it:
+the same numbers as a tidy CSV and as JSON. What cannot be shown (a condition
+without complete steps, a single condition, conditions from different mats) is
+said in a note; the rest is still written.
+
+example:
+  plantar report barefoot.nc shod.nc insole.nc --label barefoot --label shod --label "orthotic A" -o report.html""",
+    )
+    report.add_argument("trials", nargs="+", type=Path, metavar="TRIAL", help="trial files, one per condition")
+    report.add_argument("-o", "--output", type=Path, default=Path("report.html"),
+                        help="HTML file to write (default: report.html); .csv and .json go beside it")  # fmt: skip
+    report.add_argument("--label", action="append", default=None, metavar="NAME",
+                        help="condition label, once per trial in order (default: each trial's condition)")  # fmt: skip
+    report.add_argument("--baseline", metavar="NAME", help="condition to compare with (default: the first)")
+    report.add_argument("--target-kpa", type=float, default=200.0,
+                        help="peak pressure target in kPa (default: 200, the in-shoe criterion of "
+                             "Owings et al. 2009)")  # fmt: skip
+    report.add_argument("--no-animation", action="store_true", help="leave out the animations of the frames")
+    report.add_argument("--pdf", action="store_true", help="also write a PDF (needs Chromium)")
+    report.add_argument("--open", action="store_true", help="open the report in the web browser")
+    report.add_argument("--overwrite", action="store_true", help="replace existing files")
+    report.set_defaults(run=_report)
 
     convert = _command(
         commands,
@@ -336,38 +380,94 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def _demo(args):
+    from .report import Report
+
     out = args.output
+    conditions = list(datasets.DEMO_CONDITIONS)
+    kind = "counts.nc" if args.source == "virtual-mat" else "truth.nc"
+    planned = [out / f"{c}.nc" for c in conditions] + [out / f"{c}.{kind}" for c in conditions]
+    planned += [out / f"report.{suffix}" for suffix in ("html", "csv", "json")]
+    if not args.overwrite:
+        for path in planned:
+            if path.exists():
+                raise FileExistsError(f"'{path}' exists; pass --overwrite to replace it")
     out.mkdir(parents=True, exist_ok=True)
-    logger.info("simulating barefoot and shod walks (%d passes each, seed %d)", args.passes, args.seed)
-    walks = datasets.demo_walks(seed=args.seed, passes=args.passes)
-    rows, written = [], []
-    for condition, (trial, truth) in walks.items():
-        trial_path = out / f"{condition}.nc"
-        truth_path = out / f"{condition}_truth.nc"
-        if truth_path.exists() and not args.overwrite:
-            raise FileExistsError(f"'{truth_path}' exists; pass --overwrite to replace it")
-        io.save(trial, trial_path, overwrite=args.overwrite)
-        truth.to_netcdf(truth_path, engine="h5netcdf")
-        written += [trial_path, truth_path]
-        summary = describe(trial)
-        summary["contacts"] = int(truth.sizes["step"])
-        summary["complete"] = int(truth["complete"].sum())
-        rows.append(summary)
     walker = datasets.DEMO_WALKER
-    first = rows[0]
-    print(
-        f"A {walker['body_mass_kg']:g} kg walker, right heel offloaded by "
-        f"{100 * walker['offload']['right_heel']:g} %, {args.passes} passes over a "
-        f"{first['rows'] * first['pitch_y_mm'] / 1000:g} m x {first['cols'] * first['pitch_x_mm'] / 1000:g} m mat "
-        f"({first['rows']} x {first['cols']} sensors of {first['pitch_x_mm']:g} mm, {first['rate_hz']:g} Hz):"
-    )
+    if args.source == "virtual-mat":
+        from .drivers.sim import DEMO_MAT, record_demo
+
+        rows, cols = DEMO_MAT["shape"]
+        logger.info("recording %s from a calibrated virtual mat (%g s each)", ", ".join(conditions), args.seconds)
+        recordings = record_demo(conditions, seconds=args.seconds, seed=args.seed)
+        trials = {c: trial for c, (trial, _, _) in recordings.items()}
+        extra = {c: raw for c, (_, raw, _) in recordings.items()}
+        what = (f"recorded {args.seconds:g} s per condition from a virtual mat of {rows} x {cols} sensels "
+                f"({DEMO_MAT['pitch_mm']:g} mm, {DEMO_MAT['rate_hz']:g} Hz, PMAT/1) calibrated by the bench procedure")  # fmt: skip
+    else:
+        logger.info("simulating %s (%d passes each, seed %d)", ", ".join(conditions), args.passes, args.seed)
+        walks = datasets.demo_walks(seed=args.seed, passes=args.passes)
+        trials = {c: trial for c, (trial, _) in walks.items()}
+        extra = {c: truth for c, (_, truth) in walks.items()}
+        what = f"simulated, {args.passes} passes per condition over a 2 m x 0.5 m mat (5 mm sensors, 100 Hz)"
+    written = []
+    for condition in conditions:
+        trial_path, extra_path = out / f"{condition}.nc", out / f"{condition}.{kind}"
+        io.save(trials[condition], trial_path, overwrite=args.overwrite)
+        if args.source == "virtual-mat":
+            io.save(extra[condition], extra_path, overwrite=args.overwrite)
+        else:
+            extra_path.unlink(missing_ok=True)
+            extra[condition].to_netcdf(extra_path, engine="h5netcdf")
+        written += [trial_path, extra_path]
+    report = Report(title="Plantar pressure report: demo", subject="demo")
+    rows = []
+    for condition, trial in trials.items():
+        analysis = report.add_trial(trial, label=condition)
+        summary = describe(trial)
+        summary.update(condition=condition, contacts=int(analysis.sizes["step"]),
+                       complete=int(analysis["complete"].sum()))  # fmt: skip
+        rows.append(summary)
+    report.add_summary(baseline="barefoot")
+    print(f"A {walker['body_mass_kg']:g} kg walker, right heel offloaded by {100 * walker['offload']['right_heel']:g} %, "
+          f"barefoot, shod and with an orthotic that offloads the right metatarsal heads; {what}:")  # fmt: skip
     print()
     print(_table(rows))
     print()
-    for path in written:
+    paths = report.save(out / "report.html", overwrite=args.overwrite)
+    _print_report(paths, written)
+
+
+def _report(args):
+    from .report import write_report
+
+    if args.label is not None and len(args.label) != len(args.trials):
+        raise ValueError(f"--label was given {len(args.label)} times for {len(args.trials)} trials; give one per trial")
+    for path in args.trials:
+        if not path.exists():
+            raise FileNotFoundError(f"'{path}' does not exist")
+    paths = write_report(args.trials, args.output, labels=args.label, baseline=args.baseline,
+                         target_kpa=args.target_kpa, animation=not args.no_animation, overwrite=args.overwrite,
+                         pdf=args.pdf, open_browser=args.open)  # fmt: skip
+    _print_report(paths)
+
+
+def _print_report(paths, written=()):
+    import json
+
+    content = json.loads(paths["json"].read_text(encoding="utf-8"))
+    for line in content["summary"]:
+        print(f"  {line}")
+    print()
+    for path in [*written, *paths.values()]:
         print(f"wrote {path} ({_size(path)})")
-    print("\nEach *_truth.nc holds the ground truth per foot contact (side, timing, geometry, regional load).")
 
 
 def _table(rows):

@@ -29,11 +29,11 @@ def assert_one_line_error(result, *phrases):
 def test_help_lists_the_subcommands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("demo", "analyze", "convert", "info", "devices", "simulate", "record"):
+    for command in ("demo", "analyze", "report", "convert", "info", "devices", "simulate", "record", "calibrate"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "analyze", "convert", "info", "devices", "simulate", "record"])
+@pytest.mark.parametrize("command", ["demo", "analyze", "report", "convert", "info", "devices", "simulate", "record"])
 def test_each_subcommand_help_has_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0
@@ -48,23 +48,83 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and plantar.__version__ in result.stdout
 
 
-def test_demo_writes_trials_and_truth(tmp_path):
+def test_demo_from_the_synthetic_model_writes_trials_truth_and_report(tmp_path):
     out = tmp_path / "demo"
-    result = run("demo", "-o", out, "--passes", "1", "--seed", "3")
+    result = run("demo", "--source", "synthetic", "-o", out, "--passes", "2", "--seed", "3")
     assert result.returncode == 0, result.stderr
-    for condition in ("barefoot", "shod"):
+    walks = plantar.datasets.demo_walks(seed=3, passes=2)
+    for condition in ("barefoot", "shod", "orthotic"):
         trial = plantar.read(out / f"{condition}.nc")
-        expected, truth = plantar.datasets.demo_walks(seed=3, passes=1)[condition]
+        expected, truth = walks[condition]
         xr.testing.assert_identical(trial, expected)
-        with xr.open_dataset(out / f"{condition}_truth.nc", engine="h5netcdf") as saved:
+        with xr.open_dataset(out / f"{condition}.truth.nc", engine="h5netcdf") as saved:
             xr.testing.assert_identical(saved.load(), truth)
         peak = float(trial.pressure.max())
         assert f"{peak:.0f} kPa" in result.stdout
-    assert "wrote" in result.stdout
-    # A second run does not overwrite the recordings unless asked.
-    again = run("demo", "-o", out, "--passes", "1")
+    for name in ("report.html", "report.csv", "report.json"):
+        assert (out / name).stat().st_size > 0 and f"wrote {out / name}" in result.stdout
+    assert "Right foot, orthotic vs barefoot: peak pressure" in result.stdout
+    # A second run does not overwrite anything unless asked, and says so before any work.
+    again = run("demo", "--source", "synthetic", "-o", out, "--passes", "1")
     assert_one_line_error(again, "exists", "--overwrite")
-    assert run("demo", "-o", out, "--passes", "1", "--overwrite").returncode == 0
+    assert run("demo", "--source", "synthetic", "-o", out, "--passes", "1", "--overwrite").returncode == 0
+
+
+def test_demo_records_calibrated_virtual_mats_and_reports(tmp_path):
+    """The default demo: one calibrated virtual mat, three conditions recorded over the wire."""
+    out = tmp_path / "demo"
+    result = run("demo", "-o", out, "--seconds", "8")
+    assert result.returncode == 0, result.stderr
+    for condition in ("barefoot", "shod", "orthotic"):
+        trial = plantar.read(out / f"{condition}.nc")
+        raw = plantar.read(out / f"{condition}.counts.nc")
+        assert trial.attrs["condition"] == condition and trial.attrs["calibration_id"]
+        assert trial.sizes["time"] == raw.sizes["time"] and trial.sizes["time"] >= 0.95 * 8 * 100
+        # calibrated kPa: the walker's (70 kg) force peaks at 1.0-1.5 x body weight, as walking does
+        peak_bw = float(plantar.total_force(trial).max()) / (70 * 9.80665)
+        assert 1.0 < peak_bw < 1.5
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["notes"] == []  # one mat, one calibration: nothing to warn about
+    assert report["meta"]["Calibration"] == plantar.read(out / "barefoot.nc").attrs["calibration_id"]
+
+
+def test_report_command_writes_html_csv_json(tmp_path):
+    paths = []
+    for seed, condition in enumerate(("barefoot", "orthotic")):
+        trial, _ = plantar.synth.walk(seed=seed, passes=2, **plantar.datasets.demo_walker(condition))
+        plantar.save(trial, tmp_path / f"{condition}.nc")
+        paths.append(tmp_path / f"{condition}.nc")
+    out = tmp_path / "out" / "r.html"
+    result = run("report", *paths, "--label", "barefoot", "--label", "orthotic A", "-o", out, "--no-animation")
+    assert result.returncode == 0, result.stderr
+    for suffix in (".html", ".csv", ".json"):
+        assert out.with_suffix(suffix).exists()
+    assert "Right foot, orthotic A vs barefoot" in result.stdout
+    assert f"wrote {out}" in result.stdout
+    # refuses to replace it, with one line
+    assert_one_line_error(run("report", *paths, "-o", out), "exists", "--overwrite")
+
+
+def test_report_command_bad_input_is_one_line(tmp_path):
+    trial, _ = plantar.synth.walk(seed=0, passes=1)
+    plantar.save(trial, tmp_path / "a.nc")
+    assert_one_line_error(run("report", tmp_path / "missing.nc", "-o", tmp_path / "r.html"), "missing.nc")
+    assert_one_line_error(run("report", tmp_path / "a.nc", "--label", "x", "--label", "y", "-o", tmp_path / "r.html"),
+                          "--label was given 2 times for 1 trials")  # fmt: skip
+    (tmp_path / "junk.nc").write_bytes(b"not a netcdf file")
+    assert_one_line_error(run("report", tmp_path / "junk.nc", "-o", tmp_path / "r.html"), "junk.nc")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_of_a_trial_without_complete_steps_is_still_written(tmp_path):
+    trial = plantar.make_trial(np.zeros((30, 10, 8), np.float32), pitch_mm=5.0, rate_hz=100.0, condition="empty")
+    plantar.save(trial, tmp_path / "empty.nc")
+    result = run("report", tmp_path / "empty.nc", "-o", tmp_path / "r.html")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "no foot contact" in result.stderr
+    assert (tmp_path / "r.html").exists()
 
 
 def test_info_and_convert(tmp_path):
