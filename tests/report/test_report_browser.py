@@ -1,0 +1,87 @@
+"""The report in a real browser: headless Chromium opens it offline and draws every plot.
+
+Needs Chromium (Debian's ``chromium``, which ``.ci/run`` installs) and the
+``playwright`` package (test extra). Without them the test skips, unless
+``PLANTAR_REQUIRE_BROWSER=1`` is set (as ``.ci/run`` does), when it fails.
+"""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import plantar
+from plantar.report import write_report
+
+BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def _chromium():
+    path = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        path = None
+    if path is None:
+        if os.environ.get("PLANTAR_REQUIRE_BROWSER") == "1":
+            pytest.fail("PLANTAR_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
+        pytest.skip("needs Chromium and playwright")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory):
+    walks = plantar.datasets.demo_walks(seed=0, passes=3)
+    out = tmp_path_factory.mktemp("browser") / "report.html"
+    write_report({label: trial for label, (trial, _) in walks.items()}, out, verbose="error")
+    return out
+
+
+def test_report_renders_in_chromium_without_errors(report_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium()
+    errors, requests = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report_path.resolve().as_uri(), wait_until="load")
+        n_plots = page.evaluate("document.querySelectorAll('div[id^=figure-]').length")
+        # every plot div drawn: plotly puts an SVG (or a WebGL canvas) with content in it
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('div[id^=figure-]')).every("
+            "d => d.querySelector('svg.main-svg') !== null)", timeout=60_000)  # fmt: skip
+        drawn = page.evaluate(
+            """Array.from(document.querySelectorAll('div[id^=figure-]')).map(d => {
+                 const svg = d.querySelector('svg.main-svg');
+                 const box = d.getBoundingClientRect();
+                 const marks = d.querySelectorAll('.heatmaplayer image, .trace, .point, path.js-line, rect').length;
+                 return {id: d.id, width: box.width, height: box.height, marks: marks,
+                         svgChildren: svg ? svg.childElementCount : 0};
+               })"""
+        )
+        shot = tmp_path / "first-screen.png"
+        page.screenshot(path=str(shot))
+        browser.close()
+    assert errors == []
+    assert n_plots >= 12 and len(drawn) == n_plots
+    for plot in drawn:
+        assert plot["width"] > 100 and plot["height"] > 100, plot
+        assert plot["svgChildren"] > 0 and plot["marks"] > 0, plot
+    assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests), requests
+    _assert_not_blank(shot)
+
+
+def _assert_not_blank(png):
+    from skimage.io import imread
+
+    image = imread(png)[..., :3].astype(float)
+    assert image.shape[:2] == (900, 1400)
+    not_white = np.any(image < 235, axis=-1).mean()
+    assert not_white > 0.05, f"the first screen is {1 - not_white:.0%} white"
+    assert image.std() > 20
