@@ -579,6 +579,7 @@ class Session:
         if (seconds is None) == (n_frames is None):
             raise ValueError("give seconds or n_frames, not both and not neither")
         collected = []
+        clocks = dict(start_wall_ns=time.time_ns(), start_monotonic_ns=time.monotonic_ns())  # for start_time
         deadline = None if seconds is None else time.monotonic() + seconds
         for frame in self.frames(timeout_s=max(self._timeout_s, 1.0)):
             collected.append(frame)
@@ -588,7 +589,7 @@ class Session:
                 break
         if not collected:
             raise DeviceError(f"{self.url}: no frames arrived")
-        return frames_to_counts(collected, self.metadata(**attrs))
+        return frames_to_counts(collected, {**self.metadata(**attrs), **clocks})
 
     def metadata(self, **attrs):
         """Return what a recording of this session stores about the device and session.

@@ -4,6 +4,7 @@ Every received frame is checked against what the mat sent for that scan, and eve
 counter against the faults the mat says it injected.
 """
 
+import datetime
 import os
 import signal
 import subprocess
@@ -139,10 +140,13 @@ def test_reboot_is_reported_as_a_reboot(tmp_path):
 def test_other_protocols_end_to_end(protocol):
     shape = {"sensitronics-zrle": (10, 16), "kitronyx-csv": (16, 10), "csv-rows": (12, 20)}[protocol]
     mat = VirtualMat(protocol, shape=shape, rate_hz=50.0, walk_s=3.0, pitch_mm=20.0)
+    before = datetime.datetime.now(datetime.timezone.utc)
     with mat:
         with open_mat(mat.url, protocol=protocol, shape=shape, rate_hz=50.0, pitch_mm=20.0) as session:
             raw = session.read(n_frames=40)
     assert raw.counts.shape == (40,) + shape
+    start = datetime.datetime.fromisoformat(raw.attrs["start_time"])  # wall clock of the first frame
+    assert before <= start <= datetime.datetime.now(datetime.timezone.utc)
     scans = mat.truth.scans
     sent = scans["scan"][scans["fate"] == "sent"]
     sent_counts = [mat.truth.counts(k) for k in sent]
