@@ -294,11 +294,11 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         ``"pressure_kpa"`` (a uniform pressure over the mat, in kPa).
     models : sequence of str | None
         Families to try among :data:`MODELS` (see :data:`MODEL_FORMULAS`);
-        None tries all that the loads allow (the table only with
-        ``MIN_TABLE_LEVELS`` pressure levels or more).
+        None tries them all, the table only where there are
+        ``MIN_TABLE_LEVELS`` pressure levels or more.
     allow_fewer_loads : bool
-        If a model asked for has more parameters than there are loads (or the
-        table fewer levels than it needs), drop it (with a log message)
+        If a model has more parameters than there are loads (or a table asked
+        for has fewer levels than it needs), drop it (with a log message)
         instead of refusing.
     max_saturated_fraction : float
         Largest fraction of loaded readings at the ADC rail in any load; more is refused.
@@ -380,9 +380,10 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         else:
             usable.append(model)
             continue
-        if asked and not allow_fewer_loads:
+        quiet = model == "table" and not asked  # tried by default only where the levels allow it
+        if not (quiet or allow_fewer_loads):
             raise ValueError(message)
-        (logger.warning if asked else logger.info)("fit: dropping %s", message)
+        (logger.info if quiet else logger.warning)("fit: dropping %s", message)
     if not usable:
         raise ValueError(f"no model in {models!r} can be fitted to {n_loads} load(s); add loads")
 

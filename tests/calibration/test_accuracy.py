@@ -59,7 +59,7 @@ def test_calibrated_pressure_within_10_percent_rms_on_loaded_sensels(power_mat):
     loaded = true > 0
     rms_pct = 100 * np.sqrt(np.mean((got[loaded] - true[loaded]) ** 2)) / np.sqrt(np.mean(true[loaded] ** 2))
     assert rms_pct <= 10.0
-    assert rms_pct <= 2.0  # measured: about 0.6 %
+    assert rms_pct <= 2.0  # measured: 0.8 % (0.2 % without the 5 in-painted dead and hot sensels)
 
 
 def test_total_force_over_a_walk_within_3_percent(power_mat):

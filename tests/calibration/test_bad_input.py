@@ -79,6 +79,8 @@ def test_two_parameter_model_with_one_load_is_refused(session, stances):
     with pytest.raises(ValueError, match="model 'power' has 2 parameters but there is only 1 load") as excinfo:
         calibration.fit(cal, loads, models=("power",))
     _one_line(excinfo)
+    with pytest.raises(ValueError, match="model 'power' has 2 parameters"):
+        calibration.fit(cal, loads)  # by default too: never a silent linear curve
     # Allowed explicitly, the two-parameter models are dropped and linear is fitted.
     fitted = calibration.fit(cal, loads, allow_fewer_loads=True)
     assert fitted.attrs["model"] == "linear"
