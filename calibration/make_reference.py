@@ -22,7 +22,8 @@ import numpy as np
 import plantar
 from plantar import calibration
 from plantar._schema import STANDARD_GRAVITY_M_S2
-from plantar.drivers.sim import VirtualMat
+from plantar.drivers.sim import VirtualMat, bench_calibration
+from plantar.drivers.sim.bench import standing_pressure_kpa
 
 BODY_MASS_KG = 70.0
 OUT = Path(__file__).with_name("virtual-mat_VM-0001.pmcal.nc")
@@ -33,38 +34,18 @@ def main():
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args()
     mat = VirtualMat("pmat1", walk_s=20.0, seed=0)  # the defaults of plantar simulate; not started
-    sensor, (rows, cols) = mat.sensor, mat.shape
-    pitch = mat.info["pitch_mm"]
-    device = f"{mat.info['vendor']} {mat.info['model']} (serial {mat.info['serial']})"
-    rng = np.random.default_rng(1)
-    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
-
-    def record(pressure_kpa):
-        counts = sensor.counts(np.asarray(pressure_kpa, float), rng)
-        return plantar.make_counts(counts, pitch_mm=tuple(pitch), rate_hz=100.0, device=device,
-                                   adc_bits=mat.info["adc_bits"])  # fmt: skip
-
-    # Standing: mid-stance footprints of the synthetic walk, each scaled to body weight.
-    trial, truth = plantar.synth.walk(seed=2, body_mass_kg=BODY_MASS_KG, passes=1, mat_length_mm=2400.0,
-                                      mat_width_mm=cols * pitch[0], pitch_mm=tuple(pitch), rate_hz=100.0)  # fmt: skip
-    weight_n = BODY_MASS_KG * STANDARD_GRAVITY_M_S2
-    feet = {}
-    for side in ("left", "right"):
-        step = int(np.flatnonzero((truth.side.values == side) & truth.complete.values)[0])
-        mid = np.searchsorted(trial.time.values, float(truth.t_on[step] + truth.t_off[step]) / 2)
-        p = np.nan_to_num(trial.pressure.values[mid].astype(float))
-        y0 = max(0, min(p.shape[0] - rows, int(np.argmax(p.sum(axis=1))) - rows // 2))
-        p = p[y0 : y0 + rows]
-        feet[side] = p / (p.sum() * 1000 * cell_area_m2) * weight_n
-    both = (feet["left"] + feet["right"]) / 2
-
-    cal = calibration.tare(record(np.zeros((200, rows, cols))))
-    cal = calibration.equilibrate(record(np.full((40, rows, cols), 200.0)), cal, pressure_kpa=200.0)
-    loads = [(record(np.repeat(f[None], 40, axis=0)), weight_n) for f in (feet["left"], feet["right"], both)]
-    cal = calibration.fit(cal, loads)
+    cal = bench_calibration(mat, body_mass_kg=BODY_MASS_KG, seed=1)
     calibration.save(cal, OUT, overwrite=args.overwrite)
 
-    check = calibration.apply(record(np.repeat(both[None], 20, axis=0)), cal)
+    # Check on a new recording of the subject standing on both feet.
+    both = standing_pressure_kpa(mat, body_mass_kg=BODY_MASS_KG, seed=2)["both"]
+    counts = mat.sensor.counts(np.repeat(both[None], 20, axis=0), np.random.default_rng(3))
+    pitch = mat.info["pitch_mm"]
+    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
+    weight_n = BODY_MASS_KG * STANDARD_GRAVITY_M_S2
+    raw = plantar.make_counts(counts, pitch_mm=tuple(pitch), rate_hz=100.0, device=cal.attrs["device"],
+                              adc_bits=mat.info["adc_bits"])  # fmt: skip
+    check = calibration.apply(raw, cal)
     p = check.pressure.values
     loaded = both > 20.0
     rms = np.sqrt(np.mean(((p[:, loaded] - both[loaded]) / both[loaded]) ** 2))

@@ -44,15 +44,53 @@ def bench_calibration(mat, *, body_mass_kg=70.0, seed=1):
     pitch = mat.info["pitch_mm"]
     device = f"{mat.info['vendor']} {mat.info['model']} (serial {mat.info['serial']})"
     rng = np.random.default_rng(seed)
-    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
 
     def record(pressure_kpa):
         counts = sensor.counts(np.asarray(pressure_kpa, float), rng)
         return make_counts(counts, pitch_mm=tuple(pitch), rate_hz=100.0, device=device,
                            adc_bits=mat.info["adc_bits"])  # fmt: skip
 
-    # Standing: mid-stance footprints of a synthetic walk, each scaled to body weight.
-    trial, truth = walk(seed=seed + 1, body_mass_kg=body_mass_kg, passes=1, mat_length_mm=2400.0,
+    feet = standing_pressure_kpa(mat, body_mass_kg=body_mass_kg, seed=seed + 1)
+    weight_n = body_mass_kg * STANDARD_GRAVITY_M_S2
+    cal = calibration.tare(record(np.zeros((200, rows, cols))))
+    cal = calibration.equilibrate(record(np.full((40, rows, cols), 200.0)), cal, pressure_kpa=200.0)
+    loads = [(record(np.repeat(feet[k][None], 40, axis=0)), weight_n) for k in ("left", "right", "both")]
+    return calibration.fit(cal, loads)
+
+
+def standing_pressure_kpa(mat, *, body_mass_kg=70.0, seed=2):
+    """Pressure of a subject standing on a virtual mat: on the left foot, the right foot, both.
+
+    Each footprint is the mid-stance frame of a complete step of a synthetic
+    walk on the mat's grid, scaled so that it carries the whole body weight;
+    ``"both"`` is the mean of the two.
+
+    Parameters
+    ----------
+    mat : plantar.drivers.sim.VirtualMat
+        The mat (its shape and pitch).
+    body_mass_kg : float
+        Body mass in kg.
+    seed : int
+        Seed of the synthetic walk.
+
+    Returns
+    -------
+    feet : dict of str to numpy.ndarray
+        ``{"left", "right", "both"}``: (rows, cols) pressure in kPa.
+
+    Examples
+    --------
+    >>> from plantar.drivers.sim import VirtualMat
+    >>> from plantar.drivers.sim.bench import standing_pressure_kpa
+    >>> feet = standing_pressure_kpa(VirtualMat(shape=(100, 48), walk_s=2.0))
+    >>> area_m2 = 8e-3 * 8e-3
+    >>> round(float(feet["both"].sum()) * 1000 * area_m2 / 9.80665, 6)   # kg
+    70.0
+    """
+    (rows, cols), pitch = mat.shape, mat.info["pitch_mm"]
+    cell_area_m2 = pitch[0] * pitch[1] * 1e-6
+    trial, truth = walk(seed=seed, body_mass_kg=body_mass_kg, passes=1, mat_length_mm=2400.0,
                         mat_width_mm=max(cols * pitch[0], 400.0), pitch_mm=tuple(pitch), rate_hz=100.0)  # fmt: skip
     weight_n = body_mass_kg * STANDARD_GRAVITY_M_S2
     feet = {}
@@ -63,9 +101,5 @@ def bench_calibration(mat, *, body_mass_kg=70.0, seed=1):
         y0 = max(0, min(p.shape[0] - rows, int(np.argmax(p.sum(axis=1))) - rows // 2))
         p = p[y0 : y0 + rows]
         feet[side] = p / (p.sum() * 1000 * cell_area_m2) * weight_n
-    both = (feet["left"] + feet["right"]) / 2
-
-    cal = calibration.tare(record(np.zeros((200, rows, cols))))
-    cal = calibration.equilibrate(record(np.full((40, rows, cols), 200.0)), cal, pressure_kpa=200.0)
-    loads = [(record(np.repeat(f[None], 40, axis=0)), weight_n) for f in (feet["left"], feet["right"], both)]
-    return calibration.fit(cal, loads)
+    feet["both"] = (feet["left"] + feet["right"]) / 2
+    return feet
