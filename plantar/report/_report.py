@@ -274,8 +274,9 @@ class Report:
         >>> report = Report()
         >>> report.add_numbers(pd.DataFrame({"metric": ["cadence"], "value": [110.0],
         ...                                  "units": ["steps/min"]}), table="gait")
-        >>> report.numbers.loc[0, ["table", "metric", "value"]].tolist()
-        ['gait', 'cadence', 110.0]
+        >>> row = report.numbers.iloc[0]
+        >>> row["table"], row["metric"], float(row["value"])
+        ('gait', 'cadence', 110.0)
         """
         if "value" not in frame.columns:
             raise ValueError(f"numbers of table {table!r} need a 'value' column, got {list(frame.columns)}")
