@@ -85,3 +85,12 @@ def _assert_not_blank(png):
     not_white = np.any(image < 235, axis=-1).mean()
     assert not_white > 0.05, f"the first screen is {1 - not_white:.0%} white"
     assert image.std() > 20
+
+
+def test_pdf_is_printed_with_chromium(tmp_path):
+    _chromium()
+    trial, _ = plantar.synth.walk(seed=0, passes=2, mat_length_mm=1500)
+    paths = write_report([trial], tmp_path / "r.html", pdf=True, animation=False, verbose="error")
+    pdf = paths["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 20_000
+    assert b"/Type /Page" in pdf or b"/Type/Page" in pdf
