@@ -54,6 +54,9 @@ ENCODING_ZERO_RUN = 3
 ENCODINGS = (ENCODING_U8, ENCODING_U16, ENCODING_ZERO_RUN)
 
 _U16 = np.dtype("<u2")
+# Bodies must be longer than this, per type: a FRAME needs its 16-byte head and a cell.
+_SHORTEST = [-1] * 256
+_SHORTEST[FRAME] = 16
 
 #: A packet other than a FRAME: its ``type``, ``seq``, raw ``body`` and receive time.
 Packet = collections.namedtuple("Packet", "type seq body t_host_ns")
@@ -363,7 +366,7 @@ class Pmat1Parser(FrameParser):
         view = memoryview(buf)
         size = len(buf)
         pos = 0
-        limits = self._limits
+        limits, shortest = self._limits, _SHORTEST
         limits[FRAME] = self._max_body()  # the session sets the shape once the device tells it
         find, unpack, unpack_frame, crc32 = buf.find, HEADER.unpack_from, FRAME_HEADER.unpack_from, zlib.crc32
         unpack_crc = CRC.unpack_from
@@ -381,27 +384,27 @@ class Pmat1Parser(FrameParser):
                 if size - start < 16:
                     break
                 _, version, ptype, _, n_body, seq = unpack(buf, start)
-                reason = None
-                if version != VERSION:
-                    reason = "version"
-                elif n_body > limits[ptype]:
-                    reason = "type" if limits[ptype] < 0 else "length"
-                elif ptype == FRAME and n_body <= FRAME_HEADER.size:
-                    reason = "length"
-                else:
-                    body_end = start + 16 + n_body
-                    if body_end + 4 > size:
-                        # Incomplete: refuse a FRAME whose declared shape rules out its length now.
-                        if ptype != FRAME or size - start < 32:
-                            break
-                        reason = self._frame_misfit(buf, start, n_body)
-                        if reason is None:
-                            break
-                    elif crc32(view[start:body_end]) != unpack_crc(buf, body_end)[0]:
-                        # Counted as it would have been had it been refused while incomplete.
-                        reason = (ptype == FRAME and self._frame_misfit(buf, start, n_body)) or "crc"
-                if reason is not None:
+                if not (version == VERSION and shortest[ptype] < n_body <= limits[ptype]):
+                    reason = "version" if version != VERSION else "type" if limits[ptype] < 0 else "length"
                     stats.reject(reason)
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
+                body_end = start + 16 + n_body
+                if body_end + 4 > size:
+                    # Incomplete: refuse a FRAME whose declared shape rules out its length now.
+                    if ptype != FRAME or size - start < 32:
+                        break
+                    reason = self._frame_misfit(buf, start, n_body)
+                    if reason is None:
+                        break
+                    stats.reject(reason)
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
+                if crc32(view[start:body_end]) != unpack_crc(buf, body_end)[0]:
+                    # Counted as it would have been had it been refused while incomplete.
+                    stats.reject((ptype == FRAME and self._frame_misfit(buf, start, n_body)) or "crc")
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
