@@ -19,6 +19,7 @@ import zlib
 
 import numpy as np
 
+from ._checks import DecoderStats
 from ._frame import Frame, FrameParser
 
 MAGIC = b"PMAT"
@@ -41,6 +42,11 @@ START = 0x82
 STOP = 0x83
 PING = 0x84
 
+#: Packet types this version defines; a header of any other type is corruption.
+TYPES = (FRAME, INFO, ACK, LOG, PONG, GET_INFO, START, STOP, PING)
+#: Longest body of a packet other than FRAME this decoder accepts (INFO, LOG, replies, commands).
+MAX_REPLY_BODY_BYTES = 4096
+
 #: Cell encodings of a FRAME body.
 ENCODING_U8 = 1
 ENCODING_U16 = 2
@@ -48,6 +54,9 @@ ENCODING_ZERO_RUN = 3
 ENCODINGS = (ENCODING_U8, ENCODING_U16, ENCODING_ZERO_RUN)
 
 _U16 = np.dtype("<u2")
+# Bodies must be longer than this, per type: a FRAME needs its 16-byte head and a cell.
+_SHORTEST = [-1] * 256
+_SHORTEST[FRAME] = 16
 
 #: A packet other than a FRAME: its ``type``, ``seq``, raw ``body`` and receive time.
 Packet = collections.namedtuple("Packet", "type seq body t_host_ns")
@@ -262,8 +271,33 @@ class Pmat1Parser(FrameParser):
     shape : tuple of int | None
         ``(rows, cols)`` the device announced (in its INFO). When given, a FRAME
         of another shape, or a FRAME body longer than that shape allows, is
-        corruption; this keeps a bit flip in a length field from holding frames
-        back. Other packets keep the specification's 16 MiB limit.
+        corruption.
+
+    Notes
+    -----
+    Besides the version and the CRC, a header is checked before the decoder
+    waits for its body, so that a corrupt header (or line noise that starts
+    with the magic) never holds good packets back for long:
+
+    - a type this version does not define is refused at once (reason
+      ``"type"``);
+    - a body longer than :data:`MAX_REPLY_BODY_BYTES` for a packet other than
+      FRAME, or, for a FRAME, longer than 16 + 4 * rows * cols bytes for the
+      known shape (16 MiB when no shape is known) or shorter than 17 bytes, is
+      refused at once (``"length"``);
+    - as soon as the 16 bytes that declare a FRAME's shape and encoding have
+      arrived, a body length that shape and encoding cannot have (not exactly
+      rows * cols bytes for u8 or 2 * rows * cols for u16; odd, or outside
+      2 .. 4 * rows * cols bytes of zero-run words), zero cells, or another
+      shape than the known one is refused (``"length"``), without waiting for
+      the rest.
+
+    After a refusal the search for the magic resumes at the byte after it. So
+    while a packet is incomplete the decoder holds at most 36 + 4 * rows * cols
+    bytes (the largest FRAME of the known shape, or of the shape the FRAME
+    declares when none is known) or 4116 bytes (another packet), whichever is
+    larger. Refusals are counted by reason in ``stats.rejects`` (``"version"``,
+    ``"type"``, ``"length"``, ``"crc"``, ``"shape"``, ``"cells"``).
 
     Attributes
     ----------
@@ -285,8 +319,13 @@ class Pmat1Parser(FrameParser):
 
     def __init__(self, shape=None):
         super().__init__(shape)
+        self.stats = DecoderStats()
         self.packets = collections.deque()
         self._buffer = bytearray()
+        # Largest body per packet type; -1: a type this version does not define.
+        self._limits = [-1] * 256
+        for ptype in TYPES:
+            self._limits[ptype] = MAX_REPLY_BODY_BYTES
 
     def reset(self):
         """Forget any partial packet (after a reconnect); keep the counters."""
@@ -299,7 +338,26 @@ class Pmat1Parser(FrameParser):
     def _max_body(self):
         if self.shape is None:
             return MAX_BODY_BYTES
-        return FRAME_HEADER.size + 4 * self.shape[0] * self.shape[1]
+        return min(MAX_BODY_BYTES, FRAME_HEADER.size + 4 * self.shape[0] * self.shape[1])
+
+    def _frame_misfit(self, buf, start, n_body):
+        """Why the FRAME at ``start`` cannot be one: ``"shape"``, ``"length"``, or None if it can.
+
+        Its declared shape must be the known one, have cells, and allow its body
+        length in its encoding.
+        """
+        rows, cols, encoding = FRAME_HEADER.unpack_from(buf, start + 16)[1:4]
+        n_cells = rows * cols
+        payload = n_body - FRAME_HEADER.size
+        if self.shape is not None and (rows, cols) != self.shape:
+            return "shape"
+        if encoding == ENCODING_ZERO_RUN:
+            fits = payload % 2 == 0 and 2 <= payload <= 4 * n_cells
+        elif encoding == ENCODING_U16:
+            fits = payload == 2 * n_cells
+        else:
+            fits = encoding == ENCODING_U8 and payload == n_cells
+        return None if fits and n_cells else "length"
 
     def _feed(self, data, t_host_ns):
         buf = self._buffer
@@ -308,7 +366,8 @@ class Pmat1Parser(FrameParser):
         view = memoryview(buf)
         size = len(buf)
         pos = 0
-        max_body = self._max_body()
+        limits, shortest = self._limits, _SHORTEST
+        limits[FRAME] = self._max_body()  # the session sets the shape once the device tells it
         find, unpack, unpack_frame, crc32 = buf.find, HEADER.unpack_from, FRAME_HEADER.unpack_from, zlib.crc32
         unpack_crc = CRC.unpack_from
         heads = []  # (payload start, payload end, seq, t_dev_us, rows, cols, encoding, flags)
@@ -325,31 +384,33 @@ class Pmat1Parser(FrameParser):
                 if size - start < 16:
                     break
                 _, version, ptype, _, n_body, seq = unpack(buf, start)
-                if version != VERSION:
-                    stats.bad_versions += 1
-                    stats.junk_bytes += 1
-                    pos = start + 1
-                    continue
-                if n_body > (max_body if ptype == FRAME else MAX_BODY_BYTES):
-                    stats.bad_lengths += 1
+                if not (version == VERSION and shortest[ptype] < n_body <= limits[ptype]):
+                    reason = "version" if version != VERSION else "type" if limits[ptype] < 0 else "length"
+                    stats.reject(reason)
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
                 body_end = start + 16 + n_body
                 if body_end + 4 > size:
-                    break
+                    # Incomplete: refuse a FRAME whose declared shape rules out its length now.
+                    if ptype != FRAME or size - start < 32:
+                        break
+                    reason = self._frame_misfit(buf, start, n_body)
+                    if reason is None:
+                        break
+                    stats.reject(reason)
+                    stats.junk_bytes += 1
+                    pos = start + 1
+                    continue
                 if crc32(view[start:body_end]) != unpack_crc(buf, body_end)[0]:
-                    stats.crc_errors += 1
+                    # Counted as it would have been had it been refused while incomplete.
+                    stats.reject((ptype == FRAME and self._frame_misfit(buf, start, n_body)) or "crc")
                     stats.junk_bytes += 1
                     pos = start + 1
                     continue
                 pos = body_end + 4
                 if ptype == FRAME:
-                    if n_body >= 16:
-                        heads.append((start + 32, body_end, seq) + unpack_frame(buf, start + 16)[:5])
-                    else:
-                        stats.bad_lengths += 1
-                        stats.junk_bytes += pos - start
+                    heads.append((start + 32, body_end, seq) + unpack_frame(buf, start + 16)[:5])
                 else:
                     stats.packets += 1
                     self.packets.append(Packet(ptype, seq, bytes(view[start + 16 : body_end]), t_host_ns))
@@ -382,7 +443,8 @@ class Pmat1Parser(FrameParser):
         frames = []
         for head, c in zip(heads, cells):
             if c is None:
-                stats.bad_lengths += 1
+                rows, cols = head[4:6]
+                stats.reject("shape" if shape is not None and (rows, cols) != shape else "cells")
                 stats.junk_bytes += head[1] - head[0] + 36
             else:
                 frames.append(Frame(c, head[2], head[3], t_host_ns, head[7]))

@@ -18,7 +18,8 @@ Decoding rules, as this decoder applies them:
 
 - every ``FF`` ends a frame; the bytes since the previous ``FF`` are its body;
 - a body that does not expand to exactly rows * cols cells is dropped: it counts
-  one in ``stats.bad_lengths`` and its bytes, with the ``FF``, count as junk. This
+  one in ``stats.bad_lengths`` (and in ``stats.rejects["cells"]``) and its
+  bytes, with the ``FF``, count as junk. This
   includes a ``00`` with no count after it, a zero-length run ``00 00``, and an
   empty body (two ``FF`` in a row). The first body after connecting to a running
   device is usually the tail of a frame and is dropped this way;
@@ -31,10 +32,21 @@ The format has no sync pattern: after arbitrary junk, the frame whose ``FF`` fir
 follows the junk is lost (it merges with the junk), and every frame after it is
 decoded. Each frame is expanded with a few numpy calls (``np.frombuffer``,
 ``np.repeat``), whatever its size.
+
+What cannot be caught: the cell count is the only check the format allows. A
+lost or added byte, a run count changed, or a cell turned into ``00`` or ``FF``
+almost always changes the count and is caught; but every byte value 1 .. 254 is
+a possible reading (the 10-bit ADC shifted right by 2), so a cell value changed
+into another one gives a frame with a wrong value. Under random bit flips about
+two in five corrupted frames pass this way (``tests/drivers/decode_attack.py``
+measures it). Nor can one frame be judged against its neighbours: a foot
+landing changes a cell from 0 to the rail between two scans, and a single
+loaded sensel is a real reading.
 """
 
 import numpy as np
 
+from ._checks import DecoderStats
 from ._frame import Frame, FrameParser, _check_shape
 
 #: ``(rows, cols)`` of the Sensitronics demo array when the caller gives none.
@@ -179,6 +191,7 @@ class SensitronicsParser(FrameParser):
 
     def __init__(self, shape=None):
         super().__init__(shape)
+        self.stats = DecoderStats()
         if self.shape is None:
             self.shape = DEFAULT_SHAPE
         self._buffer = bytearray()
@@ -207,7 +220,7 @@ class SensitronicsParser(FrameParser):
                 break
             cells = None if self._discarding else decode_body(buf[pos:end], n_cells)
             if cells is None:
-                stats.bad_lengths += 1
+                stats.reject("cells")
                 stats.junk_bytes += end + 1 - pos
             else:
                 frames.append(Frame(cells.reshape(rows, cols), None, None, t_host_ns, 0))

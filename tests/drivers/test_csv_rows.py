@@ -113,38 +113,113 @@ def test_a_line_that_is_not_a_row_is_junk(line):
     assert parser.stats.junk_bytes == 2 * len(line) + 7
 
 
-def test_the_shape_is_learned_from_the_first_frame_after_a_separator():
+def test_the_shape_is_learned_from_three_frames_after_separators():
     parser = CsvRowsParser()
     # The first lines may be the tail of a scan cut by connecting: junk, no error.
-    frames = parser.feed(b"4,500\r\n\r\n" + A_TEXT + B_TEXT)
-    assert _counts(frames) == [A, B]
-    assert parser.shape == (2, 3)
+    assert parser.feed(b"4,500\r\n\r\n" + A_TEXT + B_TEXT) == []
+    assert parser.shape is None and parser.pending() == len(A_TEXT) + len(B_TEXT)
+    # The third frame of the same shape teaches it; the two held frames come out first, in order.
+    frames = parser.feed(A_TEXT)
+    assert _counts(frames) == [A, B, A]
+    assert parser.shape == (2, 3) and parser.pending() == 0
     assert parser.stats.junk_bytes == 9 and parser.stats.errors() == 0
-    # The learned shape holds.
+    # The learned shape holds: one frame of another shape is dropped.
     frames = parser.feed(b"1,2\r\n3,4\r\n\r\n" + A_TEXT)
     assert _counts(frames) == [A]
-    assert parser.stats.bad_lengths == 1 and parser.shape == (2, 3)
+    assert parser.stats.bad_lengths == 1 and parser.stats.rejects == {"shape": 1} and parser.shape == (2, 3)
     # reset keeps it.
     parser.reset()
     assert parser.shape == (2, 3)
 
 
+def test_a_stray_line_at_connect_does_not_teach_the_shape():
+    # The frames of the defect: one stray number and a blank line before 50 frames of 6 x 5.
+    counts = np.arange(30).reshape(6, 5)
+    stream = b"\n7\n\n" + b"".join(encode_frame(counts + k) for k in range(50))
+    for cuts in ([len(stream)], [1, 3, 5, 40, 200], range(0, len(stream), 7)):
+        parser = CsvRowsParser()
+        frames = []
+        start = 0
+        for cut in list(cuts) + [len(stream)]:
+            frames += parser.feed(stream[start:cut])
+            start = cut
+        assert parser.shape == (6, 5)
+        assert len(frames) == 50  # none lost: the three that taught the shape are delivered too
+        for k, frame in enumerate(frames):
+            np.testing.assert_array_equal(frame.counts, counts + k)
+        # The 1 x 1 "frame" was outvoted: junk, no error, while learning.
+        assert parser.stats.errors() == 0 and parser.stats.junk_bytes == 4 and parser.pending() == 0
+
+
+@pytest.mark.parametrize("junk", [b"Booting v1.2...\r\n", b"\r\n1\r\n\r\n7 7 7 7\r\n\r\n", b"ok\r\n\r\n3\r\n4\r\n\r\n"])
+def test_junk_lines_at_connect_cost_at_most_the_first_frame(junk):
+    frames_in = [np.full((4, 3), k) for k in range(10)]
+    parser = CsvRowsParser()
+    frames = parser.feed(junk + b"".join(encode_frame(c) for c in frames_in))
+    # A frame right after a junk line may be a cut scan, so it is junk while learning.
+    lost = 1 if junk.endswith(b"...\r\n") else 0
+    assert [f.counts.tolist() for f in frames] == [c.tolist() for c in frames_in[lost:]]
+    assert parser.shape == (4, 3) and parser.stats.errors() == 0
+
+
 def test_learning_waits_for_a_separator_after_junk():
     parser = CsvRowsParser()
-    frames = parser.feed(BANNER + A_TEXT + B_TEXT)
-    assert _counts(frames) == [B]
+    frames = parser.feed(BANNER + A_TEXT + B_TEXT + A_TEXT + B_TEXT)
+    assert _counts(frames) == [B, A, B]
     assert parser.stats.junk_bytes == len(BANNER) + len(A_TEXT) and parser.stats.errors() == 0
 
 
 def test_unequal_rows_after_a_separator_are_counted_while_learning():
-    parser = CsvRowsParser()
+    parser = CsvRowsParser(learn_frames=1)
     frames = parser.feed(b"\r\n" + b"1,2\r\n3\r\n\r\n" + B_TEXT)
     assert _counts(frames) == [B]
     assert parser.stats.bad_lengths == 1 and parser.stats.junk_bytes == 2 + 10
 
 
-def test_junk_while_learning_is_not_counted_as_an_error():
+def test_a_corrupt_frame_does_not_break_the_learning_run():
     parser = CsvRowsParser()
+    frames = parser.feed(b"\r\n" + A_TEXT + b"1,2\r\n3\r\n\r\n" + B_TEXT + A_TEXT)
+    assert _counts(frames) == [A, B, A]
+    assert parser.stats.rejects == {"shape": 1}
+
+
+def test_a_learned_shape_is_relearned_when_another_keeps_coming():
+    small = [[1, 2], [3, 4]]
+    small_text = encode_frame(small)
+    parser = CsvRowsParser()
+    assert _counts(parser.feed(b"\r\n" + A_TEXT * 3)) == [A, A, A]
+    # Two frames of another shape are held; a frame of the learned shape drops them as errors.
+    assert parser.feed(small_text * 2) == []
+    assert _counts(parser.feed(A_TEXT)) == [A]
+    assert parser.stats.rejects == {"shape": 2} and parser.relearned == 0
+    # Three in a row: the device now sends 2 x 2 frames; they are all delivered.
+    frames = parser.feed(small_text * 3)
+    assert _counts(frames) == [small] * 3
+    assert parser.shape == (2, 2) and parser.relearned == 1 and parser.stats.rejects == {"shape": 2}
+    assert _counts(parser.feed(small_text)) == [small]
+
+
+def test_a_given_shape_is_never_relearned():
+    parser = CsvRowsParser(shape=(2, 3))
+    assert parser.feed(encode_frame([[1, 2], [3, 4]]) * 5) == []
+    assert parser.shape == (2, 3) and parser.stats.rejects == {"shape": 5} and parser.pending() == 0
+
+
+def test_a_value_above_the_adc_range_makes_the_frame_corrupt():
+    parser = CsvRowsParser(shape=(2, 3), max_value=1023)
+    bad = b"0,1,2\r\n3,4,5000\r\n\r\n"
+    frames = parser.feed(A_TEXT + bad + A_TEXT)
+    assert _counts(frames) == [A, A]
+    assert parser.stats.rejects == {"range": 1} and parser.stats.implausible == 1
+    assert parser.stats.junk_bytes == len(bad)
+    with pytest.raises(ValueError, match="max_value"):
+        CsvRowsParser(max_value=70000)
+    with pytest.raises(ValueError, match="learn_frames"):
+        CsvRowsParser(learn_frames=0)
+
+
+def test_junk_while_learning_is_not_counted_as_an_error():
+    parser = CsvRowsParser(learn_frames=1)
     assert parser.feed(b"\r\n1,2\r\n" + BANNER + A_TEXT) == []
     assert parser.stats.errors() == 0 and parser.shape is None
     assert parser.stats.junk_bytes == 2 + 5 + 17 + len(A_TEXT)

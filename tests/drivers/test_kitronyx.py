@@ -33,15 +33,32 @@ def test_row_major_by_drive_line():
     np.testing.assert_array_equal(frame.counts, counts)
 
 
-@pytest.mark.parametrize(
-    "line",
-    [b"0,12,255,3\n", b"0, 12 ,255,3\r\n", b"  0,12,255,3,\r\n", b"0,12,255,3 \t\r\n", b"000,012,255,3\r\n"],
-)
-def test_tolerated_line_endings_and_spacing(line):
+@pytest.mark.parametrize("line", [b"0,12,255,3\r\n", b"0,12,255,3\n"])
+def test_a_bare_lf_ending_is_accepted(line):
     parser = KitronyxParser(shape=(2, 2))
     (frame,) = parser.feed(line)
     assert frame.counts.tolist() == [[0, 12], [255, 3]]
     assert parser.stats.junk_bytes == 0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"0, 12 ,255,3\r\n",  # spaces: a digit 0 with bit 4 flipped reads as a space
+        b"  0,12,255,3\r\n",
+        b"0,12,255,3 \t\r\n",
+        b"0,12,255,3,\r\n",  # a trailing comma
+        b"000,012,255,3\r\n",  # leading zeros: Serial.print never writes them
+        b"0,12,255,03\r\n",
+    ],
+)
+def test_a_line_not_spelled_as_the_firmware_prints_is_a_corrupt_frame(line):
+    parser = KitronyxParser(shape=(2, 2))
+    frames = parser.feed(SMALL_2x2 + line + SMALL_2x2)
+    assert len(frames) == 2
+    assert parser.stats.rejects == {"spelling": 1} and parser.stats.implausible == 1
+    assert parser.stats.errors() == 1 and parser.stats.bad_lengths == 0
+    assert parser.stats.junk_bytes == len(line)
 
 
 def test_poll_byte():
@@ -78,24 +95,26 @@ def test_banner_and_blank_lines_are_junk_but_not_errors():
 
 
 @pytest.mark.parametrize(
-    ("line", "bad_lengths"),
+    ("line", "rejects"),
     [
-        (b"0,12,255\r\n", 1),  # too few values
-        (b"0,12,255,3,4\r\n", 1),  # too many values
-        (b"1,2,3,\r\n", 1),  # a trailing comma is no value
-        (b"0,12,256,3\r\n", 0),  # a value above 255
-        (b"0,12,-1,3\r\n", 0),  # a sign
-        (b"0,12,,3\r\n", 0),  # an empty field
-        (b"0;12;255;3\r\n", 0),  # another separator
-        (b"0,1x,255,3\r\n", 0),  # a cut or noisy line
-        (b"0," + b"1" * 19 + b",2,3\r\n", 0),  # more digits than any count has
+        (b"0,12,255\r\n", {"length": 1}),  # too few values
+        (b"0,12,255,3,4\r\n", {"length": 1}),  # too many values
+        (b"1,2,3,\r\n", {"length": 1}),  # a trailing comma is no value
+        (b"0,12,256,3\r\n", {"range": 1}),  # a value above 255
+        (b"0,12,-1,3\r\n", {}),  # a sign
+        (b"0,12,,3\r\n", {}),  # an empty field
+        (b"0;12;255;3\r\n", {}),  # another separator
+        (b"0,1x,255,3\r\n", {}),  # a cut or noisy line
+        (b"0," + b"1" * 19 + b",2,3\r\n", {}),  # more digits than any count has
     ],
 )
-def test_a_bad_line_is_dropped_and_counted(line, bad_lengths):
+def test_a_bad_line_is_dropped_and_counted(line, rejects):
     parser = KitronyxParser(shape=(2, 2))
     frames = parser.feed(SMALL_2x2 + line + SMALL_2x2)
     assert len(frames) == 2
-    assert parser.stats.bad_lengths == bad_lengths
+    assert parser.stats.rejects == rejects
+    assert parser.stats.bad_lengths == rejects.get("length", 0)
+    assert parser.stats.errors() == sum(rejects.values())
     assert parser.stats.junk_bytes == len(line)
 
 

@@ -4,8 +4,14 @@
     on how the stream is cut into chunks;
 (b) a valid stream split at any boundary gives exactly the frames of the whole;
 (c) valid frames among junk are recovered;
-(d) every byte fed is a frame's (or a packet's), junk, or pending.
+(d) every byte fed is a frame's (or a packet's), junk, or pending;
+(e) every refused frame or packet is counted once, under its reason;
+(f) the checks that go beyond the length: a corrupt PMAT/1 header never holds
+    later frames back beyond its bound, a Kitronyx line misspelled on the wire
+    is refused, and csv-rows learns its shape through any junk at connect.
 """
+
+import struct
 
 import numpy as np
 import pytest
@@ -89,13 +95,31 @@ def _safe_junk(name, shape):
     if name == "kitronyx-csv":
         n = shape[0] * shape[1]
         wrong = st.lists(st.integers(0, 255), min_size=1, max_size=2 * n).filter(lambda v: len(v) != n)
-        return st.one_of(junk, wrong.map(lambda v: ",".join(map(str, v)).encode() + b"\r\n"))
+        return st.one_of(
+            junk, wrong.map(lambda v: ",".join(map(str, v)).encode() + b"\r\n"), _misspelled_line(n)
+        )
     # csv-rows: a scan cut short by a reboot: rows, then the banner.
     rows = st.lists(st.lists(st.integers(0, 65535), min_size=1, max_size=6), max_size=5)
     cut = st.tuples(rows, st.sampled_from(BANNERS[:3])).map(
         lambda rb: b"".join(",".join(map(str, r)).encode() + b"\r\n" for r in rb[0]) + rb[1]
     )
     return st.one_of(junk, cut)
+
+
+@st.composite
+def _misspelled_line(draw, n):
+    """A line of ``n`` values 0 .. 255 spelled as the Snowboard never prints one."""
+    tokens = [str(v) for v in draw(st.lists(st.integers(0, 255), min_size=n, max_size=n))]
+    at = draw(st.integers(0, n - 1))
+    how = draw(st.sampled_from(["zero", "space", "comma", "range"]))
+    if how == "zero":
+        tokens[at] = "0" + tokens[at]
+    elif how == "space":
+        tokens[at] = draw(st.sampled_from([" ", "\t"])) + tokens[at]
+    elif how == "range":
+        tokens[at] = str(draw(st.integers(256, 999)))
+    line = ",".join(tokens) + ("," if how == "comma" else "")
+    return line.encode() + b"\r\n"
 
 
 def _no_stray_magic(stream, junk_spans):
@@ -201,6 +225,8 @@ def test_any_bytes_in_any_chunking_never_raise(name, data):
             assert shape_ == whole.shape
     if not protocol.has_seq:
         assert all(seq is None and t_us is None and flags == 0 for *_, seq, t_us, flags, _ in expected)
+    # (e) every refusal is counted once, under a reason.
+    assert sum(stats.rejects.values()) == stats.errors()
     # A byte-by-byte feed also agrees (on a short prefix, to keep the run quick).
     prefix = stream[:120]
     one = protocol.parser(shape=shape if give_shape else None)
@@ -307,3 +333,72 @@ def test_every_byte_is_a_frames_junk_or_pending(name, data):
     assert stats.bytes_in == frame_bytes + packet_bytes + stats.junk_bytes + parser.pending()
     # A truncated last frame is held, not thrown away.
     assert parser.pending() >= n_tail
+    assert sum(stats.rejects.values()) == stats.errors()
+
+
+# --------------------------------------------------------------------------------------
+# (f) the checks beyond the length
+
+
+@settings(SETTINGS, max_examples=100)
+@given(
+    ptype=st.integers(0, 255),
+    version=st.sampled_from([1, 1, 1, 2]),
+    n_body=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 5000)),
+    give_shape=st.booleans(),
+    read=st.integers(1, 700),
+    n_frames=st.integers(20, 60),
+)
+def test_a_corrupt_pmat1_header_never_holds_frames_back_beyond_its_bound(
+    ptype, version, n_body, give_shape, read, n_frames
+):
+    """Any 16-byte header before good frames: every frame comes out, and while waiting the
+    decoder holds at most the largest packet the shape (or 4 KiB for another type) allows."""
+    shape = (8, 8)
+    packets = [pmat1.encode_frame(np.full(shape, k + 1), seq=k, t_device_us=k) for k in range(n_frames)]
+    fake = b"PMAT" + bytes([version, ptype]) + b"\0\0" + struct.pack("<II", n_body, 0)
+    stream = fake + b"".join(packets)
+    parser = pmat1.Pmat1Parser(shape=shape if give_shape else None)
+    seqs = []
+    bound = 20 + max(pmat1.MAX_REPLY_BODY_BYTES, 16 + 4 * shape[0] * shape[1])
+    for start in range(0, len(stream), read):
+        seqs += [f.seq for f in parser.feed(stream[start : start + read])]
+        assert parser.pending() <= bound + read
+    held = bound + read >= len(stream) - len(fake)  # the fake may still be waited for at the end
+    if not held or parser.pending() == 0:
+        assert seqs == list(range(n_frames))
+    assert parser.stats.errors() == sum(parser.stats.rejects.values()) <= 1
+
+
+@settings(SETTINGS, max_examples=100)
+@given(data=st.data())
+def test_kitronyx_refuses_every_misspelled_line(data):
+    shape = (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5)))
+    protocol = PROTOCOLS["kitronyx-csv"]
+    (key, good), = [_frame(data.draw, protocol, shape)]
+    bad = data.draw(_misspelled_line(shape[0] * shape[1]))
+    parser = protocol.parser(shape=shape)
+    assert _feed(parser, good + bad + good) == [key, key]
+    assert parser.stats.implausible == 1 and parser.stats.errors() == 1
+    assert parser.stats.junk_bytes == len(bad)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(data=st.data())
+def test_csv_rows_learns_its_shape_through_junk_at_connect(data):
+    """Junk lines, stray rows and stray frames of other shapes, a blank line, then frames:
+    without a given shape every frame is delivered once three have taught the shape."""
+    protocol = PROTOCOLS["csv-rows"]
+    shape, frames = data.draw(_frames(protocol, min_frames=3, max_frames=6))
+    stray_rows = st.lists(st.lists(st.integers(0, 65535), min_size=1, max_size=6), min_size=1, max_size=4)
+    stray = stray_rows.map(lambda rows: b"".join(",".join(map(str, r)).encode() + b"\n" for r in rows) + b"\n")
+    junk = data.draw(st.lists(st.one_of(_safe_junk("csv-rows", shape), stray), max_size=6))
+    stream = b"".join(junk) + b"\r\n" + b"".join(encoded for _, encoded in frames)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=6))
+    parser = protocol.parser(shape=None)
+    got = _feed(parser, stream, cuts)
+    want = [key for key, _ in frames]
+    assert parser.shape == shape
+    # Stray frames of the right shape are frames too; the real ones all come last.
+    assert got[len(got) - len(want) :] == want
+    assert parser.pending() == 0

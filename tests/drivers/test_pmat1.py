@@ -202,3 +202,96 @@ def test_with_a_known_shape_an_info_longer_than_a_frame_is_kept():
     frames = parser.feed(info + GOLDEN_U8)
     assert len(frames) == 1
     assert parser.stats.packets == 1 and parser.stats.errors() == 0
+
+
+# --------------------------------------------------------------------------------------
+# A corrupt header holds good frames back for at most one maximum frame
+
+
+def _walk_of_frames(n=2000, shape=(64, 64)):
+    counts = np.zeros(shape, np.uint16)
+    counts[10:30, 20:40] = 500
+    return [pmat1.encode_frame(counts + (k % 7), seq=k, t_device_us=k * 10_000) for k in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("ptype", "n_body", "shape", "reason"),
+    [
+        (0x7F, 16 * 2**20 - 1, (64, 64), "type"),  # the header of the defect: an unknown type
+        (0x7F, 16 * 2**20 - 1, None, "type"),
+        (pmat1.LOG, 16 * 2**20 - 1, None, "length"),  # longer than any reply
+        (pmat1.INFO, pmat1.MAX_REPLY_BODY_BYTES + 1, (64, 64), "length"),
+        (pmat1.FRAME, 16 * 2**20 - 1, (64, 64), "length"),  # longer than the known shape allows
+        (pmat1.FRAME, 16 * 2**20 - 1, None, "length"),  # refused once its declared shape is read
+        (pmat1.FRAME, 16, None, "length"),  # no room for a cell
+        (pmat1.FRAME, 30_000, None, "length"),
+    ],
+)
+def test_a_fake_header_is_refused_without_holding_frames_back(ptype, n_body, shape, reason):
+    packets = _walk_of_frames()
+    fake = b"PMAT" + bytes([1, ptype]) + b"\0\0" + struct.pack("<II", n_body, 0)
+    stream = fake + b"".join(packets)
+    parser = Pmat1Parser(shape=shape)
+    seqs = []
+    largest = 0
+    for start in range(0, len(stream), 4096):
+        seqs += [f.seq for f in parser.feed(stream[start : start + 4096])]
+        largest = max(largest, parser.pending())
+    assert seqs == list(range(2000))
+    assert parser.pending() == 0
+    # Never more held than one read and the largest packet that may be in progress.
+    assert largest < 4096 + max(len(p) for p in packets)
+    assert parser.stats.rejects == {reason: 1} and parser.stats.errors() == 1
+    assert parser.stats.junk_bytes == len(fake)
+
+
+@pytest.mark.parametrize("ptype", [pmat1.INFO, pmat1.LOG, pmat1.FRAME])
+def test_a_fake_header_of_a_plausible_length_delays_frames_by_at_most_its_length(ptype):
+    # A LOG or INFO header declaring 4000 bytes is waited for, then fails its CRC;
+    # the frames it covered are decoded then. None is lost.
+    packets = _walk_of_frames(200, shape=(8, 8))
+    fake = b"PMAT" + bytes([1, ptype]) + b"\0\0" + struct.pack("<II", 4000, 0)
+    stream = fake + b"".join(packets)
+    parser = Pmat1Parser(shape=(8, 8))
+    seqs = []
+    for start in range(0, len(stream), 64):
+        seqs += [f.seq for f in parser.feed(stream[start : start + 64])]
+        assert parser.pending() <= 4000 + 20 + 64
+    assert seqs == list(range(200))
+    expected = {"crc": 1} if ptype != pmat1.FRAME else {"length": 1}
+    assert parser.stats.rejects == expected
+
+
+def test_a_frame_whose_declared_shape_rules_out_its_length_is_refused_before_its_body():
+    # u8 2 x 3 must have a 22-byte body; this one says 1000.
+    head = struct.pack("<4sBBHII", b"PMAT", 1, pmat1.FRAME, 0, 1000, 0)
+    head += struct.pack("<QHHBBH", 0, 2, 3, pmat1.ENCODING_U8, 0, 0)
+    parser = Pmat1Parser()
+    assert parser.feed(head + GOLDEN_U8)[0].seq == 7
+    assert parser.stats.rejects == {"length": 1} and parser.pending() == 0
+
+
+def test_a_corrupt_frame_is_counted_the_same_in_any_chunking():
+    # A bad length is found before the CRC whether the packet is whole or not.
+    bad = bytearray(GOLDEN_U8)
+    bad[8] = 0x17  # body length 23 for a u8 2 x 3 frame (22)
+    bad = bytes(bad) + b"\0"
+    for cut in range(len(bad) + 1):
+        parser = Pmat1Parser()
+        frames = parser.feed(bad[:cut]) + parser.feed(bad[cut:] + GOLDEN_ZERO_RUN)
+        assert [f.seq for f in frames] == [8]
+        assert parser.stats.rejects == {"length": 1}, cut
+
+
+def test_refusals_are_counted_by_reason():
+    bad_crc = bytearray(GOLDEN_U8)
+    bad_crc[-1] ^= 1
+    stream = (
+        _packet(version=2, body=GOLDEN_U8[16:-4]) + bytes(bad_crc) + _packet(ptype=0x42, body=b"x")
+        + _frame_packet(bytes.fromhex("05 00 00 00 03 00 07 00")) + GOLDEN_U8
+    )  # fmt: skip
+    parser = Pmat1Parser()
+    assert [f.seq for f in parser.feed(stream)] == [7]
+    assert parser.stats.rejects == {"version": 1, "crc": 1, "type": 1, "cells": 1}
+    assert (parser.stats.bad_versions, parser.stats.crc_errors, parser.stats.bad_lengths) == (1, 1, 1)
+    assert parser.stats.implausible == 1 and parser.stats.errors() == 4
