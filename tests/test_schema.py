@@ -114,7 +114,7 @@ def test_make_trial_origin_offsets_coords():
 
 
 def test_make_trial_explicit_nonuniform_time_kept():
-    time_s = [0.0, 0.01, 0.025, 0.1]
+    time_s = [0.0, 0.01, 0.04, 0.05]  # two frames lost after the second: a gap, at 100 Hz
     trial = make_trial(np.zeros((4, 2, 2)), pitch_mm=5.0, rate_hz=RATE, time_s=time_s)
     np.testing.assert_array_equal(trial.time.values, np.array(time_s))
     assert trial.time.dtype == np.float64

@@ -215,7 +215,7 @@ def test_synthetic_values_orientation_and_placement(fake_xls):
 
 
 def test_left_foot(fake_xls):
-    trial = plantar.read(fake_xls(sheet_rows(_frames(), side="Left", rates=(250.0, 0.0))))
+    trial = plantar.read(fake_xls(sheet_rows(_frames(), side="Left", rates=(250.0, 0.0), times_ms=4.0 * np.arange(4))))
     assert trial.attrs["side"] == "left"
     assert trial.attrs["sampling_rate_hz"] == 250.0
 
