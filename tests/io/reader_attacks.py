@@ -178,9 +178,7 @@ def _frame_boundary(data, at, suffix):
     """
     if suffix != ".csv":
         return False
-    rest = data[at:].lstrip(b",\r\n")
-    head = data[:at].rstrip(b",\r\n")
-    return rest.startswith(b"FRAME,") and (at == 0 or data[at - 1 : at] == b"\n") and b"\nGROUP," in head[-20000:]
+    return data[at:].lstrip(b",\r\n").startswith(b"FRAME,") and b"\nFRAME," in data[:at]
 
 
 def attack_sheet(source, *, n=300, seed=0):
