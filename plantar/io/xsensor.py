@@ -60,7 +60,8 @@ from ._vendor import KPA_PER_MMHG, KPA_PER_PSI, build_trial, check_plausible, im
 
 _UNITS_TO_KPA = {"mmhg": KPA_PER_MMHG, "kpa": 1.0, "psi": KPA_PER_PSI}
 _SIDES = {"LF": "left", "RF": "right"}
-#: Largest stated pressure statistic read, in the file's units (kPa are the largest unit read but PSI).
+#: Largest stated pressure (threshold, average, peak) accepted, in the file's units; the
+#: sensels themselves are held to MAX_PRESSURE_KPA once in kPa.
 _MAX_STATED = MAX_PRESSURE_KPA
 #: File statistic -> (variable prefix, unit in the trial, long name).
 _STATISTICS = {
