@@ -382,7 +382,7 @@ def _check_group(path, lines, first_field, k, stop, number):
         end += 1
     cells = [lines[i] for i in range(k + 1, end) if first_field[i] == "Cells"]
     where = f"GROUP {_value(text)} of frame {number}"
-    if not cells or not cells[0][1].split(",")[1:2] or not _value(cells[0][1]).isdigit():
+    if not cells or not _value(cells[0][1]).isdigit():
         raise parse_error(path, cells[0][0] if cells else line_no, f"'Cells' of {where}", "missing or not a count")
     n_cells = int(_value(cells[0][1]))
     if end >= stop or first_field[end] != "SENSELS":
