@@ -67,6 +67,17 @@ STANDARD_GRAVITY_M_S2 = 9.80665
 #: Relative tolerance between coordinate spacing and the pitch attributes.
 _PITCH_RTOL = 1e-6
 
+#: Plausibility limits of every trial and raw recording (stated in the README's data model).
+#: Frame rate in Hz: from slow static recordings to the fastest plates.
+RATE_LIMITS_HZ = (1.0, 20_000.0)
+#: Sensor pitch in mm: from the finest in-shoe sensors to coarse floor mats.
+PITCH_LIMITS_MM = (0.1, 1000.0)
+#: Pressure in kPa must be below this (100 MPa): no plantar pressure comes near it,
+#: while a corrupt cell (3.4e38, 1e20) lies far beyond.
+MAX_PRESSURE_KPA = 100_000.0
+#: ``sampling_rate_hz`` must agree with the median (or mean) step of ``time`` to this fraction.
+RATE_RTOL = 0.01
+
 
 # --------------------------------------------------------------------------------------
 # constructors
@@ -251,6 +262,9 @@ def _pitch_xy(pitch_mm):
     pitch = _number_pair(pitch_mm, "pitch_mm", scalar=True)
     if not all(np.isfinite(p) and p > 0 for p in pitch):
         raise ValueError(f"pitch_mm must be positive and finite, got {pitch_mm!r}")
+    low, high = PITCH_LIMITS_MM
+    if not all(low <= p <= high for p in pitch):
+        raise ValueError(f"pitch_mm must lie in {low:g} .. {high:g} mm, got {pitch_mm!r}")
     return pitch
 
 
@@ -262,6 +276,9 @@ def _var_attrs(table, name):
 def _build(data, name, table, pitch_mm, rate_hz, time_s, origin_mm):
     pitch_x, pitch_y = _pitch_xy(pitch_mm)
     rate_hz = _positive(rate_hz, "rate_hz")
+    low, high = RATE_LIMITS_HZ
+    if not low <= rate_hz <= high:
+        raise ValueError(f"rate_hz must lie in {low:g} .. {high:g} Hz, got {rate_hz:g}")
     n_frames, n_rows, n_cols = data.shape
     x0, y0 = _number_pair(origin_mm, "origin_mm", scalar=False)
     if not (np.isfinite(x0) and np.isfinite(y0)):
@@ -319,10 +336,14 @@ def check_trial(trial):
     """Check that a Dataset is a valid trial (schema ``trial/1``).
 
     Checked: the ``pressure`` variable (dims ``(time, y, x)``, float32, values >= 0
-    or NaN), the ``time``, ``y`` and ``x`` coordinates (float64, strictly
-    increasing, time starting at 0, spacing equal to the pitch attributes), the
-    ``units`` and ``long_name`` of every variable, and the dataset attributes
-    (present, of the right type, valid values, storable in NetCDF).
+    and below :data:`MAX_PRESSURE_KPA` (100 MPa), or NaN), the ``time``, ``y`` and
+    ``x`` coordinates (float64, finite, strictly increasing, time starting at 0,
+    spacing equal to the pitch attributes), the ``units`` and ``long_name`` of every
+    variable, and the dataset attributes (present, of the right type, valid values,
+    storable in NetCDF). Plausibility: ``sampling_rate_hz`` within
+    :data:`RATE_LIMITS_HZ` (1 Hz .. 20 kHz) and equal to 1 / the median or the mean
+    step of ``time`` within 1 % (gaps in ``time`` are allowed); the pitch within
+    :data:`PITCH_LIMITS_MM` (0.1 .. 1000 mm).
 
     Parameters
     ----------
@@ -369,8 +390,9 @@ def check_trial(trial):
 def check_counts(raw):
     """Check that a Dataset is a valid raw recording (schema ``counts/1``).
 
-    As :func:`check_trial`, for ``counts`` (uint16, units ``"count"``) with the
-    per-frame coordinates ``seq`` (uint32) and ``t_device`` (float64, s).
+    As :func:`check_trial` (with the same limits on rate, pitch and time), for
+    ``counts`` (uint16, units ``"count"``) with the per-frame coordinates ``seq``
+    (uint32) and ``t_device`` (float64, s).
 
     Parameters
     ----------
@@ -443,6 +465,7 @@ def _check_layout(ds, name, dtype, table, schema):
     for var_name in ds.variables:
         _check_var_attrs(ds[var_name], table)
     _check_attrs(ds, schema)
+    _check_rate_against_time(ds["time"].values, ds.attrs["sampling_rate_hz"])
     for dim, attr in (("x", "sensor_pitch_x_mm"), ("y", "sensor_pitch_y_mm")):
         steps = np.diff(ds[dim].values)
         pitch = ds.attrs[attr]
@@ -451,6 +474,29 @@ def _check_layout(ds, name, dtype, table, schema):
                 f"coordinate '{dim}' spacing ({steps.min():g} .. {steps.max():g} mm) "
                 f"does not match attr '{attr}' = {pitch:g} mm"
             )
+
+
+def _check_rate_against_time(time, rate_hz):
+    """``sampling_rate_hz`` must agree with the frame times.
+
+    A recording may have gaps (lost frames, an unplugged mat) and jittered time
+    stamps, so neither every step nor the mean is the rule: the rate is accepted
+    when one period (1 / rate) lies within :data:`RATE_RTOL` of the median step
+    (gaps do not move it) or of the mean step (stamps that alternate between two
+    values, such as 13 and 14 ms, do not move that).
+    """
+    if time.size < 2:
+        return
+    steps = np.diff(time)
+    period = 1.0 / rate_hz
+    median, mean = float(np.median(steps)), float(time[-1] - time[0]) / (time.size - 1)
+    if min(abs(median - period), abs(mean - period)) <= RATE_RTOL * period:
+        return
+    raise ValueError(
+        f"attr 'sampling_rate_hz' ({rate_hz:g} Hz) contradicts coordinate 'time': its median step is "
+        f"{median:.6g} s ({1.0 / median:.6g} Hz), its mean step {mean:.6g} s; one of them must be "
+        f"1 / sampling_rate_hz within {RATE_RTOL:.0%}"
+    )
 
 
 def _check_var_attrs(var, table):
@@ -483,6 +529,13 @@ def _check_attrs(ds, schema):
     for key in ("sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
         if not (np.isfinite(attrs[key]) and attrs[key] > 0):
             raise ValueError(f"attr {key!r} must be positive, got {attrs[key]!r}")
+    for key, (low, high), unit in (
+        ("sampling_rate_hz", RATE_LIMITS_HZ, "Hz"),
+        ("sensor_pitch_x_mm", PITCH_LIMITS_MM, "mm"),
+        ("sensor_pitch_y_mm", PITCH_LIMITS_MM, "mm"),
+    ):
+        if not low <= attrs[key] <= high:
+            raise ValueError(f"attr {key!r} is {attrs[key]:g} {unit}; it must lie in {low:g} .. {high:g} {unit}")
     mass = attrs["body_mass_kg"]
     if not (np.isfinite(mass) and mass >= 0):
         raise ValueError(f"attr 'body_mass_kg' must be >= 0 (0 = unknown), got {mass!r}")
@@ -534,7 +587,7 @@ def _check_attr_type(value, where):
 
 
 def _check_pressure_values(data, where):
-    """Reject negative and infinite pressure; NaN (no sensor) is allowed.
+    """Reject negative, infinite and implausibly high pressure; NaN (no sensor) is allowed.
 
     ``np.fmin.reduce`` / ``np.fmax.reduce`` skip NaN and cost one pass each.
     """
@@ -548,3 +601,9 @@ def _check_pressure_values(data, where):
         )
     if np.isinf(high):
         raise ValueError(f"{where} has infinite values; pressure must be finite or NaN")
+    if high >= MAX_PRESSURE_KPA:
+        frame, row, col = np.unravel_index(np.nanargmax(data), data.shape)
+        raise ValueError(
+            f"{where} has implausible values (max {high:g} kPa at frame {frame}, row {row}, col {col}); "
+            f"pressure must be below {MAX_PRESSURE_KPA:g} kPa (100 MPa)"
+        )

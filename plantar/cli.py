@@ -22,7 +22,7 @@ from .utils import logger
 def main(argv=None):
     """Run the ``plantar`` command; return its exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a wrong command line: one line on stderr, exit status 2
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("plantar: %(message)s"))
     logger.addHandler(handler)
@@ -36,16 +36,31 @@ def main(argv=None):
     except Exception as exc:
         if args.debug:
             raise
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"plantar: error: {message}", file=sys.stderr)
+        print(f"plantar: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
 
 
+def _one_line(exc):
+    """The first line of an exception's message, or its type when it has none."""
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = f"missing {exc.args[0]!r}"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (``plantar: error: ...``) instead of the usage block."""
+
+    def error(self, message):
+        hint = f"; see '{self.prog} --help'"
+        self.exit(2, f"plantar: error: {' '.join(message.split())}{hint}\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="plantar",
         description="Plantar pressure analysis for pressure-sensing mats.",
         epilog="Run 'plantar COMMAND --help' for a command's options and an example.",
@@ -374,16 +389,22 @@ def _shape(text):
 
 
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 
 def _positive_float(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 

@@ -114,7 +114,7 @@ def test_make_trial_origin_offsets_coords():
 
 
 def test_make_trial_explicit_nonuniform_time_kept():
-    time_s = [0.0, 0.01, 0.025, 0.1]
+    time_s = [0.0, 0.01, 0.04, 0.05]  # two frames lost after the second: a gap, at 100 Hz
     trial = make_trial(np.zeros((4, 2, 2)), pitch_mm=5.0, rate_hz=RATE, time_s=time_s)
     np.testing.assert_array_equal(trial.time.values, np.array(time_s))
     assert trial.time.dtype == np.float64
@@ -716,3 +716,80 @@ def test_attr_names_must_be_non_empty_str():
     trial = make_trial(np.zeros((1, 1, 1)), pitch_mm=5.0, rate_hz=RATE)
     with pytest.raises(ValueError, match="attr name"):
         check_trial(trial.assign_attrs(**{"": 1}))
+
+
+# --------------------------------------------------------------------------------------
+# plausibility: rate, pitch, pressure, rate against time
+
+
+@pytest.mark.parametrize("rate", [0.5, 20_000.5, 1e300])
+def test_make_trial_refuses_an_implausible_rate(rate):
+    with pytest.raises(ValueError, match=r"rate_hz must lie in 1 \.\. 20000 Hz"):
+        make_trial(_frames(), pitch_mm=5.0, rate_hz=rate)
+
+
+@pytest.mark.parametrize("rate", [1.0, 20_000.0])
+def test_the_rate_limits_themselves_are_accepted(rate):
+    assert make_trial(_frames(), pitch_mm=5.0, rate_hz=rate).attrs["sampling_rate_hz"] == rate
+
+
+@pytest.mark.parametrize("pitch", [0.05, 1e-320, 1001.0, 1e308, (5.0, 2000.0)])
+def test_make_trial_refuses_an_implausible_pitch(pitch):
+    with pytest.raises(ValueError, match=r"pitch_mm must lie in 0\.1 \.\. 1000 mm"):
+        make_trial(_frames(), pitch_mm=pitch, rate_hz=RATE)
+
+
+@pytest.mark.parametrize("high", [100_000.0, 3.4e38])
+def test_pressure_at_or_above_100_mpa_is_refused(high):
+    frames = _frames()
+    frames[2, 1, 0] = high
+    with pytest.raises(ValueError, match=r"implausible values \(max .* kPa at frame 2, row 1, col 0\).*100000 kPa"):
+        make_trial(frames, pitch_mm=5.0, rate_hz=RATE)
+    frames[2, 1, 0] = np.nextafter(np.float32(100_000.0), np.float32(0))  # just below: a pressure
+    assert make_trial(frames, pitch_mm=5.0, rate_hz=RATE).pressure.values.max() < 100_000.0
+
+
+@pytest.mark.parametrize("key, value", [("sampling_rate_hz", 1e300), ("sampling_rate_hz", 0.2),
+                                        ("sensor_pitch_x_mm", 1e-300)])  # fmt: skip
+def test_check_trial_refuses_implausible_attrs(key, value):
+    trial = make_trial(_frames(), pitch_mm=5.0, rate_hz=RATE)
+    with pytest.raises(ValueError, match=rf"attr '{key}' is .* it must lie in"):
+        check_trial(trial.assign_attrs({key: value}))
+
+
+def test_check_trial_refuses_a_rate_that_contradicts_time():
+    trial = make_trial(np.zeros((10, 2, 2)), pitch_mm=5.0, rate_hz=100.0)  # time steps of 10 ms
+    with pytest.raises(ValueError, match=r"'sampling_rate_hz' \(50 Hz\) contradicts coordinate 'time'.*0\.01 s"):
+        check_trial(trial.assign_attrs(sampling_rate_hz=50.0))
+    with pytest.raises(ValueError, match=r"'sampling_rate_hz' \(101\.5 Hz\) contradicts"):
+        check_trial(trial.assign_attrs(sampling_rate_hz=101.5))  # 1.5 % off
+    check_trial(trial.assign_attrs(sampling_rate_hz=100.9))  # within 1 %
+
+
+def test_a_recording_with_gaps_keeps_its_device_rate():
+    """Lost frames and an unplugged mat leave gaps in time: the median step is still the period."""
+    scan = np.concatenate([np.arange(0, 40), np.arange(42, 60), np.arange(260, 300)])  # 2 and 200 scans lost
+    trial = make_trial(np.zeros((scan.size, 2, 2)), pitch_mm=5.0, rate_hz=100.0, time_s=scan / 100.0)
+    assert (trial.time.values[-1] - trial.time.values[0]) / (scan.size - 1) > 0.02  # the mean step is twice the period
+    raw = make_counts(np.zeros((scan.size, 2, 2), np.uint16), pitch_mm=5.0, rate_hz=100.0, seq=scan,
+                      time_s=scan / 100.0)  # fmt: skip
+    check_counts(raw)
+
+
+def test_jittered_time_stamps_agree_with_their_mean_rate():
+    """Stamps 13 or 14 ms apart (XSENSOR): the median is 13 ms, the mean rate is the rate."""
+    steps = np.tile([0.013, 0.014, 0.013], 20)
+    time_s = np.concatenate([[0.0], np.cumsum(steps)])
+    rate = (time_s.size - 1) / time_s[-1]
+    assert abs(np.median(steps) * rate - 1) > 0.01  # the median alone would refuse it
+    make_trial(np.zeros((time_s.size, 2, 2)), pitch_mm=5.0, rate_hz=rate, time_s=time_s)
+
+
+def test_check_counts_applies_the_same_limits():
+    raw = _counts()
+    with pytest.raises(ValueError, match=r"contradicts coordinate 'time'"):
+        check_counts(raw.assign_attrs(sampling_rate_hz=25.0))
+    with pytest.raises(ValueError, match=r"attr 'sampling_rate_hz' is 1e\+300 Hz"):
+        check_counts(raw.assign_attrs(sampling_rate_hz=1e300))
+    with pytest.raises(ValueError, match=r"rate_hz must lie in"):
+        _counts(rate_hz=0.5)

@@ -92,9 +92,7 @@ def known_formats():
 
 
 def _describe_formats():
-    return "; ".join(
-        f"{f.name} ({f.description}, {', '.join(f.extensions)})" for f in _FORMATS.values()
-    )
+    return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in _FORMATS.values())
 
 
 @fill_doc
@@ -150,6 +148,8 @@ def read(path, *, format=None, verbose=None):
         raise FileNotFoundError(f"no such file: '{path}'")
     if path.is_dir():
         raise FileFormatError(f"cannot read '{path}': it is a directory, not a file")
+    if path.stat().st_size == 0:
+        raise FileFormatError(f"cannot read '{path}': the file is empty")
     if format is not None:
         if format not in _FORMATS:
             raise FileFormatError(
@@ -178,11 +178,12 @@ def _recognise(path):
         if file_format.sniff(head):
             return file_format
     suffix = "".join(path.suffixes[-1:]).lower()
-    for file_format in _FORMATS.values():
-        if suffix in file_format.extensions:
-            return file_format  # its reader explains what is wrong with the content
+    claimed = [f for f in _FORMATS.values() if suffix in f.extensions]
+    if len(claimed) == 1:
+        return claimed[0]  # its reader explains what is wrong with the content
+    # no format, or several (.csv): the content is none of theirs
     raise FileFormatError(
-        f"cannot read '{path}': not a format plantar knows. Known formats: {_describe_formats()}"
+        f"cannot read '{path}': not a format plantar knows (known: {_describe_formats()})"
     )
 
 

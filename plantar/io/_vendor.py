@@ -9,7 +9,7 @@ not a number.
 
 import numpy as np
 
-from .._schema import make_trial
+from .._schema import MAX_PRESSURE_KPA, PITCH_LIMITS_MM, RATE_LIMITS_HZ, make_trial
 from ._dispatch import FileFormatError
 
 #: 1 psi in kPa (NIST SP 811: 6.894757 kPa).
@@ -50,6 +50,84 @@ def parse_error(path, line, field, problem):
     """
     where = f"line {line}: " if line is not None else ""
     return FileFormatError(f"cannot read '{path}': {where}{field}: {problem}")
+
+
+def check_plausible(path, line, field, value, kind):
+    r"""Refuse a rate or a sensor pitch outside what any pressure system uses.
+
+    The limits are those of :func:`plantar.check_trial` (``RATE_LIMITS_HZ``,
+    ``PITCH_LIMITS_MM``); checking them where the file states the value names
+    the line and the field.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    line : int | None
+        1-based line (or spreadsheet row) stating the value.
+    field : str
+        The field, e.g. ``"header field 'SECONDS_PER_FRAME'"``.
+    value : float
+        The frame rate in Hz (``kind="rate"``) or a pitch in mm (``kind="pitch"``).
+    kind : {"rate", "pitch"}
+        What ``value`` is.
+
+    Raises
+    ------
+    FileFormatError
+        If ``value`` is not finite or lies outside the limits.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from plantar.io._vendor import check_plausible
+    >>> check_plausible(Path("walk.asf"), 14, "header field 'SECONDS_PER_FRAME'", 100.0, "rate")
+    >>> check_plausible(Path("walk.asf"), 14, "header field 'SECONDS_PER_FRAME'", 1e300, "rate")
+    Traceback (most recent call last):
+    ...
+    plantar.io._dispatch.FileFormatError: cannot read 'walk.asf': line 14: header field 'SECONDS_PER_FRAME': a frame rate of 1e+300 Hz is implausible (plantar reads 1 .. 20000 Hz)
+    """
+    (low, high), unit, what = {
+        "rate": (RATE_LIMITS_HZ, "Hz", "a frame rate"),
+        "pitch": (PITCH_LIMITS_MM, "mm", "a sensor pitch"),
+    }[kind]
+    if not (np.isfinite(value) and low <= value <= high):
+        raise parse_error(
+            path, line, field, f"{what} of {value:g} {unit} is implausible (plantar reads {low:g} .. {high:g} {unit})"
+        )
+
+
+def implausible_pressure(pressure_kpa):
+    r"""Index of the first pressure that is negative, not finite or above the limit, or None.
+
+    NaN (no sensor) is allowed. The limit is that of :func:`plantar.check_trial`
+    (``MAX_PRESSURE_KPA``, 100 MPa).
+
+    Parameters
+    ----------
+    pressure_kpa : numpy.ndarray
+        Pressure in kPa, any shape.
+
+    Returns
+    -------
+    index : tuple of int | None
+        The index (as ``numpy.unravel_index`` gives it) of the first bad value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from plantar.io._vendor import implausible_pressure
+    >>> implausible_pressure(np.array([[0.0, np.nan], [3.4e38, 12.0]]))
+    (1, 0)
+    >>> implausible_pressure(np.array([0.0, 250.0])) is None
+    True
+    """
+    values = np.asarray(pressure_kpa)
+    with np.errstate(invalid="ignore"):
+        bad = (values < 0) | np.isinf(values) | (values >= MAX_PRESSURE_KPA)
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), values.shape))
 
 
 def find_byte(buf, value, start=0):

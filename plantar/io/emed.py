@@ -11,6 +11,13 @@ then a line of the plate column numbers of the exported window followed by
 row force (N); and a line ``Force`` with the column forces and the total force
 (N) of the frame. Pages without a ``Pict-No.`` (summary pictures such as the
 maximum-pressure picture) are skipped. Every page must show the same window.
+The export closes with one more form feed line after the last page's, an empty
+page.
+
+Truncation: the format states no page count, so a cut file is recognised by
+what it breaks: a page without its ``Force`` line or its form feed, a table
+row with too few cells, or the closing empty page missing (a file cut right
+after a page's form feed). Picture numbers must count up by one.
 
 The total force stated on each page is kept as the variable ``force_reported``
 (N); it equals sum(kPa) x sensor area (0.025 N per kPa for 0.25 cm² sensors) to
@@ -41,7 +48,7 @@ import re
 import numpy as np
 
 from ._dispatch import FileFormat
-from ._vendor import build_trial, parse_error
+from ._vendor import build_trial, check_plausible, implausible_pressure, parse_error
 
 ENCODING = "latin-1"
 _PAGE = re.compile(r"^\s*Page\s+(\d+)\s*$")
@@ -52,6 +59,8 @@ _FIELDS = {
     "Time/picture": re.compile(r"Time/picture:\s*([\d.]+)\s*(ms|s)\b"),
     "Sensor size": re.compile(r"Sensor size:\s*([\d.]+)\s*x\s*([\d.]+)\s*(cm|mm)"),
 }
+#: Most sensors along one side of a plate that the reader accepts in ``Matrix``.
+_MAX_PLATE_SENSORS = 10_000
 _AREA_TO_MM2 = {"cm²": 100.0, "cm2": 100.0, "mm²": 1.0, "mm2": 1.0}
 
 
@@ -113,7 +122,7 @@ def read(path):
     ...         "\tSensor area: 0.25 cm\xb2\tTime/picture:10.0 ms", "\tSensor size: 0.500x0.500 cm",
     ...         "\tPict-No.: 1  Force[N]=sum*sensor_area in row/column", "",
     ...         "\t26\t27\tForce", "30\t10.00\t0.00\t0.25", "31\t20.00\t40.00\t1.50",
-    ...         "Force\t0.75\t1.00\t1.75", "\x0c"]
+    ...         "Force\t0.75\t1.00\t1.75", "\x0c", "\x0c"]
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "step.lst"
     >>> _ = path.write_bytes("\n".join(page).encode("latin-1"))
     >>> trial = plantar.read(path)
@@ -133,6 +142,7 @@ def read(path):
     if not page_lines:
         raise parse_error(path, 1, "'Page <n>' line", "not found: not a novel emed list export")
     bounds = page_lines[1:] + [len(lines)]
+    _check_closing_page(path, lines, page_lines[-1])
     fields, pictures, windows = None, [], []
     for first, last in zip(page_lines, bounds):
         page = _read_page(path, lines, first, last)
@@ -220,6 +230,23 @@ def read(path):
     )
 
 
+def _check_closing_page(path, lines, last_page):
+    """The export ends with an empty page: a form feed line right after the last page's form feed."""
+    tail = [lines[i].strip(" \t\r") for i in range(last_page, len(lines))]
+    tail = [line for line in tail if line]  # str.strip() would take the form feeds too
+    if tail[-2:] == ["\x0c", "\x0c"]:
+        return
+    if tail[-1] != "\x0c":
+        return  # the last page itself is incomplete: _read_page says where
+    raise parse_error(
+        path,
+        len(lines),
+        "end of file",
+        "the closing empty page (a second form feed after the last page's) is missing: "
+        "the file was cut after a page (truncated?)",
+    )
+
+
 def _span(numbers):
     return f"{numbers[0]}..{numbers[-1]}" if len(numbers) else "none"
 
@@ -229,6 +256,10 @@ def _read_page(path, lines, first, last):
     page = {"page": int(_PAGE.match(lines[first]).group(1)), "first_line": first}
     pict_line = next((i for i in range(first, last) if "Pict-No." in lines[i]), None)
     if pict_line is None:
+        if not any("\x0c" in lines[i] for i in range(first, last)):
+            raise parse_error(
+                path, last, "page end", f"page {page['page']} ends without its form feed (truncated?)"
+            )
         return None
     match = _PICT.search(lines[pict_line])
     if match is None:
@@ -258,6 +289,16 @@ def _read_page(path, lines, first, last):
         raise parse_error(
             path, first + 1, "page header", "the matrix, sensor size, sensor area and time per picture must be positive"
         )
+    header_line = {name: first + 1 + next(k for k, line in enumerate(lines[first:pict_line]) if name + ":" in line)
+                   for name in ("Matrix", "Time/picture", "Sensor size")}  # fmt: skip
+    if max(n_cols, n_rows) > _MAX_PLATE_SENSORS:
+        raise parse_error(
+            path, header_line["Matrix"], "header field 'Matrix'",
+            f"{n_cols}x{n_rows} is not a plate (at most {_MAX_PLATE_SENSORS} sensors a side)",
+        )  # fmt: skip
+    check_plausible(path, header_line["Time/picture"], "header field 'Time/picture'", 1.0 / dt, "rate")
+    for pitch in size:
+        check_plausible(path, header_line["Sensor size"], "header field 'Sensor size'", pitch, "pitch")
     page["fields"] = {"Matrix": (n_cols, n_rows), "Sensor area": area, "Time/picture": dt, "Sensor size": size}
     file_match = re.search(r"File:\s*(.*?)\s*\tMatrix", header)
     page["original_file"] = file_match.group(1) if file_match else ""
@@ -330,11 +371,18 @@ def _read_tables(path, lines, pages):
         raise parse_error(path, None, "tables", "inconsistent number of cells")  # not reached
     table = rows.reshape(len(pages), n_rows, n_cols + 2)
     pressure = table[:, :, 1:-1]
-    if not np.all(np.isfinite(pressure)) or np.any(pressure < 0):
-        frame, row, col = np.argwhere(~np.isfinite(pressure) | (pressure < 0))[0]
+    bad = implausible_pressure(np.where(np.isnan(pressure), -1.0, pressure))
+    if bad is not None:
+        frame, row, col = bad
         line = pages[frame]["table_line"] + 2 + row
-        raise parse_error(path, line, f"column {col + 1}", f"{pressure[frame, row, col]} is not a pressure (>= 0 kPa)")
-    total = forces.reshape(len(pages), n_cols + 1)[:, -1]
+        raise parse_error(
+            path, line, f"column {col + 1}", f"{pressure[frame, row, col]} is not a pressure (0 .. 100000 kPa)"
+        )
+    forces = forces.reshape(len(pages), n_cols + 1)
+    if not np.all(np.isfinite(forces)):
+        frame, col = np.argwhere(~np.isfinite(forces))[0]
+        raise parse_error(path, pages[frame]["force_line"] + 1, "'Force' line", f"{forces[frame, col]} is not a force")
+    total = forces[:, -1]
     return pressure, total
 
 

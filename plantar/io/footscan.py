@@ -38,12 +38,15 @@ import re
 
 import numpy as np
 
+from ..utils import logger
 from ._dispatch import FileFormat
-from ._vendor import build_trial, parse_error
+from ._vendor import build_trial, check_plausible, implausible_pressure, parse_error
 
 #: Sensor size of footscan plates in mm: (along x = across the plate, along y).
 SENSOR_MM = (5.08, 7.62)
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: kPa per N of force on one sensor.
+KPA_PER_N = 1.0 / (SENSOR_MM[0] * SENSOR_MM[1] * 1e-6) / 1e3
 
 _FRAME = re.compile(r"^Frame\s+(\d+)\s*\(\s*([-\d.]+)\s*ms\s*\)\s*$")
 _RECTANGLE = ("Rectangle bottom", "Rectangle left", "Rectangle width", "Rectangle height")
@@ -115,25 +118,52 @@ def read(path):
     return _trial_from_sheet(path, types, values)
 
 
+class _XlrdLog:
+    """A file-like sink for xlrd's messages: they go to the plantar logger (debug), never to stdout."""
+
+    def __init__(self, path):
+        self._path = path
+        self._pending = ""
+
+    def write(self, text):
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if line.strip():
+                logger.debug("xlrd, reading '%s': %s", self._path, line.rstrip())
+        return len(text)
+
+    def flush(self):
+        if self._pending.strip():
+            logger.debug("xlrd, reading '%s': %s", self._path, self._pending.rstrip())
+        self._pending = ""
+
+
 def _load_sheet(path):
     """Cell types and values (row, column) of the workbook's first sheet."""
     import xlrd  # only needed here
 
+    log = _XlrdLog(path)
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except Exception as exc:  # xlrd raises several kinds
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise parse_error(path, None, "workbook", f"not a readable Excel 97 file, or truncated ({first})") from None
-    try:
-        sheet = book.sheet_by_index(0)
-        types = np.array([sheet.col_types(c) for c in range(sheet.ncols)], dtype=np.int8).T.reshape(
-            sheet.nrows, sheet.ncols
-        )
-        values = np.array([sheet.col_values(c) for c in range(sheet.ncols)], dtype=object).T.reshape(
-            sheet.nrows, sheet.ncols
-        )
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=log, verbosity=0)
+        try:
+            sheet = book.sheet_by_index(0)
+            types = np.array([sheet.col_types(c) for c in range(sheet.ncols)], dtype=np.int8).T.reshape(
+                sheet.nrows, sheet.ncols
+            )
+            values = np.array([sheet.col_values(c) for c in range(sheet.ncols)], dtype=object).T.reshape(
+                sheet.nrows, sheet.ncols
+            )
+        finally:
+            book.release_resources()
+    except Exception as exc:  # xlrd raises many kinds (KeyError, AssertionError, struct.error, ...) on a corrupt file
+        first = (str(exc).strip().splitlines() or [""])[0]
+        detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise parse_error(
+            path, None, "workbook", f"not a readable Excel 97 file: truncated or corrupt ({detail[:80]})"
+        ) from None
     finally:
-        book.release_resources()
+        log.flush()
     return types, values
 
 
@@ -194,12 +224,17 @@ def _read_header(path, column_a, types, values):
             first, second, year = (int(g) for g in found.groups())
             # dd-mm-yyyy as RSscan writes it; a day-month order that cannot be told apart stays unread
             if first == second or first > 12:
-                date = datetime.date(year, second, first).isoformat()
+                try:
+                    date = datetime.date(year, second, first).isoformat()
+                except ValueError:
+                    raise parse_error(path, r + 1, "Measurement done on", f"{date_text!r} is not a date") from None
     speed_row = _row_of(column_a, "Scanning speed", path)
-    speeds = dict(
-        (side.lower(), float(hz))
-        for side, hz in re.findall(r"for the (left|right) foot:\s*([\d.]+)\s*Hertz", column_a[speed_row], re.IGNORECASE)
-    )
+    speeds = {}
+    for side, hz in re.findall(r"for the (left|right) foot:\s*([\d.]+)\s*Hertz", column_a[speed_row], re.IGNORECASE):
+        try:
+            speeds[side.lower()] = float(hz)
+        except ValueError:
+            raise parse_error(path, speed_row + 1, "Scanning speed", f"{hz!r} Hertz is not a number") from None
     feet = [r for r, text in enumerate(column_a) if re.match(r"^(Left|Right) foot data\s*$", text.strip())]
     if not feet:
         end = next((r for r, text in enumerate(column_a) if text.startswith("Frame")), len(column_a))
@@ -220,13 +255,17 @@ def _read_header(path, column_a, types, values):
         )
     if not speeds[side] > 0:
         raise parse_error(path, speed_row + 1, "Scanning speed", f"the rate of the {side} foot is {speeds[side]:g} Hz")
+    check_plausible(path, speed_row + 1, "Scanning speed", speeds[side], "rate")
     rectangle = {}
     for name in _RECTANGLE:
         r = _row_of(column_a, name, path, after=feet[0])
         if r + 1 >= types.shape[0] or types[r + 1, 0] != _XL_NUMBER:
             raise parse_error(path, r + 2, f"'{name}'", "no number in the row below it")
         number = float(values[r + 1, 0])
-        if number != int(number) or number < 0 or (name in _RECTANGLE[2:] and number == 0):
+        limit = {"width": 256, "height": types.shape[0]}.get(name.split()[1], 10_000)  # 256: an xls row's cells
+        if not np.isfinite(number) or number != int(number) or number < 0 or number > limit or (
+            name in _RECTANGLE[2:] and number == 0
+        ):
             raise parse_error(path, r + 2, f"'{name}'", f"{number:g} is not a valid number of sensors")
         rectangle[name.split()[1]] = int(number)
     return dict(
@@ -252,9 +291,15 @@ def _read_frames(path, column_a, types, values, header):
                 raise parse_error(
                     path, r + 1, "frame header", f"expected 'Frame <i> (<t> ms)', got {column_a[r][:40]!r}"
                 )
+            try:
+                time_ms = float(found.group(2))
+            except ValueError:
+                time_ms = float("nan")
+            if not (np.isfinite(time_ms) and len(found.group(1)) <= 9):
+                raise parse_error(path, r + 1, "frame header", f"{column_a[r].strip()[:40]!r}: not a frame number and time")
             starts.append(r)
             numbers.append(int(found.group(1)))
-            times.append(float(found.group(2)))
+            times.append(time_ms)
     if not starts:
         raise parse_error(path, len(column_a), "frames", "no 'Frame <i> (<t> ms)' row")
     starts = np.array(starts)
@@ -296,13 +341,14 @@ def _read_frames(path, column_a, types, values, header):
         k = int(np.searchsorted(starts, stray[0]) - 1)
         raise parse_error(path, int(stray[0]) + 1, "rows", f"frame {numbers[k]} has more than {height} rows")
     forces = values[rows][:, :, :width].astype(np.float64)
-    if not np.all(np.isfinite(forces)) or np.any(forces < 0):
-        k, i, j = np.argwhere(~np.isfinite(forces) | (forces < 0))[0]
+    bad = implausible_pressure(np.where(np.isnan(forces), -1.0, forces) * KPA_PER_N)
+    if bad is not None:
+        k, i, j = bad
         raise parse_error(
             path,
             rows[k, i] + 1,
             f"cell {_column_letter(j)}{rows[k, i] + 1}",
-            f"{forces[k, i, j]} is not a force (>= 0 N)",
+            f"{forces[k, i, j]} is not a force on one sensor (0 .. {100_000 / KPA_PER_N:.0f} N)",
         )
     numbers, times = np.array(numbers), np.array(times)
     if np.any(np.diff(numbers) != 1):
@@ -316,6 +362,18 @@ def _read_frames(path, column_a, types, values, header):
     if np.any(np.diff(times) <= 0):
         k = int(np.argmax(np.diff(times) <= 0)) + 1
         raise parse_error(path, starts[k] + 1, "frame time", f"{times[k]:g} ms does not follow {times[k - 1]:g} ms")
+    if times.size > 1:
+        period_ms = 1e3 / header["rate_hz"]
+        median_ms = float(np.median(np.diff(times)))
+        if abs(median_ms - period_ms) > 0.01 * period_ms:
+            k = int(np.argmax(np.abs(np.diff(times) - period_ms) > 0.01 * period_ms)) + 1
+            raise parse_error(
+                path,
+                starts[k] + 1,
+                "frame time",
+                f"the frames are {median_ms:g} ms apart (median), but the scanning speed is "
+                f"{header['rate_hz']:g} Hertz ({period_ms:g} ms)",
+            )
     return forces, numbers, times
 
 

@@ -48,10 +48,12 @@ import re
 import numpy as np
 
 from ._dispatch import FileFormat
-from ._vendor import build_trial, parse_error
+from ._vendor import build_trial, check_plausible, implausible_pressure, parse_error
 
 ENCODING = "latin-1"
 _GEOMETRY_ROWS = ("x[0]", "y[0]", "x[1]", "y[1]", "x[2]", "y[2]", "x[3]", "y[3]", "x[c]", "y[c]", "area")
+#: Most grid cells along x or y the sensor centres may spread over.
+_MAX_GRID = 10_000
 _COP_HEADER = re.compile(r"^\s*time\[secs\]\s+force\[N\]\s+x\[cm\]\s+y\[cm\]\s*$")
 
 
@@ -155,9 +157,12 @@ def read(path):
         raise parse_error(path, first + 1, "frames", "no pressure rows after the sensor ids")
     table = _numbers(path, lines, range(first, last), n_sensors + 1, "pressure row")
     times, pressure = table[:, 0], table[:, 1:]
-    if np.any(pressure < 0):
-        row, col = np.argwhere(pressure < 0)[0]
-        raise parse_error(path, first + row + 1, f"sensor {ids[col]}", f"{pressure[row, col]:g} kPa is negative")
+    bad = implausible_pressure(pressure)
+    if bad is not None:
+        row, col = bad
+        raise parse_error(
+            path, first + row + 1, f"sensor {ids[col]}", f"{pressure[row, col]:g} kPa is not a pressure (0 .. 100000 kPa)"
+        )
     dt = header["dt"]
     steps = np.diff(times)
     wrong = np.flatnonzero(np.abs(steps - dt) > 0.25 * dt)
@@ -230,16 +235,19 @@ def read(path):
 
 def _read_header(path, lines):
     head = "\n".join(lines[:12])
+    last = max(min(12, len(lines)), 1)
 
     def find(pattern, field):
         found = re.search(pattern, head, re.MULTILINE)
         if found is None:
-            raise parse_error(path, None, f"header field '{field}'", "missing from the first lines")
+            raise parse_error(path, last, f"header field '{field}'", f"missing from lines 1-{last}")
         return found
 
     units_line = next((i for i, line in enumerate(lines[:12]) if line.startswith("pressure values in")), None)
     if units_line is None:
-        raise parse_error(path, None, "header field 'pressure values in'", "missing: the pressure units are not stated")
+        raise parse_error(
+            path, last, "header field 'pressure values in'", f"missing from lines 1-{last}: the pressure units are not stated"
+        )
     units = lines[units_line].split("pressure values in", 1)[1].strip()
     if units.lower() != "kpa":
         raise parse_error(
@@ -252,7 +260,11 @@ def _read_header(path, lines):
         r"time per frame \[secs\]:\s*([\d.]+)\s+scanning rate \[Hz\]:\s*([\d.]+)", "time per frame / scanning rate"
     )
     timing_line = head[: timing.start()].count("\n") + 1
-    dt, rate = float(timing.group(1)), float(timing.group(2))
+    try:
+        dt, rate = float(timing.group(1)), float(timing.group(2))
+    except ValueError:
+        raise parse_error(path, timing_line, "header field 'time per frame [secs]'", "not a number") from None
+    check_plausible(path, timing_line, "header field 'scanning rate [Hz]'", rate, "rate")
     if not (dt > 0 and rate > 0 and abs(dt * rate - 1) < 1e-3):
         raise parse_error(
             path, timing_line, "header field 'scanning rate [Hz]'", f"{rate:g} Hz does not match {dt:g} s per frame"
@@ -386,9 +398,15 @@ def _read_geometry(path, lines, ids):
             "sensor geometry 'area'",
             f"differs from the corners' {pitch_x:g} x {pitch_y:g} cm",
         )
+    check_plausible(path, rows_at["x[0]"] + 1, "sensor geometry", 10.0 * pitch_x, "pitch")
+    check_plausible(path, rows_at["y[0]"] + 1, "sensor geometry", 10.0 * pitch_y, "pitch")
     xc, yc = g["x[c]"], g["y[c]"]
     col = (xc - xc.min()) / pitch_x
     row = (yc - yc.min()) / pitch_y
+    if max(col.max(), row.max()) >= _MAX_GRID:
+        raise parse_error(
+            path, rows_at["x[c]"] + 1, "sensor geometry centres", f"the sensors spread over more than {_MAX_GRID} pitches"
+        )
     if np.max(np.abs(col - np.rint(col))) > 0.01 or np.max(np.abs(row - np.rint(row))) > 0.01:
         raise parse_error(path, rows_at["x[c]"] + 1, "sensor geometry centres", "the sensors do not lie on one grid")
     col, row = np.rint(col).astype(int), np.rint(row).astype(int)

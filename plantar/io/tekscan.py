@@ -47,8 +47,18 @@ import re
 
 import numpy as np
 
+from .._schema import MAX_PRESSURE_KPA
 from ._dispatch import FileFormat
-from ._vendor import KPA_PER_MMHG, KPA_PER_PSI, build_trial, find_byte, parse_error, parse_table
+from ._vendor import (
+    KPA_PER_MMHG,
+    KPA_PER_PSI,
+    build_trial,
+    check_plausible,
+    find_byte,
+    implausible_pressure,
+    parse_error,
+    parse_table,
+)
 
 _DATA_MARKER = re.compile(rb"^ASCII_DATA @@[ \t]*$", re.MULTILINE)
 _FRAME_LINE = re.compile(rb"^Frame[ \t]+(\d+)[^\n]*$", re.MULTILINE)
@@ -69,6 +79,9 @@ LENGTH_TO_MM = {
     "inches": 25.4,
 }
 _LB_IN_KG = 0.45359237
+#: Most rows or columns a sensor may have, and the largest frame number read.
+_MAX_SENSELS_A_SIDE = 10_000
+_MAX_FRAME_NUMBER = 10**9
 _TIME_FORMATS = (
     "%A, %d %B %Y %I:%M:%S %p",
     "%A, %B %d, %Y %I:%M:%S %p",
@@ -163,6 +176,13 @@ def read(path):
     buf = np.frombuffer(raw, np.uint8)
     frame_numbers, starts, stops = _frame_layout(path, raw, buf, body_start, marker_line, header)
     n_frames = frame_numbers.size
+    if int(np.sum(stops - starts)) < n_frames * header["rows"] * header["cols"] * 2:  # a cell is >= 2 bytes
+        raise parse_error(
+            path,
+            header["lines"]["COLS"],
+            "header field 'COLS'",
+            f"{header['cols']} columns do not fit in the frames' rows (too few cells)",
+        )
     values = np.empty(n_frames * header["rows"] * header["cols"], np.float32)
     problem = parse_table(buf, starts, stops, n_cols=header["cols"], out=values)
     if problem is not None:
@@ -175,11 +195,19 @@ def read(path):
         if not what.endswith(f"expected {header['cols']}"):
             field += f", column {col}"
         raise parse_error(path, line, field, what)
-    if (values < 0).any():  # parse_table reads no minus sign; kept as a guard
-        raise parse_error(path, None, "pressure", "negative values")
     frames = values.reshape(n_frames, header["rows"], header["cols"])
     if header["kpa_per_unit"] != 1.0:
         frames *= np.float32(header["kpa_per_unit"])
+    bad = implausible_pressure(frames)  # parse_table reads no minus sign: too high is what remains
+    if bad is not None:
+        frame, row, col = bad
+        line = raw.count(b"\n", 0, int(starts[frame])) + 1 + row
+        raise parse_error(
+            path,
+            line,
+            f"cell of frame {frame_numbers[frame]}, row {row + 1}, column {col + 1}",
+            f"{frames[bad]:g} kPa is not a plausible pressure (0 .. 100000 kPa)",
+        )
     spf = header["seconds_per_frame"]
     time_s = (frame_numbers - frame_numbers[0]) * spf
     start_time = header["start"]
@@ -229,10 +257,12 @@ def _read_header(path, text, marker_line):
     def fail(key, problem):
         return parse_error(path, lines[key], f"header field '{key}'", problem)
 
-    def positive_int(key):
+    def positive_int(key, most=_MAX_FRAME_NUMBER):
         value = get(key)
         if not re.fullmatch(r"\d+", value) or int(value) == 0:
             raise fail(key, f"{value!r} is not a positive integer")
+        if int(value) > most:
+            raise fail(key, f"{value} is more than the {most} plantar reads")
         return int(value)
 
     def positive_float(text, key):
@@ -250,9 +280,14 @@ def _read_header(path, text, marker_line):
             raise fail(key, f"{get(key)!r} is not '<number> <unit>' with unit one of {sorted(LENGTH_TO_MM)}")
         return positive_float(parts[0], key) * LENGTH_TO_MM[parts[1].lower()]
 
-    rows, cols = positive_int("ROWS"), positive_int("COLS")
+    rows, cols = positive_int("ROWS", _MAX_SENSELS_A_SIDE), positive_int("COLS", _MAX_SENSELS_A_SIDE)
     row_spacing_mm, col_spacing_mm = spacing_mm("ROW_SPACING"), spacing_mm("COL_SPACING")
+    for key, spacing in (("ROW_SPACING", row_spacing_mm), ("COL_SPACING", col_spacing_mm)):
+        check_plausible(path, lines[key], f"header field '{key}'", spacing, "pitch")
     seconds_per_frame = positive_float((get("SECONDS_PER_FRAME").split() or [""])[0], "SECONDS_PER_FRAME")
+    check_plausible(
+        path, lines["SECONDS_PER_FRAME"], "header field 'SECONDS_PER_FRAME'", 1.0 / seconds_per_frame, "rate"
+    )
     units = get("UNITS")
     if units.lower() == "raw":
         raise fail(
@@ -306,7 +341,10 @@ def _read_header(path, text, marker_line):
             extra[attr] = fields[key]
     saturation = re.match(r"([\d.]+)\s*(\w+)", fields.get("SATURATION_PRESSURE", ""))
     if saturation and saturation.group(2).lower() in UNITS_TO_KPA:
-        extra["saturation_pressure_kpa"] = float(saturation.group(1)) * UNITS_TO_KPA[saturation.group(2).lower()]
+        kpa = positive_float(saturation.group(1), "SATURATION_PRESSURE") * UNITS_TO_KPA[saturation.group(2).lower()]
+        if kpa >= MAX_PRESSURE_KPA:
+            raise fail("SATURATION_PRESSURE", f"{kpa:g} kPa is not a plausible pressure")
+        extra["saturation_pressure_kpa"] = kpa
     if re.fullmatch(r"\d+", fields.get("NOISE_THRESHOLD", "")):
         extra["noise_threshold"] = int(fields["NOISE_THRESHOLD"])
     return dict(
@@ -325,6 +363,7 @@ def _read_header(path, text, marker_line):
         layout="insole" if "FSCAN" in sensor.upper().replace("-", "") else "mat",
         source_format="Tekscan ASCII movie" + (f" ({fields['VERSION']})" if fields.get("VERSION") else ""),
         extra=extra,
+        lines=lines,
     )
 
 
@@ -390,6 +429,10 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
     contiguous = n_rows == (data_after - frame_lines - 1)
     trailing_text = cum_text[next_boundary] - cum_text[data_after]
     wrong = np.flatnonzero((n_rows != rows) | ~contiguous | (trailing_text != 0))
+    too_big = next((m for m in matches[: frame_lines.size] if int(m.group(1)) > _MAX_FRAME_NUMBER), None)
+    if too_big is not None:
+        at = int(np.searchsorted(line_starts, too_big.start()))
+        raise parse_error(path, line_no(at), "frame number", f"{too_big.group(1).decode()} is not a frame number")
     frame_numbers = np.array([int(m.group(1)) for m in matches[: frame_lines.size]], np.int64)
     if wrong.size:
         k = int(wrong[0])

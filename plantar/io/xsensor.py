@@ -10,9 +10,16 @@ ends in ``-LF`` or ``-RF`` (left or right foot): ``Rows``, ``Columns``, ``Sensel
 Width (cm)``, ``Sensel Height (cm)``, statistics lines (``Average Pressure``,
 ``Peak Pressure``, ``Contact Area (cm²)``, ``Est. Load (N)``, ...), then
 ``SENSELS`` and ``Rows`` lines of ``Columns`` pressures. ``GROUP`` blocks (the
-vendor's regions) follow; they are not read, but every frame must have as many
-lines as the first, so that a truncated last frame is noticed. Frame numbers
-must count up by one.
+vendor's regions) follow: ``GROUP,<n>``, ``Name``, ``Cells,<k>``, statistics,
+then ``SENSELS`` and the region's ``k`` values, 20 to a line. Their values are
+not kept, but every block must hold its ``k`` values and every frame must have
+as many lines as the first, so that a truncated last frame is noticed. Frame
+numbers must count up by one.
+
+Truncation: the export states no frame count and has no end marker, so a file
+cut exactly between two frames cannot be told from a complete recording (it
+reads as the frames before the cut, each one whole); a cut anywhere inside a
+frame is refused.
 
 The per-frame statistics the file states are kept, per insole, as the variables
 ``average_pressure_reported_<side>`` and ``peak_pressure_reported_<side>``
@@ -48,10 +55,14 @@ import re
 import numpy as np
 
 from ._dispatch import FileFormat
-from ._vendor import KPA_PER_MMHG, KPA_PER_PSI, build_trial, parse_error
+from .._schema import MAX_PRESSURE_KPA
+from ._vendor import KPA_PER_MMHG, KPA_PER_PSI, build_trial, check_plausible, implausible_pressure, parse_error
 
 _UNITS_TO_KPA = {"mmhg": KPA_PER_MMHG, "kpa": 1.0, "psi": KPA_PER_PSI}
 _SIDES = {"LF": "left", "RF": "right"}
+#: Largest stated pressure (threshold, average, peak) accepted, in the file's units; the
+#: sensels themselves are held to MAX_PRESSURE_KPA once in kPa.
+_MAX_STATED = MAX_PRESSURE_KPA
 #: File statistic -> (variable prefix, unit in the trial, long name).
 _STATISTICS = {
     "Average Pressure": (
@@ -215,6 +226,7 @@ def read(path):
         attrs["sensor"] = first["insoles"][0]["name"]
     # the mean rate; a file of one frame has no rate, and gets 1 Hz
     rate_hz = (len(frames) - 1) / time_s[-1] if len(frames) > 1 else 1.0
+    check_plausible(path, frames[-1]["time_line"], "Time", rate_hz, "rate")
     return build_trial(
         path,
         grid,
@@ -257,9 +269,12 @@ def _read_global_header(path, lines, first_field):
         )
     line, threshold = found["Threshold"]
     try:
-        threshold = float(threshold)
+        number = float(threshold)
     except ValueError:
-        raise parse_error(path, line, "header field 'Threshold:'", f"{threshold!r} is not a number") from None
+        number = float("nan")
+    if not (np.isfinite(number) and 0 <= number < _MAX_STATED):
+        raise parse_error(path, line, "header field 'Threshold:'", f"{threshold!r} is not a pressure")
+    threshold = number
     file_name = found.get("File", (0, ""))[1].strip('"')
     return {"units": units, "kpa_per_unit": _UNITS_TO_KPA[units.lower()], "threshold": threshold, "file": file_name}
 
@@ -294,6 +309,8 @@ def _read_frame(path, lines, first_field, start, stop):
         frame["insoles"].append(insole)
     if not frame["insoles"]:
         raise parse_error(path, lines[min(k, stop - 1)][0], f"'SENSOR' of frame {number}", "missing")
+    while k < stop:
+        k = _check_group(path, lines, first_field, k, stop, number)
     if len({s["side"] for s in frame["insoles"]}) != len(frame["insoles"]) or len(frame["insoles"]) > 2:
         raise parse_error(path, line_no, f"frame {number}", "expected one left (-LF) and/or one right (-RF) insole")
     return frame
@@ -324,7 +341,7 @@ def _read_insole(path, lines, first_field, k, stop, number):
             result = kind(value)
         except ValueError:
             raise parse_error(path, at, f"'{key}' of the {where}", f"{value!r} is not a number") from None
-        if not np.isfinite(result) or result < 0:
+        if not np.isfinite(result) or result < 0 or (key.endswith("Pressure") and result >= _MAX_STATED):
             raise parse_error(path, at, f"'{key}' of the {where}", f"{value!r} is not a valid value")
         return result
 
@@ -332,6 +349,8 @@ def _read_insole(path, lines, first_field, k, stop, number):
     insole["size_cm"] = (number_of("Sensel Width"), number_of("Sensel Height"))
     if min(insole["rows"], insole["cols"], *insole["size_cm"]) <= 0:
         raise parse_error(path, line_no, where, "rows, columns and sensel size must be positive")
+    for key, size_cm in zip(("Sensel Width", "Sensel Height"), insole["size_cm"]):
+        check_plausible(path, fields[key][0], f"'{key}' of the {where}", 10.0 * size_cm, "pitch")
     insole["statistics"] = {key: number_of(key) for key in _STATISTICS}
     if k >= stop or first_field[k] != "SENSELS":
         raise parse_error(path, lines[min(k, stop - 1)][0], f"'SENSELS' of the {where}", "missing")
@@ -351,6 +370,35 @@ def _read_insole(path, lines, first_field, k, stop, number):
         raise parse_error(path, line, f"sensels of the {where}", problem)
     insole["sensel_lines"] = range(first_row, first_row + n_rows)
     return insole, first_row + n_rows
+
+
+def _check_group(path, lines, first_field, k, stop, number):
+    """Check the GROUP block at line index ``k`` holds its ``Cells`` values; return the index after it."""
+    line_no, text = lines[k]
+    if first_field[k] != "GROUP":
+        raise parse_error(path, line_no, f"frame {number}", f"expected a 'GROUP' block, got {text.strip()[:40]!r}")
+    end = k + 1
+    while end < stop and first_field[end] not in ("SENSELS", "GROUP"):
+        end += 1
+    cells = [lines[i] for i in range(k + 1, end) if first_field[i] == "Cells"]
+    where = f"GROUP {_value(text)} of frame {number}"
+    if not cells or not _value(cells[0][1]).isdigit():
+        raise parse_error(path, cells[0][0] if cells else line_no, f"'Cells' of {where}", "missing or not a count")
+    n_cells = int(_value(cells[0][1]))
+    if end >= stop or first_field[end] != "SENSELS":
+        raise parse_error(path, lines[min(end, stop) - 1][0], f"'SENSELS' of {where}", "missing (truncated?)")
+    after = end + 1
+    while after < stop and first_field[after] not in _BLOCK_KEYS:
+        after += 1
+    found = sum(len(lines[i][1].split(",")) for i in range(end + 1, after))
+    if found != n_cells:
+        raise parse_error(
+            path,
+            lines[after - 1][0],
+            f"sensels of {where}",
+            f"{found} values where 'Cells' states {n_cells}" + (" (truncated?)" if after == len(lines) else ""),
+        )
+    return after
 
 
 def _sensels(path, lines, frames, kpa_per_unit):
@@ -378,6 +426,13 @@ def _sensels(path, lines, frames, kpa_per_unit):
                     raise parse_error(path, line_no, f"sensel column {c}", f"{cell!r} is not a pressure")
     values = values.reshape(len(frames), n_insoles, rows, cols).transpose(1, 0, 2, 3)
     pressure = (values * kpa_per_unit).astype(np.float32)
+    bad = implausible_pressure(pressure)
+    if bad is not None:
+        side, frame, row, col = bad
+        line_no, text = lines[frames[frame]["insoles"][side]["sensel_lines"][row]]
+        raise parse_error(
+            path, line_no, f"sensel column {col + 1}", f"{text.split(',')[col]!r} is not a plausible pressure"
+        )
     statistics = []
     for j in range(n_insoles):
         stats = {key: np.array([f["insoles"][j]["statistics"][key] for f in frames]) for key in _STATISTICS}

@@ -308,3 +308,76 @@ def test_sniff():
     assert emed.sniff(b"\n\t\t\t\tPage 1\n\n\tFile: x.dat \tMatrix: 64x95 \n\tPict-No.: 1  Force")
     assert not emed.sniff(b"Page 1 of my diary\n")
     assert not emed.sniff(b"")
+
+
+# --------------------------------------------------------------------------------------
+# truncation the format reveals, and implausible values
+
+
+def test_a_file_cut_after_a_page_is_refused(tmp_path):
+    """The export closes with an empty page: without it, a file cut between pages would read as fewer frames."""
+    lines = lst_lines(_frames())
+    path = write(tmp_path / "p.lst", lines[:-1])  # the closing form feed gone: 3 whole pages
+    with pytest.raises(FileFormatError, match="truncated") as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {len(lines) - 1}", "closing empty page")
+    second = line_of(lines, "\t\t\t\tPage 3") - 2  # right after page 2's form feed
+    path = write(tmp_path / "q.lst", lines[:second])
+    with pytest.raises(FileFormatError, match="truncated"):
+        plantar.read(path)
+
+
+@pytest.mark.parametrize("keep_until", ["\tFile:", "\tSensor size", "\tnovel munich"])
+def test_a_page_cut_before_its_picture_number_is_refused(tmp_path, keep_until):
+    """A page cut in its header has no Pict-No. yet: it is not a summary page, it is truncated."""
+    lines = lst_lines(_frames())
+    keep = line_of(lines, keep_until, line_of(lines, "\t\t\t\tPage 3"))
+    path = write(tmp_path / "h.lst", lines[:keep])
+    with pytest.raises(FileFormatError, match="page 3 ends without its form feed") as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {keep}")
+
+
+def test_every_cut_of_the_real_step_near_its_end_is_refused(real, tmp_path):
+    """Every line boundary of the last page (and the closing page), and a cut inside every fourth line."""
+    path, trial = real
+    data = path.read_bytes()
+    last_page = data.rindex(b"\t\t\t\tPage 106")
+    ends = [i + 1 for i in range(last_page, len(data) - 1) if data[i] == 10]
+    cuts = ends + [e - 3 for e in ends[::4]] + [len(data) - 1]
+    target = tmp_path / "cut.lst"
+    for at in cuts:
+        target.write_bytes(data[:at])
+        with pytest.raises(FileFormatError) as exc:
+            plantar.read(target)
+        assert str(target) in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("Time/picture:10.0 ms", "Time/picture:0.0000001 ms", "Time/picture"),
+        ("Sensor size: 0.500x0.500 cm", "Sensor size: 0.500x999.0 cm", "Sensor size"),
+        ("Matrix: 64x95", "Matrix: 64x99999999999999999999", "Matrix"),
+    ],
+)
+def test_implausible_header_values_are_refused(tmp_path, old, new, field):
+    lines = [line.replace(old, new) for line in lst_lines(_frames())]
+    path = write(tmp_path / "i.lst", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    first_page_line = next(i for i, line in enumerate(lines) if field + ":" in line) + 1
+    assert_names(exc, path, f"line {first_page_line}", f"'{field}'", "implausible" if field != "Matrix" else "not a plate")
+
+
+@pytest.mark.parametrize("cell", ["3.4e38", "nan", "inf", "100000.00"])
+def test_an_implausible_cell_is_refused_with_its_line(tmp_path, cell):
+    lines = lst_lines(_frames())
+    at = line_of(lines, "32\t", line_of(lines, "\t\t\t\tPage 2"))
+    cells = lines[at - 1].split("\t")
+    cells[2] = cell
+    lines[at - 1] = "\t".join(cells)
+    path = write(tmp_path / "c.lst", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at}", "column 2", "not a pressure")

@@ -215,7 +215,7 @@ def test_synthetic_values_orientation_and_placement(fake_xls):
 
 
 def test_left_foot(fake_xls):
-    trial = plantar.read(fake_xls(sheet_rows(_frames(), side="Left", rates=(250.0, 0.0))))
+    trial = plantar.read(fake_xls(sheet_rows(_frames(), side="Left", rates=(250.0, 0.0), times_ms=4.0 * np.arange(4))))
     assert trial.attrs["side"] == "left"
     assert trial.attrs["sampling_rate_hz"] == 250.0
 
@@ -355,3 +355,74 @@ def test_sniff():
     assert footscan.sniff(footscan.OLE2_SIGNATURE + bytes(10))
     assert not footscan.sniff(b"PK\x03\x04")
     assert not footscan.sniff(b"")
+
+
+# --------------------------------------------------------------------------------------
+# corrupt workbooks, implausible values, and nothing printed
+
+
+@pytest.mark.parametrize("force_n", [1e20, 3872.0, float("nan"), float("inf")])
+def test_an_implausible_force_names_its_cell(fake_xls, force_n):
+    """3872 N on one 5.08 x 7.62 mm sensor is 100 MPa."""
+    rows = sheet_rows(_frames())
+    target = row_of(rows, "Frame 1 (2.00 ms)") + 2
+    rows[target - 1][2] = force_n
+    path = fake_xls(rows)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", f"cell C{target}", "is not a force on one sensor")
+
+
+def test_frame_times_that_contradict_the_scanning_speed(fake_xls):
+    rows = sheet_rows(_frames(), times_ms=20.0 * np.arange(4))  # 50 Hz frames, 500 Hz stated
+    path = fake_xls(rows)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {row_of(rows, 'Frame 1 (20.00 ms)')}", "frame time", "500 Hertz (2 ms)")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("Scanning speed;  for the left foot: 0.00 Hertz, for the right foot: 1e9.00 Hertz", "Scanning speed"),
+        ("Scanning speed;  for the left foot: 0.00 Hertz, for the right foot: 1.2.3 Hertz", "Scanning speed"),
+        ("Measurement done on 31-13-2011", "Measurement done on"),
+    ],
+)
+def test_unreadable_header_values_name_their_row(fake_xls, text, field):
+    rows = sheet_rows(_frames())
+    at = next(i for i, r in enumerate(rows) if r and r[0].startswith(text.split()[0]))
+    rows[at] = [text]
+    path = fake_xls(rows)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at + 1}", field)
+
+
+@pytest.mark.parametrize("error", [KeyError(203), AssertionError(), IndexError("array index out of range")])
+def test_whatever_xlrd_raises_on_a_corrupt_sheet_is_a_file_format_error(tmp_path, monkeypatch, error):
+    class BrokenBook(FakeBook):
+        def sheet_by_index(self, index):
+            raise error
+
+    monkeypatch.setattr(xlrd, "open_workbook", lambda *args, **kwargs: BrokenBook([]))
+    path = tmp_path / "broken.xls"
+    path.write_bytes(footscan.OLE2_SIGNATURE + bytes(504))
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "workbook", "truncated or corrupt", type(error).__name__)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_truncated_real_workbook_prints_nothing(tmp_path, capfd, caplog):
+    """xlrd writes its warnings to stdout unless told otherwise: they go to the plantar logger."""
+    source = real_file("rsscan-footscan", "footscan_test.xls")
+    path = tmp_path / "cut.xls"
+    path.write_bytes(source.read_bytes()[:1224942])
+    with caplog.at_level("DEBUG", logger="plantar"):
+        with pytest.raises(FileFormatError) as exc:
+            plantar.read(path)
+    assert_names(exc, path, "workbook", "truncated or corrupt")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert any("xlrd" in record.getMessage() and "WARNING" in record.getMessage() for record in caplog.records)

@@ -356,3 +356,47 @@ def test_bad_number_in_the_peak_row(tmp_path):
     with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
     assert_names(exc, path, f"line {target}", "MPP row", "8 cells, expected 7")
+
+
+# --------------------------------------------------------------------------------------
+# implausible values: refused where the file states them
+
+
+@pytest.mark.parametrize("cell", ["3.4e38", "100000.0", "inf"])
+def test_an_implausible_pressure_names_its_line_and_sensor(tmp_path, cell):
+    lines = asc_lines(_frames())
+    at = line_of(lines, "time[secs]") + 2  # the second frame
+    fields = lines[at - 1].split()
+    fields[2] = cell
+    lines[at - 1] = "   ".join(fields)
+    path = write(tmp_path / "p.asc", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at}", "sensor" if cell != "inf" else "pressure row")
+
+
+def test_an_implausible_rate_names_its_line(tmp_path):
+    path = write(tmp_path / "r.asc", asc_lines(_frames(), dt=1 / 30000, rate="30000"))
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line 3", "scanning rate", "a frame rate of 30000 Hz is implausible")
+
+
+def test_a_header_without_its_fields_names_the_lines_searched(tmp_path):
+    lines = asc_lines(_frames(), omit=(3,))  # no 'pressure values in' line
+    path = write(tmp_path / "h.asc", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line 12", "'pressure values in'", "missing from lines 1-12")
+
+
+def test_sensor_centres_spread_beyond_any_mat_are_refused(tmp_path):
+    lines = asc_lines(_frames())
+    at = line_of(lines, "x[c]")
+    values = lines[at - 1].split()
+    values[-1] = "1e15"  # 10^15 cm: a sensor beyond any mat (the corners are not checked against it)
+    lines[at - 1] = " ".join(values)
+    path = write(tmp_path / "g.asc", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at}", "sensor geometry centres", "more than 10000 pitches")

@@ -229,10 +229,11 @@ def test_psi_units_are_converted(tmp_path):
 
 
 def test_mpa_and_mmhg_units(tmp_path):
-    frames = _frames()
+    frames = _frames() % 90  # below 100 MPa even when read as MPa
     kpa = plantar.read(write(tmp_path / "kpa.asf", asf_lines(frames))).pressure.values
     mpa = plantar.read(write(tmp_path / "mpa.asf", asf_lines(frames, units="MPa"))).pressure.values
     mmhg = plantar.read(write(tmp_path / "mmhg.asf", asf_lines(frames, units="mmHg"))).pressure.values
+    assert np.nanmax(kpa) > 50
     np.testing.assert_allclose(mpa, kpa * 1000, rtol=1e-6)
     np.testing.assert_allclose(mmhg, kpa * 0.1333224, rtol=1e-6)
 
@@ -455,3 +456,53 @@ def test_sniff():
     assert tekscan.sniff(b"ROWS 4\nCOLS 4\nASCII_DATA @@\n")
     assert not tekscan.sniff(b"FRAME,1\nSENSOR,x\n")
     assert not tekscan.sniff(b"")
+
+
+# --------------------------------------------------------------------------------------
+# implausible header values and cells: refused where the file states them
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("ROWS", "99999999999999999999", "more than the 10000"),
+        ("COLS", "99999999999", "more than the 10000"),
+        ("SECONDS_PER_FRAME", "1e-300", "a frame rate of 1e+300 Hz is implausible"),
+        ("SECONDS_PER_FRAME", "5", "a frame rate of 0.2 Hz is implausible"),
+        ("ROW_SPACING", "1e308 mm", "a sensor pitch of 1e+308 mm is implausible"),
+        ("COL_SPACING", "1e-320 mm", "is implausible"),
+        ("START_FRAME", "99999999999999999999999", "more than the"),
+        ("SATURATION_PRESSURE", "1.2.3 KPa", "is not a positive number"),
+    ],
+)
+def test_implausible_header_values_name_their_line(tmp_path, key, value, problem):
+    lines = asf_lines(_frames())
+    at = next(i for i, line in enumerate(lines) if line.split()[0] == key)
+    lines[at] = f"{key} {value}"
+    path = write(tmp_path / "h.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at + 1}", f"'{key}'", problem)
+
+
+@pytest.mark.parametrize("cell", ["999999999999999", "100000"])
+def test_a_cell_of_100_mpa_or_more_is_refused_with_its_line(tmp_path, cell):
+    lines = asf_lines(_frames())
+    at = line_of(lines, "Frame 3") + 2  # row 2 of frame 3 (1-based line of the row)
+    cells = lines[at - 1].split(",")
+    cells[1] = cell
+    lines[at - 1] = ",".join(cells)
+    path = write(tmp_path / "c.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at}", "frame 3, row 2, column 2", "not a plausible pressure")
+
+
+def test_a_huge_frame_number_names_its_line(tmp_path):
+    lines = asf_lines(_frames())
+    at = line_of(lines, "Frame 2")
+    lines[at - 1] = "Frame 99999999999999999999"
+    path = write(tmp_path / "f.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {at}", "frame number")

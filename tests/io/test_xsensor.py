@@ -367,3 +367,81 @@ def test_sniff():
     assert xsensor.sniff(b"\xef\xbb\xbfFile:,x\n,,,\nUnits:,mmHg\nFRAME,1\nSENSOR,HX-LF\n")
     assert not xsensor.sniff(b"DATA_TYPE MOVIE\n")
     assert not xsensor.sniff(b"")
+
+
+# --------------------------------------------------------------------------------------
+# truncation the format reveals (and the one it cannot), implausible values
+
+
+@pytest.mark.parametrize("keep_values", [0, 1, 2])
+def test_a_region_block_cut_short_is_refused(tmp_path, keep_values):
+    """The last GROUP block must hold its 'Cells' values, even in a file of one frame."""
+    lines = csv_lines({"LF": _insole(1)})
+    lines[-1] = ",".join(["0"] * keep_values) if keep_values else lines[-1]
+    if not keep_values:
+        del lines[-1]
+    path = write(tmp_path / "g.csv", lines)
+    with pytest.raises(FileFormatError, match="truncated") as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line ", "GROUP 1 of frame 1464", f"{keep_values} values where 'Cells' states 3")
+
+
+def test_the_real_excerpt_cut_inside_a_region_block(real, tmp_path):
+    """The cut of the defect report: inside the last GROUP of a frame, once read as 45 frames."""
+    path, _ = real
+    target = tmp_path / "cut.csv"
+    target.write_bytes(path.read_bytes()[:800819])
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(target)
+    assert_names(exc, target, "line 27053", "GROUP 8 of frame 1509", "42 values where 'Cells' states 51")
+
+
+def test_a_cut_between_frames_reads_the_whole_frames_before_it(real, tmp_path):
+    """What the format cannot reveal: it states no frame count and has no end marker."""
+    path, trial = real
+    data = path.read_bytes()
+    at = data.index(b"\nFRAME,1510,") + 1
+    target = tmp_path / "cut.csv"
+    target.write_bytes(data[:at])
+    cut = plantar.read(target)
+    assert cut.sizes["time"] == 1510 - 1464
+    np.testing.assert_array_equal(cut.pressure.values, trial.pressure.values[: 1510 - 1464])
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "field"),
+    [
+        ("Sensel Width (cm)", "1e300", "'Sensel Width' of the left insole"),
+        ("Peak Pressure (mmHg)", "3.4e38", "'Peak Pressure' of the left insole"),
+        ("Threshold:", "nan", "'Threshold:'"),
+    ],
+)
+def test_implausible_stated_values_are_refused(tmp_path, line, value, field):
+    lines = csv_lines({"LF": _insole()})
+    at = next(i for i, text in enumerate(lines) if text.startswith(line + ","))
+    lines[at] = f"{line},{value}"
+    path = write(tmp_path / "s.csv", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {2 * at + 1}", field)
+
+
+def test_a_sensel_of_100_mpa_or_more_is_refused_with_its_line(tmp_path):
+    lines = csv_lines({"LF": _insole(), "RF": _insole(seed=3)})
+    row = lines.index("SENSELS", lines.index("FRAME,1465")) + 3
+    cells = lines[row].split(",")
+    cells[2] = "750063"  # mmHg: 100.0001 MPa
+    lines[row] = ",".join(cells)
+    path = write(tmp_path / "p.csv", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {2 * row + 1}", "sensel column 3", "not a plausible pressure")
+
+
+def test_time_stamps_of_an_implausible_rate_are_refused(tmp_path):
+    start = datetime.datetime(2022, 8, 16, 8, 21, 17)
+    stamps = [start + datetime.timedelta(seconds=5 * k) for k in range(3)]  # 0.2 Hz
+    path = write(tmp_path / "r.csv", csv_lines({"LF": _insole()}, stamps=stamps))
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line ", "Time", "a frame rate of 0.2 Hz is implausible")
