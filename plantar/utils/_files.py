@@ -235,7 +235,8 @@ def csv_text(frame):
     A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
     return is prefixed with a single quote, so that spreadsheets show it as text
     (the OWASP rule against CSV injection). Numbers, negative ones included, are
-    written as numbers.
+    written as numbers. Lines end in CR LF (RFC 4180), so that a cell holding a
+    line break of either kind is quoted.
 
     Parameters
     ----------
@@ -251,18 +252,17 @@ def csv_text(frame):
     --------
     >>> import pandas as pd
     >>> from plantar.utils._files import csv_text
-    >>> print(csv_text(pd.DataFrame({"label": ["=1+1", "-x", "ok"], "value": [-1.5, 2.0, 3.0]})), end="")
-    label,value
-    '=1+1,-1.5
-    '-x,2.0
-    ok,3.0
+    >>> csv_text(pd.DataFrame({"label": ["=1+1", "-x", "ok"], "value": [-1.5, 2.0, 3.0]})).splitlines()
+    ['label,value', "'=1+1,-1.5", "'-x,2.0", 'ok,3.0']
     """
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].dtype == object or str(frame[column].dtype) in ("string", "str", "category"):
+        if not (is_numeric_dtype(frame[column]) or is_bool_dtype(frame[column])):  # text, or mixed
             frame[column] = frame[column].map(_text_cell)
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     return buffer.getvalue()
 
 
@@ -286,8 +286,8 @@ def write_csv(frame, path, *, overwrite=False):
     >>> from plantar.utils._files import write_csv
     >>> out = Path(tempfile.mkdtemp()) / "t.csv"
     >>> write_csv(pd.DataFrame({"a": ["@SUM(A1)"]}), out)
-    >>> out.read_text()
-    "a\\n'@SUM(A1)\\n"
+    >>> out.read_bytes()
+    b"a\\r\\n'@SUM(A1)\\r\\n"
     """
     write_text(path, csv_text(frame), overwrite=overwrite)
 
@@ -349,14 +349,20 @@ def _sync_folder(folder):
 
 
 def _check_free_space(folder, size_bytes, path):
-    with contextlib.suppress(OSError):
+    try:
         stat = os.statvfs(folder)
-        free = stat.f_bavail * stat.f_frsize
-        if size_bytes > free:
-            raise DiskFullError(
-                f"disk full writing '{path}': {size_bytes / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free; "
-                "nothing was written",
-            )
+    except (OSError, AttributeError):  # no statvfs (Windows) or no answer: the write itself will tell
+        return
+    free = stat.f_bavail * stat.f_frsize
+    if size_bytes > free:
+        raise DiskFullError(
+            f"disk full writing '{path}': {_megabytes(size_bytes)} needed, {_megabytes(free)} free; "
+            "nothing was written"
+        )
+
+
+def _megabytes(size):
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
 
 
 def _is_disk_full(exc):
