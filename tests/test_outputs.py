@@ -385,3 +385,43 @@ def test_analyze_csv_keeps_numbers_and_neutralises_text(tmp_path, monkeypatch):
     table = pd.read_csv(tmp_path / "steps.csv")
     assert table["value"].dtype == np.float64
     np.testing.assert_allclose(table["value"].to_numpy(float), expected["value"].to_numpy(float), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# the commands check their output before the work
+
+
+def _plantar(*args):
+    return subprocess.run([sys.executable, "-m", "plantar", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_commands_refuse_an_unwritable_output_before_reading_or_analysing(tmp_path):
+    walk = tmp_path / "walk.nc"
+    plantar.save(_small_trial(), walk)
+    (tmp_path / "taken.csv").write_text("keep")
+    (tmp_path / "taken.nc").write_text("keep")
+    cases = [
+        (("analyze", walk, "-o", "/no/such/dir/x.csv"), "folder '/no/such/dir' does not exist"),
+        (("analyze", walk, "-o", tmp_path / "taken.csv"), "exists"),
+        (("convert", walk, "-o", tmp_path / "no" / "w.nc"), "does not exist"),
+        (("convert", walk, "-o", tmp_path / "taken.nc"), "exists"),
+        (("convert", walk, "-o", tmp_path / "w.txt"), ".nc"),
+        (("report", walk, "-o", tmp_path / "r.txt"), ".html"),
+    ]
+    for args, phrase in cases:
+        result = _plantar(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines == [lines[-1]] and lines[-1].startswith("plantar: error: ") and phrase in lines[-1], (args, lines)
+    assert (tmp_path / "taken.csv").read_text() == "keep" and (tmp_path / "taken.nc").read_text() == "keep"
+    assert sorted(_names(tmp_path)) == ["taken.csv", "taken.nc", "walk.nc"]
+
+
+def test_report_command_refuses_an_existing_json_before_the_analysis(tmp_path):
+    walk = tmp_path / "walk.nc"
+    plantar.save(plantar.synth.walk(seed=1, passes=2, mat_length_mm=1500)[0], walk)
+    (tmp_path / "r.json").write_text("keep")
+    result = _plantar("report", walk, "-o", tmp_path / "r.html", "--no-animation")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"plantar: error: '{tmp_path / 'r.json'}' exists; pass overwrite=True (--overwrite) to replace it"]
+    assert _names(tmp_path) == ["r.json", "walk.nc"]

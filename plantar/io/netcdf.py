@@ -298,20 +298,36 @@ def _assemble(path, name, layout, stored):
 def _fletcher32_ok(raw):
     """Whether a chunk's last 4 bytes are HDF5's Fletcher-32 of the bytes before them.
 
-    HDF5 sums the data as big-endian 16-bit words (a last odd byte as the high
-    byte of a word) modulo 65535; the sums are compared modulo 65535, as its
-    folding may leave 65535 for 0.
+    HDF5 sums the data as big-endian 16-bit words ``w[0..n-1]`` (a last odd byte as
+    the high byte of a word): ``sum1 = sum(w)`` and ``sum2 = sum((n - i) w[i])``,
+    both modulo 65535 (compared modulo 65535, as its folding may leave 65535 for
+    0). The words are summed in blocks of 256, without a Python loop.
     """
+    raw = memoryview(raw)
     if len(raw) < 4:
         return False
     data, stored = raw[:-4], int.from_bytes(raw[-4:], "little")
-    if len(data) % 2:
-        data = bytes(data) + b"\0"
-    words = np.frombuffer(data, ">u2").astype(np.int64)
-    n = len(words)
-    sum1 = int(words.sum())
-    sum2 = n * sum1 - int(np.dot(words, np.arange(n, dtype=np.int64)))
+    odd = len(data) % 2
+    words = np.frombuffer(data[: len(data) - odd], ">u2")
+    n_blocks = len(words) // _BLOCK
+    blocks = words[: n_blocks * _BLOCK].reshape(n_blocks, _BLOCK)
+    tail = words[n_blocks * _BLOCK :].astype(np.int64)
+    if odd:
+        tail = np.append(tail, np.int64(data[-1]) << 8)
+    n = len(words) + odd
+    block_sums = blocks.sum(axis=1, dtype=np.int64)
+    column_sums = blocks.sum(axis=0, dtype=np.int64)
+    sum1 = int(block_sums.sum()) + int(tail.sum())
+    weighted = (  # sum(i * w[i])
+        _BLOCK * int(np.dot(block_sums, np.arange(n_blocks, dtype=np.int64)))
+        + int(np.dot(column_sums, np.arange(_BLOCK, dtype=np.int64)))
+        + int(np.dot(tail, np.arange(n_blocks * _BLOCK, n, dtype=np.int64)))
+    )
+    sum2 = n * sum1 - weighted
     return (stored & 0xFFFF) % 65535 == sum1 % 65535 and (stored >> 16) % 65535 == sum2 % 65535
+
+
+_BLOCK = 256
 
 
 def _checksums(f, stored=None):
