@@ -423,5 +423,6 @@ def test_report_command_refuses_an_existing_json_before_the_analysis(tmp_path):
     (tmp_path / "r.json").write_text("keep")
     result = _plantar("report", walk, "-o", tmp_path / "r.html", "--no-animation")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"plantar: error: '{tmp_path / 'r.json'}' exists; pass overwrite=True (--overwrite) to replace it"]
+    expected = f"plantar: error: '{tmp_path / 'r.json'}' exists; pass overwrite=True (--overwrite) to replace it"
+    assert result.stderr.strip().splitlines() == [expected]
     assert _names(tmp_path) == ["r.json", "walk.nc"]

@@ -145,7 +145,8 @@ def read(path):
             with xr.open_dataset(path, decode_times=False, decode_timedelta=False, **options) as ds:
                 return ds.load()
         except Exception as exc:
-            raise FileFormatError(f"cannot read '{path}': the file is truncated or corrupt ({_first_line(exc)})") from exc
+            message = f"cannot read '{path}': the file is truncated or corrupt ({_first_line(exc)})"
+            raise FileFormatError(message) from exc
     try:
         # Checksums and the frame array first, with h5py: a damaged file is refused
         # before xarray opens it.
@@ -170,7 +171,9 @@ def read(path):
         raise
     except Exception as exc:
         bad = _unreadable_variable(path)
-        what = "the file is truncated or corrupt" if bad is None else f"variable '{bad}' is corrupt or fails its checksum"
+        what = "the file is truncated or corrupt"
+        if bad is not None:
+            what = f"variable '{bad}' is corrupt or fails its checksum"
         raise FileFormatError(f"cannot read '{path}': {what} ({_first_line(exc)})") from exc
 
 
@@ -283,7 +286,9 @@ def _assemble(path, name, layout, stored):
         try:
             data = raw if skipped & bit[_H5Z_FILTER_DEFLATE] else zlib.decompress(raw)
         except zlib.error as exc:
-            raise FileFormatError(f"cannot read '{path}': chunk at {offset} of variable '{name}' is corrupt ({exc})") from None
+            raise FileFormatError(
+                f"cannot read '{path}': chunk at {offset} of variable '{name}' is corrupt ({exc})"
+            ) from None
         if len(data) != count * dtype.itemsize or any(o % c or o >= n for o, c, n in zip(offset, chunks, shape)):
             raise FileFormatError(f"cannot read '{path}': chunk at {offset} of variable '{name}' is corrupt")
         block = np.frombuffer(data, np.uint8)
