@@ -17,6 +17,7 @@ from .analyze import analyze, to_table
 from .metrics import describe
 from .offloading import offloading
 from .utils import logger
+from .utils._files import check_output, write_bytes, write_csv
 
 
 def main(argv=None):
@@ -416,10 +417,11 @@ def _demo(args):
     kind = "counts.nc" if args.source == "virtual-mat" else "truth.nc"
     planned = [out / f"{c}.nc" for c in conditions] + [out / f"{c}.{kind}" for c in conditions]
     planned += [out / f"report.{suffix}" for suffix in ("html", "csv", "json")]
-    if not args.overwrite:
+    if out.exists():
         for path in planned:
-            if path.exists():
-                raise FileExistsError(f"'{path}' exists; pass --overwrite to replace it")
+            check_output(path, overwrite=args.overwrite)
+    else:
+        check_output(_nearest_folder(out) / "plantar-demo-check", overwrite=True)
     out.mkdir(parents=True, exist_ok=True)
     walker = datasets.DEMO_WALKER
     if args.source == "virtual-mat":
@@ -445,8 +447,7 @@ def _demo(args):
         if args.source == "virtual-mat":
             io.save(extra[condition], extra_path, overwrite=args.overwrite)
         else:
-            extra_path.unlink(missing_ok=True)
-            extra[condition].to_netcdf(extra_path, engine="h5netcdf")
+            write_bytes(extra_path, extra[condition].to_netcdf(engine="h5netcdf"), overwrite=args.overwrite)
         written += [trial_path, extra_path]
     report = Report(title="Plantar pressure report: demo", subject="demo")
     rows = []
@@ -515,21 +516,35 @@ def _size(path):
         size /= 1000
 
 
+def _check_nc_output(path, *, overwrite):
+    """Fail before reading anything if ``path`` cannot be written as a NetCDF trial."""
+    if path.suffix.lower() != ".nc":
+        raise ValueError(f"-o must name a NetCDF file ending in .nc, got '{path}'")
+    check_output(path, overwrite=overwrite)
+
+
+def _nearest_folder(path):
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def _convert(args):
+    _check_nc_output(args.output, overwrite=args.overwrite)
     trial = io.read(args.input, format=args.format)
     io.save(trial, args.output, overwrite=args.overwrite)
     print(f"wrote {args.output} ({_size(args.output)}) from {args.input}")
 
 
 def _analyze(args):
-    if args.output is not None and args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
+    if args.output is not None:
+        check_output(args.output, overwrite=args.overwrite)  # before the analysis, not after
     trial = io.read(args.input, format=args.format)
     result = analyze(trial, threshold_kpa=args.threshold_kpa)
     print(_analysis_summary(args.input, result))
     if args.output is not None:
         table = to_table(result)
-        table.to_csv(args.output, index=False)
+        write_csv(table, args.output, overwrite=args.overwrite)
         print(f"wrote {args.output} ({len(table)} rows: step x region x metric, with units)")
 
 

@@ -1,13 +1,13 @@
 """Step 5: the calibration file, ``*.pmcal.nc`` (NetCDF-4 through h5netcdf)."""
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..io.netcdf import _move_unless_exists, _storable
+from ..io.netcdf import _storable
+from ..utils._files import write_bytes
 from ._common import ARRAY_ATTRS, _check_raw, _check_same_mat, _content_id, check_calibration
 
 #: The file name ending of calibration files.
@@ -64,18 +64,8 @@ def save(cal, path, *, overwrite=False):
     out = cal.copy(deep=False)
     out.attrs = _storable(out.attrs)
     encoding = {name: {"_FillValue": None} for name in out.variables}
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _move_unless_exists(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # Built in memory, then written through a temporary file (HDF5 never meets a full disk).
+    write_bytes(path, out.to_netcdf(engine="h5netcdf", encoding=encoding), overwrite=overwrite)
 
 
 def load(path, *, raw=None):

@@ -215,9 +215,14 @@ def save(ds, path, *, overwrite=False, verbose=None):
     place only when complete, so an interrupted save never leaves a partial file
     under ``path``. Values, coordinates and attributes round-trip exactly through
     :func:`read`. Pressure is stored in chunks of up to 64 frames x 32 x 32
-    sensels, deflate-compressed (with its Adler-32 check); chunks holding only
-    zeros are not written at all, so an empty walkway costs next to nothing on
-    disk and to read back. Any NetCDF-4 reader opens the file.
+    sensels, deflate-compressed; chunks holding only zeros are not written at
+    all, so an empty walkway costs next to nothing on disk and to read back.
+    Every variable carries checksums (HDF5's Fletcher-32 per chunk, and a CRC-32
+    per variable and of the attributes): :func:`read` refuses a file in which
+    any bit of a value, coordinate or attribute changed. The file is built in
+    memory and the free space checked first, so a full disk gives
+    :class:`~plantar.utils._files.DiskFullError` and leaves nothing behind. Any
+    NetCDF-4 reader opens the file.
 
     Parameters
     ----------

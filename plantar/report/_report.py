@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +13,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..utils import fill_doc, logger, verbose
+from ..utils._files import check_output, csv_text, output_files
 from . import _html
 
 #: Columns of the tidy table of every number in a report (``Report.numbers``).
@@ -309,10 +309,18 @@ class Report:
     def save(self, fname, *, overwrite=False, open_browser=False, pdf=False, verbose=None):
         """Write the report: ``fname`` (HTML), and beside it ``.csv`` and ``.json`` of every number.
 
+        The files are written to temporary files in the same folder and moved
+        into place together once all are complete: a failure (a full disk, a
+        Chromium error) leaves none of them behind, and without ``overwrite`` an
+        existing file, or one another writer creates meanwhile, is never replaced
+        (of two writers racing for one name, exactly one succeeds). The files get
+        the permissions the umask allows. Text cells of the CSV that a
+        spreadsheet would run as a formula are written as text.
+
         Parameters
         ----------
         fname : str | pathlib.Path
-            The HTML file to write (``.html``).
+            The HTML file to write (``.html``). Its folder is made if missing.
         overwrite : bool
             Replace existing files; otherwise an existing file is an error and
             nothing is written.
@@ -328,6 +336,13 @@ class Report:
         paths : dict of str to pathlib.Path
             ``{"html": ..., "csv": ..., "json": ...}`` and ``"pdf"`` if written.
 
+        Raises
+        ------
+        FileExistsError
+            If a file exists (or appears while writing) and ``overwrite`` is False.
+        plantar.utils._files.DiskFullError
+            If the disk is full; nothing is left behind.
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -338,26 +353,27 @@ class Report:
         >>> sorted(report.save(out))
         ['csv', 'html', 'json']
         """
-        fname = Path(fname)
-        if fname.suffix.lower() not in (".html", ".htm"):
-            raise ValueError(f"report file name must end in .html, got '{fname}'")
-        paths = {"html": fname, "csv": fname.with_suffix(".csv"), "json": fname.with_suffix(".json")}
-        if pdf:
-            paths["pdf"] = fname.with_suffix(".pdf")
-        if not overwrite:
-            for path in paths.values():
-                if path.exists():
-                    raise FileExistsError(f"'{path}' exists; pass overwrite=True (--overwrite) to replace it")
+        paths = _paths(fname, pdf=pdf)
+        check_paths(paths.values(), overwrite=overwrite)
         browser = _chromium() if pdf else None
         if pdf and browser is None:
             raise RuntimeError("--pdf needs Chromium (chromium or google-chrome on the PATH); nothing written")
-        fname.parent.mkdir(parents=True, exist_ok=True)
+        paths["html"].parent.mkdir(parents=True, exist_ok=True)
         numbers = self.numbers
-        _write_text(paths["html"], self.to_html())
-        numbers.to_csv(paths["csv"], index=False)
-        _write_text(paths["json"], json.dumps(self._json(numbers), indent=1, allow_nan=False))
-        if pdf:
-            _print_pdf(browser, paths["html"], paths["pdf"])
+        content = {
+            "html": self.to_html().encode("utf-8"),
+            "csv": csv_text(numbers).encode("utf-8"),
+            "json": json.dumps(self._json(numbers), indent=1, allow_nan=False).encode("utf-8"),
+        }
+        # All files are written, then moved into place together: none is left half-written, and
+        # without overwrite an existing file (or one another writer makes meanwhile) is never replaced.
+        size = sum(len(data) for data in content.values())
+        with output_files(*paths.values(), overwrite=overwrite, size_bytes=size) as temporary:
+            temporary = dict(zip(paths, temporary))
+            for kind, data in content.items():
+                temporary[kind].write_bytes(data)
+            if pdf:
+                _print_pdf(browser, temporary["html"], temporary["pdf"])
         for kind, path in paths.items():
             logger.info("wrote %s (%s)", path, _size(path))
         if open_browser:
@@ -430,16 +446,27 @@ class Report:
         }
 
 
-def _write_text(path, text):
-    """Write through a temporary file in the same folder, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _paths(fname, *, pdf=False):
+    """The files a report named ``fname`` is made of: HTML, CSV, JSON (and PDF)."""
+    fname = Path(fname)
+    if fname.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"report file name must end in .html, got '{fname}'")
+    paths = {"html": fname, "csv": fname.with_suffix(".csv"), "json": fname.with_suffix(".json")}
+    if pdf:
+        paths["pdf"] = fname.with_suffix(".pdf")
+    return paths
+
+
+def check_paths(paths, *, overwrite=False):
+    """Check up front that the report's files can be written (their folder is made if missing)."""
+    for path in paths:
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if folder != path.parent:  # made by save: only the nearest existing folder can be checked
+            check_output(folder / path.name, overwrite=True)
+        else:
+            check_output(path, overwrite=overwrite)
 
 
 def _chromium():

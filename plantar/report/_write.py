@@ -5,7 +5,7 @@ from pathlib import Path
 from ..io import read
 from ..utils import fill_doc, logger, verbose
 from ._loading import TARGET_KPA
-from ._report import Report
+from ._report import Report, _paths, check_paths
 
 
 @fill_doc
@@ -44,7 +44,9 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
     animation : bool
         Include the animation of each trial's pressure frames.
     overwrite : bool
-        Replace existing files.
+        Replace existing files. Without it, an existing file is refused before
+        any analysis, and the files are never written over one (see
+        :meth:`Report.save`).
     pdf : bool
         Also print the report to PDF with a headless Chromium.
     open_browser : bool
@@ -68,6 +70,7 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
     >>> sorted(paths)
     ['csv', 'html', 'json']
     """
+    check_paths(_paths(fname, pdf=pdf).values(), overwrite=overwrite)  # before the analysis, not after
     if isinstance(trials, dict):
         if labels is not None:
             raise ValueError("give labels either as the keys of trials or as labels, not both")

@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import plantar
 import plantar.io.netcdf
+import plantar.utils._files
 from plantar.io import FileFormatError, known_formats
 
 CHUNK = (64, 32, 32)
@@ -382,7 +383,8 @@ def test_reads_chunk_stored_with_deflate_skipped(tmp_path):
     """A chunk whose filter mask says 'not compressed' is read as HDF5 reads it."""
     data, trial = _sparse_trial()
     path = tmp_path / "raw_chunk.nc"
-    plantar.save(trial, path)
+    encoding = {"zlib": True, "chunksizes": (5, 32, 32), "_FillValue": None}
+    trial.to_netcdf(path, engine="h5netcdf", encoding={"pressure": encoding})  # another writer, no checksums
     chunk = np.zeros((5, 32, 32), dtype=np.float32)
     chunk[0, 0, 0], chunk[4, 31, 31], chunk[2, 10, 20] = 42.0, 7.0, -0.0
     with h5py.File(path, "a") as f:
@@ -892,20 +894,27 @@ def test_save_failure_keeps_existing_file(saved, monkeypatch):
 
 
 def test_save_writes_through_a_temporary_file(tmp_path, monkeypatch):
-    """While the frames are written, the target does not exist yet; a dot-file does."""
+    """The file is built in memory, then written to a dot-file that becomes the target when complete."""
     seen = {}
-    original = plantar.io.netcdf._write_frames
+    original_frames, original_sync = plantar.io.netcdf._write_frames, plantar.utils._files._sync
 
-    def spy(f, name, frames):
-        seen["target_exists"] = (tmp_path / "trial.nc").exists()
-        seen["files"] = sorted(p.name for p in tmp_path.iterdir())
-        return original(f, name, frames)
+    def spy_frames(f, name, frames):
+        seen["while building"] = sorted(p.name for p in tmp_path.iterdir())
+        return original_frames(f, name, frames)
 
-    monkeypatch.setattr(plantar.io.netcdf, "_write_frames", spy)
+    def spy_sync(path):
+        seen["before the move"] = sorted(p.name for p in tmp_path.iterdir())
+        seen["size"] = Path(path).stat().st_size
+        return original_sync(path)
+
+    monkeypatch.setattr(plantar.io.netcdf, "_write_frames", spy_frames)
+    monkeypatch.setattr(plantar.utils._files, "_sync", spy_sync)
     plantar.save(_hand_trial(), tmp_path / "trial.nc")
-    assert seen["target_exists"] is False
-    assert len(seen["files"]) == 1 and seen["files"][0].startswith(".trial.nc.")
+    assert seen["while building"] == []
+    assert len(seen["before the move"]) == 1 and seen["before the move"][0].startswith(".trial.")
+    assert seen["before the move"][0].endswith(".tmp.nc")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.nc"]
+    assert (tmp_path / "trial.nc").stat().st_size == seen["size"]
     xr.testing.assert_identical(plantar.read(tmp_path / "trial.nc"), _hand_trial())
 
 
