@@ -281,6 +281,9 @@ example:
   plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
   plantar calibrate tare --from empty.nc -o mat.pmcal.nc""")
     tare_step.add_argument("--from", dest="source", type=Path, help="a raw recording of the empty mat")
+    tare_step.add_argument("--rated-max-kpa", type=float,
+                           help="the sensor's rated maximum pressure in kPa, if its maker states one "
+                                "(fit refuses a calibrated range beyond it)")  # fmt: skip
     _source(tare_step, "the empty mat")
     tare_step.set_defaults(run=_calibrate_tare)
 
@@ -327,6 +330,9 @@ example:
     fit_step.add_argument("--body-mass-kg", type=float, help="the subject's body mass in kg")
     fit_step.add_argument("--model", action="append", dest="models", choices=tuple(calibration.MODELS),
                           help="a curve family to try (repeatable; default: all the loads allow)")  # fmt: skip
+    fit_step.add_argument("--max-kpa", type=float,
+                          help="refuse a curve whose calibrated range reaches more (default: the sensor's "
+                               f"rated maximum from the tare, else {calibration.PLAUSIBLE_MAX_KPA:g} kPa)")  # fmt: skip
     fit_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file to extend")
     _source(fit_step, "the subject standing")
     fit_step.set_defaults(run=_calibrate_fit)
@@ -342,6 +348,9 @@ example:
     apply_step.add_argument("--dead", choices=("inpaint", "nan"), default="inpaint",
                             help="dead and stuck sensels: from their neighbours (default) or NaN")  # fmt: skip
     apply_step.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    apply_step.add_argument("--skip-mat-check", action="store_true",
+                            help="do not compare the recording's readings at rest with the tare's "
+                                 "(device, shape and pitch are still checked)")  # fmt: skip
     apply_step.set_defaults(run=_calibrate_apply)
 
     show_step = _command(steps, "show", "summarise a calibration file", """\
@@ -683,7 +692,7 @@ def _calibrate_tare(args):
     from . import calibration
 
     raw = _calibration_recording(args, args.source, "Clear the mat: nobody on it, nothing lying on it.")
-    cal = calibration.tare(raw)
+    cal = calibration.tare(raw, rated_max_kpa=args.rated_max_kpa)
     status = cal["status"].values
     print(f"tare from {raw.sizes['time']} frames: median noise {float(np.median(cal.noise_counts)):.2f} counts; "
           f"{int((status == calibration.STATUS['stuck_high']).sum())} stuck-high, "
@@ -756,7 +765,7 @@ def _calibrate_fit(args):
         loads += [(raw, weight_n) for raw in _record_prompted(args, prompts)]
     if not loads and not np.any(np.atleast_1d(cal.attrs.get("equilibration_levels_kpa", 0.0)) > 0):
         raise ValueError("no loads: give --load, --walk or --pressure recordings, or --port with --body-mass-kg")
-    cal = calibration.fit(cal, loads, models=args.models)
+    cal = calibration.fit(cal, loads, models=args.models, max_kpa=args.max_kpa)
     print(_calibration_summary(cal))
     _save_calibration(cal, args)
 
@@ -767,7 +776,9 @@ def _calibrate_apply(args):
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
     raw = io.read(args.input)
-    trial = calibration.apply(raw, calibration.load(args.calibration, raw=raw), dead=args.dead)
+    check = not args.skip_mat_check
+    cal = calibration.load(args.calibration, raw=raw, check_mat=check)
+    trial = calibration.apply(raw, cal, dead=args.dead, check_mat=check)
     io.save(trial, args.output, overwrite=args.overwrite)
     print(f"wrote {args.output} ({_size(args.output)}): {trial.sizes['time']} frames in kPa, "
           f"calibration {trial.attrs['calibration_id']}")  # fmt: skip
@@ -796,7 +807,8 @@ def _calibration_summary(cal):
         f"sensels: {int((status == 0).sum())} ok, {counts}",
     ]
     if a.get("model"):
-        heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" for m in calibration.MODELS
+        heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" if np.isfinite(a[f"heldout_rms_pct_{m}"])
+                            else f"{m} not measured" for m in calibration.MODELS
                             if f"heldout_rms_pct_{m}" in a)  # fmt: skip
         lines += [
             f"curve: {a['model']} ({a.get('model_formula', '')}); held-out force error: {heldout}",
