@@ -195,9 +195,16 @@ wire protocol on a pseudo-terminal (or a TCP socket) at the frame rate. Prints
 the port to connect to, then runs until Ctrl-C (or --seconds). Faults can be
 injected to see how a recording copes.
 
+What is on the mat (--scenario): the walker (default), nothing (empty), a
+uniform pressure (uniform, an air bladder at --pressure-kpa) or a person
+standing still (standing, --body-mass-kg on --stance). Change it while the mat
+runs by typing a line: 'empty', 'uniform 300', 'standing left', 'standing both',
+'walk'. This is how to practise 'plantar calibrate' without a mat.
+
 example:
   plantar simulate --rate-hz 100 --bit-error-rate 1e-5 --unplug-at 20 --unplug-s 2
-  plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc""",
+  plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc
+  plantar simulate --scenario empty --body-mass-kg 70   (then type 'uniform 200', 'standing left', ...)""",
     )
     simulate.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
     simulate.add_argument("--shape", type=_shape, default=(64, 64), help="ROWSxCOLS (default: 64x64)")
@@ -206,6 +213,14 @@ example:
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     simulate.add_argument("--link", choices=("pty", "tcp"), default="pty", help="pty (default) or tcp")
     simulate.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    simulate.add_argument("--scenario", choices=("walk", "empty", "uniform", "standing"), default="walk",
+                          help="what is on the mat at start (default: walk); type a line to change it")  # fmt: skip
+    simulate.add_argument("--pressure-kpa", type=_positive_float, default=200.0,
+                          help="the uniform pressure in kPa (default: 200)")  # fmt: skip
+    simulate.add_argument("--body-mass-kg", type=_positive_float, default=70.0,
+                          help="the walker's or standing person's body mass in kg (default: 70)")  # fmt: skip
+    simulate.add_argument("--stance", choices=("both", "left", "right"), default="both",
+                          help="the feet the person stands on (default: both)")  # fmt: skip
     simulate.add_argument("--bit-error-rate", type=float, default=0.0, help="bit flips per bit on the wire")
     simulate.add_argument("--unplug-at", type=float, help="unplug the mat this many s after streaming starts")
     simulate.add_argument("--unplug-s", type=float, default=2.0, help="how long it stays unplugged (default: 2 s)")
@@ -257,11 +272,14 @@ tree describes the bench procedure). Each step reads a recording, from a file
 it), and writes a calibration file (.pmcal.nc).
 
 example:
-  plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
-  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 200 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
-  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
+  plantar calibrate tare --port /dev/ttyACM0 -o mat-tare.pmcal.nc --overwrite
+  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 200 -c mat-tare.pmcal.nc -o mat-eq.pmcal.nc --overwrite
+  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 -c mat-eq.pmcal.nc -o mat.pmcal.nc --overwrite
   plantar calibrate show mat.pmcal.nc
-  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc""",
+  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc --overwrite
+
+To practise without a mat: plantar simulate --scenario empty (it prints the port
+to use, and what to type there to change what is on the virtual mat).""",
     )
     steps = calibrate.add_subparsers(title="steps", metavar="STEP", required=True)
 
@@ -615,9 +633,12 @@ def _devices(args):
 
 
 def _simulate(args):
+    import queue
+    import threading
     import time
 
     from .drivers.sim import Faults, VirtualMat
+    from .drivers.sim.bench import scenario_pressure_kpa
 
     faults = Faults(
         seed=args.seed,
@@ -625,18 +646,83 @@ def _simulate(args):
         unplugs=() if args.unplug_at is None else ((args.unplug_at, args.unplug_s),),
         reboots=() if args.reboot_at is None else (args.reboot_at,),
     )
+    frames = None if args.scenario == "walk" else np.zeros(args.shape)
     mat = VirtualMat(args.protocol, shape=args.shape, pitch_mm=args.pitch_mm, rate_hz=args.rate_hz,
-                     seed=args.seed, faults=faults, link=args.link)  # fmt: skip
+                     seed=args.seed, faults=faults, link=args.link, body_mass_kg=args.body_mass_kg,
+                     frames_kpa=frames)  # fmt: skip
+    scenario = {"scenario": args.scenario, "pressure_kpa": args.pressure_kpa, "stance": args.stance}
+
+    def put(**change):
+        """Put a scenario on the mat; say so on stderr (one line)."""
+        new = {**scenario, **change}
+        mat.set_pressure(scenario_pressure_kpa(mat, new["scenario"], pressure_kpa=new["pressure_kpa"],
+                                               body_mass_kg=args.body_mass_kg, stance=new["stance"]))  # fmt: skip
+        scenario.update(new)
+        print(f"virtual mat: {_scenario_text(scenario, args.body_mass_kg)}", file=sys.stderr, flush=True)
+
+    if args.scenario != "walk":
+        put()
+    lines = queue.Queue()
+    if sys.stdin is not None and not sys.stdin.closed:
+
+        def read_stdin():
+            for line in sys.stdin:
+                lines.put(line)
+
+        threading.Thread(target=read_stdin, name="plantar-simulate-stdin", daemon=True).start()
     with mat:
         rows, cols = args.shape
         print(f"virtual mat ({args.protocol}, {rows} x {cols} sensors of {args.pitch_mm:g} mm, "
               f"{args.rate_hz:g} Hz) at:", file=sys.stderr)  # fmt: skip
         print(mat.url, flush=True)
         print(f"record from it with: plantar record --port {mat.url} --protocol {args.protocol} "
-              "--seconds 10 -o walk.nc\nCtrl-C stops the mat.", file=sys.stderr, flush=True)  # fmt: skip
+              f"--seconds 10 -o walk.nc\non the mat: {_scenario_text(scenario, args.body_mass_kg)}; type "
+              "'empty', 'uniform KPA', 'standing left|right|both' or 'walk' to change it.\n"
+              "Ctrl-C stops the mat.", file=sys.stderr, flush=True)  # fmt: skip
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+            wait_s = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+            try:
+                line = lines.get(timeout=wait_s)
+            except queue.Empty:
+                continue
+            try:
+                change = _scenario_command(line)
+                if change:
+                    put(**change)
+            except ValueError as exc:  # a typing error stops nothing
+                print(f"virtual mat: {exc}", file=sys.stderr, flush=True)
+
+
+def _scenario_command(line):
+    """A line typed to ``plantar simulate``: the scenario change it asks for (a dict), or None if blank."""
+    words = line.split()
+    if not words:
+        return None
+    name, rest = words[0].lower(), words[1:]
+    if name in ("empty", "walk") and not rest:
+        return {"scenario": name}
+    if name == "uniform" and len(rest) == 1:
+        try:
+            kpa = float(rest[0])
+        except ValueError:
+            kpa = math.nan
+        if math.isfinite(kpa) and kpa > 0:
+            return {"scenario": "uniform", "pressure_kpa": kpa}
+    if name == "standing" and len(rest) <= 1 and (not rest or rest[0].lower() in ("both", "left", "right")):
+        return {"scenario": "standing", **({"stance": rest[0].lower()} if rest else {})}
+    raise ValueError(f"not understood: {line.strip()!r}; type 'empty', 'uniform KPA', 'standing left|right|both' "
+                     "or 'walk'")  # fmt: skip
+
+
+def _scenario_text(scenario, body_mass_kg):
+    name = scenario["scenario"]
+    if name == "uniform":
+        return f"a uniform {scenario['pressure_kpa']:g} kPa"
+    if name == "standing":
+        feet = "both feet" if scenario["stance"] == "both" else f"the {scenario['stance']} foot"
+        return f"a person of {body_mass_kg:g} kg standing on {feet}"
+    return "nothing (empty)" if name == "empty" else f"a walker of {body_mass_kg:g} kg"
 
 
 def _calibration_recording(args, source, prompt):

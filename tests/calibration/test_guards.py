@@ -213,3 +213,36 @@ def test_mats_with_a_spread_of_offsets_are_told_apart_and_a_drift_is_not_a_misma
     calibration._common._check_same_mat(drifted, cal)
     with pytest.raises(ValueError, match="sensels read at rest unlike this calibration's tare"):
         calibration._common._check_same_mat(b.raw(walk), cal)
+
+
+def test_the_cli_refuses_in_one_line_and_can_skip_the_mat_check(mat_a, tmp_path, capsys):
+    from plantar.cli import main
+
+    mat, cal, feet = mat_a
+    rng = np.random.default_rng(6)
+    paths = {name: tmp_path / f"{name}.nc" for name in ("empty", "bladder", "short_walk", "other")}
+    plantar.save(_u8_record(mat, np.zeros((200, 32, 32)), rng), paths["empty"])
+    plantar.save(_u8_record(mat, np.full((40, 32, 32), 100.0), rng), paths["bladder"])
+    walk = np.stack([mat.truth.pressure_kpa(k) for k in range(200)])  # its 32 x 32 window of a walk
+    plantar.save(_u8_record(mat, walk, rng), paths["short_walk"])
+    other = VirtualMat(SENSITRONICS, shape=(32, 32), seed=8, walk_s=2.0)
+    plantar.save(_u8_record(other, np.repeat(feet["both"][None], 20, 0), rng), paths["other"])
+    tare, eq = tmp_path / "tare.pmcal.nc", tmp_path / "eq.pmcal.nc"
+    assert main(["calibrate", "tare", "--from", str(paths["empty"]), "-o", str(tare)]) == 0
+    assert main(["calibrate", "equilibrate", "--from", str(paths["bladder"]), "--pressure-kpa", "100", "-c", str(tare),
+                 "-o", str(eq)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["calibrate", "fit", "--walk", str(paths["short_walk"]), "--body-mass-kg", "70", "-c", str(eq),
+                 "-o", str(tmp_path / "walk.pmcal.nc")]) == 1  # fmt: skip
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line or "Traceback" in line]
+    assert len(err) == 1 and err[0].startswith("plantar: error: loads[0] (a walk) has 0 whole strides"), err
+    assert not (tmp_path / "walk.pmcal.nc").exists()
+    fitted = tmp_path / "matA.pmcal.nc"
+    calibration.save(cal, fitted)
+    out = tmp_path / "other_kpa.nc"
+    assert main(["calibrate", "apply", str(paths["other"]), "-c", str(fitted), "-o", str(out)]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line or "Traceback" in line]
+    assert len(err) == 1 and "is from another mat" in err[0] and "--skip-mat-check" in err[0], err
+    assert not out.exists()
+    assert main(["calibrate", "apply", str(paths["other"]), "-c", str(fitted), "-o", str(out), "--skip-mat-check"]) == 0
+    assert out.exists()
