@@ -653,13 +653,20 @@ def _simulate(args):
     scenario = {"scenario": args.scenario, "pressure_kpa": args.pressure_kpa, "stance": args.stance}
 
     def put(**change):
-        """Put a scenario on the mat; say so on stderr (one line)."""
+        """Put a scenario on the mat; once the mat scans it (if running), say so on stderr (one line)."""
         new = {**scenario, **change}
+        n_before = sum(event[1] == "pressure" for event in list(mat.truth.events))
         mat.set_pressure(scenario_pressure_kpa(mat, new["scenario"], pressure_kpa=new["pressure_kpa"],
                                                body_mass_kg=args.body_mass_kg, stance=new["stance"]))  # fmt: skip
+        deadline = time.monotonic() + 1.0
+        while mat_running[0] and time.monotonic() < deadline:  # until a scan reads the new pressure
+            if sum(event[1] == "pressure" for event in list(mat.truth.events)) > n_before:
+                break
+            time.sleep(0.005)
         scenario.update(new)
         print(f"virtual mat: {_scenario_text(scenario, args.body_mass_kg)}", file=sys.stderr, flush=True)
 
+    mat_running = [False]
     if args.scenario != "walk":
         put()
     lines = queue.Queue()
@@ -671,6 +678,7 @@ def _simulate(args):
 
         threading.Thread(target=read_stdin, name="plantar-simulate-stdin", daemon=True).start()
     with mat:
+        mat_running[0] = True
         rows, cols = args.shape
         print(f"virtual mat ({args.protocol}, {rows} x {cols} sensors of {args.pitch_mm:g} mm, "
               f"{args.rate_hz:g} Hz) at:", file=sys.stderr)  # fmt: skip
@@ -736,14 +744,21 @@ def _calibration_recording(args, source, prompt):
     return _record_prompted(args, [prompt])[0]
 
 
+#: Seconds between Enter at a calibration prompt and the first frame recorded.
+SETTLE_S = 0.25
+
+
 def _record_prompted(args, prompts):
     """Open the mat once; for each prompt, wait for the user, then record ``--seconds`` s."""
+    import time
+
     from . import drivers
 
     raws = []
     with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
         for prompt in prompts:
             _wait_for_user(prompt)
+            time.sleep(SETTLE_S)  # frames still on their way from before Enter are not recorded
             print(f"recording {args.seconds:g} s ...", file=sys.stderr, flush=True)
             raws.append(session.read(seconds=args.seconds))
     return raws

@@ -169,7 +169,9 @@ def _read(path):
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             cal = ds.load()
     except Exception as exc:  # h5py and h5netcdf raise OSError, KeyError, RuntimeError, ValueError ...
-        raise FileFormatError(f"cannot read calibration '{path}': the file is truncated or corrupt ({_first_line(exc)})") from None
+        raise FileFormatError(
+            f"cannot read calibration '{path}': the file is truncated or corrupt ({_first_line(exc)})"
+        ) from None
     for var in cal.variables.values():
         var.encoding = {}
     for key in ARRAY_ATTRS:
