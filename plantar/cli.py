@@ -211,9 +211,16 @@ wire protocol on a pseudo-terminal (or a TCP socket) at the frame rate. Prints
 the port to connect to, then runs until Ctrl-C (or --seconds). Faults can be
 injected to see how a recording copes.
 
+What is on the mat (--scenario): the walker (default), nothing (empty), a
+uniform pressure (uniform, an air bladder at --pressure-kpa) or a person
+standing still (standing, --body-mass-kg on --stance). Change it while the mat
+runs by typing a line: 'empty', 'uniform 300', 'standing left', 'standing both',
+'walk'. This is how to practise 'plantar calibrate' without a mat.
+
 example:
   plantar simulate --rate-hz 100 --bit-error-rate 1e-5 --unplug-at 20 --unplug-s 2
-  plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc""",
+  plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc
+  plantar simulate --scenario empty --body-mass-kg 70   (then type 'uniform 200', 'standing left', ...)""",
     )
     simulate.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
     simulate.add_argument("--shape", type=_shape, default=(64, 64), help="ROWSxCOLS (default: 64x64)")
@@ -222,6 +229,14 @@ example:
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     simulate.add_argument("--link", choices=("pty", "tcp"), default="pty", help="pty (default) or tcp")
     simulate.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C)")
+    simulate.add_argument("--scenario", choices=("walk", "empty", "uniform", "standing"), default="walk",
+                          help="what is on the mat at start (default: walk); type a line to change it")  # fmt: skip
+    simulate.add_argument("--pressure-kpa", type=_positive_float, default=200.0,
+                          help="the uniform pressure in kPa (default: 200)")  # fmt: skip
+    simulate.add_argument("--body-mass-kg", type=_positive_float, default=70.0,
+                          help="the walker's or standing person's body mass in kg (default: 70)")  # fmt: skip
+    simulate.add_argument("--stance", choices=("both", "left", "right"), default="both",
+                          help="the feet the person stands on (default: both)")  # fmt: skip
     simulate.add_argument("--bit-error-rate", type=float, default=0.0, help="bit flips per bit on the wire")
     simulate.add_argument("--unplug-at", type=float, help="unplug the mat this many s after streaming starts")
     simulate.add_argument("--unplug-s", type=float, default=2.0, help="how long it stays unplugged (default: 2 s)")
@@ -273,11 +288,14 @@ tree describes the bench procedure). Each step reads a recording, from a file
 it), and writes a calibration file (.pmcal.nc).
 
 example:
-  plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
-  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 200 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
-  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 -c mat.pmcal.nc -o mat.pmcal.nc --overwrite
+  plantar calibrate tare --port /dev/ttyACM0 -o mat-tare.pmcal.nc --overwrite
+  plantar calibrate equilibrate --port /dev/ttyACM0 --pressure-kpa 200 -c mat-tare.pmcal.nc -o mat-eq.pmcal.nc --overwrite
+  plantar calibrate fit --port /dev/ttyACM0 --body-mass-kg 70 -c mat-eq.pmcal.nc -o mat.pmcal.nc --overwrite
   plantar calibrate show mat.pmcal.nc
-  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc""",
+  plantar calibrate apply walk.nc -c mat.pmcal.nc -o walk_kpa.nc --overwrite
+
+To practise without a mat: plantar simulate --scenario empty (it prints the port
+to use, and what to type there to change what is on the virtual mat).""",
     )
     steps = calibrate.add_subparsers(title="steps", metavar="STEP", required=True)
 
@@ -297,6 +315,9 @@ example:
   plantar calibrate tare --port /dev/ttyACM0 -o mat.pmcal.nc
   plantar calibrate tare --from empty.nc -o mat.pmcal.nc""")
     tare_step.add_argument("--from", dest="source", type=Path, help="a raw recording of the empty mat")
+    tare_step.add_argument("--rated-max-kpa", type=float,
+                           help="the sensor's rated maximum pressure in kPa, if its maker states one "
+                                "(fit refuses a calibrated range beyond it)")  # fmt: skip
     _source(tare_step, "the empty mat")
     tare_step.set_defaults(run=_calibrate_tare)
 
@@ -343,6 +364,9 @@ example:
     fit_step.add_argument("--body-mass-kg", type=float, help="the subject's body mass in kg")
     fit_step.add_argument("--model", action="append", dest="models", choices=tuple(calibration.MODELS),
                           help="a curve family to try (repeatable; default: all the loads allow)")  # fmt: skip
+    fit_step.add_argument("--max-kpa", type=float,
+                          help="refuse a curve whose calibrated range reaches more (default: the sensor's "
+                               f"rated maximum from the tare, else {calibration.PLAUSIBLE_MAX_KPA:g} kPa)")  # fmt: skip
     fit_step.add_argument("-c", "--calibration", type=Path, required=True, help="calibration file to extend")
     _source(fit_step, "the subject standing")
     fit_step.set_defaults(run=_calibrate_fit)
@@ -358,6 +382,9 @@ example:
     apply_step.add_argument("--dead", choices=("inpaint", "nan"), default="inpaint",
                             help="dead and stuck sensels: from their neighbours (default) or NaN")  # fmt: skip
     apply_step.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    apply_step.add_argument("--skip-mat-check", action="store_true",
+                            help="do not compare the recording's readings at rest with the tare's "
+                                 "(device, shape and pitch are still checked)")  # fmt: skip
     apply_step.set_defaults(run=_calibrate_apply)
 
     show_step = _command(steps, "show", "summarise a calibration file", """\
@@ -642,9 +669,12 @@ def _devices(args):
 
 
 def _simulate(args):
+    import queue
+    import threading
     import time
 
     from .drivers.sim import Faults, VirtualMat
+    from .drivers.sim.bench import scenario_pressure_kpa
 
     faults = Faults(
         seed=args.seed,
@@ -652,18 +682,91 @@ def _simulate(args):
         unplugs=() if args.unplug_at is None else ((args.unplug_at, args.unplug_s),),
         reboots=() if args.reboot_at is None else (args.reboot_at,),
     )
+    frames = None if args.scenario == "walk" else np.zeros(args.shape)
     mat = VirtualMat(args.protocol, shape=args.shape, pitch_mm=args.pitch_mm, rate_hz=args.rate_hz,
-                     seed=args.seed, faults=faults, link=args.link)  # fmt: skip
+                     seed=args.seed, faults=faults, link=args.link, body_mass_kg=args.body_mass_kg,
+                     frames_kpa=frames)  # fmt: skip
+    scenario = {"scenario": args.scenario, "pressure_kpa": args.pressure_kpa, "stance": args.stance}
+
+    def put(**change):
+        """Put a scenario on the mat; once the mat scans it (if running), say so on stderr (one line)."""
+        new = {**scenario, **change}
+        n_before = sum(event[1] == "pressure" for event in list(mat.truth.events))
+        mat.set_pressure(scenario_pressure_kpa(mat, new["scenario"], pressure_kpa=new["pressure_kpa"],
+                                               body_mass_kg=args.body_mass_kg, stance=new["stance"]))  # fmt: skip
+        deadline = time.monotonic() + 1.0
+        while mat_running[0] and time.monotonic() < deadline:  # until a scan reads the new pressure
+            if sum(event[1] == "pressure" for event in list(mat.truth.events)) > n_before:
+                break
+            time.sleep(0.005)
+        scenario.update(new)
+        print(f"virtual mat: {_scenario_text(scenario, args.body_mass_kg)}", file=sys.stderr, flush=True)
+
+    mat_running = [False]
+    if args.scenario != "walk":
+        put()
+    lines = queue.Queue()
+    if sys.stdin is not None and not sys.stdin.closed:
+
+        def read_stdin():
+            for line in sys.stdin:
+                lines.put(line)
+
+        threading.Thread(target=read_stdin, name="plantar-simulate-stdin", daemon=True).start()
     with mat:
+        mat_running[0] = True
         rows, cols = args.shape
         print(f"virtual mat ({args.protocol}, {rows} x {cols} sensors of {args.pitch_mm:g} mm, "
               f"{args.rate_hz:g} Hz) at:", file=sys.stderr)  # fmt: skip
         print(mat.url, flush=True)
         print(f"record from it with: plantar record --port {mat.url} --protocol {args.protocol} "
-              "--seconds 10 -o walk.nc\nCtrl-C stops the mat.", file=sys.stderr, flush=True)  # fmt: skip
+              f"--seconds 10 -o walk.nc\non the mat: {_scenario_text(scenario, args.body_mass_kg)}; type "
+              "'empty', 'uniform KPA', 'standing left|right|both' or 'walk' to change it.\n"
+              "Ctrl-C stops the mat.", file=sys.stderr, flush=True)  # fmt: skip
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+            wait_s = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+            try:
+                line = lines.get(timeout=wait_s)
+            except queue.Empty:
+                continue
+            try:
+                change = _scenario_command(line)
+                if change:
+                    put(**change)
+            except ValueError as exc:  # a typing error stops nothing
+                print(f"virtual mat: {exc}", file=sys.stderr, flush=True)
+
+
+def _scenario_command(line):
+    """A line typed to ``plantar simulate``: the scenario change it asks for (a dict), or None if blank."""
+    words = line.split()
+    if not words:
+        return None
+    name, rest = words[0].lower(), words[1:]
+    if name in ("empty", "walk") and not rest:
+        return {"scenario": name}
+    if name == "uniform" and len(rest) == 1:
+        try:
+            kpa = float(rest[0])
+        except ValueError:
+            kpa = math.nan
+        if math.isfinite(kpa) and kpa > 0:
+            return {"scenario": "uniform", "pressure_kpa": kpa}
+    if name == "standing" and len(rest) <= 1 and (not rest or rest[0].lower() in ("both", "left", "right")):
+        return {"scenario": "standing", **({"stance": rest[0].lower()} if rest else {})}
+    raise ValueError(f"not understood: {line.strip()!r}; type 'empty', 'uniform KPA', 'standing left|right|both' "
+                     "or 'walk'")  # fmt: skip
+
+
+def _scenario_text(scenario, body_mass_kg):
+    name = scenario["scenario"]
+    if name == "uniform":
+        return f"a uniform {scenario['pressure_kpa']:g} kPa"
+    if name == "standing":
+        feet = "both feet" if scenario["stance"] == "both" else f"the {scenario['stance']} foot"
+        return f"a person of {body_mass_kg:g} kg standing on {feet}"
+    return "nothing (empty)" if name == "empty" else f"a walker of {body_mass_kg:g} kg"
 
 
 def _calibration_recording(args, source, prompt):
@@ -677,14 +780,21 @@ def _calibration_recording(args, source, prompt):
     return _record_prompted(args, [prompt])[0]
 
 
+#: Seconds between Enter at a calibration prompt and the first frame recorded.
+SETTLE_S = 0.25
+
+
 def _record_prompted(args, prompts):
     """Open the mat once; for each prompt, wait for the user, then record ``--seconds`` s."""
+    import time
+
     from . import drivers
 
     raws = []
     with drivers.open_mat(args.port, protocol=args.protocol, pitch_mm=args.pitch_mm) as session:
         for prompt in prompts:
             _wait_for_user(prompt)
+            time.sleep(SETTLE_S)  # frames still on their way from before Enter are not recorded
             print(f"recording {args.seconds:g} s ...", file=sys.stderr, flush=True)
             raws.append(session.read(seconds=args.seconds))
     return raws
@@ -719,7 +829,7 @@ def _calibrate_tare(args):
     from . import calibration
 
     raw = _calibration_recording(args, args.source, "Clear the mat: nobody on it, nothing lying on it.")
-    cal = calibration.tare(raw)
+    cal = calibration.tare(raw, rated_max_kpa=args.rated_max_kpa)
     status = cal["status"].values
     print(f"tare from {raw.sizes['time']} frames: median noise {float(np.median(cal.noise_counts)):.2f} counts; "
           f"{int((status == calibration.STATUS['stuck_high']).sum())} stuck-high, "
@@ -792,7 +902,7 @@ def _calibrate_fit(args):
         loads += [(raw, weight_n) for raw in _record_prompted(args, prompts)]
     if not loads and not np.any(np.atleast_1d(cal.attrs.get("equilibration_levels_kpa", 0.0)) > 0):
         raise ValueError("no loads: give --load, --walk or --pressure recordings, or --port with --body-mass-kg")
-    cal = calibration.fit(cal, loads, models=args.models)
+    cal = calibration.fit(cal, loads, models=args.models, max_kpa=args.max_kpa)
     print(_calibration_summary(cal))
     _save_calibration(cal, args)
 
@@ -803,7 +913,9 @@ def _calibrate_apply(args):
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
     raw = io.read(args.input)
-    trial = calibration.apply(raw, calibration.load(args.calibration, raw=raw), dead=args.dead)
+    check = not args.skip_mat_check
+    cal = calibration.load(args.calibration, raw=raw, check_mat=check)
+    trial = calibration.apply(raw, cal, dead=args.dead, check_mat=check)
     io.save(trial, args.output, overwrite=args.overwrite)
     print(f"wrote {args.output} ({_size(args.output)}): {trial.sizes['time']} frames in kPa, "
           f"calibration {trial.attrs['calibration_id']}")  # fmt: skip
@@ -832,7 +944,8 @@ def _calibration_summary(cal):
         f"sensels: {int((status == 0).sum())} ok, {counts}",
     ]
     if a.get("model"):
-        heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" for m in calibration.MODELS
+        heldout = ", ".join(f"{m} {a[f'heldout_rms_pct_{m}']:.2f} %" if np.isfinite(a[f"heldout_rms_pct_{m}"])
+                            else f"{m} not measured" for m in calibration.MODELS
                             if f"heldout_rms_pct_{m}" in a)  # fmt: skip
         lines += [
             f"curve: {a['model']} ({a.get('model_formula', '')}); held-out force error: {heldout}",

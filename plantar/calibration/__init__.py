@@ -9,10 +9,13 @@ from raw recordings (schema ``counts/1``) of the same mat:
    pressures; dead and uncovered sensels.
 3. :func:`fit`: the load curve (linear, power law, exponential, or a monotone
    table through four or more pressure levels) from known forces and
-   pressures, chosen by held-out error.
+   pressures (a walk over whole strides on the mat), chosen by held-out
+   error; a calibrated range beyond the sensor's rated or a plausible
+   maximum is refused.
 4. :func:`apply`: a raw recording to a trial in kPa, with per-cell flags of
    saturated and extrapolated readings.
-5. :func:`save` / :func:`load`: the ``*.pmcal.nc`` file, tied to its mat.
+5. :func:`save` / :func:`load`: the ``*.pmcal.nc`` file, tied to its mat (by
+   device, shape and pitch, and by its readings at rest).
 
 Each step returns a new Dataset; none changes its inputs. The procedure and the
 maths follow the project's research notes on drivers and calibration (section 4.5).
@@ -20,15 +23,17 @@ maths follow the project's research notes on drivers and calibration (section 4.
 
 from ._apply import apply
 from ._common import SCHEMA_CAL, STATUS, check_calibration
-from ._curve import MIN_TABLE_LEVELS, MODEL_FORMULAS, MODELS, curve_kpa, fit
+from ._curve import MIN_TABLE_LEVELS, MIN_WALK_STRIDES, MODEL_FORMULAS, MODELS, PLAUSIBLE_MAX_KPA, curve_kpa, fit
 from ._equilibrate import equilibrate
 from ._file import SUFFIX, load, save
 from ._tare import tare
 
 __all__ = [
     "MIN_TABLE_LEVELS",
+    "MIN_WALK_STRIDES",
     "MODELS",
     "MODEL_FORMULAS",
+    "PLAUSIBLE_MAX_KPA",
     "SCHEMA_CAL",
     "STATUS",
     "SUFFIX",

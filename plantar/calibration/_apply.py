@@ -16,7 +16,7 @@ from ._curve import _params, curve_kpa
 _SET_BY_MAKE_TRIAL = ("plantar_schema", "sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm")
 
 
-def apply(raw, cal, *, dead="inpaint"):
+def apply(raw, cal, *, dead="inpaint", check_mat=True):
     """Turn a raw recording into a trial in kPa with a calibration.
 
     Per sensel and frame, ``P = f(e)`` with ``e = g * max(raw - o, 0)`` gated
@@ -45,6 +45,10 @@ def apply(raw, cal, *, dead="inpaint"):
         A fitted calibration (:func:`fit` or :func:`load`) of the same mat.
     dead : {"inpaint", "nan"}
         What to do with sensels whose status is not ok.
+    check_mat : bool
+        Compare the recording's readings at rest with the tare's, the mat's
+        fingerprint (see below); False skips it (device, shape and pitch are
+        always checked).
 
     Returns
     -------
@@ -56,6 +60,16 @@ def apply(raw, cal, *, dead="inpaint"):
         a sensel is in-painted or NaN, its reading not being used) and their
         counts per frame,
         ``saturated_sensels`` and ``extrapolated_sensels`` (int32, dim ``time``).
+
+    A calibration belongs to one mat. A recording from another device, of
+    another shape or pitch is refused; so is one whose readings at rest do not
+    match the tare's (the fingerprint of mats that send no serial number):
+    at least two sensels reading at rest below their tare
+    offset by more than six noise standard deviations and a count (after any
+    drift of the whole mat downwards), or stuck at the ADC rail alone among
+    sensels at rest where the tare read them at rest. On a mat whose firmware
+    zeroes the readings at rest, the fingerprint is its stuck sensels: such a
+    mat without any carries none.
 
     Raises
     ------
@@ -90,7 +104,7 @@ def apply(raw, cal, *, dead="inpaint"):
         raise ValueError(f"dead must be one of ('inpaint', 'nan'), got {dead!r}")
     if cal.attrs["model"] == "":
         raise ValueError("the calibration has no load curve: run plantar.calibration.fit on it first")
-    _check_same_mat(raw, cal)
+    _check_same_mat(raw, cal, check_fingerprint=check_mat)
     model = cal.attrs["model"]
     params = _params(cal)
     bad = cal["status"].values != STATUS["ok"]

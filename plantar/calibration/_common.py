@@ -102,8 +102,26 @@ def check_calibration(cal):
         _check_knots(cal.attrs["curve_knots_counts"], cal.attrs["curve_knots_kpa"], "calibration attr curve_knots")
 
 
-def _check_same_mat(raw, cal, name="raw"):
-    """Refuse a recording from another mat than the calibration's (device, shape, pitch)."""
+#: Two readings at rest differ when they are more than this many noise standard
+#: deviations (``max(noise_counts, noise_floor_counts)``) and one count apart.
+MAT_CHECK_SIGMA = 6.0
+#: A sensel's reading at rest in a recording: this percentile of its readings over
+#: the frames (a foot or a load covers a sensel in fewer than 90 % of a walk's frames).
+REST_PERCENTILE = 10
+#: A recording is from another mat when at least this many sensels read at rest
+#: unlike the tare (one may have failed since; two are not chance: each is off by
+#: more than ``MAT_CHECK_SIGMA`` noise standard deviations in 90 % of the frames).
+MAT_MISMATCH_SENSELS = 2
+
+
+def _check_same_mat(raw, cal, name="raw", *, check_fingerprint=True):
+    """Refuse a recording from another mat than the calibration's.
+
+    Device, shape and pitch must be the calibration's; then, unless
+    ``check_fingerprint`` is False, the recording's readings at rest must match
+    the tare's (:func:`_rest_mismatch`), which tells apart mats that send no
+    serial number.
+    """
     shape_cal = (cal.sizes["y"], cal.sizes["x"])
     shape_raw = (raw.sizes["y"], raw.sizes["x"])
     dev_cal, dev_raw = cal.attrs["device"], raw.attrs.get("device", "")
@@ -119,6 +137,57 @@ def _check_same_mat(raw, cal, name="raw"):
                 f"{name} has {attr} = {raw.attrs[attr]:g} but the calibration {cal.attrs[attr]:g}: "
                 "it is from another mat; use the calibration of this mat"
             )
+    if check_fingerprint:
+        message = _rest_mismatch(raw, cal)
+        if message:
+            raise ValueError(
+                f"{name} is from another mat: {message}; use the calibration of this mat (recalibrate a "
+                "repaired mat; check_mat=False, or --skip-mat-check, skips this comparison)"
+            )
+
+
+def _rest_mismatch(raw, cal):
+    """Why a recording's readings at rest are not the tare's (its mat's fingerprint), or "".
+
+    Each sensel's reading at rest is its :data:`REST_PERCENTILE` th percentile
+    over the recording's frames: its zero-load reading wherever it is unloaded
+    in a tenth of the frames or more (a walk, someone standing, an empty mat),
+    a loaded reading otherwise. Load only raises readings, so on the tare's
+    mat no sensel reads at rest clearly *below* its tare offset (a drift of
+    the whole mat downwards is taken out first: the median difference, if
+    negative). Two disagreements are counted, each beyond
+    ``MAT_CHECK_SIGMA * max(noise, floor) + 1`` counts: a sensel reading at
+    rest below its tare offset (a sensel stuck at the rail in the tare that
+    now reads less, or a lower offset), and a sensel at the ADC rail in at
+    least 90 % of the frames, alone among sensels at rest, where the tare read
+    it at rest (a hot sensel the tare did not see). Mats whose firmware zeroes
+    the readings at rest differ in their stuck sensels; mats with a spread of
+    offsets in most sensels.
+    """
+    counts = raw["counts"].values
+    rest = np.percentile(counts, REST_PERCENTILE, axis=0, method="lower").astype(np.float64)
+    offset = cal["offset_counts"].values.astype(np.float64)
+    tol = MAT_CHECK_SIGMA * np.maximum(cal["noise_counts"].values, cal.attrs["noise_floor_counts"]) + 1.0
+    ok = cal["status"].values == STATUS["ok"]
+    diff = rest - offset
+    drift = min(0.0, float(np.median(diff[ok]))) if ok.any() else 0.0
+    diff -= drift
+    below = diff < -tol
+    rail = cal["saturation_counts"].values
+    at_rest = np.abs(diff) <= tol
+    padded = np.pad(at_rest, 1, constant_values=True)
+    neighbours_at_rest = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    hot = (rest >= rail) & (offset < rail - tol) & neighbours_at_rest
+    wrong = below | hot
+    n_wrong = int(wrong.sum())
+    if n_wrong < MAT_MISMATCH_SENSELS:
+        return ""
+    r, c = (int(v[0]) for v in np.nonzero(wrong))
+    return (
+        f"{n_wrong} sensels read at rest unlike this calibration's tare ({int(below.sum())} lower, "
+        f"{int(hot.sum())} stuck at the rail; row {r}, col {c} reads {rest[r, c]:.0f} counts at rest, "
+        f"the tare {offset[r, c]:.0f})"
+    )
 
 
 def _fraction(value, name):

@@ -51,6 +51,20 @@ SIMPLER_MARGIN_PCT = 1.0
 #: A load needs this many sensels above their gate in some frame.
 MIN_LOADED_SENSELS = 4
 
+#: A walk load needs at least this many whole strides on the mat: one to fit on
+#: and one to test on (the held-out scheme splits a walk's strides in two).
+MIN_WALK_STRIDES = 2
+
+#: Shortest time between two heel strikes of a walk, s (a cadence of 300 steps/min).
+MIN_STEP_S = 0.2
+
+#: The highest pressure a calibrated range may reach, in kPa, unless the sensor's
+#: rated maximum is known. Barefoot walking peaks at 367-794 kPa (heel and
+#: forefoot at 1.0-2.0 m/s; Shorten et al. 1989), so a floor-mat curve that reads
+#: more than 2,000 kPa (about 2.5 x the highest of them) within the loads it was
+#: fitted to was fitted to wrong forces.
+PLAUSIBLE_MAX_KPA = 2000.0
+
 
 def curve_kpa(model, params, e):
     """Evaluate a load curve: pressure in kPa from equalised counts.
@@ -250,7 +264,8 @@ def _n_params(model, n_levels):
     return n_levels if model == "table" else len(MODELS[model])
 
 
-def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fraction=0.001):
+def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fraction=0.001, max_kpa=None,
+        min_strides=MIN_WALK_STRIDES):
     """Fit the load curve, pressure from equalised counts, to known loads; choose the model.
 
     With equalised counts ``e = g * max(raw - o, 0)`` gated at
@@ -267,15 +282,30 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
     equalised counts with its pressure, joined by a monotone cubic (see
     :func:`curve_kpa`); known forces only test it.
 
+    A walk (``"average": True``) counts only over whole strides: from a heel
+    strike to the same foot's next one, every foot contact in between wholly
+    on the mat (no load on its outer sensels, the other foot on the mat at the
+    first heel strike, contact throughout, at most two feet at once), found
+    by :class:`plantar.steps.FootstepSegmentation` on the gated equalised
+    counts. Over a whole stride the mean vertical force is body weight; over
+    other frames (the person partly or wholly off the mat) it is not, so a
+    walk with fewer than ``min_strides`` whole strides is refused.
+
     The model is chosen by held-out error, never by in-sample fit: with more
     loads than the largest parametric model has parameters, *leave one load
     out* (fit on the others, predict the one left out, for each load in turn;
     for the table, leaving out a level removes its knot, so the top level is
-    predicted by extrapolation); otherwise each load's frames are split into
-    even and odd frames, fitted on one half and tested on the other. The model
+    predicted by extrapolation); otherwise each recorded load is split in two
+    in time (the first and second halves of its frames, or of a walk's
+    strides), fitted on one half and tested on the other; the equilibration's
+    levels (kept as one value each) are fitted in both and tested in neither,
+    so every tested frame is one the fit did not see. The model
     with the lowest held-out RMS error wins, except that a model with fewer
     parameters (the table has one per level) is kept unless the other's error
     is below 90 % of its own and lower by more than 1 percentage point.
+
+    A curve whose calibrated range (below) reaches more than ``max_kpa`` is
+    refused: the forces or pressures of the loads do not match their readings.
 
     Parameters
     ----------
@@ -288,8 +318,8 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         ``body_mass_kg * 9.80665``), using the frames where the summed
         equalised counts are at least 80 % of their 90th percentile; or a dict
         with key ``"raw"`` and one of ``"force_n"`` (as the tuple; add
-        ``"average": True`` for a walk whose whole-recording mean force is
-        ``force_n``, as for full strides on the mat), ``"body_mass_kg"``
+        ``"average": True`` for a walk whose mean force over whole strides
+        is ``force_n``, body weight), ``"body_mass_kg"``
         (the same, in kg, with ``"average"`` as for ``force_n``) or
         ``"pressure_kpa"`` (a uniform pressure over the mat, in kPa).
     models : sequence of str | None
@@ -302,6 +332,12 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         instead of refusing.
     max_saturated_fraction : float
         Largest fraction of loaded readings at the ADC rail in any load; more is refused.
+    max_kpa : float | None
+        Highest pressure the calibrated range may reach, in kPa; None takes the
+        sensor's rated maximum if the calibration records one (attr
+        ``rated_max_kpa``), else :data:`PLAUSIBLE_MAX_KPA` (2,000 kPa).
+    min_strides : int
+        Fewest whole strides a walk load must have on the mat.
 
     Returns
     -------
@@ -315,16 +351,21 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         beyond it as extrapolated), ``fit_rms_force_pct``
         (in-sample RMS of the relative force errors, %), ``fit_rms_kpa`` (the
         same as mean-pressure errors, kPa), ``heldout_rms_pct_<model>`` for each
-        model tried, ``heldout_scheme``, and the loads in ``procedure``;
+        model tried, ``heldout_scheme``, and the loads in ``procedure`` (a
+        walk's whole strides among them);
         ``max_seen_counts`` raised to the loads' highest readings.
 
     Raises
     ------
     ValueError
         If a load is malformed, from another mat, unloaded or saturated, a
+        walk has fewer than ``min_strides`` whole strides on the mat, a
         model has more parameters than there are loads, a table is asked for
-        with fewer than ``MIN_TABLE_LEVELS`` levels, or the levels do not
-        read more at a higher pressure.
+        with fewer than ``MIN_TABLE_LEVELS`` levels, the levels do not
+        read more at a higher pressure, several models are to be compared
+        but the only loads are as few equilibration levels as their
+        parameters (nothing can be held out; with one model its held-out
+        error is NaN, not measured), or the calibrated range exceeds ``max_kpa``.
 
     See Also
     --------
@@ -346,6 +387,9 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
     """
     check_calibration(cal)
     max_saturated_fraction = _fraction(max_saturated_fraction, "max_saturated_fraction")
+    limit_kpa, limit_what = _max_kpa(cal, max_kpa)
+    if not (isinstance(min_strides, numbers.Integral) and min_strides >= 1):
+        raise ValueError(f"min_strides must be a positive integer, got {min_strides!r}")
     asked = models is not None
     if models is None:
         models = tuple(MODELS)
@@ -357,7 +401,7 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
     if isinstance(loads, dict) or (isinstance(loads, tuple) and loads and isinstance(loads[0], xr.Dataset)):
         loads = [loads]  # one load given on its own
     loads = list(loads)
-    data, described, highest = _gather(cal, loads, max_saturated_fraction)
+    data, described, highest = _gather(cal, loads, max_saturated_fraction, int(min_strides))
     n_loads = len(described)
     if n_loads == 0:
         raise ValueError("fit needs at least one known load (loads is empty and the calibration has no "
@@ -396,8 +440,17 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         scheme = "leave one load out"
         folds = [data.load != k for k in range(n_loads)]
     else:
-        scheme = "even and odd frames of each load"
-        folds = [data.half == 0, data.half == 1]
+        scheme = "first and second half of each recorded load"
+        folds = [data.half != 1, data.half != 0]  # half -1 (an equilibration level): always fitted, never tested
+        if not np.any(data.half >= 0):  # equilibration levels only, one value each: nothing to hold out
+            if len(usable) > 1:
+                raise ValueError(
+                    f"the models {usable} cannot be compared: the only loads are {n_loads} equilibration "
+                    "level(s), one value each, so no load can be held out; add a recorded load (--load, "
+                    "--pressure, --walk) or more levels, or fit one model (e.g. models=('linear',))"
+                )
+            scheme = "none (the only loads are equilibration levels, one value each)"
+            folds = []
     if n_levels > 1:
         _table_levels(data)  # refuse pressure levels that do not read more at a higher pressure
     heldout, fitted = {}, {}
@@ -407,8 +460,11 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
             curve, _ = _fit_model(data, model, train)
             test = ~train
             errors.append(data.weight[test] * data.relative(curve, test))
-        errors = np.concatenate(errors)
-        heldout[model] = float(100 * np.sqrt(np.sum(errors**2) / np.sum(_weights_sq(data, folds))))
+        if folds:
+            errors = np.concatenate(errors)
+            heldout[model] = float(100 * np.sqrt(np.sum(errors**2) / np.sum(_weights_sq(data, folds))))
+        else:
+            heldout[model] = float("nan")  # not measured (one model, nothing held out)
         fitted[model] = _fit_model(data, model, everything)
     chosen = _choose(usable, heldout, n_levels)
     curve, params = fitted[chosen]
@@ -423,6 +479,13 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
     top = params[0][-1] if chosen == "table" else float(e_seen.max())
     valid_counts = np.array([float(e_seen.min()), float(top)])
     valid_kpa = curve_kpa(chosen, params, valid_counts).astype(float)
+    if not valid_kpa[1] <= limit_kpa:
+        raise ValueError(
+            f"the fitted {chosen} curve reads {valid_kpa[1]:,.0f} kPa at the loads' highest reading "
+            f"({valid_counts[1]:.0f} equalised counts), above {limit_what} of {limit_kpa:,.0f} kPa: the loads' "
+            "forces do not match their readings (check the body mass, that all of it was on the mat, and "
+            "the pressures given); no calibration is made"
+        )
     logger.info("fit: %s chosen (%s); held-out RMS %s; in-sample %.2f %% / %.2f kPa", chosen, scheme,
                 {m: round(v, 2) for m, v in heldout.items()}, rms_pct, rms_kpa)  # fmt: skip
 
@@ -449,6 +512,19 @@ def fit(cal, loads=(), *, models=None, allow_fewer_loads=False, max_saturated_fr
         "heldout_scheme": scheme, "heldout_rms_pct": heldout,
     })  # fmt: skip
     return _finish(out)
+
+
+def _max_kpa(cal, max_kpa):
+    """The highest pressure the calibrated range may reach, and what it is (for messages)."""
+    if max_kpa is None:
+        rated = cal.attrs.get("rated_max_kpa")
+        if rated is not None and np.isfinite(rated) and rated > 0:
+            return float(rated), "the sensor's rated maximum (attr rated_max_kpa)"
+        return PLAUSIBLE_MAX_KPA, "the plausible maximum for a floor mat (max_kpa)"
+    if not (isinstance(max_kpa, numbers.Real) and not isinstance(max_kpa, bool) and np.isfinite(max_kpa)
+            and max_kpa > 0):
+        raise ValueError(f"max_kpa must be a positive number or None, got {max_kpa!r}")
+    return float(max_kpa), "max_kpa"
 
 
 def _fit_model(data, model, rows):
@@ -494,7 +570,7 @@ def _least_squares(data, model, rows):
     return best.x
 
 
-def _gather(cal, loads, max_saturated_fraction):
+def _gather(cal, loads, max_saturated_fraction, min_strides):
     """Turn the loads into residual groups of gated equalised counts; also return the recordings."""
     data = _Data()
     described, recordings = [], []
@@ -515,8 +591,19 @@ def _gather(cal, loads, max_saturated_fraction):
             raise ValueError(
                 f"{where} is not loaded: at most {n_above.max()} sensels read above their noise gate in any frame"
             )
+        strides = []
         if average:
-            frames = np.arange(e.shape[0])
+            strides = _whole_strides(np.where(bad, np.float32(0), e), raw, cal)  # measured sensels only
+            if len(strides) < min_strides:
+                n_on = int(np.count_nonzero(total))
+                raise ValueError(
+                    f"{where} (a walk) has {len(strides)} whole strides on the mat, fewer than the {min_strides} "
+                    f"a walk load needs (min_strides): the mean force is body weight only over whole strides "
+                    f"(heel strike to the same foot's next, every contact in between wholly on the mat), and "
+                    f"someone was on the mat in {n_on} of its {e.shape[0]} frames; walk over a longer mat or "
+                    "make more passes, or calibrate with standing loads"
+                )
+            frames = np.concatenate([np.arange(start, stop) for start, stop in strides])
         else:
             frames = np.nonzero(total >= 0.8 * np.percentile(total, 90))[0]
         loaded = e[frames] > 0
@@ -530,38 +617,94 @@ def _gather(cal, loads, max_saturated_fraction):
             )
         load_id = len(described)
         if kind == "force":
-            n_loaded = loaded.reshape(len(frames), -1).sum(axis=1)
-            if average:
-                for half in (0, 1):
-                    sub = frames[half::2]
-                    values = e[sub][e[sub] > 0]
-                    data.add(values, 1000 * area_m2 / len(sub), value, "force", load_id, half,
-                             1.0 / (1000 * area_m2 * max(n_loaded[half::2].mean(), 1)))  # fmt: skip
+            if average:  # one residual per stride: its mean force is body weight
+                for i, (start, stop) in enumerate(strides):
+                    block = e[start:stop]
+                    n_loaded = (block > 0).reshape(stop - start, -1).sum(axis=1).mean()
+                    data.add(block[block > 0], 1000 * area_m2 / (stop - start), value, "force", load_id,
+                             int(2 * i >= len(strides)), 1.0 / (1000 * area_m2 * max(n_loaded, 1)))  # fmt: skip
             else:
+                n_loaded = loaded.reshape(len(frames), -1).sum(axis=1)
                 for i, frame in enumerate(frames):
                     values = e[frame][e[frame] > 0]
-                    data.add(values, 1000 * area_m2, value, "force", load_id, i % 2,
+                    data.add(values, 1000 * area_m2, value, "force", load_id, int(2 * i >= len(frames)),
                              1.0 / (1000 * area_m2 * max(n_loaded[i], 1)))  # fmt: skip
         else:
             for i, frame in enumerate(frames):
                 values = e[frame][covered]
-                data.add(values, 1.0 / values.size, value, "pressure", load_id, i % 2, 1.0)
+                data.add(values, 1.0 / values.size, value, "pressure", load_id, int(2 * i >= len(frames)), 1.0)
             data.levels.append((load_id, value, float(e[frames][:, covered].mean())))
         described.append({
             "kind": kind, "value": value, "units": "N" if kind == "force" else "kPa", "average": average,
             "frames": len(frames), "source_file": str(raw.attrs.get("source_file", "")),
+            **({"strides": len(strides)} if average else {}),
         })  # fmt: skip
     for kpa, level in zip(*_equilibration_levels(cal)):
         if kpa <= 0:
             continue  # a level of unknown pressure: no load
         values = np.array([level])  # every covered sensel reads the level: one value stands for all
         load_id = len(described)
-        for half in (0, 1):
-            data.add(values, 1.0, kpa, "pressure", load_id, half, 1.0)
+        data.add(values, 1.0, kpa, "pressure", load_id, -1, 1.0)  # no frames: fitted, never tested on
         data.levels.append((load_id, kpa, level))
         described.append({"kind": "pressure", "value": kpa, "units": "kPa", "average": False, "frames": 0,
                           "source_file": "equilibration"})  # fmt: skip
     return data, described, recordings
+
+
+def _whole_strides(e, raw, cal):
+    """Whole strides of a walk on the mat: ``[(first frame, stop frame), ...]``, not overlapping.
+
+    Foot contacts are found by :class:`plantar.steps.FootstepSegmentation` on
+    the gated equalised counts ``e`` of the sensels whose status is ok (the
+    others 0, not in-painted: an in-painted outer sensel would put a foot next
+    to the edge on it), contact where they are above 0. A stride runs
+    from a heel strike to the heel strike after next (the same foot's next):
+    it is whole when the other foot is on the mat at its first frame (double
+    support seen), some foot is in contact in every frame and never more than
+    two, no foot contact touches the mat's outer sensels in any of its frames
+    (a foot partly off the mat),
+    and its heel strikes are at least :data:`MIN_STEP_S` apart.
+    """
+    from .._schema import make_trial
+    from ..steps import FootstepSegmentation
+
+    n_frames, n_rows, n_cols = e.shape
+    pitch = (cal.attrs["sensor_pitch_x_mm"], cal.attrs["sensor_pitch_y_mm"])
+    rate_hz = float(raw.attrs["sampling_rate_hz"])
+    contact = make_trial(e, pitch_mm=pitch, rate_hz=rate_hz, time_s=raw["time"].values)
+    steps = FootstepSegmentation(threshold_kpa=0.0, min_force_n=0.0).segment(contact).steps_
+    starts = np.array([step.frames.start for step in steps], dtype=int)
+    stops = np.array([step.frames.stop for step in steps], dtype=int)
+    order = np.argsort(starts, kind="stable")
+    starts, stops = starts[order], stops[order]
+    in_contact = np.zeros(n_frames + 1, int)
+    np.add.at(in_contact, starts, 1)
+    np.add.at(in_contact, stops, -1)
+    in_contact = np.cumsum(in_contact)[:n_frames]
+    at_edge = np.zeros(n_frames, bool)  # a foot on the mat's outer sensels (noise alone is no foot)
+    for step in steps:
+        mask = step.mask
+        touches = np.zeros(mask.shape[0], bool)
+        if step.rows.start == 0:
+            touches |= mask[:, 0, :].any(axis=1)
+        if step.rows.stop == n_rows:
+            touches |= mask[:, -1, :].any(axis=1)
+        if step.cols.start == 0:
+            touches |= mask[:, :, 0].any(axis=1)
+        if step.cols.stop == n_cols:
+            touches |= mask[:, :, -1].any(axis=1)
+        at_edge[step.frames] |= touches
+    min_frames = MIN_STEP_S * rate_hz
+    strides, end = [], -1
+    for k in range(len(starts) - 2):  # a loop over foot contacts
+        first, stop = starts[k], starts[k + 2]
+        window = slice(first, stop)
+        if (first >= end and in_contact[first] >= 2 and in_contact[window].min() >= 1
+                and in_contact[window].max() <= 2 and not at_edge[window].any()
+                and min(starts[k + 1] - first, stop - starts[k + 1]) >= min_frames):  # fmt: skip
+            strides.append((int(first), int(stop)))
+            end = stop
+    return strides
 
 
 def _equilibration_levels(cal):

@@ -23,7 +23,7 @@ MAD_TO_SD = 1.4826
 
 
 def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, noisy_factor=5.0,
-         stuck_sigma=10.0, adc_bits=None):  # fmt: skip
+         stuck_sigma=10.0, adc_bits=None, rated_max_kpa=None):  # fmt: skip
     """Start a calibration from unloaded frames: per-sensel offset, noise and faults.
 
     The offset is the median over frames, ``o = median(raw)``, and the noise
@@ -57,6 +57,10 @@ def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, no
     adc_bits : int | None
         ADC resolution; ``None`` reads it from the recording's ``adc_bits`` or
         ``device_info`` attrs, else takes the uint16 rail (65535 counts).
+    rated_max_kpa : float | None
+        The sensor's rated maximum pressure in kPa, if its maker states one:
+        stored as attr ``rated_max_kpa``, and :func:`fit` then refuses a curve
+        whose calibrated range goes beyond it.
 
     Returns
     -------
@@ -97,6 +101,8 @@ def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, no
     noise_floor_counts = _positive(noise_floor_counts, "noise_floor_counts")
     noisy_factor = _positive(noisy_factor, "noisy_factor")
     stuck_sigma = _positive(stuck_sigma, "stuck_sigma")
+    if rated_max_kpa is not None:
+        rated_max_kpa = _positive(rated_max_kpa, "rated_max_kpa")
     n_frames = raw.sizes["time"]
     if n_frames < min_frames:
         raise ValueError(
@@ -164,6 +170,8 @@ def tare(raw, *, min_frames=100, threshold_sigma=4.0, noise_floor_counts=1.0, no
         "model": "",
         "created_utc": _utc_now(),
     }
+    if rated_max_kpa is not None:
+        cal.attrs["rated_max_kpa"] = rated_max_kpa
     cal.attrs["procedure"] = _add_step(cal, {
         "step": "tare", "frames": int(n_frames), "min_frames": int(min_frames), "noisy_factor": noisy_factor,
         "stuck_sigma": stuck_sigma, "source_file": str(raw.attrs.get("source_file", "")),

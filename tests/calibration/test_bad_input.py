@@ -85,7 +85,7 @@ def test_two_parameter_model_with_one_load_is_refused(session, stances):
     fitted = calibration.fit(cal, loads, allow_fewer_loads=True)
     assert fitted.attrs["model"] == "linear"
     assert "heldout_rms_pct_power" not in fitted.attrs
-    assert fitted.attrs["heldout_scheme"] == "even and odd frames of each load"
+    assert fitted.attrs["heldout_scheme"] == "first and second half of each recorded load"
 
 
 def test_saturated_load_is_refused(session, stances, equilibrated):

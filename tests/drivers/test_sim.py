@@ -686,3 +686,45 @@ def test_methods_document_their_parameters_with_an_example(method):
     doc = FunctionDoc(method)
     assert _documented(doc) == _parameters(method)
     assert doc["Summary"] and "".join(doc["Examples"]).strip()
+
+
+# -- calibration scenarios ---------------------------------------------------------------------
+
+
+def test_calibration_scenarios_carry_what_they_say():
+    from plantar.drivers.sim.bench import scenario_pressure_kpa
+
+    mat = VirtualMat(shape=(64, 48), pitch_mm=8.0, walk_s=2.0, link="tcp", body_mass_kg=60.0)
+    cell_m2 = 8e-3 * 8e-3
+    assert not scenario_pressure_kpa(mat, "empty").any()
+    np.testing.assert_array_equal(scenario_pressure_kpa(mat, "uniform", pressure_kpa=250.0), np.full((64, 48), 250.0))
+    feet = {stance: scenario_pressure_kpa(mat, "standing", body_mass_kg=80.0, stance=stance)
+            for stance in ("left", "right", "both")}  # fmt: skip
+    for stance, p in feet.items():  # every stance carries the whole body weight
+        assert p.sum() * 1000 * cell_m2 == pytest.approx(80.0 * 9.80665, rel=1e-9), stance
+    centre_x = {s: (feet[s].sum(axis=0) * np.arange(48)).sum() / feet[s].sum() for s in ("left", "right")}
+    assert centre_x["left"] != pytest.approx(centre_x["right"], abs=2.0)  # two feet, side by side
+    walk = scenario_pressure_kpa(mat, "walk", body_mass_kg=60.0)  # the mat's own walker, frame for frame
+    assert walk.shape == (200, 64, 48)
+    for scan in (0, 57, 199):
+        np.testing.assert_array_equal(walk[scan], mat.truth.pressure_kpa(scan))
+    with pytest.raises(ValueError, match="scenario must be one of"):
+        scenario_pressure_kpa(mat, "bladder")
+    with pytest.raises(ValueError, match="stance must be one of"):
+        scenario_pressure_kpa(mat, "standing", stance="one")
+    with pytest.raises(ValueError, match="pressure_kpa must be a positive number"):
+        scenario_pressure_kpa(mat, "uniform", pressure_kpa=-5.0)
+
+
+def test_simulate_understands_what_is_typed_to_it():
+    from plantar.cli import _scenario_command
+
+    assert _scenario_command("uniform 300\n") == {"scenario": "uniform", "pressure_kpa": 300.0}
+    assert _scenario_command("Standing LEFT") == {"scenario": "standing", "stance": "left"}
+    assert _scenario_command("standing") == {"scenario": "standing"}
+    assert _scenario_command("empty") == {"scenario": "empty"}
+    assert _scenario_command("walk") == {"scenario": "walk"}
+    assert _scenario_command("   \n") is None
+    for wrong in ("uniform", "uniform -3", "uniform nan", "standing on one foot", "bladder 200"):
+        with pytest.raises(ValueError, match="not understood"):
+            _scenario_command(wrong)

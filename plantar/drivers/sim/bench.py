@@ -1,4 +1,7 @@
-"""The bench calibration procedure, run on a virtual mat's known sensor model."""
+"""The bench calibration procedure, run on a virtual mat's known sensor model, and what a
+calibration session puts on the mat (its scenarios)."""
+
+import numbers
 
 import numpy as np
 
@@ -103,3 +106,72 @@ def standing_pressure_kpa(mat, *, body_mass_kg=70.0, seed=2):
         feet[side] = p / (p.sum() * 1000 * cell_area_m2) * weight_n
     feet["both"] = (feet["left"] + feet["right"]) / 2
     return feet
+
+
+#: What can be on a virtual mat in a calibration session (see :func:`scenario_pressure_kpa`).
+SCENARIOS = ("empty", "uniform", "standing", "walk")
+#: The feet a standing subject can stand on.
+STANCES = ("both", "left", "right")
+
+
+def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.0, stance="both", seed=2):
+    """The true pressure of a calibration scenario on a virtual mat, to play with ``set_pressure``.
+
+    Parameters
+    ----------
+    mat : plantar.drivers.sim.VirtualMat
+        The mat (its shape and pitch).
+    scenario : {"empty", "uniform", "standing", "walk"}
+        Nothing on the mat (tare); a uniform pressure over all of it (an air
+        bladder: equilibration, or a known pressure load); a subject standing
+        still (the load curve's known force: body weight); or the mat's
+        synthetic walker (as :class:`VirtualMat` plays it by default: a walk
+        of ``mat.walk_s`` s at the mat's rate, looped).
+    pressure_kpa : float
+        The uniform pressure in kPa (``"uniform"``).
+    body_mass_kg : float
+        The standing subject's body mass in kg (``"standing"``): the footprints
+        carry ``body_mass_kg * 9.80665`` N in total.
+    stance : {"both", "left", "right"}
+        The feet the subject stands on (``"standing"``).
+    seed : int
+        Seed of the footprints (see :func:`standing_pressure_kpa`).
+
+    Returns
+    -------
+    pressure_kpa : numpy.ndarray of float, shape (rows, cols) or (n_frames, rows, cols)
+        The pressure on each sensel in kPa (frames for ``"walk"``).
+
+    Raises
+    ------
+    ValueError
+        If the scenario or stance is unknown, or a pressure or mass is not positive.
+
+    Examples
+    --------
+    >>> from plantar.drivers.sim import VirtualMat
+    >>> from plantar.drivers.sim.bench import scenario_pressure_kpa
+    >>> mat = VirtualMat(shape=(100, 48), walk_s=1.0, link="tcp")
+    >>> float(scenario_pressure_kpa(mat, "uniform", pressure_kpa=150.0).max())
+    150.0
+    >>> p = scenario_pressure_kpa(mat, "standing", body_mass_kg=70.0, stance="left")
+    >>> round(float(p.sum()) * 1000 * 8e-3 * 8e-3 / 9.80665, 6)   # kg on the mat
+    70.0
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
+    if scenario == "empty":
+        return np.zeros(mat.shape)
+    if scenario == "walk":
+        from .mat import _walk_frames
+
+        return _walk_frames(mat.shape, mat.pitch_mm, mat.rate_hz, mat.seed, mat.walk_s, body_mass_kg=body_mass_kg)[0]
+    if scenario == "uniform":
+        if not (isinstance(pressure_kpa, numbers.Real) and np.isfinite(pressure_kpa) and pressure_kpa > 0):
+            raise ValueError(f"pressure_kpa must be a positive number, got {pressure_kpa!r}")
+        return np.full(mat.shape, float(pressure_kpa))
+    if stance not in STANCES:
+        raise ValueError(f"stance must be one of {STANCES}, got {stance!r}")
+    if not (isinstance(body_mass_kg, numbers.Real) and np.isfinite(body_mass_kg) and body_mass_kg > 0):
+        raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
+    return standing_pressure_kpa(mat, body_mass_kg=float(body_mass_kg), seed=seed)[stance]
