@@ -203,7 +203,8 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
                                       x[step.cols], y[step.rows])  # fmt: skip
         step_values["arch_index"][k] = arch_index(g, footprint, x[step.cols], y[step.rows])
     step_values["t_on"], step_values["t_off"] = t_on.astype(float), t_off.astype(float)
-    usable = np.where(complete, side, "unknown")
+    # Insoles do not travel over the sensor: no line of progression, no step length or width.
+    usable = np.where(complete & (layout != "insole"), side, "unknown")
     heel = np.column_stack([step_values["heel_x"], step_values["heel_y"]])
     passes = sides.pass_index_
     # The walking direction of each pass, from its complete footprints (or the trial's other passes, or
@@ -215,7 +216,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
                                              mat_axis=np.eye(2)[np.argmax(extent)] if walkway else None)  # fmt: skip
     direction, _, line = progression_lines(heel, usable, passes, pass_direction=pass_direction, source=source)
     # Footprints cut by the mat edge: the pass's direction, for their foot angle only.
-    cut = ~complete & np.isin(side, ("left", "right")) & np.isfinite(pass_direction).all(axis=1)
+    cut = ~complete & (layout == "mat") & np.isin(side, ("left", "right")) & np.isfinite(pass_direction).all(axis=1)
     direction[cut], line[cut] = pass_direction[cut], source[cut]
     for k in np.flatnonzero(line != ""):
         angle = geometry[k].angle_to(*direction[k])
