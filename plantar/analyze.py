@@ -65,7 +65,7 @@ PROGRESSION_LINE = (
     "complete step (else its next), that direction taken from 'pass' = the pass's own complete footprints "
     "(the mean direction from the first to the last heel centre of each foot down twice), 'trial' = the "
     "trial's other passes (their mean direction, if they agree within 5 deg), or 'mat' = the long axis of "
-    "the walkway; '' = none (a lone footprint, or a step of unknown side): the three are NaN"
+    "the walkway; '' = none (a lone footprint, a step of unknown side, insoles): the three are NaN"
 )
 
 
@@ -95,7 +95,8 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     analysis : xarray.Dataset
         Schema ``analysis/1``: per ``step`` (ordered by first contact) the side
         (coordinate), ``t_on``, ``t_off``, ``complete``, foot geometry,
-        spatiotemporal parameters, CPEI and arch index; per step and ``region``
+        spatiotemporal parameters with the line of progression they are
+        measured against (``progression_line``), CPEI and arch index; per step and ``region``
         the loading metrics (peak and mean pressure, max force, force- and
         pressure-time integrals, contact area and time, relative load); per step
         and ``time`` the centre of pressure and force; per step, region and
@@ -117,6 +118,15 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     on a mat, its footprint does not touch the edge of the mat; a window is one
     complete contact. Incomplete steps are kept, but left out of cadence, speed
     and the GAITRite distances.
+
+    Foot angle, step length and step width are measured against GAITRite's
+    line of progression (through the heel centres of the opposite foot's
+    previous and next complete steps) where it exists, else against the
+    walking direction of the pass (from the pass's own footprints, the trial's
+    other passes, or a walkway's long axis; see
+    :func:`plantar.geometry.pass_directions`), through the opposite foot's
+    previous heel centre: ``progression_line`` says which, per step. A lone
+    footprint and insoles have none.
 
     Examples
     --------
@@ -212,7 +222,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     whole = usable != "unknown"
     extent = np.array([np.ptp(x), np.ptp(y)])
     walkway = layout == "mat" and extent.max() >= 2 * extent.min()
-    pass_direction, source = pass_directions(np.where(whole[:, None], heel, np.nan), usable, passes,
+    pass_direction, source = pass_directions(heel, usable, passes, complete=whole,
                                              mat_axis=np.eye(2)[np.argmax(extent)] if walkway else None)  # fmt: skip
     direction, _, line = progression_lines(heel, usable, passes, pass_direction=pass_direction, source=source)
     # Footprints cut by the mat edge: the pass's direction, for their foot angle only.

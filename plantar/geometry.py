@@ -323,29 +323,34 @@ def _weighted_mean(values, weights):
 TRIAL_DIRECTION_SPREAD_DEG = 5.0
 
 
-def pass_directions(heel_mm, side, pass_index, *, mat_axis=None):
+def pass_directions(heel_mm, side, pass_index, *, complete=None, mat_axis=None):
     """Walking direction of each pass, from the heel centres of its footprints.
 
     The lines joining successive heel centres of the same foot are free of the
     step width: the direction of a pass is the mean of the unit vectors from
     the first to the last heel centre of each foot down at least twice in the
-    pass (source ``"pass"``). A pass in which no foot is down twice (two
-    footprints on a short walkway) takes the walking direction of the trial's
-    other passes (source ``"trial"``): the mean of their directions, each
-    turned to point the way this pass walks (from its first heel centre to its
-    last), used only if they lie within
-    :data:`TRIAL_DIRECTION_SPREAD_DEG` of their mean (passes along one
-    walkway). A pass of one footprint has no direction.
+    pass among its complete footprints (source ``"pass"``). A pass in which no
+    foot is down twice (two footprints on a short walkway) takes the walking
+    direction of the trial's other passes (source ``"trial"``): the mean of
+    their directions, each turned to point the way this pass walks (from its
+    first heel centre to its last, footprints cut by the mat edge included),
+    used only if they lie within :data:`TRIAL_DIRECTION_SPREAD_DEG` of their
+    mean (passes along one walkway). Failing both, if ``mat_axis`` is given, a
+    pass walking within 30 degrees of it takes the mat's long axis (source
+    ``"mat"``): on a walkway people walk along it. A pass of one footprint (a
+    lone footprint) has no direction.
 
     Parameters
     ----------
     heel_mm : array_like of float, shape (n_steps, 2)
-        Heel centres (x, y), mm, in order of contact; NaN for a footprint not
-        to use.
+        Heel centres (x, y), mm, in order of contact.
     side : array_like of str, shape (n_steps,)
-        "left", "right" or "unknown" (not used).
+        "left", "right" or "unknown" (not used for lines).
     pass_index : array_like of int, shape (n_steps,)
         Pass of each step.
+    complete : array_like of bool, shape (n_steps,) | None
+        Which footprints are whole (their heel centres place the lines); the
+        others only tell which way a pass walks. ``None``: all.
     mat_axis : array_like of float, shape (2,) | None
         The long axis of a walkway (x, y), e.g. ``(0, 1)`` for a mat longer in
         y; ``None``: not used.
@@ -375,7 +380,9 @@ def pass_directions(heel_mm, side, pass_index, *, mat_axis=None):
     passes = np.asarray(pass_index)
     direction = np.full(heel.shape, np.nan)
     source = np.full(len(heel), "", dtype="<U5")
-    usable = np.isfinite(heel).all(axis=1) & np.isin(side, ("left", "right"))
+    finite = np.isfinite(heel).all(axis=1)
+    whole = np.ones(len(heel), dtype=bool) if complete is None else np.asarray(complete, dtype=bool)
+    usable = finite & whole & np.isin(side, ("left", "right"))
     heading = {}
     for p in np.unique(passes):
         members = (passes == p) & usable
@@ -387,8 +394,9 @@ def pass_directions(heel_mm, side, pass_index, *, mat_axis=None):
         d = np.sum(lines, axis=0) if lines else np.zeros(2)
         if np.linalg.norm(d) > 0:
             direction[passes == p], source[passes == p] = d / np.linalg.norm(d), "pass"
-        elif members.sum() >= 2:
-            heading[p] = heel[members][-1] - heel[members][0]  # the way it walks, within the step width
+        elif ((passes == p) & finite).sum() >= 2:
+            ends = heel[(passes == p) & finite][[0, -1]]
+            heading[p] = ends[1] - ends[0]  # the way it walks, within the step width
     known = np.unique(passes[source == "pass"])
     if heading and known.size:
         ways = np.array([direction[passes == p][0] for p in known])

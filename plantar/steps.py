@@ -79,10 +79,18 @@ class FootstepSegmentation:
     the forefoot join it; two feet side by side, or the trailing toes and the
     leading heel of a short step, do not fit in one foot and stay apart.
 
+    A part at the edge of a contact in time (in the frame before or after it, or
+    overlapping it less than half its own duration) joins it when its footprint
+    touches the contact's, within a sensel: a sensel loaded alone for a frame as
+    the foot lands or leaves belongs to the foot, so every loaded sensel of a
+    footprint is its step's and the step's peak map is the raw per-sensel
+    maximum over its frames.
+
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
-    hot sensels) are found first and ignored. Regions with less than
-    ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or ``min_force_n``
-    of peak force are noise and dropped.
+    hot sensels) are found first and ignored; idle frames lie inside a phase
+    without a foot, never at the first or last frames of a contact. Regions with
+    less than ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or
+    ``min_force_n`` of peak force are noise and dropped.
 
     Parameters
     ----------
@@ -112,8 +120,10 @@ class FootstepSegmentation:
         A sensel in contact in more than this fraction of the idle frames is
         stuck. The idle frames are the tenth of frames with the fewest sensels in
         contact, if those hold at most 5 % of the busiest frame's contact (no foot
-        on the mat); without idle frames (someone standing throughout) no sensel
-        is called stuck.
+        on the mat), and only those inside an idle phase (the blocks of
+        ``block_s`` before and after are idle too): the last frames of a contact,
+        a toe loaded alone, are not idle. Without idle frames (someone standing
+        throughout, a plate export cut to the contact) no sensel is called stuck.
     residual_force_fraction : float | None
         Insoles: a frame counts as contact only where the foot's force exceeds
         F_min + this fraction of (F_max - F_min), Tekscan's rule for in-shoe

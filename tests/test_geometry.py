@@ -145,9 +145,13 @@ def test_pass_directions_refuse_what_the_walk_does_not_say():
     np.testing.assert_allclose(direction[6:], [[0.0, 1.0]] * 2)
     _, source = pass_directions(heel, side, passes, mat_axis=(1.0, 0.0))
     assert source[6:].tolist() == ["", ""]
-    # A lone footprint, or steps of unknown side, have no direction.
-    _, source = pass_directions([[0, 0], [100, 600]], ["left", "unknown"], [0, 0], mat_axis=(0.0, 1.0))
-    assert source.tolist() == ["", ""]
+    # A lone footprint has no direction; footprints cut by the mat edge only say which way a pass walks.
+    _, source = pass_directions([[0, 0]], ["left"], [0], mat_axis=(0.0, 1.0))
+    assert source.tolist() == [""]
+    direction, source = pass_directions(heel, side, passes, complete=[True] * 6 + [False] * 2, mat_axis=(0.0, 1.0))
+    assert source[6:].tolist() == ["mat"] * 2
+    direction, source = pass_directions(heel[:3], side[:3], [0] * 3, complete=[True, False, False])
+    assert source.tolist() == [""] * 3 and np.isnan(direction).all()
 
 def _walk(n, width=100.0, step=650.0, period=0.55, heading=(0.0, 1.0), first="left", t0=0.0):
     d = np.asarray(heading, float) / np.linalg.norm(heading)
