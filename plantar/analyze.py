@@ -16,7 +16,7 @@ import xarray as xr
 from . import regions
 from ._schema import check_trial
 from ._version import __version__
-from .geometry import foot_geometry, gaitrite_distances
+from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
 from .steps import FootstepSegmentation, SideAssignment
 from .utils import fill_doc, logger, verbose as _verbose
@@ -39,11 +39,14 @@ STEP_VARIABLES = {
                     "of a sensel"),
     "foot_width": ("mm", "foot width", "extent of the footprint across the foot axis (sensel centres)"),
     "foot_angle": ("deg", "foot progression angle",
-                   "foot axis vs line of progression, positive = toe-out; NaN if the side is unknown"),
-    "step_length": ("mm", "step length", "GAITRite: from the previous (opposite) heel centre along the "
-                    "line through the opposite foot's previous and next heel centres"),
-    "step_width": ("mm", "step width", "GAITRite: perpendicular distance from the heel centre to the line "
-                   "through the opposite foot's previous and next heel centres"),
+                   "foot axis vs the line of progression named by progression_line, positive = toe-out; NaN if "
+                   "the side is unknown or there is no line"),
+    "step_length": ("mm", "step length", "GAITRite: from the previous (opposite) heel centre along the line "
+                    "of progression named by progression_line ('stride': the line through the opposite foot's "
+                    "previous and next heel centres); NaN without a previous complete step of the opposite foot"),
+    "step_width": ("mm", "step width", "GAITRite: perpendicular distance from the heel centre to the line of "
+                   "progression named by progression_line ('stride': the line through the opposite foot's "
+                   "previous and next heel centres)"),
     "stride_length": ("mm", "stride length", "GAITRite: distance from the previous heel centre of the same "
                       "foot"),
     "cpei": ("%", "centre of pressure excursion index",
@@ -52,6 +55,18 @@ STEP_VARIABLES = {
     "arch_index": ("1", "arch index", "Cavanagh & Rodgers 1987: middle third / whole of the toeless "
                    "footprint (toes = u >= 0.80), thirds across the foot axis"),
 }  # fmt: skip
+
+
+#: What ``progression_line`` says, stated in its ``definition``.
+PROGRESSION_LINE = (
+    "the line of progression foot_angle, step_length and step_width are measured against: 'stride' = "
+    "GAITRite's, through the heel centres of the opposite foot's previous and next complete steps; otherwise "
+    "a line in the walking direction of the pass through the heel centre of the opposite foot's previous "
+    "complete step (else its next), that direction taken from 'pass' = the pass's own complete footprints "
+    "(the mean direction from the first to the last heel centre of each foot down twice), 'trial' = the "
+    "trial's other passes (their mean direction, if they agree within 5 deg), or 'mat' = the long axis of "
+    "the walkway; '' = none (a lone footprint, a step of unknown side, insoles): the three are NaN"
+)
 
 
 @fill_doc
@@ -80,7 +95,8 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     analysis : xarray.Dataset
         Schema ``analysis/1``: per ``step`` (ordered by first contact) the side
         (coordinate), ``t_on``, ``t_off``, ``complete``, foot geometry,
-        spatiotemporal parameters, CPEI and arch index; per step and ``region``
+        spatiotemporal parameters with the line of progression they are
+        measured against (``progression_line``), CPEI and arch index; per step and ``region``
         the loading metrics (peak and mean pressure, max force, force- and
         pressure-time integrals, contact area and time, relative load); per step
         and ``time`` the centre of pressure and force; per step, region and
@@ -102,6 +118,15 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     on a mat, its footprint does not touch the edge of the mat; a window is one
     complete contact. Incomplete steps are kept, but left out of cadence, speed
     and the GAITRite distances.
+
+    Foot angle, step length and step width are measured against GAITRite's
+    line of progression (through the heel centres of the opposite foot's
+    previous and next complete steps) where it exists, else against the
+    walking direction of the pass (from the pass's own footprints, the trial's
+    other passes, or a walkway's long axis; see
+    :func:`plantar.geometry.pass_directions`), through the opposite foot's
+    previous heel centre: ``progression_line`` says which, per step. A lone
+    footprint and insoles have none.
 
     Examples
     --------
@@ -180,8 +205,6 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
             region_force[k, sided] = np.nan
         label_maps[k, step.rows, step.cols] = labels
         peak_maps[k, step.rows, step.cols] = peak
-        angle = g.angle_to(*sides.direction_[k]) if np.all(np.isfinite(sides.direction_[k])) else np.nan
-        step_values["foot_angle"][k] = angle if side[k] == "left" else (-angle if side[k] == "right" else np.nan)
         step_values["heel_x"][k], step_values["heel_y"][k] = g.heel_x, g.heel_y
         step_values["axis_angle"][k] = np.degrees(np.arctan2(g.axis_y, g.axis_x))
         step_values["foot_length"][k], step_values["foot_width"][k] = g.length_mm, g.width_mm
@@ -190,10 +213,26 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
                                       x[step.cols], y[step.rows])  # fmt: skip
         step_values["arch_index"][k] = arch_index(g, footprint, x[step.cols], y[step.rows])
     step_values["t_on"], step_values["t_off"] = t_on.astype(float), t_off.astype(float)
-    usable = np.where(complete, side, "unknown")
+    # Insoles do not travel over the sensor: no line of progression, no step length or width.
+    usable = np.where(complete & (layout != "insole"), side, "unknown")
     heel = np.column_stack([step_values["heel_x"], step_values["heel_y"]])
+    passes = sides.pass_index_
+    # The walking direction of each pass, from its complete footprints (or the trial's other passes, or
+    # the long axis of a walkway).
+    whole = usable != "unknown"
+    extent = np.array([np.ptp(x), np.ptp(y)])
+    walkway = layout == "mat" and extent.max() >= 2 * extent.min()
+    pass_direction, source = pass_directions(heel, usable, passes, complete=whole,
+                                             mat_axis=np.eye(2)[np.argmax(extent)] if walkway else None)  # fmt: skip
+    direction, _, line = progression_lines(heel, usable, passes, pass_direction=pass_direction, source=source)
+    # Footprints cut by the mat edge: the pass's direction, for their foot angle only.
+    cut = ~complete & (layout == "mat") & np.isin(side, ("left", "right")) & np.isfinite(pass_direction).all(axis=1)
+    direction[cut], line[cut] = pass_direction[cut], source[cut]
+    for k in np.flatnonzero(line != ""):
+        angle = geometry[k].angle_to(*direction[k])
+        step_values["foot_angle"][k] = angle if side[k] == "left" else -angle
     (step_values["step_length"], step_values["step_width"], step_values["stride_length"]) = gaitrite_distances(
-        heel, usable, sides.pass_index_
+        heel, usable, passes, pass_direction=pass_direction
     )
     step_values["double_support_time"] = _double_support(t_on, t_off, sides.pass_index_)
     cadence, speed = _cadence_and_speed(t_on, heel, complete, side, sides.pass_index_, sides.direction_)
@@ -205,7 +244,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         body_cop = np.nansum(np.nan_to_num(cop_xy) * force[..., None], axis=0) / weights[:, None]
     body_cop[weights == 0] = np.nan
 
-    analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, cop_xy,
+    analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, line, cop_xy,
                         force, region_force, label_maps, peak_maps, body_cop, region_names)  # fmt: skip
     analysis.attrs.update(
         plantar_schema=SCHEMA_ANALYSIS,
@@ -289,7 +328,7 @@ def _cadence_and_speed(t_on, heel, complete, side, passes, direction):
     return float(cadence), float(speed)
 
 
-def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, force, region_force,
+def _dataset(trial, step_values, metric_values, complete, side, passes, line, cop_xy, force, region_force,
              label_maps, peak_maps, body_cop, region_names):  # fmt: skip
     def var(dims, data, units, long_name, definition=None):
         attrs = {"units": units, "long_name": long_name}
@@ -303,6 +342,8 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, cop_xy, 
     data["complete"] = var("step", complete, "1", "complete step",
                            "contact inside the recording and footprint off the mat edge")  # fmt: skip
     data["pass_index"] = var("step", np.asarray(passes, dtype=int), "1", "pass over the mat, from 0")
+    data["progression_line"] = ("step", np.asarray(line, dtype="<U6"), {"long_name": "line of progression used",
+                                "definition": PROGRESSION_LINE})  # fmt: skip
     for name, (units, long_name, definition) in STEP_REGION_METRICS.items():
         data[name] = var(("step", "region"), metric_values[name], units, long_name, definition)
     data["cop_x"] = var(("step", "time"), cop_xy[..., 0], "mm", "centre of pressure x of the step")

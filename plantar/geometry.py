@@ -318,7 +318,174 @@ def _weighted_mean(values, weights):
     return float((values * weights).sum() / weights.sum())
 
 
-def gaitrite_distances(heel_mm, side, pass_index):
+#: Largest angle between the walking directions of a trial's passes for the trial's
+#: direction to stand for a pass that gives none, degrees.
+TRIAL_DIRECTION_SPREAD_DEG = 5.0
+
+
+def pass_directions(heel_mm, side, pass_index, *, complete=None, mat_axis=None):
+    """Walking direction of each pass, from the heel centres of its footprints.
+
+    The lines joining successive heel centres of the same foot are free of the
+    step width: the direction of a pass is the mean of the unit vectors from
+    the first to the last heel centre of each foot down at least twice in the
+    pass among its complete footprints (source ``"pass"``). A pass in which no
+    foot is down twice (two footprints on a short walkway) takes the walking
+    direction of the trial's other passes (source ``"trial"``): the mean of
+    their directions, each turned to point the way this pass walks (from its
+    first heel centre to its last, footprints cut by the mat edge included),
+    used only if they lie within :data:`TRIAL_DIRECTION_SPREAD_DEG` of their
+    mean (passes along one walkway). Failing both, if ``mat_axis`` is given, a
+    pass walking within 30 degrees of it takes the mat's long axis (source
+    ``"mat"``): on a walkway people walk along it. A pass of one footprint (a
+    lone footprint) has no direction.
+
+    Parameters
+    ----------
+    heel_mm : array_like of float, shape (n_steps, 2)
+        Heel centres (x, y), mm, in order of contact.
+    side : array_like of str, shape (n_steps,)
+        "left", "right" or "unknown" (not used for lines).
+    pass_index : array_like of int, shape (n_steps,)
+        Pass of each step.
+    complete : array_like of bool, shape (n_steps,) | None
+        Which footprints are whole (their heel centres place the lines); the
+        others only tell which way a pass walks. ``None``: all.
+    mat_axis : array_like of float, shape (2,) | None
+        The long axis of a walkway (x, y), e.g. ``(0, 1)`` for a mat longer in
+        y; ``None``: not used.
+
+    Returns
+    -------
+    direction : ndarray of float, shape (n_steps, 2)
+        Unit vector of the walking direction of each step's pass; NaN where
+        there is none.
+    source : ndarray of str, shape (n_steps,)
+        ``"pass"``, ``"trial"``, ``"mat"`` or ``""`` (none).
+
+    Examples
+    --------
+    >>> from plantar.geometry import pass_directions
+    >>> heels = [[0.0, 0.0], [100.0, 600.0], [0.0, 1200.0], [60.0, 1500.0], [-40.0, 900.0]]
+    >>> direction, source = pass_directions(heels, ["left", "right", "left", "left", "right"],
+    ...                                     [0, 0, 0, 1, 1])
+    >>> direction.round(3).tolist(), source.tolist()
+    ([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [-0.0, -1.0], [-0.0, -1.0]], ['pass', 'pass', 'pass', 'trial', 'trial'])
+    >>> direction, source = pass_directions(heels[3:], ["left", "right"], [1, 1], mat_axis=(0.0, 1.0))
+    >>> direction.tolist(), source.tolist()
+    ([[0.0, -1.0], [0.0, -1.0]], ['mat', 'mat'])
+    """
+    heel = np.asarray(heel_mm, dtype=float).reshape(-1, 2)
+    side = np.asarray(side)
+    passes = np.asarray(pass_index)
+    direction = np.full(heel.shape, np.nan)
+    source = np.full(len(heel), "", dtype="<U5")
+    finite = np.isfinite(heel).all(axis=1)
+    whole = np.ones(len(heel), dtype=bool) if complete is None else np.asarray(complete, dtype=bool)
+    usable = finite & whole & np.isin(side, ("left", "right"))
+    heading = {}
+    for p in np.unique(passes):
+        members = (passes == p) & usable
+        lines = []
+        for s in ("left", "right"):
+            foot = heel[members & (side == s)]
+            if len(foot) >= 2 and np.linalg.norm(foot[-1] - foot[0]) > 0:
+                lines.append((foot[-1] - foot[0]) / np.linalg.norm(foot[-1] - foot[0]))
+        d = np.sum(lines, axis=0) if lines else np.zeros(2)
+        if np.linalg.norm(d) > 0:
+            direction[passes == p], source[passes == p] = d / np.linalg.norm(d), "pass"
+        elif ((passes == p) & finite).sum() >= 2:
+            ends = heel[(passes == p) & finite][[0, -1]]
+            heading[p] = ends[1] - ends[0]  # the way it walks, within the step width
+    known = np.unique(passes[source == "pass"])
+    if heading and known.size:
+        ways = np.array([direction[passes == p][0] for p in known])
+        for p, rough in heading.items():
+            aligned = ways * np.where(ways @ rough >= 0, 1.0, -1.0)[:, None]
+            mean = aligned.sum(axis=0) / np.linalg.norm(aligned.sum(axis=0))
+            if np.degrees(np.arccos(np.clip(aligned @ mean, -1.0, 1.0))).max() <= TRIAL_DIRECTION_SPREAD_DEG:
+                direction[passes == p], source[passes == p] = mean, "trial"
+    if mat_axis is not None:
+        axis = np.asarray(mat_axis, dtype=float).reshape(2) / np.linalg.norm(mat_axis)
+        for p, rough in heading.items():
+            cosine = rough @ axis / max(np.linalg.norm(rough), 1e-9)
+            if source[passes == p][0] == "" and abs(cosine) >= np.cos(np.radians(30.0)):
+                direction[passes == p], source[passes == p] = np.sign(cosine) * axis, "mat"
+    return direction, source
+
+
+def progression_lines(heel_mm, side, pass_index, *, pass_direction=None, source=None):
+    """Line of progression at each step: GAITRite's stride line, else the pass's direction.
+
+    For step k with the opposite foot's steps k - 1 and k + 1 in the same pass,
+    the line of progression runs through their heel centres (GAITRite; it
+    follows a curving walk): ``"stride"``. Otherwise, where the walking
+    direction of the step's pass is known (see :func:`pass_directions`), the
+    line runs in that direction through the heel centre of the opposite foot's
+    previous step, or of its next step if there is no previous one:
+    ``"pass"``. A step of unknown side, or with neither, has no line: ``""``.
+
+    Parameters
+    ----------
+    heel_mm : array_like of float, shape (n_steps, 2)
+        Heel centres (x, y), mm, in order of contact.
+    side : array_like of str, shape (n_steps,)
+        "left", "right" or "unknown"; steps of unknown side break the sequence.
+    pass_index : array_like of int, shape (n_steps,)
+        Pass of each step.
+    pass_direction : array_like of float, shape (n_steps, 2) | None
+        Walking direction of each step's pass (NaN where unknown); ``None``:
+        stride lines only.
+    source : array_like of str, shape (n_steps,) | None
+        Where each pass direction comes from (``"pass"``, ``"trial"`` or
+        ``"mat"``, from :func:`pass_directions`); ``None``: ``"pass"``.
+
+    Returns
+    -------
+    direction : ndarray of float, shape (n_steps, 2)
+        Unit vector of the line at each step; NaN where there is none.
+    anchor : ndarray of int, shape (n_steps,)
+        The opposite foot's step the line runs through (k - 1, else k + 1);
+        -1 where there is none.
+    line : ndarray of str, shape (n_steps,)
+        ``"stride"``, ``"pass"``, ``"trial"``, ``"mat"`` or ``""``.
+
+    Examples
+    --------
+    >>> from plantar.geometry import progression_lines
+    >>> heels = [[0.0, 0.0], [100.0, 600.0], [0.0, 1200.0]]
+    >>> direction, anchor, line = progression_lines(heels, ["left", "right", "left"], [0] * 3,
+    ...                                             pass_direction=[[0.0, 1.0]] * 3)
+    >>> direction.tolist(), anchor.tolist(), line.tolist()
+    ([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]], [1, 0, 1], ['pass', 'stride', 'pass'])
+    """
+    heel = np.asarray(heel_mm, dtype=float).reshape(-1, 2)
+    side = np.asarray(side)
+    passes = np.asarray(pass_index)
+    n = len(heel)
+    d_pass = np.full((n, 2), np.nan) if pass_direction is None else np.asarray(pass_direction, float).reshape(n, 2)
+    direction = np.full((n, 2), np.nan)
+    anchor = np.full(n, -1)
+    line = np.full(n, "", dtype="<U6")
+    known = np.isin(side, ("left", "right")) & np.isfinite(heel).all(axis=1)
+    # The opposite foot's previous and next step in the same pass, where they exist.
+    opposite = np.zeros((2, n), dtype=bool)
+    opposite[0, 1:] = known[:-1] & known[1:] & (passes[:-1] == passes[1:]) & (side[:-1] != side[1:])
+    opposite[1, :-1] = opposite[0, 1:]
+    for k in np.flatnonzero(known):
+        has_prev, has_next = opposite[0, k], opposite[1, k]
+        if has_prev and has_next:
+            span = heel[k + 1] - heel[k - 1]
+            if np.linalg.norm(span) > 0:
+                direction[k], anchor[k], line[k] = span / np.linalg.norm(span), k - 1, "stride"
+                continue
+        if np.isfinite(d_pass[k]).all():
+            direction[k], line[k] = d_pass[k], "pass" if source is None else source[k]
+            anchor[k] = k - 1 if has_prev else (k + 1 if has_next else -1)
+    return direction, anchor, line
+
+
+def gaitrite_distances(heel_mm, side, pass_index, *, pass_direction=None):
     """Step length, step width and stride length by the GAITRite definitions.
 
     For step k with the opposite foot's steps k - 1 and k + 1 in the same pass, the
@@ -328,6 +495,13 @@ def gaitrite_distances(heel_mm, side, pass_index):
     it. Stride length is the distance between the heel centres of step k - 2 and
     step k (the same foot, same pass). Steps of unknown side break the sequence.
 
+    Where the stride line is missing (the first and last footprints on a short
+    walkway) and ``pass_direction`` is given, the line of progression runs in
+    the pass's walking direction through the opposite foot's previous heel
+    centre (else its next one): step length is measured along it from the
+    previous heel centre (NaN without a previous step of the opposite foot)
+    and step width perpendicular to it (see :func:`progression_lines`).
+
     Parameters
     ----------
     heel_mm : array_like of float, shape (n_steps, 2)
@@ -336,6 +510,9 @@ def gaitrite_distances(heel_mm, side, pass_index):
         "left", "right" or "unknown".
     pass_index : array_like of int, shape (n_steps,)
         Pass of each step.
+    pass_direction : array_like of float, shape (n_steps, 2) | None
+        Walking direction of each step's pass (NaN where unknown), e.g. from
+        :func:`pass_directions`; ``None``: the stride line only.
 
     Returns
     -------
@@ -349,6 +526,10 @@ def gaitrite_distances(heel_mm, side, pass_index):
     >>> length, width, stride = gaitrite_distances(heels, ["left", "right"] * 2, [0] * 4)
     >>> length.tolist(), width.tolist(), stride.tolist()
     ([nan, 600.0, 600.0, nan], [nan, 100.0, 100.0, nan], [nan, nan, 1200.0, 1200.0])
+    >>> length, width, _ = gaitrite_distances(heels, ["left", "right"] * 2, [0] * 4,
+    ...                                       pass_direction=[[0.0, 1.0]] * 4)
+    >>> length.tolist(), width.tolist()
+    ([nan, 600.0, 600.0, 600.0], [100.0, 100.0, 100.0, 100.0])
     """
     heel = np.asarray(heel_mm, dtype=float).reshape(-1, 2)
     side = np.asarray(side)
@@ -359,18 +540,13 @@ def gaitrite_distances(heel_mm, side, pass_index):
     for k in range(2, n):
         if known[k] and passes[k - 2] == passes[k] and side[k - 2] == side[k] and side[k - 1] != side[k]:
             stride[k] = np.linalg.norm(heel[k] - heel[k - 2])
-    for k in range(1, n - 1):
-        if not (known[k] and passes[k - 1] == passes[k] == passes[k + 1]):
-            continue
-        if side[k - 1] == side[k] or side[k + 1] == side[k] or not (known[k - 1] and known[k + 1]):
-            continue
-        line = heel[k + 1] - heel[k - 1]
-        norm = np.linalg.norm(line)
-        if norm == 0:
-            continue
-        offset = heel[k] - heel[k - 1]
-        length[k] = offset @ line / norm
-        width[k] = abs(offset[0] * line[1] - offset[1] * line[0]) / norm
+    direction, anchor, line = progression_lines(heel, side, passes, pass_direction=pass_direction)
+    for k in np.flatnonzero(anchor >= 0):
+        d = direction[k]
+        offset = heel[k] - heel[anchor[k]]
+        width[k] = abs(offset[0] * d[1] - offset[1] * d[0])
+        if anchor[k] == k - 1:
+            length[k] = offset @ d
     return length, width, stride
 
 

@@ -79,10 +79,18 @@ class FootstepSegmentation:
     the forefoot join it; two feet side by side, or the trailing toes and the
     leading heel of a short step, do not fit in one foot and stay apart.
 
+    A part at the edge of a contact in time (in the frame before or after it, or
+    overlapping it less than half its own duration) joins it when its footprint
+    touches the contact's, within a sensel: a sensel loaded alone for a frame as
+    the foot lands or leaves belongs to the foot, so every loaded sensel of a
+    footprint is its step's and the step's peak map is the raw per-sensel
+    maximum over its frames.
+
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
-    hot sensels) are found first and ignored. Regions with less than
-    ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or ``min_force_n``
-    of peak force are noise and dropped.
+    hot sensels) are found first and ignored; idle frames lie inside a phase
+    without a foot, never at the first or last frames of a contact. Regions with
+    less than ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or
+    ``min_force_n`` of peak force are noise and dropped.
 
     Parameters
     ----------
@@ -112,8 +120,10 @@ class FootstepSegmentation:
         A sensel in contact in more than this fraction of the idle frames is
         stuck. The idle frames are the tenth of frames with the fewest sensels in
         contact, if those hold at most 5 % of the busiest frame's contact (no foot
-        on the mat); without idle frames (someone standing throughout) no sensel
-        is called stuck.
+        on the mat), and only those inside an idle phase (the blocks of
+        ``block_s`` before and after are idle too): the last frames of a contact,
+        a toe loaded alone, are not idle. Without idle frames (someone standing
+        throughout, a plate export cut to the contact) no sensel is called stuck.
     residual_force_fraction : float | None
         Insoles: a frame counts as contact only where the foot's force exceeds
         F_min + this fraction of (F_max - F_min), Tekscan's rule for in-shoe
@@ -222,7 +232,8 @@ class FootstepSegmentation:
             if box is not None:
                 parts += _parts(pressure, labels, index, box, factors, threshold, stuck)
         x, y = trial["x"].values, trial["y"].values
-        steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm)
+        steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
+                             touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
         area_mm2 = pitch[0] * pitch[1]
         kept = []
         for step in steps:
@@ -310,13 +321,34 @@ def _pooled_contact(pressure, threshold, factors, stuck_fraction, stuck=None):
 
 
 def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
-    """Sensels in contact in most of the idle blocks of frames, if the mat has idle phases."""
+    """Sensels in contact in most of the idle frames, if the mat has idle phases.
+
+    Idle frames are those of the quietest tenth of the blocks of frames, if these
+    hold at most 5 % of the busiest block's contact, and only blocks inside an
+    idle phase (both neighbouring blocks idle too): a block at the edge of a
+    foot contact holds the first or last loaded sensels of the foot (a heel or a
+    toe loaded alone), which are not stuck. A sensel is stuck if it is in
+    contact in more than ``stuck_fraction`` of the first frames of those blocks
+    and of all their frames.
+    """
+    none = np.zeros(pressure.shape[1:], dtype=bool)
     busiest = active_per_block.max()
     quiet = np.sort(np.argsort(active_per_block, kind="stable")[: max(1, len(active_per_block) // 10)])
     if busiest == 0 or active_per_block[quiet].max() > _IDLE_FRACTION * busiest:
-        return np.zeros(pressure.shape[1:], dtype=bool)  # no idle phase: nothing can be called stuck
-    frames = pressure[np.minimum(quiet * ft, pressure.shape[0] - 1)]
-    return (frames > threshold).mean(axis=0) > stuck_fraction
+        return none  # no idle phase: nothing can be called stuck
+    idle = np.concatenate([[True], active_per_block <= _IDLE_FRACTION * busiest, [True]])
+    quiet = quiet[idle[quiet] & idle[quiet + 2]]  # idle[b + 1] is block b's; the recording's ends count as idle
+    if quiet.size == 0:
+        return none
+    n_t = pressure.shape[0]
+    candidates = (pressure[np.minimum(quiet * ft, n_t - 1)] > threshold).mean(axis=0) > stuck_fraction
+    rows, cols = np.nonzero(candidates)
+    frames = (quiet[:, None] * ft + np.arange(ft)).ravel()
+    frames = frames[frames < n_t]
+    in_contact = pressure[frames[:, None], rows[None, :], cols[None, :]] > threshold
+    stuck = none.copy()
+    stuck[rows, cols] = in_contact.mean(axis=0) > stuck_fraction
+    return stuck
 
 
 def _parts(pressure, labels, index, box, factors, threshold, stuck):
@@ -341,12 +373,16 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck):
     return out
 
 
-def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm):
+def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
     """Group parts of one foot contact (e.g. toes apart from the forefoot).
 
     Largest first, each part joins the nearest group it overlaps in time (by at
     least half its own duration), lies within ``merge_distance_mm`` of, and still
     fits in a foot with (``max_length_mm`` x ``max_width_mm``); else it starts a group.
+    A part at the edge of a group's contact in time (overlapping it less, or in
+    the frame just before or after it) joins it if its footprint touches the
+    group's (within ``touch_mm``, a sensel's diagonal): a sensel loaded alone for
+    a frame as the foot lands or leaves belongs to that foot, not to noise.
     """
     info = []
     for frames, rows, cols, mask in parts:
@@ -361,8 +397,12 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm):
         best, best_gap = None, np.inf
         for group in groups:
             overlap = min(part["frames"].stop, group["frames"].stop) - max(part["frames"].start, group["frames"].start)
-            if overlap < 0.5 * (part["frames"].stop - part["frames"].start):
-                continue
+            if overlap < 0.5 * (part["frames"].stop - part["frames"].start) and (
+                overlap < 0
+                or _box_gap_mm(part["points"], group["points"]) > touch_mm
+                or _gap_mm(part["points"], group["points"]) > touch_mm
+            ):
+                continue  # apart in time, or at the edge of the contact without touching its footprint
             if _box_gap_mm(part["points"], group["points"]) > merge_distance_mm:
                 continue  # far apart: the other foot, or another pass
             gap = _gap_mm(part["points"], group["points"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from plantar.geometry import FootGeometry, foot_geometry, gaitrite_distances
+from plantar.geometry import FootGeometry, foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from plantar.steps import SideAssignment
 
 
@@ -97,6 +97,61 @@ def test_gaitrite_distances_analytic():
     np.testing.assert_allclose(stride[2:5], 1200.0)
     assert np.isnan(length[[0, 4, 5, 6]]).all() and np.isnan(stride[[0, 1, 5, 6]]).all()
 
+
+
+def test_distances_against_the_pass_line_where_no_stride_line_exists():
+    # A pass of three footprints walking along +y, the right foot 20 mm off the left foot's line's
+    # parallel; then a pass of two walking back along -y: no foot down twice.
+    heel = [[0, 0], [120, 600], [10, 1200], [500, 1000], [400, 300]]
+    side = ["left", "right", "left", "right", "left"]
+    passes = [0, 0, 0, 1, 1]
+    direction, source = pass_directions(heel, side, passes)
+    d = np.array([10.0, 1200.0]) / np.hypot(10.0, 1200.0)  # the left foot's heel-to-heel line
+    np.testing.assert_allclose(direction[:3], [d] * 3)
+    np.testing.assert_allclose(direction[3:], [-d] * 2)  # the trial's direction, turned the way it walks
+    assert source.tolist() == ["pass"] * 3 + ["trial"] * 2
+    line_dir, anchor, line = progression_lines(heel, side, passes, pass_direction=direction, source=source)
+    assert line.tolist() == ["pass", "stride", "pass", "trial", "trial"]
+    assert anchor.tolist() == [1, 0, 1, 4, 3]
+    length, width, stride = gaitrite_distances(heel, side, passes, pass_direction=direction)
+    n = np.array([-d[1], d[0]])
+    # Step 0: no previous step, width from the next (right) heel across the pass line.
+    assert np.isnan(length[0]) and width[0] == pytest.approx(abs((np.array([0.0, 0.0]) - [120, 600]) @ n))
+    # Step 1: GAITRite's stride line through steps 0 and 2.
+    assert length[1] == pytest.approx(np.array([120, 600]) @ d)
+    assert width[1] == pytest.approx(abs(d[0] * 600 - d[1] * 120))
+    # Step 2: along and across the pass line from the previous (right) heel.
+    offset = np.array([10.0, 1200.0]) - [120, 600]
+    assert length[2] == pytest.approx(offset @ d) and width[2] == pytest.approx(abs(offset @ n))
+    # Pass 1 walks back: step 4's length is along -d from step 3.
+    assert length[4] == pytest.approx((np.array([400, 300]) - [500, 1000]) @ -d)
+    assert width[3] == width[4] == pytest.approx(abs((np.array([400, 300]) - [500, 1000]) @ n))
+    assert np.isnan(length[3]) and np.isnan(stride).sum() == 4
+    # Without a pass direction the GAITRite values alone, unchanged.
+    length, width, _ = gaitrite_distances(heel, side, passes)
+    assert np.isfinite(length).tolist() == np.isfinite(width).tolist() == [False, True, False, False, False]
+
+
+def test_pass_directions_refuse_what_the_walk_does_not_say():
+    heel = [[0, 0], [100, 600], [0, 1200], [1000, 0], [1250, 580], [1300, 1210], [2000, 0], [2100, 600]]
+    side = ["left", "right", "left"] * 2 + ["left", "right"]
+    passes = [0, 0, 0, 1, 1, 1, 2, 2]
+    # Passes 0 and 1 walk 14 degrees apart: the trial's direction says nothing about pass 2.
+    direction, source = pass_directions(heel, side, passes)
+    assert source.tolist() == ["pass"] * 6 + [""] * 2 and np.isnan(direction[6:]).all()
+    # The walkway's long axis stands in for it; not for a pass walking across the mat.
+    direction, source = pass_directions(heel, side, passes, mat_axis=(0.0, 1.0))
+    assert source[6:].tolist() == ["mat"] * 2
+    np.testing.assert_allclose(direction[6:], [[0.0, 1.0]] * 2)
+    _, source = pass_directions(heel, side, passes, mat_axis=(1.0, 0.0))
+    assert source[6:].tolist() == ["", ""]
+    # A lone footprint has no direction; footprints cut by the mat edge only say which way a pass walks.
+    _, source = pass_directions([[0, 0]], ["left"], [0], mat_axis=(0.0, 1.0))
+    assert source.tolist() == [""]
+    direction, source = pass_directions(heel, side, passes, complete=[True] * 6 + [False] * 2, mat_axis=(0.0, 1.0))
+    assert source[6:].tolist() == ["mat"] * 2
+    direction, source = pass_directions(heel[:3], side[:3], [0] * 3, complete=[True, False, False])
+    assert source.tolist() == [""] * 3 and np.isnan(direction).all()
 
 def _walk(n, width=100.0, step=650.0, period=0.55, heading=(0.0, 1.0), first="left", t0=0.0):
     d = np.asarray(heading, float) / np.linalg.norm(heading)

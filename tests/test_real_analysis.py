@@ -62,6 +62,10 @@ def test_fscan_insoles_give_about_six_steps_of_walking(name, side):
         assert_foot_shaped(analysis, k)
     # The same foot every time: lengths agree within a sensel.
     assert np.ptp(analysis.foot_length.values[complete]) <= 5.08
+    # An insole does not travel over the sensor: no line of progression, so no foot angle or steps.
+    assert (analysis.progression_line.values == "").all()
+    for name in ("foot_angle", "step_length", "step_width", "stride_length"):
+        assert np.isnan(analysis[name].values).all()
 
 
 def test_the_creased_right_insole_loses_its_stuck_sensels():
