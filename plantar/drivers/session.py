@@ -397,6 +397,7 @@ class Session:
                     flags |= FLAG_AFTER_REBOOT
                     logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
                 elif step > 1:
+                    frame.lost_before = step - 1
                     stats.lost_frames += step - 1
                     flags |= FLAG_AFTER_LOSS
             elif self._reboot_pending:
@@ -602,14 +603,17 @@ class Session:
         Returns
         -------
         metadata : dict
-            JSON-serialisable: ``protocol``, ``url``, ``info``, ``rate_hz``, ``pitch_mm``
-            and the attributes.
+            JSON-serialisable: ``protocol``, ``url``, ``info``, ``shape`` (``[rows,
+            cols]`` of the frames, or None if not known yet), ``rate_hz``,
+            ``pitch_mm`` and the attributes.
         """
         pitch = self._pitch_mm if self._pitch_mm is not None else self.info.get("pitch_mm")
+        shape = self._parser.shape or (self.info.get("rows"), self.info.get("cols"))
         return {
             "protocol": self.protocol.name,
             "url": self.url,
             "info": self.info,
+            "shape": list(shape) if None not in shape else None,
             "rate_hz": self._rate_hz or self.info.get("rate_hz"),
             "pitch_mm": pitch,
             "attrs": attrs,
@@ -640,7 +644,13 @@ class Session:
             Keep the journal after the NetCDF file is written.
         status : callable | None
             Called as ``status(stats, latest_frame)`` every ``status_interval_s`` s
-            on the calling thread, for a live status line.
+            on the calling thread, for a live status line, and once more when the
+            recording stops. ``stats`` is the recording's :class:`SessionStats`:
+            its ``frames``, ``lost_frames``, ``reboots`` and ``reconnects`` are
+            counted over the recorded frames, so the last call shows exactly
+            what the file states (``frames_lost``, ``device_reboots``,
+            ``reconnects``); the decoder's counters are those since the
+            recording began.
         status_interval_s : float
             Seconds between status calls.
         %(verbose)s
