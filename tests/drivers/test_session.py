@@ -65,10 +65,13 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
                     junk_every_s=3.0)  # fmt: skip
     mat = VirtualMat("pmat1", shape=(48, 40), pitch_mm=8.0, rate_hz=100.0, seed=1, walk_s=12.0,
                      faults=faults, clock_drift_ppm=2000.0)  # fmt: skip
+    shown = []  # what the status line shows, last the final numbers of the recording
     with mat:
         with open_mat(mat.url, protocol="pmat1") as session:
-            path = session.record(tmp_path / "walk.nc", seconds=10.0, subject="S1", condition="barefoot")
-            stats = session.stats
+            path = session.record(tmp_path / "walk.nc", seconds=10.0, subject="S1", condition="barefoot",
+                                  status=lambda stats, latest: shown.append(stats))  # fmt: skip
+            time.sleep(0.3)  # the session goes on counting after the recording: the file must not
+            whole_session = session.stats
     raw = plantar.read(path)
     plantar.check_counts(raw)
     assert not (tmp_path / "walk.pmrec").exists()
@@ -78,8 +81,12 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
     injected = int(np.sum(fate == "dropped") + np.sum(fate == "corrupted"))
     assert np.sum(fate == "dropped") >= 22  # both bursts inside the recording
     assert np.sum(fate == "corrupted") > 0  # 1e-5 per bit over ~10 s of frames
+    # One count: the file, the recording's live statistics and the truth agree exactly.
+    stats = shown[-1]
     assert raw.attrs["frames_lost"] == injected == stats.lost_frames
-    assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(fate == "corrupted")
+    assert stats.frames == raw.sizes["time"] and whole_session.frames > stats.frames
+    assert [s.lost_frames for s in shown] == sorted(s.lost_frames for s in shown)
+    assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(truth.scans["fate"][scan[0] :] == "corrupted")
     assert stats.junk_bytes > 0 and stats.reboots == 0
     # A frame after a device-side loss carries the device's overrun flag.
     after_burst = np.flatnonzero(np.diff(scan) > 1) + 1
@@ -243,3 +250,71 @@ def test_record_over_a_tcp_socket(tmp_path):
     assert raw.sizes["time"] >= 0.9 * 2.0 * 200
     latency = raw.t_host.values - (mat.truth.scans["t_scan_ns"][scan] - mat.truth.scans["t_scan_ns"][scan[0]]) / 1e9
     assert np.ptp(latency) < 0.03  # frames are read as they come, not in bursts
+
+
+def _true_times(raw, truth):
+    """The true scan time of each recorded frame, in s from the first one's, and the scan indices."""
+    scan = _scans_of({"seq": raw.seq.values, "flags": raw.flags.values}, truth)
+    t_scan = truth.scans["t_scan_ns"][scan]
+    return (t_scan - t_scan[0]) / 1e9, scan
+
+
+def _stance_times(pressure, time_s, scan, rate_hz):
+    """Steps found on a walk's true pressure at the given frame times: {first scan: (last scan, t_off - t_on)}."""
+    from plantar.steps import FootstepSegmentation
+
+    trial = plantar.make_trial(pressure, pitch_mm=8.0, rate_hz=rate_hz, time_s=time_s)
+    steps = FootstepSegmentation(threshold_kpa=20.0).segment(trial).steps_
+    return {int(scan[s.frames.start]): (int(scan[s.frames.stop - 1]), float(time_s[s.frames.stop - 1] -
+            time_s[s.frames.start])) for s in steps}  # fmt: skip
+
+
+FAULTS = {
+    # Self-powered: the device scans on while unplugged, then idles until the host's START.
+    "unplug": Faults(seed=2, bit_error_rate=1e-5, unplugs=((2.5, 2.0),)),
+    # Powered by the link: it reboots when plugged back (counter and clock restart).
+    "unplug-reboot": Faults(unplugs=((2.5, 2.0),), unplug_reboots=True),
+    "reboot": Faults(reboots=(2.5,)),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_time_stays_true_through_an_unplug_and_a_reboot(tmp_path, fault):
+    """Every frame's time is its true scan time; stance times are those of the walk without the fault."""
+    mat = VirtualMat("pmat1", shape=(96, 64), pitch_mm=8.0, rate_hz=100.0, seed=4, walk_s=8.0,
+                     faults=FAULTS[fault], clock_drift_ppm=300.0)  # fmt: skip
+    shown = []
+    with mat:
+        with open_mat(mat.url, protocol="pmat1") as session:
+            path = session.record(tmp_path / "walk.nc", seconds=7.5, status=lambda stats, _: shown.append(stats))
+    raw = plantar.read(path)
+    truth = mat.truth
+    period = 0.01 * (1 + 300e-6)
+    true_s, scan = _true_times(raw, truth)
+    _check_against_truth(raw, truth)
+    breaks = np.flatnonzero(raw.flags.values & (FLAG_AFTER_RECONNECT | FLAG_AFTER_REBOOT))
+    assert breaks.size == 1 and raw.attrs["reconnects" if fault != "reboot" else "device_reboots"] == 1
+    # The mat's rate, not a stretch of it, and every frame within one frame period of its scan.
+    assert raw.attrs["sampling_rate_hz"] == pytest.approx(1 / period, rel=2e-4)
+    np.testing.assert_allclose(raw.time.values, true_s, rtol=0, atol=period)
+    # The gap is a gap in time (2 s unplugged plus the reconnection), flagged, not spread over the frames.
+    i = breaks[0]
+    gap_s = float(raw.time[i] - raw.time[i - 1])
+    assert gap_s == pytest.approx(true_s[i] - true_s[i - 1], abs=period)
+    assert gap_s > (2.0 if fault != "reboot" else 0.0)
+    assert raw.attrs["frames_lost"] == shown[-1].lost_frames
+    # Stance times: the steps found on the recording's frames at the recorded times equal, to a frame
+    # period, those found on the same walk recorded without the fault (every scan, at its true time).
+    first, last = scan[0], scan[-1]
+    every = np.arange(first, last + 1)
+    every = every[np.isin(truth.scans["boot"][every], truth.scans["boot"][scan])]
+    every = every[truth.scans["t_scan_ns"][every] >= 0]
+    clean_s = (truth.scans["t_scan_ns"][every] - truth.scans["t_scan_ns"][first]) / 1e9
+    pressure = {k: truth.pressure_kpa(k) for k in every}
+    clean = _stance_times(np.stack([pressure[k] for k in every]), clean_s, every, 1 / period)
+    recorded = _stance_times(np.stack([pressure[k] for k in scan]), raw.time.values, scan,
+                             raw.attrs["sampling_rate_hz"])  # fmt: skip
+    whole = [k for k, (end, _) in recorded.items() if k in clean and clean[k][0] == end]  # same first, last scan
+    assert sum(k < scan[i] for k in whole) >= 1 and sum(k >= scan[i] for k in whole) >= 1, (recorded, clean)
+    for k in whole:
+        assert recorded[k][1] == pytest.approx(clean[k][1], abs=period), k
