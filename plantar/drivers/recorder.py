@@ -15,6 +15,7 @@ import queue
 import shutil
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,10 @@ class Recorder:
             self._queue.put(("end", stats or {}))
             self._queue.put(None)
         self._thread.join()
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as exc:  # the last bytes did not fit: the journal keeps what was written
+            self._error = self._error or exc
         self.check()
 
     def _run(self):
@@ -428,11 +432,26 @@ def _save_or_keep_journal(save, raw, path, journal, overwrite):
         free = shutil.disk_usage(folder).free
     except OSError:
         free = None
-    if free is not None and free < journal.stat().st_size + 1_000_000:  # about the journal's size is needed
-        raise OSError(f"disk full: no room for '{path}' ({free} bytes free); {recover} where there is space")
+    needed = _netcdf_bytes(raw)
+    if free is not None and free < needed:  # HDF5 on a full disk does not fail cleanly: do not start
+        raise OSError(
+            f"disk full: '{path}' needs about {needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free; {recover} where "
+            "there is space"
+        )
     try:
         save(raw, path, overwrite=overwrite)
     except (OSError, RuntimeError) as exc:
         full = getattr(exc, "errno", None) == errno.ENOSPC or "no space" in str(exc).lower()
         reason = "disk full" if full else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise OSError(f"{reason}: cannot write '{path}'; {recover}" + (" where there is space" if full else "")) from None
+
+
+def _netcdf_bytes(raw):
+    """About the size of ``raw`` as NetCDF, in bytes, with a margin: its frames deflated as the writer does."""
+    from ..io.netcdf import DEFLATE_LEVEL
+
+    counts = raw.counts.values
+    every = max(1, counts.shape[0] // 256)  # a sample of frames across the recording
+    sample = zlib.compress(np.ascontiguousarray(counts[::every]).tobytes(), DEFLATE_LEVEL)
+    frames = len(sample) * counts.shape[0] / counts[::every].shape[0]
+    return int(1.1 * (frames + 40 * counts.shape[0]) + 64_000)

@@ -156,10 +156,11 @@ class Session:
         self._stats = SessionStats()
         self._request_id = 0
         self._last_seq = None
+        self._last_t_device_us = None
         self._next_seq = 0
         self._reboot_pending = False
         self._after_reconnect = False
-        self._awaiting_info = 0  # GET_INFOs sent and not answered yet
+        self._info_requests = set()  # request ids of GET_INFOs sent and not answered yet
         self._bulk = False
         self._last_frame_ns = None
         self._last_poll_ns = 0
@@ -284,7 +285,7 @@ class Session:
             self._parser.shape = shape
 
     def _new_request(self):
-        self._request_id = (self._request_id + 1) & 0xFFFFFFFF
+        self._request_id = self._request_id % 0xFFFFFFFF + 1  # 1 .. 2**32 - 1: an unprompted INFO has 0
         return self._request_id
 
     def _read(self, port):
@@ -351,8 +352,9 @@ class Session:
             self._port_lost(exc)
 
     def _restart_pmat1(self, port):
-        self._awaiting_info += 1
-        self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
+        request = self._new_request()
+        self._info_requests.add(request)
+        self._send(port, pmat1.encode_packet(pmat1.GET_INFO, request))
         rate = int(round(self._rate_hz or self.info.get("rate_hz") or 100))
         self._send(port, pmat1.encode_start(self._new_request(), rate_hz=rate, encoding=self._encoding))
 
@@ -364,8 +366,8 @@ class Session:
                 info = pmat1.parse_info(packet.body)
                 if info is not None:
                     self.info = info
-                if self._awaiting_info:
-                    self._awaiting_info -= 1
+                if packet.seq in self._info_requests:  # the reply to a GET_INFO (its request id)
+                    self._info_requests.discard(packet.seq)
                 else:
                     # Announced unprompted: the device booted and waits for START.
                     logger.warning("%s: the device restarted (it announced itself unprompted)", self.url)
@@ -392,7 +394,13 @@ class Session:
                 self._next_seq = (self._next_seq + 1) & 0xFFFFFFFF
             elif self._last_seq is not None:
                 step = (frame.seq - self._last_seq) & 0xFFFFFFFF
-                if self._reboot_pending or step == 0 or step >= 2**31:
+                clock, last_clock = frame.t_device_us, self._last_t_device_us
+                if clock is not None and last_clock is not None:
+                    # The device clock restarts at a reboot; an unprompted INFO alone may be a late reply.
+                    rebooted = clock < last_clock or step == 0 or step >= 2**31
+                else:
+                    rebooted = self._reboot_pending or step == 0 or step >= 2**31
+                if rebooted:
                     stats.reboots += 1
                     flags |= FLAG_AFTER_REBOOT
                     logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
@@ -405,6 +413,7 @@ class Session:
                 flags |= FLAG_AFTER_REBOOT
             self._reboot_pending = False
             self._last_seq = frame.seq
+            self._last_t_device_us = frame.t_device_us
             if self._after_reconnect:
                 flags |= FLAG_AFTER_RECONNECT
                 self._after_reconnect = False

@@ -25,6 +25,7 @@ takes every record whose CRC holds and ignores a torn last one.
 
 import datetime
 import json
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -455,37 +456,48 @@ def _device_period(d_clock, step, timed):
     return float(np.sum(d_clock[agree]) / np.sum(step[agree])) if np.any(agree) else rough
 
 
-def _envelope_period(t, k, run, rate_hz, window_s=0.5):
+def _envelope_period(t, k, run, rate_hz):
     """Scan period from the lower envelope of arrival time against scan index.
 
-    Arrival is scan time plus a latency that is never negative but sometimes long
-    (a frame held behind a corrupt one, a busy host). So the earliest arrival in
-    each ``window_s`` of each run is kept, and the period is the least-squares
-    slope through those points, one intercept per run.
+    Arrival is scan time plus a latency that is never negative but sometimes
+    long (a frame held behind a corrupt one, a busy host). So the period is
+    that of the line, one intercept per run, that lies below every arrival and
+    closest to them on the whole (the least sum of latencies): it rests on the
+    fastest arrivals, wherever they are, and ignores every delay. The sum is
+    convex in the period, so a golden-section search finds it.
     """
     fallback = 1.0 / rate_hz if rate_hz else 1.0
     same_run = run[1:] == run[:-1]
     dk, dt = np.diff(k)[same_run], np.diff(t)[same_run]
     if not np.any(dk > 0):
         return fallback
-    rough = float(np.median(dt[dk > 0] / dk[dk > 0])) or fallback
+    rough = float(np.median(dt[dk > 0] / dk[dk > 0]))
     if not rough > 0:
         rough = fallback
-    group = run * (int(k.max() * rough / window_s) + 2) + np.floor(k * rough / window_s).astype(np.int64)
-    order = np.lexsort((t - rough * k, group))
-    first = np.ones(order.size, bool)
-    first[1:] = group[order][1:] != group[order][:-1]
-    pick = order[first]
-    kp, tp, rp = k[pick].astype(np.float64), t[pick], run[pick]
     n_runs = int(run.max()) + 1
-    n = np.bincount(rp, minlength=n_runs)
-    k_mean = np.bincount(rp, kp, n_runs) / np.maximum(n, 1)
-    t_mean = np.bincount(rp, tp, n_runs) / np.maximum(n, 1)
-    dkp = kp - k_mean[rp]
-    denominator = float(np.sum(dkp * dkp))
-    if denominator <= 0:
-        return rough
-    period = float(np.sum(dkp * (tp - t_mean[rp]))) / denominator
+    n = np.bincount(run, minlength=n_runs)
+    floor = np.empty(n_runs)
+
+    def total_latency(period):
+        residual = t - period * k
+        floor.fill(np.inf)
+        np.minimum.at(floor, run, residual)
+        return float(np.sum(residual) - np.sum(n * floor))
+
+    low, high = 0.8 * rough, 1.25 * rough
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = high - golden * (high - low), low + golden * (high - low)
+    fa, fb = total_latency(a), total_latency(b)
+    while high - low > 1e-12 * rough:
+        if fa <= fb:
+            high, b, fb = b, a, fa
+            a = high - golden * (high - low)
+            fa = total_latency(a)
+        else:
+            low, a, fa = a, b, fb
+            b = low + golden * (high - low)
+            fb = total_latency(b)
+    period = float(low + high) / 2.0
     return period if period > 0 else rough
 
 

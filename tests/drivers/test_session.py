@@ -220,10 +220,12 @@ def test_kill_minus_nine_keeps_everything_up_to_the_last_second(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         journal = tmp_path / "walk.pmrec"
-        deadline = time.monotonic() + 20
-        while not journal.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(3.0)
+        deadline = time.monotonic() + 60  # a busy machine starts the recorder slowly: wait for frames, not time
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            scans = mat.truth.scans
+            if journal.exists() and np.sum(scans["t_host_ns"] >= 0) > 600:  # 3 s of frames sent
+                break
         killed_ns = time.monotonic_ns()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -248,8 +250,11 @@ def test_record_over_a_tcp_socket(tmp_path):
     raw = plantar.read(path)
     scan = _check_against_truth(raw, mat.truth)
     assert raw.sizes["time"] >= 0.9 * 2.0 * 200
-    latency = raw.t_host.values - (mat.truth.scans["t_scan_ns"][scan] - mat.truth.scans["t_scan_ns"][scan[0]]) / 1e9
-    assert np.ptp(latency) < 0.03  # frames are read as they come, not in bursts
+    # Frames are read as they come, not in bursts: the time from the mat's write to the host's read
+    # stays within 30 ms for 95 % of frames (a busy machine may hold up a few).
+    written = mat.truth.scans["t_host_ns"][scan]
+    latency = raw.t_host.values - (written - written[0]) / 1e9
+    assert np.percentile(latency, 97.5) - np.percentile(latency, 2.5) < 0.03
 
 
 def _true_times(raw, truth):
@@ -318,3 +323,84 @@ def test_time_stays_true_through_an_unplug_and_a_reboot(tmp_path, fault):
     assert sum(k < scan[i] for k in whole) >= 1 and sum(k >= scan[i] for k in whole) >= 1, (recorded, clean)
     for k in whole:
         assert recorded[k][1] == pytest.approx(clean[k][1], abs=period), k
+
+
+def _failing_after(n_writes, real):
+    """A Recorder._write_now that fails as a full disk does after ``n_writes`` writes."""
+    import errno
+
+    calls = []
+
+    def write_now(self, records):
+        calls.append(len(records))
+        if len(calls) > n_writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, records)
+
+    return write_now
+
+
+def test_a_full_disk_keeps_the_journal_and_says_how_to_recover(tmp_path, monkeypatch):
+    """The journal stops at the full disk and keeps every frame written; one line says so and how to recover."""
+    from plantar.drivers import Recorder
+
+    monkeypatch.setattr(Recorder, "_write_now", _failing_after(15, Recorder._write_now))
+    with VirtualMat("pmat1", shape=(16, 16), rate_hz=100.0, walk_s=3.0) as mat:
+        with open_mat(mat.url) as session:
+            with pytest.raises(OSError) as info:
+                session.record(tmp_path / "walk.nc", seconds=20.0, status_interval_s=0.1)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("disk full: cannot write journal")
+    assert f"plantar convert {tmp_path / 'walk.pmrec'}" in message and not (tmp_path / "walk.nc").exists()
+    n_kept = int(message.split("keeps the first ")[1].split()[0])
+    raw = plantar.read(tmp_path / "walk.pmrec")
+    assert raw.sizes["time"] == n_kept > 0 and raw.attrs["journal_complete"] == 0
+    _check_against_truth(raw, mat.truth)
+
+
+@pytest.mark.parametrize("how", ["no room", "write fails"])
+def test_a_failed_netcdf_save_keeps_the_journal(tmp_path, monkeypatch, how):
+    """No room for the NetCDF file, or its write fails: the journal stays, and the message says how to convert it."""
+    import errno
+    import shutil
+
+    from plantar import io
+
+    if how == "no room":
+        usage = shutil.disk_usage(tmp_path)
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=50_000))
+    else:
+        def save(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(io, "save", save)
+    with VirtualMat("pmat1", shape=(16, 16), rate_hz=100.0, walk_s=3.0) as mat:
+        with open_mat(mat.url) as session:
+            with pytest.raises(OSError, match=r"^disk full: .*walk\.nc.*safe in its journal .*plantar convert"):
+                session.record(tmp_path / "walk.nc", seconds=1.0)
+    assert not (tmp_path / "walk.nc").exists()
+    raw = plantar.read(tmp_path / "walk.pmrec")
+    assert "journal_complete" not in raw.attrs and raw.sizes["time"] >= 50
+    _check_against_truth(raw, mat.truth)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounts a small tmpfs (root)")
+def test_plantar_record_on_a_full_disk_exits_1_in_one_line(tmp_path):
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(tiny)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with VirtualMat("pmat1", shape=(64, 64), rate_hz=200.0, walk_s=5.0) as mat:
+            result = subprocess.run(
+                [sys.executable, "-m", "plantar", "record", "--port", mat.url, "--seconds", "30",
+                 "-o", str(tiny / "walk.nc")], capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+        errors = [line for line in result.stderr.splitlines() if line.startswith("plantar: error:")]
+        assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert errors[0].startswith("plantar: error: disk full:") and "plantar convert" in errors[0]
+        raw = plantar.read(tiny / "walk.pmrec")
+        assert raw.sizes["time"] > 50
+        _check_against_truth(raw, mat.truth)
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)
