@@ -172,6 +172,12 @@ class Recorder:
         self.check()
 
     def _run(self):
+        try:
+            self._write_until_closed()
+        except Exception as exc:  # noqa: BLE001  (never die silently: check() and close() raise it)
+            self._error = exc
+
+    def _write_until_closed(self):
         last_sync = time.monotonic()
         stop = False
         while not stop:

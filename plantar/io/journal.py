@@ -241,6 +241,7 @@ def _records(data):
         body_end = start + pmat1.HEADER.size + n_body
         if (
             version != pmat1.VERSION
+            or n_body > pmat1.MAX_BODY_BYTES  # no record is longer (a frame of MAX_CELLS is 8 MiB at most)
             or body_end + 4 > size
             or zlib.crc32(view[start:body_end]) != pmat1.CRC.unpack_from(data, body_end)[0]
         ):
@@ -256,7 +257,7 @@ def _records(data):
         tail = data[prev_end:]
         head = tail[: pmat1.HEADER.size]
         if len(head) < pmat1.HEADER.size:
-            torn = pmat1.MAGIC.startswith(head[:4]) if len(head) < 4 else head[:5] == pmat1.MAGIC + b"\x01"
+            torn = (pmat1.MAGIC + bytes((pmat1.VERSION,))).startswith(head[:5])
         else:
             _, version, _, _, n_body, _ = pmat1.HEADER.unpack(head)
             torn = head[:4] == pmat1.MAGIC and version == pmat1.VERSION and len(tail) < pmat1.HEADER.size + n_body + 4
@@ -467,15 +468,18 @@ def _envelope_period(t, k, run, rate_hz):
     convex in the period, so a golden-section search finds it.
     """
     fallback = 1.0 / rate_hz if rate_hz else 1.0
-    same_run = run[1:] == run[:-1]
-    dk, dt = np.diff(k)[same_run], np.diff(t)[same_run]
-    if not np.any(dk > 0):
-        return fallback
-    rough = float(np.median(dt[dk > 0] / dk[dk > 0]))
-    if not rough > 0:
-        rough = fallback
     n_runs = int(run.max()) + 1
     n = np.bincount(run, minlength=n_runs)
+    # A first guess from each run's first and last frames (frames read together share an arrival time,
+    # so frame-to-frame steps can mislead); the least-latency line lies within a quarter of it.
+    starts = np.flatnonzero(np.diff(run, prepend=-1))  # runs are contiguous, and k grows within each
+    ends = np.append(starts[1:], run.size) - 1
+    span_k, span_t = k[ends] - k[starts], t[ends] - t[starts]
+    if not np.any(span_k > 0):
+        return fallback
+    rough = float(np.sum(span_t[span_k > 0]) / np.sum(span_k[span_k > 0]))
+    if not rough > 0:
+        return fallback
     floor = np.empty(n_runs)
 
     def total_latency(period):
@@ -484,7 +488,7 @@ def _envelope_period(t, k, run, rate_hz):
         np.minimum.at(floor, run, residual)
         return float(np.sum(residual) - np.sum(n * floor))
 
-    low, high = 0.8 * rough, 1.25 * rough
+    low, high = 0.75 * rough, 1.35 * rough
     golden = (math.sqrt(5.0) - 1.0) / 2.0
     a, b = high - golden * (high - low), low + golden * (high - low)
     fa, fb = total_latency(a), total_latency(b)

@@ -53,9 +53,15 @@ def _check_against_truth(raw, truth):
     for b in seen_boots:
         mine = scan[boots[scan] == b]
         countable[mine.min() : mine.max() + 1] = True
-    not_sent = countable & (fate != "sent")
-    assert set(np.flatnonzero(countable & (fate == "sent"))) <= set(scan.tolist()), "a sent frame is missing"
-    assert raw.attrs["frames_lost"] == int(not_sent[in_range].sum())
+    # Frames the mat wrote just before an unplug may still be in the port's buffer when it vanishes
+    # (a busy host reads late): they go with it, though the mat counts them sent.
+    in_flight = np.zeros(fate.size, bool)
+    for i in np.flatnonzero(np.asarray(raw.flags.values) & FLAG_AFTER_RECONNECT):
+        in_flight[scan[i - 1] + 1 : scan[i]] = i > 0
+    missing = countable.copy()
+    missing[scan] = False
+    assert np.all((fate[missing] != "sent") | in_flight[missing]), "a sent frame is missing"
+    assert raw.attrs["frames_lost"] == int(missing[in_range].sum())
     return scan
 
 
@@ -83,8 +89,9 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
     assert np.sum(fate == "corrupted") > 0  # 1e-5 per bit over ~10 s of frames
     # One count: the file, the recording's live statistics and the truth agree exactly.
     stats = shown[-1]
+    assert stats.frames == raw.sizes["time"] and "journal_complete" not in raw.attrs, (stats, raw.attrs)
     assert raw.attrs["frames_lost"] == injected == stats.lost_frames
-    assert stats.frames == raw.sizes["time"] and whole_session.frames > stats.frames
+    assert whole_session.frames > stats.frames
     assert [s.lost_frames for s in shown] == sorted(s.lost_frames for s in shown)
     assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(truth.scans["fate"][scan[0] :] == "corrupted")
     assert stats.junk_bytes > 0 and stats.reboots == 0
