@@ -214,7 +214,9 @@ class Session:
         received = bytearray()
         parser = self._parser
         if self.protocol.name == "pmat1":
-            self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
+            request = self._new_request()
+            self._info_requests.add(request)  # answered here or, if the boot INFO came first, later
+            self._send(port, pmat1.encode_packet(pmat1.GET_INFO, request))
             info = None
             while info is None and time.monotonic() < deadline:
                 data = self._read(port)
@@ -223,6 +225,7 @@ class Session:
                 while parser.packets:
                     packet = parser.packets.popleft()
                     if packet.type == pmat1.INFO:
+                        self._info_requests.discard(packet.seq)
                         info = pmat1.parse_info(packet.body)
             if info is None:
                 raise DeviceError(self._no_answer(received, "a PMAT/1 INFO packet after GET_INFO"))
@@ -395,12 +398,9 @@ class Session:
             elif self._last_seq is not None:
                 step = (frame.seq - self._last_seq) & 0xFFFFFFFF
                 clock, last_clock = frame.t_device_us, self._last_t_device_us
-                if clock is not None and last_clock is not None:
-                    # The device clock restarts at a reboot; an unprompted INFO alone may be a late reply.
-                    rebooted = clock < last_clock or step == 0 or step >= 2**31
-                else:
-                    rebooted = self._reboot_pending or step == 0 or step >= 2**31
-                if rebooted:
+                clock_restarted = clock is not None and last_clock is not None and clock < last_clock
+                # A reboot: the device said so (an INFO with no request id), or its counter or clock restarted.
+                if self._reboot_pending or clock_restarted or step == 0 or step >= 2**31:
                     stats.reboots += 1
                     flags |= FLAG_AFTER_REBOOT
                     logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
