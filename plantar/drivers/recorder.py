@@ -361,7 +361,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
             time.sleep(status_interval_s if left is None else min(status_interval_s, left))
             recorder.check()
             if status is not None:
-                status(recording_stats(session.stats, baseline, recorder), session.latest)
+                status(_recording_stats(session.stats, baseline, recorder), session.latest)
     except KeyboardInterrupt:
         interrupted = True
         logger.info("stopped by Ctrl-C after %.1f s", time.monotonic() - started)
@@ -370,7 +370,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         final = []
 
         def end_stats():  # once the recorder takes no more frames: its counts are final
-            final.append(recording_stats(session.stats, baseline, recorder))
+            final.append(_recording_stats(session.stats, baseline, recorder))
             return {k: v for k, v in vars(final[0]).items() if isinstance(v, (int, float, bool))}
 
         recorder.close(end_stats)
@@ -395,7 +395,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
     return path
 
 
-def recording_stats(now, baseline, recorder):
+def _recording_stats(now, baseline, recorder):
     """The statistics of one recording: what its file states, and the decoder's counts since it began.
 
     Parameters
@@ -449,7 +449,8 @@ def _save_or_keep_journal(save, raw, path, journal, overwrite):
     except (OSError, RuntimeError) as exc:
         full = getattr(exc, "errno", None) == errno.ENOSPC or "no space" in str(exc).lower()
         reason = "disk full" if full else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise OSError(f"{reason}: cannot write '{path}'; {recover}" + (" where there is space" if full else "")) from None
+        where = " where there is space" if full else ""
+        raise OSError(f"{reason}: cannot write '{path}'; {recover}{where}") from None
 
 
 def _netcdf_bytes(raw):

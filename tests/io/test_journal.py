@@ -183,7 +183,8 @@ def test_every_header_bit_flip_costs_only_its_own_record(tmp_path, caplog):
                 assert raw.attrs["frames_lost"] == 0, where
                 assert raw.attrs["journal_records_lost"] == 1, where
                 if 0 < k < n - 1:  # between two frames: the counter tells which
-                    assert raw.attrs["journal_frames_lost"] == 1 and raw.attrs["journal_lost_seq"] == str(100 + k), where
+                    assert raw.attrs["journal_frames_lost"] == 1, where
+                    assert raw.attrs["journal_lost_seq"] == str(100 + k), where
                 assert "mutant.pmrec" in caplog.text and "could not be read" in caplog.text, where
                 outcomes["frame"] += 1
     per_record = 4 * 8 + 16 * 3
