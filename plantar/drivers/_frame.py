@@ -41,6 +41,10 @@ class Frame:
     flags : int
         Bit field of ``FLAG_*`` values (device flags in bits 0-3, session flags
         in bits 4-7).
+    lost_before : int
+        Frames the device scanned since the previous frame of the same boot that
+        never arrived, as the session counted them from the scan counter (0
+        across a reboot, and for formats without a counter).
 
     Examples
     --------
@@ -56,6 +60,7 @@ class Frame:
     t_device_us: object = None
     t_host_ns: int = 0
     flags: int = 0
+    lost_before: int = 0
 
     @property
     def shape(self):

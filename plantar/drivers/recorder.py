@@ -7,19 +7,36 @@ disk every second, so a power loss loses at most the last second. When a
 recording ends, the journal becomes a NetCDF raw recording and is removed.
 """
 
+import dataclasses
+import errno
 import json
 import os
 import queue
+import shutil
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .._version import __version__
-from ..io.journal import END, EVENT, JOURNAL_SUFFIX, META, NO_CLOCK, RX, RX_HEADER, _build_raw, read_journal
+from ..io.journal import (
+    END,
+    EVENT,
+    JOURNAL_SUFFIX,
+    JOURNAL_VERSION,
+    LOST_SATURATED,
+    META,
+    NO_CLOCK,
+    RX,
+    RX_HEADER,
+    _build_raw,
+    read_journal,
+)
 from ..utils import logger
 from . import pmat1
+from ._frame import FLAG_AFTER_REBOOT, FLAG_AFTER_RECONNECT
 
 
 class Recorder:
@@ -30,7 +47,9 @@ class Recorder:
     path : str | pathlib.Path
         The journal to create (``.pmrec``); an existing file is never replaced.
     metadata : dict
-        JSON-serialisable description of the session (see ``Session.metadata``).
+        JSON-serialisable description of the session (see ``Session.metadata``);
+        its ``shape`` (or ``info`` ``rows`` and ``cols``) is the frame shape the
+        journal declares, and the reader refuses frames of another.
     fsync_interval_s : float
         Seconds between syncs of the journal to disk.
 
@@ -38,6 +57,13 @@ class Recorder:
     ----------
     frames_written : int
         Frames in the journal so far.
+    frames : int
+        Frames handed to :meth:`write` (written, or queued to be).
+    lost_frames, reboots, reconnects : int
+        The session's counts over the recorded frames after the first (frames
+        lost just before each, device reboots and reconnects flagged on them):
+        exactly what the journal's reader reports as ``frames_lost``,
+        ``device_reboots`` and ``reconnects``.
     """
 
     def __init__(self, path, metadata, *, fsync_interval_s=1.0):
@@ -55,25 +81,44 @@ class Recorder:
             start_wall_ns=now_ns,
             start_monotonic_ns=time.monotonic_ns(),
             plantar_version=__version__,
+            journal_version=JOURNAL_VERSION,
         )
         self._fsync_interval_s = float(fsync_interval_s)
         self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closing = False
         self._error = None
         self.frames_written = 0
-        self._write_now([pmat1.encode_packet(META, 0, _json(meta))])
-        os.fsync(self._file.fileno())
+        self.frames = self.lost_frames = self.reboots = self.reconnects = 0
+        try:
+            self._write_now([pmat1.encode_packet(META, 0, _json(meta))])
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            self._file.close()
+            self.path.unlink(missing_ok=True)  # nothing recorded yet
+            raise _write_error(self.path, exc, 0) from None
         self._thread = threading.Thread(target=self._run, name=f"plantar recorder {self.path.name}", daemon=True)
         self._thread.start()
 
     def write(self, frame):
         """Queue one frame for the journal (cheap; safe from the reader thread).
 
+        Frames written after :meth:`close` began are ignored (and not counted).
+
         Parameters
         ----------
         frame : Frame
             The frame.
         """
-        self._queue.put(frame)
+        with self._lock:
+            if self._closing:
+                return
+            if self.frames:
+                self.lost_frames += frame.lost_before
+                self.reboots += bool(frame.flags & FLAG_AFTER_REBOOT)
+                self.reconnects += bool(frame.flags & FLAG_AFTER_RECONNECT)
+            self.frames += 1
+            self._queue.put(frame)
 
     def event(self, kind, **detail):
         """Queue an event record (``kind`` and details, with the host time).
@@ -85,7 +130,9 @@ class Recorder:
         **detail
             JSON-serialisable details.
         """
-        self._queue.put(("event", dict(detail, kind=kind, t_host_ns=time.monotonic_ns())))
+        with self._lock:
+            if not self._closing:
+                self._queue.put(("event", dict(detail, kind=kind, t_host_ns=time.monotonic_ns())))
 
     def check(self):
         """Raise the writer's error (e.g. disk full), if it had one.
@@ -93,26 +140,44 @@ class Recorder:
         Raises
         ------
         OSError
-            What the writer met; the journal holds everything before it.
+            What the writer met, in one line (``disk full: ...`` when the disk
+            is full); the journal keeps every record written before it.
         """
         if self._error is not None:
-            raise OSError(f"cannot write journal '{self.path}': {self._error}")
+            raise _write_error(self.path, self._error, self.frames_written)
 
     def close(self, stats=None):
         """Write everything queued, an END record, sync, and close the journal.
 
         Parameters
         ----------
-        stats : dict | None
-            Final session statistics for the END record.
+        stats : dict | callable | None
+            Final statistics for the END record, or a function returning them,
+            called once no frame can be added any more.
         """
-        self._queue.put(("end", stats or {}))
-        self._queue.put(None)
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        if callable(stats):
+            stats = stats()
+        with self._lock:
+            self._queue.put(("end", stats or {}))
+            self._queue.put(None)
         self._thread.join()
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as exc:  # the last bytes did not fit: the journal keeps what was written
+            self._error = self._error or exc
         self.check()
 
     def _run(self):
+        try:
+            self._write_until_closed()
+        except Exception as exc:  # noqa: BLE001  (never die silently: check() and close() raise it)
+            self._error = exc
+
+    def _write_until_closed(self):
         last_sync = time.monotonic()
         stop = False
         while not stop:
@@ -139,8 +204,7 @@ class Recorder:
                     self._write_now(records)
                     self.frames_written += sum(1 for item in items if not isinstance(item, tuple) and item is not None)
                 except OSError as exc:
-                    self._error = exc
-                    logger.error("cannot write journal '%s': %s", self.path, exc)
+                    self._error = exc  # raised by check(); the journal keeps what was written
             if self._error is None and (stop or time.monotonic() - last_sync >= self._fsync_interval_s):
                 try:
                     os.fsync(self._file.fileno())
@@ -151,6 +215,18 @@ class Recorder:
     def _write_now(self, records):
         self._file.write(b"".join(records))
         self._file.flush()
+
+
+def _write_error(path, exc, n_frames):
+    """One line saying why the journal could not be written, and how to recover what it holds."""
+    full = getattr(exc, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    reason = "disk full" if full else (exc.strerror or str(exc) or type(exc).__name__)
+    if n_frames == 0:
+        return OSError(f"{reason}: cannot write journal '{path}'; nothing was recorded")
+    return OSError(
+        f"{reason}: cannot write journal '{path}'; it keeps the first {n_frames} frames: recover them with "
+        f"'plantar convert {path} -o RECORDING.nc' where there is space"
+    )
 
 
 def _json(obj):
@@ -168,7 +244,8 @@ def _plain(value):
 def _rx_record(frame):
     t_dev = NO_CLOCK if frame.t_device_us is None else int(frame.t_device_us)
     rows, cols = frame.counts.shape
-    head = RX_HEADER.pack(int(frame.t_host_ns), t_dev, rows, cols, pmat1.ENCODING_ZERO_RUN, frame.flags & 0xFF, 0)
+    lost = min(int(frame.lost_before), LOST_SATURATED)
+    head = RX_HEADER.pack(int(frame.t_host_ns), t_dev, rows, cols, pmat1.ENCODING_ZERO_RUN, frame.flags & 0xFF, lost)
     return pmat1.encode_packet(RX, frame.seq or 0, head + pmat1.encode_zero_run(frame.counts.ravel()))
 
 
@@ -204,6 +281,7 @@ def frames_to_counts(frames, metadata):
         np.array([f.flags & 0xFF for f in frames], np.uint8),
         metadata,
         None,
+        lost_before=np.array([f.lost_before for f in frames], np.int64),
     )
 
 
@@ -246,7 +324,8 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
     keep_journal : bool
         Keep the journal after the NetCDF file is written.
     status : callable | None
-        ``status(stats, latest_frame)``, called every ``status_interval_s``.
+        ``status(stats, latest)`` with the recording's :class:`SessionStats`,
+        called every ``status_interval_s`` and once more when recording stops.
     status_interval_s : float
         Seconds between status calls.
     **attrs
@@ -269,6 +348,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         )
     journal = journal_path(path)
     recorder = Recorder(journal, metadata)
+    baseline = session.stats
     session.add_sink(recorder.write)
     logger.info("recording from %s into %s", session.url, journal)
     started = time.monotonic()
@@ -281,15 +361,21 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
             time.sleep(status_interval_s if left is None else min(status_interval_s, left))
             recorder.check()
             if status is not None:
-                status(session.stats, session.latest)
+                status(_recording_stats(session.stats, baseline, recorder), session.latest)
     except KeyboardInterrupt:
         interrupted = True
         logger.info("stopped by Ctrl-C after %.1f s", time.monotonic() - started)
     finally:
         session.remove_sink(recorder.write)
-        stats = session.stats
-        end = {k: v for k, v in vars(stats).items() if isinstance(v, (int, float, bool))}
-        recorder.close(end)
+        final = []
+
+        def end_stats():  # once the recorder takes no more frames: its counts are final
+            final.append(_recording_stats(session.stats, baseline, recorder))
+            return {k: v for k, v in vars(final[0]).items() if isinstance(v, (int, float, bool))}
+
+        recorder.close(end_stats)
+    if status is not None:
+        status(final[0], session.latest)
     if recorder.frames_written == 0:
         journal.unlink()
         raise ConnectionError(
@@ -297,7 +383,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         )
     raw = read_journal(journal)
     raw.attrs["source_file"] = session.url
-    save(raw, path, overwrite=overwrite)
+    _save_or_keep_journal(save, raw, path, journal, overwrite)
     if not keep_journal:
         journal.unlink()
     if session.error is not None:
@@ -307,3 +393,72 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         float(raw.time[-1]), " (interrupted)" if interrupted else "",
     )  # fmt: skip
     return path
+
+
+def _recording_stats(now, baseline, recorder):
+    """The statistics of one recording: what its file states, and the decoder's counts since it began.
+
+    Parameters
+    ----------
+    now : SessionStats
+        The session's statistics now.
+    baseline : SessionStats
+        The session's statistics when the recording began.
+    recorder : Recorder
+        The recording's journal writer.
+
+    Returns
+    -------
+    stats : SessionStats
+        ``frames``, ``lost_frames``, ``reboots`` and ``reconnects`` counted over
+        the recorded frames (the numbers the recording's file holds); decoder
+        counters (``crc_errors``, ``bad_packets``, ``junk_bytes``, ``bytes_in``)
+        and ``gaps_ns`` since the recording began; ``connected`` and
+        ``frame_rate_hz`` as the session's now.
+    """
+    return dataclasses.replace(
+        now,
+        frames=recorder.frames,
+        lost_frames=recorder.lost_frames,
+        reboots=recorder.reboots,
+        reconnects=recorder.reconnects,
+        crc_errors=now.crc_errors - baseline.crc_errors,
+        bad_packets=now.bad_packets - baseline.bad_packets,
+        junk_bytes=now.junk_bytes - baseline.junk_bytes,
+        bytes_in=now.bytes_in - baseline.bytes_in,
+        gaps_ns=now.gaps_ns[len(baseline.gaps_ns) :],
+    )
+
+
+def _save_or_keep_journal(save, raw, path, journal, overwrite):
+    """Write the NetCDF recording; on failure keep the journal and say how to recover it, in one line."""
+    recover = f"the recording is safe in its journal '{journal}': convert it with 'plantar convert {journal} -o {path}'"
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    needed = _netcdf_bytes(raw)
+    if free is not None and free < needed:  # HDF5 on a full disk does not fail cleanly: do not start
+        raise OSError(
+            f"disk full: '{path}' needs about {needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free; {recover} where "
+            "there is space"
+        )
+    try:
+        save(raw, path, overwrite=overwrite)
+    except (OSError, RuntimeError) as exc:
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "no space" in str(exc).lower()
+        reason = "disk full" if full else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        where = " where there is space" if full else ""
+        raise OSError(f"{reason}: cannot write '{path}'; {recover}{where}") from None
+
+
+def _netcdf_bytes(raw):
+    """About the size of ``raw`` as NetCDF, in bytes, with a margin: its frames deflated as the writer does."""
+    from ..io.netcdf import DEFLATE_LEVEL
+
+    counts = raw.counts.values
+    every = max(1, counts.shape[0] // 256)  # a sample of frames across the recording
+    sample = zlib.compress(np.ascontiguousarray(counts[::every]).tobytes(), DEFLATE_LEVEL)
+    frames = len(sample) * counts.shape[0] / counts[::every].shape[0]
+    return int(1.1 * (frames + 40 * counts.shape[0]) + 64_000)

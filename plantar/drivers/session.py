@@ -156,10 +156,11 @@ class Session:
         self._stats = SessionStats()
         self._request_id = 0
         self._last_seq = None
+        self._last_t_device_us = None
         self._next_seq = 0
         self._reboot_pending = False
         self._after_reconnect = False
-        self._awaiting_info = 0  # GET_INFOs sent and not answered yet
+        self._info_requests = set()  # request ids of GET_INFOs sent and not answered yet
         self._bulk = False
         self._last_frame_ns = None
         self._last_poll_ns = 0
@@ -213,7 +214,9 @@ class Session:
         received = bytearray()
         parser = self._parser
         if self.protocol.name == "pmat1":
-            self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
+            request = self._new_request()
+            self._info_requests.add(request)  # answered here or, if the boot INFO came first, later
+            self._send(port, pmat1.encode_packet(pmat1.GET_INFO, request))
             info = None
             while info is None and time.monotonic() < deadline:
                 data = self._read(port)
@@ -222,6 +225,7 @@ class Session:
                 while parser.packets:
                     packet = parser.packets.popleft()
                     if packet.type == pmat1.INFO:
+                        self._info_requests.discard(packet.seq)
                         info = pmat1.parse_info(packet.body)
             if info is None:
                 raise DeviceError(self._no_answer(received, "a PMAT/1 INFO packet after GET_INFO"))
@@ -284,7 +288,7 @@ class Session:
             self._parser.shape = shape
 
     def _new_request(self):
-        self._request_id = (self._request_id + 1) & 0xFFFFFFFF
+        self._request_id = self._request_id % 0xFFFFFFFF + 1  # 1 .. 2**32 - 1: an unprompted INFO has 0
         return self._request_id
 
     def _read(self, port):
@@ -351,8 +355,9 @@ class Session:
             self._port_lost(exc)
 
     def _restart_pmat1(self, port):
-        self._awaiting_info += 1
-        self._send(port, pmat1.encode_packet(pmat1.GET_INFO, self._new_request()))
+        request = self._new_request()
+        self._info_requests.add(request)
+        self._send(port, pmat1.encode_packet(pmat1.GET_INFO, request))
         rate = int(round(self._rate_hz or self.info.get("rate_hz") or 100))
         self._send(port, pmat1.encode_start(self._new_request(), rate_hz=rate, encoding=self._encoding))
 
@@ -364,8 +369,8 @@ class Session:
                 info = pmat1.parse_info(packet.body)
                 if info is not None:
                     self.info = info
-                if self._awaiting_info:
-                    self._awaiting_info -= 1
+                if packet.seq in self._info_requests:  # the reply to a GET_INFO (its request id)
+                    self._info_requests.discard(packet.seq)
                 else:
                     # Announced unprompted: the device booted and waits for START.
                     logger.warning("%s: the device restarted (it announced itself unprompted)", self.url)
@@ -392,11 +397,15 @@ class Session:
                 self._next_seq = (self._next_seq + 1) & 0xFFFFFFFF
             elif self._last_seq is not None:
                 step = (frame.seq - self._last_seq) & 0xFFFFFFFF
-                if self._reboot_pending or step == 0 or step >= 2**31:
+                clock, last_clock = frame.t_device_us, self._last_t_device_us
+                clock_restarted = clock is not None and last_clock is not None and clock < last_clock
+                # A reboot: the device said so (an INFO with no request id), or its counter or clock restarted.
+                if self._reboot_pending or clock_restarted or step == 0 or step >= 2**31:
                     stats.reboots += 1
                     flags |= FLAG_AFTER_REBOOT
                     logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
                 elif step > 1:
+                    frame.lost_before = step - 1
                     stats.lost_frames += step - 1
                     flags |= FLAG_AFTER_LOSS
             elif self._reboot_pending:
@@ -404,6 +413,7 @@ class Session:
                 flags |= FLAG_AFTER_REBOOT
             self._reboot_pending = False
             self._last_seq = frame.seq
+            self._last_t_device_us = frame.t_device_us
             if self._after_reconnect:
                 flags |= FLAG_AFTER_RECONNECT
                 self._after_reconnect = False
@@ -602,14 +612,17 @@ class Session:
         Returns
         -------
         metadata : dict
-            JSON-serialisable: ``protocol``, ``url``, ``info``, ``rate_hz``, ``pitch_mm``
-            and the attributes.
+            JSON-serialisable: ``protocol``, ``url``, ``info``, ``shape`` (``[rows,
+            cols]`` of the frames, or None if not known yet), ``rate_hz``,
+            ``pitch_mm`` and the attributes.
         """
         pitch = self._pitch_mm if self._pitch_mm is not None else self.info.get("pitch_mm")
+        shape = self._parser.shape or (self.info.get("rows"), self.info.get("cols"))
         return {
             "protocol": self.protocol.name,
             "url": self.url,
             "info": self.info,
+            "shape": list(shape) if None not in shape else None,
             "rate_hz": self._rate_hz or self.info.get("rate_hz"),
             "pitch_mm": pitch,
             "attrs": attrs,
@@ -640,7 +653,13 @@ class Session:
             Keep the journal after the NetCDF file is written.
         status : callable | None
             Called as ``status(stats, latest_frame)`` every ``status_interval_s`` s
-            on the calling thread, for a live status line.
+            on the calling thread, for a live status line, and once more when the
+            recording stops. ``stats`` is the recording's :class:`SessionStats`:
+            its ``frames``, ``lost_frames``, ``reboots`` and ``reconnects`` are
+            counted over the recorded frames, so the last call shows exactly
+            what the file states (``frames_lost``, ``device_reboots``,
+            ``reconnects``); the decoder's counters are those since the
+            recording began.
         status_interval_s : float
             Seconds between status calls.
         %(verbose)s

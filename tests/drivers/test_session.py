@@ -53,9 +53,15 @@ def _check_against_truth(raw, truth):
     for b in seen_boots:
         mine = scan[boots[scan] == b]
         countable[mine.min() : mine.max() + 1] = True
-    not_sent = countable & (fate != "sent")
-    assert set(np.flatnonzero(countable & (fate == "sent"))) <= set(scan.tolist()), "a sent frame is missing"
-    assert raw.attrs["frames_lost"] == int(not_sent[in_range].sum())
+    # Frames the mat wrote just before an unplug may still be in the port's buffer when it vanishes
+    # (a busy host reads late): they go with it, though the mat counts them sent.
+    in_flight = np.zeros(fate.size, bool)
+    for i in np.flatnonzero(np.asarray(raw.flags.values) & FLAG_AFTER_RECONNECT):
+        in_flight[scan[i - 1] + 1 : scan[i]] = i > 0
+    missing = countable.copy()
+    missing[scan] = False
+    assert np.all((fate[missing] != "sent") | in_flight[missing]), "a sent frame is missing"
+    assert raw.attrs["frames_lost"] == int(missing[in_range].sum())
     return scan
 
 
@@ -65,10 +71,13 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
                     junk_every_s=3.0)  # fmt: skip
     mat = VirtualMat("pmat1", shape=(48, 40), pitch_mm=8.0, rate_hz=100.0, seed=1, walk_s=12.0,
                      faults=faults, clock_drift_ppm=2000.0)  # fmt: skip
+    shown = []  # what the status line shows, last the final numbers of the recording
     with mat:
         with open_mat(mat.url, protocol="pmat1") as session:
-            path = session.record(tmp_path / "walk.nc", seconds=10.0, subject="S1", condition="barefoot")
-            stats = session.stats
+            path = session.record(tmp_path / "walk.nc", seconds=10.0, subject="S1", condition="barefoot",
+                                  status=lambda stats, latest: shown.append(stats))  # fmt: skip
+            time.sleep(0.3)  # the session goes on counting after the recording: the file must not
+            whole_session = session.stats
     raw = plantar.read(path)
     plantar.check_counts(raw)
     assert not (tmp_path / "walk.pmrec").exists()
@@ -78,8 +87,13 @@ def test_ten_second_walk_with_wire_faults(tmp_path):
     injected = int(np.sum(fate == "dropped") + np.sum(fate == "corrupted"))
     assert np.sum(fate == "dropped") >= 22  # both bursts inside the recording
     assert np.sum(fate == "corrupted") > 0  # 1e-5 per bit over ~10 s of frames
+    # One count: the file, the recording's live statistics and the truth agree exactly.
+    stats = shown[-1]
+    assert stats.frames == raw.sizes["time"] and "journal_complete" not in raw.attrs, (stats, raw.attrs)
     assert raw.attrs["frames_lost"] == injected == stats.lost_frames
-    assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(fate == "corrupted")
+    assert whole_session.frames > stats.frames
+    assert [s.lost_frames for s in shown] == sorted(s.lost_frames for s in shown)
+    assert 0 < stats.crc_errors + stats.bad_packets <= np.sum(truth.scans["fate"][scan[0] :] == "corrupted")
     assert stats.junk_bytes > 0 and stats.reboots == 0
     # A frame after a device-side loss carries the device's overrun flag.
     after_burst = np.flatnonzero(np.diff(scan) > 1) + 1
@@ -213,10 +227,12 @@ def test_kill_minus_nine_keeps_everything_up_to_the_last_second(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         journal = tmp_path / "walk.pmrec"
-        deadline = time.monotonic() + 20
-        while not journal.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(3.0)
+        deadline = time.monotonic() + 60  # a busy machine starts the recorder slowly: wait for frames, not time
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            scans = mat.truth.scans
+            if journal.exists() and np.sum(scans["t_host_ns"] >= 0) > 600:  # 3 s of frames sent
+                break
         killed_ns = time.monotonic_ns()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -241,5 +257,157 @@ def test_record_over_a_tcp_socket(tmp_path):
     raw = plantar.read(path)
     scan = _check_against_truth(raw, mat.truth)
     assert raw.sizes["time"] >= 0.9 * 2.0 * 200
-    latency = raw.t_host.values - (mat.truth.scans["t_scan_ns"][scan] - mat.truth.scans["t_scan_ns"][scan[0]]) / 1e9
-    assert np.ptp(latency) < 0.03  # frames are read as they come, not in bursts
+    # Frames are read as they come, not in bursts: the time from the mat's write to the host's read
+    # stays within 30 ms for 95 % of frames (a busy machine may hold up a few).
+    written = mat.truth.scans["t_host_ns"][scan]
+    latency = raw.t_host.values - (written - written[0]) / 1e9
+    assert np.percentile(latency, 97.5) - np.percentile(latency, 2.5) < 0.03
+
+
+def _true_times(raw, truth):
+    """The true scan time of each recorded frame, in s from the first one's, and the scan indices."""
+    scan = _scans_of({"seq": raw.seq.values, "flags": raw.flags.values}, truth)
+    t_scan = truth.scans["t_scan_ns"][scan]
+    return (t_scan - t_scan[0]) / 1e9, scan
+
+
+def _stance_times(pressure, time_s, scan, rate_hz):
+    """Steps found on a walk's true pressure at the given frame times: {first scan: (last scan, t_off - t_on)}."""
+    from plantar.steps import FootstepSegmentation
+
+    trial = plantar.make_trial(pressure, pitch_mm=8.0, rate_hz=rate_hz, time_s=time_s)
+    steps = FootstepSegmentation(threshold_kpa=20.0).segment(trial).steps_
+    return {int(scan[s.frames.start]): (int(scan[s.frames.stop - 1]), float(time_s[s.frames.stop - 1] -
+            time_s[s.frames.start])) for s in steps}  # fmt: skip
+
+
+FAULTS = {
+    # Self-powered: the device scans on while unplugged, then idles until the host's START.
+    "unplug": Faults(seed=2, bit_error_rate=1e-5, unplugs=((2.5, 2.0),)),
+    # Powered by the link: it reboots when plugged back (counter and clock restart).
+    "unplug-reboot": Faults(unplugs=((2.5, 2.0),), unplug_reboots=True),
+    "reboot": Faults(reboots=(2.5,)),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_time_stays_true_through_an_unplug_and_a_reboot(tmp_path, fault):
+    """Every frame's time is its true scan time; stance times are those of the walk without the fault."""
+    mat = VirtualMat("pmat1", shape=(96, 64), pitch_mm=8.0, rate_hz=100.0, seed=4, walk_s=8.0,
+                     faults=FAULTS[fault], clock_drift_ppm=300.0)  # fmt: skip
+    shown = []
+    with mat:
+        with open_mat(mat.url, protocol="pmat1") as session:
+            path = session.record(tmp_path / "walk.nc", seconds=7.5, status=lambda stats, _: shown.append(stats))
+    raw = plantar.read(path)
+    truth = mat.truth
+    period = 0.01 * (1 + 300e-6)
+    true_s, scan = _true_times(raw, truth)
+    _check_against_truth(raw, truth)
+    breaks = np.flatnonzero(raw.flags.values & (FLAG_AFTER_RECONNECT | FLAG_AFTER_REBOOT))
+    assert breaks.size == 1 and raw.attrs["reconnects" if fault != "reboot" else "device_reboots"] == 1
+    # The mat's rate, not a stretch of it, and every frame within one frame period of its scan.
+    assert raw.attrs["sampling_rate_hz"] == pytest.approx(1 / period, rel=2e-4)
+    np.testing.assert_allclose(raw.time.values, true_s, rtol=0, atol=period)
+    # The gap is a gap in time (2 s unplugged plus the reconnection), flagged, not spread over the frames.
+    i = breaks[0]
+    gap_s = float(raw.time[i] - raw.time[i - 1])
+    assert gap_s == pytest.approx(true_s[i] - true_s[i - 1], abs=period)
+    assert gap_s > (2.0 if fault != "reboot" else 0.0)
+    assert raw.attrs["frames_lost"] == shown[-1].lost_frames
+    # Stance times: the steps found on the recording's frames at the recorded times equal, to a frame
+    # period, those found on the same walk recorded without the fault (every scan, at its true time).
+    first, last = scan[0], scan[-1]
+    every = np.arange(first, last + 1)
+    every = every[np.isin(truth.scans["boot"][every], truth.scans["boot"][scan])]
+    every = every[truth.scans["t_scan_ns"][every] >= 0]
+    clean_s = (truth.scans["t_scan_ns"][every] - truth.scans["t_scan_ns"][first]) / 1e9
+    pressure = {k: truth.pressure_kpa(k) for k in every}
+    clean = _stance_times(np.stack([pressure[k] for k in every]), clean_s, every, 1 / period)
+    recorded = _stance_times(np.stack([pressure[k] for k in scan]), raw.time.values, scan,
+                             raw.attrs["sampling_rate_hz"])  # fmt: skip
+    whole = [k for k, (end, _) in recorded.items() if k in clean and clean[k][0] == end]  # same first, last scan
+    assert sum(k < scan[i] for k in whole) >= 1 and sum(k >= scan[i] for k in whole) >= 1, (recorded, clean)
+    for k in whole:
+        assert recorded[k][1] == pytest.approx(clean[k][1], abs=period), k
+
+
+def _failing_after(n_writes, real):
+    """A Recorder._write_now that fails as a full disk does after ``n_writes`` writes."""
+    import errno
+
+    calls = []
+
+    def write_now(self, records):
+        calls.append(len(records))
+        if len(calls) > n_writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, records)
+
+    return write_now
+
+
+def test_a_full_disk_keeps_the_journal_and_says_how_to_recover(tmp_path, monkeypatch):
+    """The journal stops at the full disk and keeps every frame written; one line says so and how to recover."""
+    from plantar.drivers import Recorder
+
+    monkeypatch.setattr(Recorder, "_write_now", _failing_after(15, Recorder._write_now))
+    with VirtualMat("pmat1", shape=(16, 16), rate_hz=100.0, walk_s=3.0) as mat:
+        with open_mat(mat.url) as session:
+            with pytest.raises(OSError) as info:
+                session.record(tmp_path / "walk.nc", seconds=20.0, status_interval_s=0.1)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("disk full: cannot write journal")
+    assert f"plantar convert {tmp_path / 'walk.pmrec'}" in message and not (tmp_path / "walk.nc").exists()
+    n_kept = int(message.split("keeps the first ")[1].split()[0])
+    raw = plantar.read(tmp_path / "walk.pmrec")
+    assert raw.sizes["time"] == n_kept > 0 and raw.attrs["journal_complete"] == 0
+    _check_against_truth(raw, mat.truth)
+
+
+@pytest.mark.parametrize("how", ["no room", "write fails"])
+def test_a_failed_netcdf_save_keeps_the_journal(tmp_path, monkeypatch, how):
+    """No room for the NetCDF file, or its write fails: the journal stays, and the message says how to convert it."""
+    import errno
+    import shutil
+
+    from plantar import io
+
+    if how == "no room":
+        usage = shutil.disk_usage(tmp_path)
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=50_000))
+    else:
+        def save(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(io, "save", save)
+    with VirtualMat("pmat1", shape=(16, 16), rate_hz=100.0, walk_s=3.0) as mat:
+        with open_mat(mat.url) as session:
+            with pytest.raises(OSError, match=r"^disk full: .*walk\.nc.*safe in its journal .*plantar convert"):
+                session.record(tmp_path / "walk.nc", seconds=1.0)
+    assert not (tmp_path / "walk.nc").exists()
+    raw = plantar.read(tmp_path / "walk.pmrec")
+    assert "journal_complete" not in raw.attrs and raw.sizes["time"] >= 50
+    _check_against_truth(raw, mat.truth)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounts a small tmpfs (root)")
+def test_plantar_record_on_a_full_disk_exits_1_in_one_line(tmp_path):
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(tiny)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with VirtualMat("pmat1", shape=(64, 64), rate_hz=200.0, walk_s=5.0) as mat:
+            result = subprocess.run(
+                [sys.executable, "-m", "plantar", "record", "--port", mat.url, "--seconds", "30",
+                 "-o", str(tiny / "walk.nc")], capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+        errors = [line for line in result.stderr.splitlines() if line.startswith("plantar: error:")]
+        assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert errors[0].startswith("plantar: error: disk full:") and "plantar convert" in errors[0]
+        raw = plantar.read(tiny / "walk.pmrec")
+        assert raw.sizes["time"] > 50
+        _check_against_truth(raw, mat.truth)
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)

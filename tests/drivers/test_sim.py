@@ -19,6 +19,7 @@ from numpydoc.docscrape import ClassDoc, FunctionDoc
 
 from plantar.drivers import FLAG_DEVICE_OVERRUN, FLAG_SATURATED, PROTOCOLS, pmat1
 from plantar.drivers.sim import Faults, MatTruth, SensorModel, VirtualMat
+from plantar.io.journal import scan_times
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the pty link needs Linux or macOS")
 
@@ -224,8 +225,8 @@ def scan_of(truth, boot=0):
 def assert_frames_match_truth(frames, truth, boot=0):
     """Each frame is its scan's counts and flags; OVERRUN is set exactly after the device dropped scans.
 
-    Scans the device skipped on its own (a late thread, a host not reading) may
-    appear under load; the truth names them and the frames must say so.
+    Scans the device skipped on its own (a host not reading) may appear under
+    load; the truth names them and the frames must say so.
     """
     scans = truth.scans
     scan = scan_of(truth, boot)
@@ -245,7 +246,7 @@ def assert_frames_match_truth(frames, truth, boot=0):
 
 def kinds(truth):
     """The kinds of the events injected or commanded (not the device's own skips)."""
-    return [kind for _, kind, _ in truth.events if kind not in ("late", "backlog")]
+    return [kind for _, kind, _ in truth.events if kind != "backlog"]
 
 
 def n_dropped(truth):
@@ -260,13 +261,22 @@ def test_pmat1_handshake_stream_rate_and_stop(run):
     assert info == mat.info
     assert (info["rows"], info["cols"], info["adc_bits"], info["encodings"]) == (64, 64, 12, [1, 2, 3])
     assert host.start(200) == (host.request_id, 0)
+    started_ns = time.monotonic_ns()
     frames = host.read(1.5)
+    read_until_ns = time.monotonic_ns()
     seq = np.array([f.seq for f in frames])
-    t_host_s = np.array([f.t_host_ns for f in frames]) * 1e-9
-    rate_hz = (seq[-1] - seq[0]) / (t_host_s[-1] - t_host_s[0])
+    t_host_ns = np.array([f.t_host_ns for f in frames])
+    # The rate from the earliest arrivals (a busy machine delays some frames, never speeds them up).
+    _, _, rate_hz = scan_times(seq, t_host_ns, np.zeros(seq.size, int), has_seq=True)
     assert rate_hz == pytest.approx(200.0, rel=0.02)
-    assert len(frames) >= 0.9 * 200 * 1.5
-    assert seq[0] == 0 and np.diff(seq).sum() == len(frames) - 1 + n_dropped(mat.truth)
+    scans = mat.truth.scans
+    assert np.sum(scans["t_scan_ns"] <= read_until_ns) >= 0.95 * 200 * (read_until_ns - started_ns) / 1e9
+    # Every scan written at least 0.3 s before reading stopped was received.
+    written = scans["seq"][(scans["fate"] == "sent") & (scans["t_host_ns"] >= 0)
+                           & (scans["t_host_ns"] < read_until_ns - 0.3e9)]  # fmt: skip
+    assert len(written) > 100 and set(written.tolist()) <= set(seq.tolist())
+    dropped = int(np.sum(scans["fate"][seq[0] : seq[-1] + 1] == "dropped"))
+    assert seq[0] == 0 and np.diff(seq).sum() == len(frames) - 1 + dropped
     assert (np.diff([f.t_device_us for f in frames]) == 5000 * np.diff(seq)).all()
     assert all(f.flags & FLAG_SATURATED for f in frames)  # the hot sensels are at the rail
     assert_frames_match_truth(frames, mat.truth)
@@ -283,7 +293,6 @@ def test_pmat1_handshake_stream_rate_and_stop(run):
     host.read(0.3)
     assert len(host.frames) == n_frames
     scans = mat.truth.scans
-    assert n_dropped(mat.truth) < 0.05 * scans["scan"].size  # only hiccups of a loaded test machine
     assert [f.seq for f in host.frames] == scans["seq"][scans["fate"] == "sent"].tolist()
     assert kinds(mat.truth) == ["start", "stop"]
     assert host.parser.stats.errors() == 0
@@ -295,8 +304,9 @@ def test_device_clock_drifts_against_the_host_clock(run):
     host.start(100)
     frames = host.read(1.0)
     seq = np.array([f.seq for f in frames])
-    t_host_s = np.array([f.t_host_ns for f in frames]) * 1e-9
-    assert (seq[-1] - seq[0]) / (t_host_s[-1] - t_host_s[0]) == pytest.approx(100.0 / 1.04, rel=0.01)
+    t_host_ns = np.array([f.t_host_ns for f in frames])
+    _, _, rate_hz = scan_times(seq, t_host_ns, np.zeros(seq.size, int), has_seq=True)  # earliest arrivals
+    assert rate_hz == pytest.approx(100.0 / 1.04, rel=0.01)
     scans = mat.truth.scans
     slope = np.polyfit(scans["t_scan_ns"] * 1e-3, scans["t_device_us"], 1)[0]
     assert slope == pytest.approx(1 / 1.04, rel=1e-5)
@@ -341,7 +351,8 @@ def test_a_host_that_does_not_read_gets_overrun_flags(run):
     assert_frames_match_truth(host.frames, mat.truth)
 
 
-def test_a_late_device_thread_skips_scans_and_flags_the_next(run):
+def test_a_late_device_thread_sends_every_scan_late_none_skipped(run):
+    """A device thread held up 80 ms (a busy machine) still performs every scan at its time and sends it."""
     mat, host = run()
     command = mat._command
 
@@ -355,13 +366,13 @@ def test_a_late_device_thread_skips_scans_and_flags_the_next(run):
     host.read(0.2)
     host.send(pmat1.PING, struct.pack("<Q", 0))
     host.read(0.3)
-    seq = np.array([f.seq for f in host.frames])
-    gaps = np.flatnonzero(np.diff(seq) > 1)
-    assert gaps.size >= 1
-    big = gaps[np.argmax(np.diff(seq)[gaps])]
-    assert 12 <= seq[big + 1] - seq[big] - 1 <= 40
-    assert host.frames[big + 1].flags & FLAG_DEVICE_OVERRUN
-    assert max(d["n_skipped"] for _, kind, d in mat.truth.events if kind == "late") >= 12
+    scans = mat.truth.scans
+    seq = [f.seq for f in host.frames]
+    late = (scans["t_host_ns"] - scans["t_scan_ns"])[seq]
+    assert late.max() >= 0.06e9  # scans due during the stall went out late ...
+    assert seq == list(range(len(seq))) and np.all(scans["fate"][: len(seq)] == "sent")  # ... every one
+    np.testing.assert_array_equal(np.diff(scans["t_device_us"]), 5000)  # each stamped at its own time
+    assert not any(f.flags & FLAG_DEVICE_OVERRUN for f in host.frames)
     assert_frames_match_truth(host.frames, mat.truth)
 
 
@@ -552,16 +563,22 @@ def test_the_tcp_link_streams_and_unplugs(run):
     assert len(host.frames) >= 30
     assert_frames_match_truth(host.frames, mat.truth)
     host.close()
-    while True:  # the port comes back on the same URL
+    while True:  # the port comes back on the same URL, once the mat is plugged back
         try:
             host = Host(mat.url, shape=mat.shape)
             break
         except serial.SerialException:
-            assert time.monotonic_ns() - t_failed < 1e9
+            assert time.monotonic_ns() - t_failed < 10e9
             time.sleep(0.01)
+    connected_ns = time.monotonic_ns()
+    assert connected_ns >= [t for t, kind, _ in mat.truth.events if kind == "replug"][0]
     try:
         host.start(100)
-        assert len(host.read(0.2)) >= 15
+        frames = []
+        while len(frames) < 15 and time.monotonic_ns() - connected_ns < 10e9:
+            frames += host.read(0.05)
+        assert len(frames) >= 15
+        assert_frames_match_truth(frames, mat.truth)
     finally:
         host.close()
 

@@ -122,11 +122,9 @@ class MatTruth:
         ``"unplug"``, ``"replug"``, ``"bitflip"``, ``"byte_drop"``, ``"start"``,
         ``"stop"``, ``"pressure"`` (a new pressure from
         :meth:`VirtualMat.set_pressure`: ``first_scan``, ``n_frames``), and
-        ``detail`` a dict. Two kinds are not injected but say
-        why the device skipped scans on its own: ``"late"`` (its thread woke more
-        than a period late; the skipped scans are dropped) and ``"backlog"``
-        (more than a frame was still unwritten because the host is not reading;
-        that frame is dropped).
+        ``detail`` a dict. One kind is not injected but says why the device
+        skipped a scan on its own: ``"backlog"`` (more than a frame was still
+        unwritten because the host is not reading; that frame is dropped).
 
     Examples
     --------
@@ -156,8 +154,8 @@ class MatTruth:
         clock, free of the thread's wake-up jitter), ``t_host_ns`` (int64, host monotonic
         time its last byte was written to the link; -1 if it never was),
         ``fate`` (str: ``"sent"``, ``"corrupted"`` (its bytes got a bit flip or
-        lost a byte), ``"dropped"`` (the device skipped it: an injected burst, a
-        late scan, or a host not reading; the next frame sent carries
+        lost a byte), ``"dropped"`` (the device skipped it: an injected burst or
+        a host not reading; the next frame sent carries
         ``FLAG_DEVICE_OVERRUN``), ``"unplugged"`` (scanned, or still being
         written, while the link was down), ``"unpolled"`` (poll-driven formats:
         no poll asked for it)), ``flags`` (int64, device flags sent, 0 if not
@@ -277,10 +275,11 @@ class VirtualMat:
     which is ``(1 + clock_drift_ppm * 1e-6) / rate_hz`` s of host time; the
     device clock (``t_device_us``) starts at 0 at each boot. A frame is never
     cut short: if more than a frame's bytes are still unwritten when the next
-    is due (the host is not reading), that frame is dropped; if the thread
-    wakes more than a period late, the missed scans are performed (they count
-    in ``seq``) but only the newest is sent. Either way the next frame sent
-    carries ``FLAG_DEVICE_OVERRUN``, as a real device's would.
+    is due (the host is not reading), that frame is dropped and the next frame
+    sent carries ``FLAG_DEVICE_OVERRUN``, as a real device's would. The scans
+    are timed as by a hardware timer: if the thread wakes late (a busy host
+    machine), the scans that were due are performed at their times
+    (``t_scan_ns``, ``t_device_us``) and sent late, none skipped.
 
     Parameters
     ----------
@@ -669,13 +668,11 @@ class VirtualMat:
                 self._scan(max(1, n_due - self._n_in_epoch))
 
     def _scan(self, n):
-        """Perform ``n`` scans that are due; all but the last are late and not sent."""
+        """Perform the ``n`` scans that are due, each at its own time, as a hardware timer would."""
         period_ns = self._period_ns()
         period_us = 1e6 / self._cur_rate_hz
         max_count = self._max_count()
-        if n > 1 and self._link.up and self._poll is None:
-            self._event("late", {"first_scan": self._n_scans, "n_skipped": n - 1}, time.monotonic_ns())
-        for i in range(n):
+        for _ in range(n):
             k, row, seq = self._n_in_epoch, self._n_scans, self._seq
             n_frames = self.truth._scanner.begin(row)
             if n_frames is not None:
@@ -691,7 +688,7 @@ class VirtualMat:
             elif self._poll is not None:
                 fate = _UNPOLLED
                 self._latest = (row, None)
-            elif self._burst(row, seq, t_scan_ns) or i < n - 1:  # late: only the newest scan goes out
+            elif self._burst(row, seq, t_scan_ns):
                 fate = _DROPPED
                 self._overrun = True
             elif len(self._out) > max(self._last_frame_len, 256):  # the host is not reading
