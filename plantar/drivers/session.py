@@ -52,7 +52,8 @@ class SessionStats:
     crc_errors : int
         Packets dropped because their checksum failed.
     bad_packets : int
-        Packets or frames dropped for an impossible length, shape or version.
+        Packets or frames dropped for an impossible length, shape, version or
+        an implausible value (the decoder's ``stats.rejects`` gives the reasons).
     junk_bytes : int
         Bytes that belonged to no valid packet (boot banners, line noise).
     bytes_in : int
@@ -493,7 +494,8 @@ class Session:
             recent = len(self._recent)
         parser = self._parser.stats
         stats.crc_errors = parser.crc_errors
-        stats.bad_packets = parser.bad_lengths + parser.bad_versions
+        # Every refusal but a checksum's: length, shape, version, and the plausibility checks.
+        stats.bad_packets = parser.errors() - parser.crc_errors
         stats.junk_bytes = parser.junk_bytes
         stats.bytes_in = parser.bytes_in
         stats.frame_rate_hz = float(recent)
