@@ -483,7 +483,10 @@ def _check_rate_against_time(time, rate_hz):
     stamps, so neither every step nor the mean is the rule: the rate is accepted
     when one period (1 / rate) lies within :data:`RATE_RTOL` of the median step
     (gaps do not move it) or of the mean step (stamps that alternate between two
-    values, such as 13 and 14 ms, do not move that).
+    values, such as 13 and 14 ms, do not move that), or when at least half of the
+    steps are whole numbers of periods (within :data:`RATE_RTOL` of a period) and
+    some are one period: a recording on its scan grid that lost more frames than
+    it kept.
     """
     if time.size < 2:
         return
@@ -492,10 +495,15 @@ def _check_rate_against_time(time, rate_hz):
     median, mean = float(np.median(steps)), float(time[-1] - time[0]) / (time.size - 1)
     if min(abs(median - period), abs(mean - period)) <= RATE_RTOL * period:
         return
+    periods = steps / period
+    whole = np.rint(periods)
+    on_grid = (whole >= 1) & (np.abs(periods - whole) <= RATE_RTOL)
+    if on_grid.mean() >= 0.5 and np.any(on_grid & (whole == 1)):
+        return
     raise ValueError(
         f"attr 'sampling_rate_hz' ({rate_hz:g} Hz) contradicts coordinate 'time': its median step is "
         f"{median:.6g} s ({1.0 / median:.6g} Hz), its mean step {mean:.6g} s; one of them must be "
-        f"1 / sampling_rate_hz within {RATE_RTOL:.0%}"
+        f"1 / sampling_rate_hz within {RATE_RTOL:.0%}, or most steps whole periods"
     )
 
 

@@ -776,6 +776,23 @@ def test_a_recording_with_gaps_keeps_its_device_rate():
     check_counts(raw)
 
 
+def test_a_recording_that_lost_more_frames_than_it_kept_keeps_its_device_rate():
+    """A bad link on a 100 Hz grid: one frame in three arrives, with a few neighbours; the rate stays 100 Hz."""
+    rng = np.random.default_rng(3)
+    scan = np.sort(rng.choice(np.arange(600), size=180, replace=False))
+    scan = np.union1d(scan, scan[::4] + 1)  # some frames one period apart
+    steps = np.diff(scan)
+    assert np.median(steps) >= 2 and np.any(steps == 1)  # the median step is not the period
+    raw = make_counts(np.zeros((scan.size, 2, 2), np.uint16), pitch_mm=5.0, rate_hz=100.0, seq=scan,
+                      time_s=(scan - scan[0]) / 100.0)  # fmt: skip
+    check_counts(raw)
+    # Twice the true rate puts every step on a whole number of (half) periods, but none on one.
+    doubled = make_counts(np.zeros((scan.size, 2, 2), np.uint16), pitch_mm=5.0, rate_hz=100.0, seq=scan,
+                          time_s=(scan - scan[0]) / 100.0)  # fmt: skip
+    with pytest.raises(ValueError, match=r"'sampling_rate_hz' \(200 Hz\) contradicts"):
+        check_counts(doubled.assign_attrs(sampling_rate_hz=200.0))
+
+
 def test_jittered_time_stamps_agree_with_their_mean_rate():
     """Stamps 13 or 14 ms apart (XSENSOR): the median is 13 ms, the mean rate is the rate."""
     steps = np.tile([0.013, 0.014, 0.013], 20)

@@ -299,7 +299,7 @@ def _check_shape(path, shape, who):
     rows, cols = shape
     if not (1 <= rows <= 65535 and 1 <= cols <= 65535 and rows * cols <= MAX_CELLS):
         raise FileFormatError(
-            f"cannot read '{path}': {who} frames of {rows} x {cols} sensels "
+            f"cannot read '{path}': {who} {rows} x {cols} sensels a frame "
             f"(more than {MAX_CELLS} sensels is not a pressure mat)"
         )
 

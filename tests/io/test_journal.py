@@ -246,7 +246,7 @@ def test_a_journal_bomb_is_refused_before_it_is_decoded(tmp_path, caplog):
     with pytest.raises(FileFormatError, match=rf"huge\.pmrec.*12000 x 12000.*more than {MAX_CELLS}"):
         read_journal(_bomb(tmp_path, {**meta, "shape": [12000, 12000]}, 12000, 12000, 2, "huge.pmrec"))
     undeclared = {k: v for k, v in META.items() if k != "info"}
-    with pytest.raises(FileFormatError, match=r"old\.pmrec.*its frames have frames of 3000 x 3000"):
+    with pytest.raises(FileFormatError, match=r"old\.pmrec.*its frames have 3000 x 3000 sensels"):
         read_journal(_bomb(tmp_path, undeclared, 3000, 3000, 2, "old.pmrec"))
 
 
