@@ -236,7 +236,8 @@ def assert_frames_match_truth(frames, truth, boot=0):
     for frame in frames:
         k = scan[frame.seq]
         np.testing.assert_array_equal(frame.counts, truth.counts(k), err_msg=f"seq {frame.seq}")
-        assert scans["fate"][k] == "sent" and frame.flags == scans["flags"][k]
+        # "corrupted" only for a packet that lost its last byte to an equal one and so arrived whole.
+        assert scans["fate"][k] in ("sent", "corrupted") and frame.flags == scans["flags"][k]
         assert frame.seq > previous_seq
         previous_seq = frame.seq
         before = emitted[emitted < k]
@@ -505,7 +506,14 @@ def test_line_errors_become_crc_errors_and_corrupted_fates(run, rates):
     received = {f.seq for f in host.frames}
     assert len(corrupted) >= 10 and len(sent) >= 10
     assert host.parser.stats.errors() >= 0.8 * len(corrupted)
-    assert received <= sent  # no corrupted frame gets through
+    if "bit_error_rate" in rates:
+        assert received <= sent  # a flipped bit always changes the packet: no corrupted frame gets through
+    else:
+        # A packet whose lost byte was its last one arrives whole when the next byte on the line
+        # equals it (about 1 in 256): its CRC holds because its content is exactly what was sent.
+        # Such a frame, like every other, must equal the scan the mat made (checked below).
+        assert received <= sent | corrupted
+        assert len(received & corrupted) <= max(1, len(corrupted) // 16)
     assert all(s > max(received) for s in sent - received)  # only a tail may still be pending
     kind = "bitflip" if "bit_error_rate" in rates else "byte_drop"
     assert {d["scan"] for _, k, d in mat.truth.events if k == kind} == set(np.flatnonzero(scans["fate"] == "corrupted"))
