@@ -1,5 +1,9 @@
 """A virtual mat with a known sensor, and the raw recordings a calibration session makes on it."""
 
+import subprocess
+import sys
+import threading
+
 import numpy as np
 import pytest
 
@@ -69,3 +73,31 @@ def walk():
 @pytest.fixture(scope="session")
 def stances(walk):
     return make_stances(*walk)
+
+
+def run_prompted(args, on_prompt, *, timeout_s=180, cwd=None):
+    """Run ``plantar *args`` as a user would; at each "Press Enter when ready" call ``on_prompt``, then press Enter.
+
+    ``on_prompt(prompt)`` gets the line before the "Press Enter" line (what to
+    put on the mat) and sets the mat up for it. The process is killed after
+    ``timeout_s``. Returns ``(returncode, stdout, stderr, prompts)``.
+    """
+    proc = subprocess.Popen([sys.executable, "-m", "plantar", *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)  # fmt: skip
+    watchdog = threading.Timer(timeout_s, proc.kill)
+    watchdog.start()
+    prompts, stderr, previous = [], [], ""
+    try:
+        for line in proc.stderr:
+            stderr.append(line)
+            if line.startswith("Press Enter when ready"):
+                on_prompt(previous)
+                prompts.append(previous.strip())
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+            previous = line
+        stdout = proc.stdout.read()
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    return proc.returncode, stdout, "".join(stderr), prompts

@@ -3,12 +3,12 @@
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BODY_MASS_KG, BODY_WEIGHT_N, CELL_AREA_M2, PITCH_MM, Session, make_stances, make_walk
+from conftest import (BODY_MASS_KG, BODY_WEIGHT_N, CELL_AREA_M2, PITCH_MM, Session, make_stances, make_walk,
+                      run_prompted)
 
 import plantar
 from plantar import calibration
@@ -107,29 +107,18 @@ def test_record_with_the_reference_calibration_gives_true_kpa(tmp_path):
 def drive(mat, answers, *args, timeout_s=120):
     """Run ``plantar *args``; at its i-th prompt put ``answers[i]`` (kPa) on the mat, then press Enter.
 
-    Returns the finished process, its stdout and the prompts it showed.
+    Returns its stdout and the prompts it showed.
     """
-    proc = subprocess.Popen([sys.executable, "-m", "plantar", *map(str, args)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    watchdog = threading.Timer(timeout_s, proc.kill)
-    watchdog.start()
-    prompts, stderr, previous = [], [], ""
-    try:
-        for line in proc.stderr:
-            stderr.append(line)
-            if line.startswith("Press Enter when ready"):
-                assert len(prompts) < len(answers), f"unexpected prompt: {previous}"
-                mat.set_pressure(answers[len(prompts)])  # step on the mat, then press Enter
-                prompts.append(previous.strip())
-                proc.stdin.write("\n")
-                proc.stdin.flush()
-            previous = line
-        stdout = proc.stdout.read()
-        proc.wait()
-    finally:
-        watchdog.cancel()
+
+    def step_on(prompt):
+        assert len(shown) < len(answers), f"unexpected prompt: {prompt}"
+        mat.set_pressure(answers[len(shown)])  # step on the mat, then press Enter
+        shown.append(prompt)
+
+    shown = []
+    returncode, stdout, stderr, prompts = run_prompted(args, step_on, timeout_s=timeout_s)
     mat.set_pressure(answers[-1] * 0)  # step off the mat
-    assert proc.returncode == 0, "".join(stderr)
+    assert returncode == 0, stderr
     assert len(prompts) == len(answers), prompts
     return stdout, prompts
 

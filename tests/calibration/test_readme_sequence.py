@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_prompted
 
 import plantar
 from plantar.drivers.sim import VirtualMat
@@ -98,28 +99,16 @@ class Simulator:
 
 def run_step(args, simulator, cwd):
     """Run one README command; answer its prompts by typing into the simulator. Returns (stdout, prompts)."""
-    proc = subprocess.Popen([sys.executable, "-m", "plantar", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd)  # fmt: skip
-    watchdog = threading.Timer(180, proc.kill)
-    watchdog.start()
-    prompts, stderr, previous = [], [], ""
-    try:
-        for line in proc.stderr:
-            stderr.append(line)
-            if line.startswith("Press Enter when ready"):
-                answer = [typed for prompt, typed in ANSWERS if previous.startswith(prompt)]
-                assert len(answer) == 1, f"unexpected prompt: {previous}"
-                simulator.type(answer[0])
-                prompts.append(answer[0])
-                proc.stdin.write("\n")
-                proc.stdin.flush()
-            previous = line
-        stdout = proc.stdout.read()
-        proc.wait()
-    finally:
-        watchdog.cancel()
-    assert proc.returncode == 0, (args, "".join(stderr))
-    return stdout, prompts
+    typed = []
+
+    def answer(prompt):
+        answer = [command for start, command in ANSWERS if prompt.startswith(start)]
+        assert len(answer) == 1, f"unexpected prompt: {prompt}"
+        typed.append(simulator.type(answer[0]))
+
+    returncode, stdout, stderr, _ = run_prompted(args, answer, timeout_s=180, cwd=cwd)
+    assert returncode == 0, (args, stderr)
+    return stdout, typed
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs ptys (Linux, macOS)")
