@@ -217,18 +217,23 @@ def attack_sheet(source, *, n=300, seed=0):
                     t[r, c], v[r, c] = 1, bad
                 what = f"{kind} cell ({r + 1}, {c + 1}) -> {bad!r}"
             footscan._load_sheet = lambda path, t=t, v=v: (t, v)
-            with captured_output() as printed:
-                kind, detail = classify(source, True, reference)
-            if kind == "changed":
-                kind = "altered"
-            counts[kind] = counts.get(kind, 0) + 1
-            examples.setdefault(kind, []).append((what, detail))
-            if printed[0]:
-                counts["printed"] = counts.get("printed", 0) + 1
-                examples.setdefault("printed", []).append((what, printed[0][:200]))
+            _tally(counts, examples, what, source, True, reference)
     finally:
         footscan._load_sheet = original
     return counts, examples
+
+
+def _tally(counts, examples, what, path, is_text, reference):
+    """Read one mutant, classify it against ``reference`` and count the outcome (and any printing)."""
+    with captured_output() as printed:
+        kind, detail = classify(path, is_text, reference)
+    if kind == "changed":
+        kind = "altered"
+    counts[kind] = counts.get(kind, 0) + 1
+    examples.setdefault(kind, []).append((what, detail))
+    if printed[0]:
+        counts["printed"] = counts.get("printed", 0) + 1
+        examples.setdefault("printed", []).append((what, printed[0][:200]))
 
 
 def attack_mutants(source, is_text, workdir, *, n=300, seed=0):
@@ -241,15 +246,7 @@ def attack_mutants(source, is_text, workdir, *, n=300, seed=0):
     for _ in range(n):
         mutant, what = mutate(data, rng, is_text)
         target.write_bytes(mutant)
-        with captured_output() as printed:
-            kind, detail = classify(target, is_text, reference)
-        if kind == "changed":
-            kind = "altered"
-        counts[kind] = counts.get(kind, 0) + 1
-        examples.setdefault(kind, []).append((what, detail))
-        if printed[0]:
-            counts["printed"] = counts.get("printed", 0) + 1
-            examples.setdefault("printed", []).append((what, printed[0][:200]))
+        _tally(counts, examples, what, target, is_text, reference)
     return counts, examples
 
 
