@@ -8,7 +8,8 @@ back and forth at 100 Hz (6000 frames). Printed, measured in this one run:
 - plantar.save time / np.save time      (for information)
 
 Times are the best of several repeats, interleaved, so that both sides see the
-same machine load and page cache. Run: ``python benchmarks/netcdf_io.py``.
+same machine load and page cache; the machine's load during the run is printed.
+Run: ``python benchmarks/netcdf_io.py [--busy 1]``.
 """
 
 import argparse
@@ -19,13 +20,14 @@ import time
 import numpy as np
 
 import plantar
-from timing import best_time
+from timing import BusyCores, MachineLoad, add_load_arguments, best_time
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="recording length (default 60)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (default 5)")
+    add_load_arguments(parser)
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -37,7 +39,11 @@ def main():
           f"{raw_bytes / 1e6:.0f} MB as float32, {truth.sizes['step']} foot contacts "
           f"(synthesised in {generate_s:.1f} s)")  # fmt: skip
 
-    with tempfile.TemporaryDirectory(dir=os.environ.get("PLANTAR_BENCH_DIR")) as folder:
+    with (
+        BusyCores(args.busy),
+        MachineLoad() as load,
+        tempfile.TemporaryDirectory(dir=os.environ.get("PLANTAR_BENCH_DIR")) as folder,
+    ):
         nc_path = os.path.join(folder, "walk.nc")
         npy_path = os.path.join(folder, "walk.npy")
         save_times, npsave_times, read_times, load_times = [], [], [], []
@@ -56,6 +62,7 @@ def main():
     print(f"file size:  {file_bytes / 1e6:.1f} MB = {size_ratio:.3f} x raw float32   (target < 0.15)")
     print(f"read:       {min(read_times):.3f} s vs np.load {min(load_times):.3f} s = {read_ratio:.2f} x   (target < 3)")
     print(f"save:       {min(save_times):.3f} s vs np.save {min(npsave_times):.3f} s = {save_ratio:.2f} x")
+    print(load.line())
     ok = size_ratio < 0.15 and read_ratio < 3
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
