@@ -3,11 +3,13 @@
 SQLite runs in WAL mode with a busy timeout, so several processes can add trials
 at once: a writing transaction starts with ``BEGIN IMMEDIATE`` (it waits for the
 write lock up front instead of failing half-way), readers never wait for writers.
-Every engine hides statement parameters from logs and error messages, so that a
-patient's name or notes never reach a log. The schema is built and upgraded by
+Every engine hides statement parameters from logs and error messages, and its
+logger drops the records that show result rows, so that a patient's name or
+notes never reach a log, whatever the log level. The schema is built and upgraded by
 the Alembic revisions shipped in ``plantar/clinic/migrations``.
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -25,6 +27,16 @@ BUSY_TIMEOUT_S = 60.0
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: Execution option that marks a writing transaction (``BEGIN IMMEDIATE`` on SQLite).
 WRITE = "plantar_clinic_write"
+#: The clinic's engines log as ``sqlalchemy.engine.Engine.plantar_clinic``.
+LOGGING_NAME = "plantar_clinic"
+
+
+def _no_rows(record):
+    """Drop the DEBUG records in which SQLAlchemy logs result rows (they hold names and notes)."""
+    return record.levelno > logging.DEBUG
+
+
+logging.getLogger(f"sqlalchemy.engine.Engine.{LOGGING_NAME}").addFilter(_no_rows)
 
 
 def normalise_url(url):
@@ -44,7 +56,8 @@ def make_engine(url):
     """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys and full syncs."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, hide_parameters=True, connect_args={"timeout": BUSY_TIMEOUT_S})
+        engine = sa.create_engine(url, hide_parameters=True, logging_name=LOGGING_NAME,
+                                  connect_args={"timeout": BUSY_TIMEOUT_S})  # fmt: skip
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_connection, record):
@@ -62,7 +75,7 @@ def make_engine(url):
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return sa.create_engine(url, hide_parameters=True, pool_pre_ping=True)
+    return sa.create_engine(url, hide_parameters=True, logging_name=LOGGING_NAME, pool_pre_ping=True)
 
 
 def writer(engine):
