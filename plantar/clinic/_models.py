@@ -9,6 +9,7 @@ with the migrated schema).
 import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -51,7 +52,7 @@ class Patient(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(Text)
     birth_year: Mapped[int | None] = mapped_column(Integer)
     sex: Mapped[str | None] = mapped_column(String(16))
     body_mass_kg: Mapped[float | None] = mapped_column(Float)
@@ -72,7 +73,7 @@ class Visit(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
     date: Mapped[datetime.date] = mapped_column(Date)
     complaint: Mapped[str | None] = mapped_column(Text)
-    clinician: Mapped[str | None] = mapped_column(String(200))
+    clinician: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     created_utc: Mapped[datetime.datetime] = mapped_column(DateTime, default=_utc_now)
 
@@ -94,18 +95,18 @@ class Trial(Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="RESTRICT"))
     condition_kind: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     path: Mapped[str] = mapped_column(String(400), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    device: Mapped[str] = mapped_column(String(200), default="")
-    calibration_id: Mapped[str] = mapped_column(String(200), default="")
-    recorded_utc: Mapped[str] = mapped_column(String(40), default="")
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    device: Mapped[str] = mapped_column(Text, default="")
+    calibration_id: Mapped[str] = mapped_column(Text, default="")
+    recorded_utc: Mapped[str] = mapped_column(Text, default="")
     sampling_rate_hz: Mapped[float] = mapped_column(Float)
     frame_count: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float] = mapped_column(Float)
-    source_format: Mapped[str] = mapped_column(String(40), default="")
+    source_format: Mapped[str] = mapped_column(Text, default="")
     added_utc: Mapped[datetime.datetime] = mapped_column(DateTime, default=_utc_now)
 
     visit: Mapped[Visit] = relationship(back_populates="trials")
@@ -120,7 +121,7 @@ class Report(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(Text)
     path: Mapped[str] = mapped_column(String(400), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
