@@ -394,6 +394,7 @@ example:
   plantar calibrate show mat.pmcal.nc""")
     show_step.add_argument("input", type=Path, help="calibration file (.pmcal.nc)")
     show_step.set_defaults(run=_calibrate_show)
+    _clinic_commands(commands)
     return parser
 
 
@@ -1043,6 +1044,321 @@ class _StatusLine:
     def close(self):
         if self._tty and self._width:
             sys.stderr.write("\n")
+
+
+# --------------------------------------------------------------------------------------
+# plantar clinic: records of patients, visits and trials (plantar.clinic does the work)
+
+
+def _clinic_commands(commands):
+    clinic = _command(
+        commands,
+        "clinic",
+        "keep patients, visits and trials in a clinic folder (database + trial files)",
+        """\
+A clinic is a folder holding a database (SQLite in the folder by default, or a
+PostgreSQL server for several workstations) and the trials as plantar NetCDF
+files. Patients go by a code the clinic chooses; names and notes stay in the
+database and never appear in logs. Every command but init and restore takes the
+clinic folder as -C DIR (default: $PLANTAR_CLINIC).
+
+example:
+  plantar clinic init my-clinic
+  plantar clinic patient add P012 --name "Jane Example" --birth-year 1961 -C my-clinic
+  plantar clinic visit add P012 --date 2024-03-01 --complaint "right heel pain" -C my-clinic
+  plantar clinic trial add walk.nc --visit 1 --kind barefoot -C my-clinic
+  plantar clinic check -C my-clinic""",
+    )
+    groups = clinic.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def _clinic_option(sub):
+        sub.add_argument("-C", "--clinic", type=Path, default=None, metavar="DIR",
+                         help="the clinic folder (default: $PLANTAR_CLINIC)")  # fmt: skip
+        sub.add_argument("--database-url", metavar="URL",
+                         help="use this database instead of the one the folder names")  # fmt: skip
+
+    init = _command(groups, "init", "create a clinic folder and its database", """\
+Create a new clinic folder, readable by its owner only, with its database at the
+newest schema: an SQLite file in the folder, or with --database-url an (empty)
+PostgreSQL database, whose URL is kept in the folder's clinic.json.
+
+example:
+  plantar clinic init my-clinic
+  plantar clinic init shared-clinic --database-url postgresql://clinic@dbhost/clinic""")
+    init.add_argument("folder", type=Path, help="the folder to create (must not exist, or be empty)")
+    init.add_argument("--database-url", metavar="URL", help="a PostgreSQL database (default: SQLite in the folder)")
+    init.set_defaults(run=_clinic_init)
+
+    patient = _command(groups, "patient", "add, list, show or export patients", """\
+Patients go by a code the clinic chooses (letters, digits, '.', '_', '-'): it
+names them in messages, file names and trial files; the name is optional and
+stays in the database.
+
+example:
+  plantar clinic patient add P012 --name "Jane Example" --birth-year 1961 --sex female -C my-clinic
+  plantar clinic patient list -C my-clinic
+  plantar clinic patient show P012 -C my-clinic
+  plantar clinic patient export P012 -o P012-export -C my-clinic""")
+    patients = patient.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    patient_add = _command(patients, "add", "add a patient", """\
+Add a patient under a code chosen by the clinic; the other details are optional.
+
+example:
+  plantar clinic patient add P012 --name "Jane Example" --birth-year 1961 --sex female \\
+      --body-mass-kg 68.5 --shoe-size-eu 39 -C my-clinic""")
+    patient_add.add_argument("code", help="the clinic's id for the patient (not the name)")
+    patient_add.add_argument("--name", help="the patient's name (kept in the database only)")
+    patient_add.add_argument("--birth-year", type=int, help="year of birth")
+    patient_add.add_argument("--sex", choices=("female", "male", "other"), help="sex")
+    patient_add.add_argument("--body-mass-kg", type=_positive_float, help="body mass in kg")
+    patient_add.add_argument("--shoe-size-eu", type=_positive_float, help="shoe size, EU")
+    patient_add.add_argument("--notes", help="free notes (kept in the database only, never logged)")
+    _clinic_option(patient_add)
+    patient_add.set_defaults(run=_clinic_patient_add)
+    patient_list = _command(patients, "list", "list the patients", """\
+List the patients with their visits and trials.
+
+example:
+  plantar clinic patient list -C my-clinic""")
+    _clinic_option(patient_list)
+    patient_list.set_defaults(run=_clinic_patient_list)
+    patient_show = _command(patients, "show", "show a patient's details, visits and trials", """\
+Show a patient's details, then each visit with its trials.
+
+example:
+  plantar clinic patient show P012 -C my-clinic""")
+    patient_show.add_argument("code", help="the patient's code")
+    _clinic_option(patient_show)
+    patient_show.set_defaults(run=_clinic_patient_show)
+    patient_export = _command(patients, "export", "copy a patient's trials and a table of them", """\
+Copy a patient's trial files (checked against their sha256) into a folder, with
+trials.csv listing them (visit, date, condition, device, calibration, hash);
+names and notes are not exported.
+
+example:
+  plantar clinic patient export P012 -o P012-export -C my-clinic""")
+    patient_export.add_argument("code", help="the patient's code")
+    patient_export.add_argument("-o", "--output", type=Path, required=True, help="folder to write into")
+    _clinic_option(patient_export)
+    patient_export.set_defaults(run=_clinic_patient_export)
+
+    visit = _command(groups, "visit", "add a visit of a patient", """\
+Visits are numbered across the clinic; the number is what trial add takes.
+
+example:
+  plantar clinic visit add P012 --date 2024-03-01 --complaint "right heel pain" --clinician "Dr Example" -C my-clinic""")
+    visits = visit.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    visit_add = _command(visits, "add", "add a visit", """\
+Add a visit of a patient on a date; prints the visit's number.
+
+example:
+  plantar clinic visit add P012 --date 2024-03-01 --complaint "right heel pain" -C my-clinic""")
+    visit_add.add_argument("code", help="the patient's code")
+    visit_add.add_argument("--date", required=True, help="the visit's date, YYYY-MM-DD")
+    visit_add.add_argument("--complaint", help="the complaint")
+    visit_add.add_argument("--clinician", help="who saw the patient")
+    visit_add.add_argument("--notes", help="free notes (never logged)")
+    _clinic_option(visit_add)
+    visit_add.set_defaults(run=_clinic_visit_add)
+
+    trial = _command(groups, "trial", "add a trial file to a visit, or import any recording", """\
+A trial is stored as a plantar NetCDF file in the clinic (written and synced
+first, then its row: both or neither), with its sha256, device, calibration and
+timing. 'add' takes a plantar trial (.nc); 'import' reads any file plantar
+knows (a journal, a vendor export) and converts it on the way in.
+
+example:
+  plantar clinic trial add walk.nc --visit 1 --kind barefoot -C my-clinic
+  plantar clinic trial import insole.csv --visit 1 --kind orthotic --label "orthotic A" -C my-clinic""")
+    trials = trial.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    from .clinic import CONDITION_KINDS
+
+    def _trial_options(sub):
+        sub.add_argument("--visit", type=_positive_int, required=True, help="the visit's number")
+        sub.add_argument("--kind", choices=CONDITION_KINDS, required=True, help="the kind of condition")
+        sub.add_argument("--label", help="the condition's label, e.g. 'orthotic A' (default: the kind)")
+        sub.add_argument("--description", default="", help="the footwear or orthotic, in words")
+        _clinic_option(sub)
+
+    trial_add = _command(trials, "add", "add a plantar trial file (.nc) to a visit", """\
+Copy a plantar NetCDF trial into the clinic as a trial of a visit.
+
+example:
+  plantar clinic trial add walk.nc --visit 1 --kind shod --label "running shoe" \\
+      --description "neutral running shoe, 10 mm drop" -C my-clinic""")
+    trial_add.add_argument("input", type=Path, help="the trial file (.nc)")
+    _trial_options(trial_add)
+    trial_add.set_defaults(run=_clinic_trial_add, format="netcdf", calibration=None)
+    trial_import = _command(trials, "import", "import any recording plantar reads into a visit", f"""\
+Read a recording in any format plantar knows ({", ".join(io.known_formats())}),
+convert it to a plantar NetCDF trial and add it to a visit. A raw recording in
+counts (a journal) needs --calibration.
+
+example:
+  plantar clinic trial import walk.pmrec --visit 1 --kind barefoot --calibration mat.pmcal.nc -C my-clinic
+  plantar clinic trial import export.csv --format tekscan --visit 1 --kind orthotic --label "orthotic A" -C my-clinic""")
+    trial_import.add_argument("input", type=Path, help="the file to import")
+    trial_import.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
+    trial_import.add_argument("--calibration", type=Path, help="calibration file (.pmcal.nc) for a raw recording")
+    _trial_options(trial_import)
+    trial_import.set_defaults(run=_clinic_trial_add)
+
+    check = _command(groups, "check", "verify every file's sha256; find orphan and missing files", """\
+Check every trial and report file against the sha256 in the database, list files
+that are missing or changed, and trial files without a row (orphans: what a crash
+between writing a file and adding its row leaves); --adopt adds the orphans back
+from the clinic attributes each trial file carries. Exit status 1 if anything is
+wrong.
+
+example:
+  plantar clinic check -C my-clinic
+  plantar clinic check --adopt -C my-clinic""")
+    check.add_argument("--adopt", action="store_true", help="add orphan trial files to their visits")
+    _clinic_option(check)
+    check.set_defaults(run=_clinic_check)
+
+    backup = _command(groups, "backup", "back up the whole clinic into one archive", """\
+Write one archive (.tar) with the database as portable JSON, every trial and
+report file, and a manifest of sha256 hashes; each file is checked against its
+hash as it is archived. 'plantar clinic restore' makes a new clinic from it.
+
+example:
+  plantar clinic backup -o clinic-2024-03-01.tar -C my-clinic""")
+    backup.add_argument("-o", "--output", type=Path, required=True, help="the archive to write (.tar)")
+    _clinic_option(backup)
+    backup.set_defaults(run=_clinic_backup)
+
+    restore = _command(groups, "restore", "restore a backup archive into a new clinic folder", """\
+Make a new clinic folder from a backup archive: every file checked against the
+manifest, the database filled in one transaction and upgraded to the newest
+schema. --database-url restores into an empty PostgreSQL database instead.
+
+example:
+  plantar clinic restore clinic-2024-03-01.tar restored-clinic""")
+    restore.add_argument("archive", type=Path, help="the archive made by plantar clinic backup")
+    restore.add_argument("folder", type=Path, help="the new clinic folder (must not exist, or be empty)")
+    restore.add_argument("--database-url", metavar="URL", help="a PostgreSQL database (default: SQLite in the folder)")
+    restore.set_defaults(run=_clinic_restore)
+
+
+def _open_clinic(args):
+    import os
+
+    from .clinic import Clinic
+
+    folder = args.clinic or (Path(os.environ["PLANTAR_CLINIC"]) if os.environ.get("PLANTAR_CLINIC") else None)
+    if folder is None:
+        raise ValueError("give the clinic folder with -C DIR (or set PLANTAR_CLINIC)")
+    return Clinic.open(folder, url=args.database_url)
+
+
+def _clinic_init(args):
+    from .clinic import Clinic
+
+    with Clinic.init(args.folder, url=args.database_url) as clinic:
+        print(f"created clinic {clinic.folder} ({'SQLite' if clinic.url.startswith('sqlite') else 'PostgreSQL'})")
+
+
+def _clinic_patient_add(args):
+    with _open_clinic(args) as clinic:
+        clinic.add_patient(args.code, name=args.name, birth_year=args.birth_year, sex=args.sex,
+                           body_mass_kg=args.body_mass_kg, shoe_size_eu=args.shoe_size_eu, notes=args.notes)  # fmt: skip
+    print(f"added patient {args.code}")
+
+
+def _clinic_patient_list(args):
+    with _open_clinic(args) as clinic:
+        patients = clinic.patients()
+    if not patients:
+        print(f"no patients in {args.clinic or 'the clinic'}")
+        return
+    rows = [("code", "name", "born", "sex", "visits", "trials", "first visit", "last visit")]
+    for p in patients:
+        rows.append((p["code"], p["name"] or "-", str(p["birth_year"] or "-"), p["sex"] or "-", str(p["visits"]),
+                     str(p["trials"]), str(p["first_visit"] or "-"), str(p["last_visit"] or "-")))  # fmt: skip
+    print(_columns(rows))
+
+
+def _clinic_patient_show(args):
+    with _open_clinic(args) as clinic:
+        p = clinic.patient(args.code)
+    details = [("code", p["code"]), ("name", p["name"] or "-"), ("born", str(p["birth_year"] or "-")),
+               ("sex", p["sex"] or "-"),
+               ("body mass", "-" if p["body_mass_kg"] is None else f"{p['body_mass_kg']:g} kg"),
+               ("shoe size", "-" if p["shoe_size_eu"] is None else f"{p['shoe_size_eu']:g} EU"),
+               ("notes", p["notes"] or "-")]  # fmt: skip
+    width = max(len(name) for name, _ in details)
+    for name, value in details:
+        print(f"{name.ljust(width)}  {value}")
+    first = p["visits"][0]["date"] if p["visits"] else None
+    for v in p["visits"]:
+        weeks = (v["date"] - first).days / 7
+        print(f"\nvisit {v['id']}  {v['date']}  (week {weeks:.1f})  {v['complaint'] or ''}"
+              + (f"  [{v['clinician']}]" if v["clinician"] else ""))  # fmt: skip
+        if not v["trials"]:
+            print("  no trials")
+        for t in v["trials"]:
+            print(f"  {t['kind']:<9} {t['label']:<16} {t['frames']} frames at {t['sampling_rate_hz']:g} Hz "
+                  f"({t['duration_s']:.1f} s)  {t['device'] or '-'}  {t['uid']}")  # fmt: skip
+
+
+def _clinic_patient_export(args):
+    with _open_clinic(args) as clinic:
+        paths = clinic.export_patient(args.code, args.output)
+    print(f"wrote {len(paths) - 1} trial files and {paths[-1]} to {args.output}")
+
+
+def _clinic_visit_add(args):
+    with _open_clinic(args) as clinic:
+        visit = clinic.add_visit(args.code, date=args.date, complaint=args.complaint, clinician=args.clinician,
+                                 notes=args.notes)  # fmt: skip
+    print(f"added visit {visit} of patient {args.code} on {args.date}")
+
+
+def _clinic_trial_add(args):
+    with _open_clinic(args) as clinic:
+        row = clinic.import_trial(args.input, visit=args.visit, kind=args.kind, label=args.label,
+                                  description=args.description, format=args.format,
+                                  calibration=args.calibration)  # fmt: skip
+    print(f"added {row['kind']} trial {row['uid']} ({row['label']}) to visit {row['visit']} of patient "
+          f"{row['patient']}: {row['path']}, {row['frames']} frames at {row['sampling_rate_hz']:g} Hz")  # fmt: skip
+
+
+def _clinic_check(args):
+    with _open_clinic(args) as clinic:
+        result = clinic.check(adopt=args.adopt)
+    print(f"{result['checked']} files match their sha256")
+    for key, what in (("changed", "changed since added (sha256 differs)"), ("missing", "missing"),
+                      ("orphans", "orphan (no row; --adopt adds it)"), ("adopted", "adopted"),
+                      ("temporary", "temporary file of an interrupted write (safe to delete)")):  # fmt: skip
+        for relative in result[key]:
+            print(f"  {what}: {relative}")
+    for relative, reason in result["unadoptable"].items():
+        print(f"  cannot adopt {relative}: {reason}")
+    if not result["ok"]:
+        return 1
+
+
+def _clinic_backup(args):
+    with _open_clinic(args) as clinic:
+        manifest = clinic.backup(args.output)
+    rows = ", ".join(f"{n} {name}" for name, n in manifest["rows"].items())
+    print(f"wrote {args.output} ({_size(args.output)}): {rows}; {len(manifest['files'])} files")
+
+
+def _clinic_restore(args):
+    from .clinic import Clinic
+
+    with Clinic.restore(args.archive, args.folder, url=args.database_url) as clinic:
+        patients = len(clinic.patients())
+        result = clinic.check()
+    print(f"restored clinic {args.folder} from {args.archive}: {patients} patients, "
+          f"{result['checked']} files match their sha256")
+
+
+def _columns(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
 if __name__ == "__main__":
