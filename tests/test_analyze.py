@@ -528,3 +528,48 @@ def test_the_consumers_take_an_analysis_1(demo):
     assert len(plantar.viz.butterfly(old).data) == len(plantar.viz.butterfly(analysis).data)
     added = Report().add_trial(old, animation=False)
     assert added.attrs["plantar_schema"] == "analysis/2"
+
+
+# --------------------------------------------------------------------------------------
+# in-shoe insoles (synth.insoles)
+
+
+@pytest.mark.parametrize("seed, settings", [(0, {}), (1, dict(condition="shod", rate_hz=200.0)),
+                                            (2, dict(variability=2.0, cadence_steps_per_min=95.0))])  # fmt: skip
+def test_insole_steps_sides_contact_and_force(seed, settings):
+    """Every contact found with its side; contact from the first to the last frame the foot's force exceeds
+    10 % of its range (the insole rule), within a frame; force per frame within 1 % of the step's peak (the
+    sensels under the contact threshold at the footprint's edge are not the step's)."""
+    trial, truth = synth.insoles(seed=seed, duration_s=30.0, **settings)
+    analysis = plantar.analyze(trial)
+    n = analysis.sizes["step"]
+    # Every contact is found; only one cut by the end of the recording too short to be a step may be missing.
+    assert n == truth.sizes["step"] or (n == truth.sizes["step"] - 1 and not truth.complete.values[-1])
+    truth = truth.isel(step=slice(0, n))
+    np.testing.assert_array_equal(analysis.side.values, truth.side.values)
+    np.testing.assert_array_equal(analysis.complete.values, truth.complete.values)
+    force = truth.force.values
+    for side in ("left", "right"):
+        own = np.flatnonzero(truth.side.values == side)
+        cut = 0.10 * np.nanmax(force[own])  # F_min = 0 in swing
+        for k in own[truth.complete.values[own]]:
+            above = np.flatnonzero(force[k] > cut)
+            first, last = truth.frame_on.values[k] + above[0], truth.frame_on.values[k] + above[-1]
+            assert abs(int(analysis.frame_on[k]) - first) <= 1
+            assert abs(int(analysis.frame_on[k] + analysis.frame_count[k] - 1) - last) <= 1
+            # Contact times: the rule's 10 % of the force is reached 13-15 ms after landing (and before leaving),
+            # so the first and last contact frames lie within 20 ms and a frame of the true landing and leaving
+            # (at 100 Hz: one or two frames).
+            dt = 1.0 / trial.attrs["sampling_rate_hz"]
+            assert 0 < float(analysis.t_on[k]) - float(truth.t_on[k]) <= 0.02 + dt
+            assert 0 < float(truth.t_off[k]) - float(analysis.t_off[k]) <= 0.02 + dt
+            start = int(analysis.frame_on[k]) - int(truth.frame_on[k])
+            count = int(analysis.frame_count[k])
+            np.testing.assert_allclose(analysis.step_force.values[k, :count], force[k, start : start + count],
+                                       atol=0.01 * float(truth.peak_force[k]))  # fmt: skip
+    whole = truth.complete.values
+    # The frames the rule leaves out carry under 1 % of the impulse.
+    ratio = analysis.force_time_integral.sel(region="total").values[whole] / truth.impulse.values[whole]
+    assert np.all((ratio > 0.99) & (ratio <= 1.001))
+    peak = analysis.max_force.sel(region="total").values[whole] / truth.peak_force.values[whole]
+    np.testing.assert_allclose(peak, 1.0, atol=0.005)
