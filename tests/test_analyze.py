@@ -573,3 +573,15 @@ def test_insole_steps_sides_contact_and_force(seed, settings):
     assert np.all((ratio > 0.99) & (ratio <= 1.001))
     peak = analysis.max_force.sel(region="total").values[whole] / truth.peak_force.values[whole]
     np.testing.assert_allclose(peak, 1.0, atol=0.005)
+
+
+def test_a_long_insole_recording_gives_an_analysis_a_tenth_of_its_size():
+    """The analysis grows with the steps, not with steps x frames: 1 and 3 min of insoles give the same ratio."""
+    ratios = []
+    for minutes in (1, 3):
+        trial, truth = synth.insoles(seed=7, duration_s=60.0 * minutes)
+        analysis = plantar.analyze(trial)
+        assert abs(analysis.sizes["step"] - truth.sizes["step"]) <= 1
+        ratios.append(sum(v.nbytes for v in analysis.variables.values()) / trial.pressure.nbytes)
+    assert max(ratios) < 0.15  # analysis/1: 0.8 x at 1 min, 2.3 x at 3 min
+    assert ratios[1] == pytest.approx(ratios[0], rel=0.05)
