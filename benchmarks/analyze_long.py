@@ -15,8 +15,10 @@ and the time exponent: the slope of log(time) against log(frames), fitted over a
 lengths, for analyze() and each part                                  target <= 1.05
 
 Memory is traced in a second call (tracing slows the call down), up to
-``--trace-minutes`` (default 10 min; the ratio does not depend on the length).
-Lengths of 10 min and more are timed once, shorter ones as the best of three.
+``--trace-minutes`` (default 5 min; the ratio does not depend on the length).
+Lengths from 5 min on are timed once, shorter ones as the best of three. The whole
+run takes about 5 min on a quiet 2-core machine and three times that on a busy one
+(``--max-minutes 20`` stops earlier).
 Run: ``python benchmarks/analyze_long.py [--max-minutes 20] [--busy 1]``.
 """
 
@@ -74,8 +76,8 @@ def _slope(frames, seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-minutes", type=float, default=60.0, help="stop after this length (default 60)")
-    parser.add_argument("--trace-minutes", type=float, default=10.0,
-                        help="trace memory up to this length (default 10)")  # fmt: skip
+    parser.add_argument("--trace-minutes", type=float, default=5.0,
+                        help="trace memory up to this length (default 5)")  # fmt: skip
     add_load_arguments(parser)
     args = parser.parse_args()
     lengths = [m for m in LENGTHS_MIN if m <= args.max_minutes]
@@ -90,7 +92,7 @@ def main():
         for minutes in lengths:
             trial, _ = plantar.synth.insoles(seed=0, duration_s=60.0 * minutes)
             pressure = trial.pressure.values
-            runs = [_timed_analysis(trial) for _ in range(3 if minutes < 10 else 1)]
+            runs = [_timed_analysis(trial) for _ in range(3 if minutes < 5 else 1)]
             analysis, total, segment, sides = min(runs, key=lambda run: run[1])
             output = sum(v.nbytes for v in analysis.variables.values()) / pressure.nbytes
             memory = float("nan")
