@@ -8,7 +8,7 @@ from . import calibration, datasets, drivers, geometry, io, metrics, regions, st
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
-from .analyze import analyze, to_table
+from .analyze import analyze, to_table, upgrade_analysis
 from .compare import compare, comparison_table
 from .io import read, save
 from .metrics import cop, describe, total_force
@@ -40,6 +40,7 @@ __all__ = [
     "synth",
     "to_table",
     "total_force",
+    "upgrade_analysis",
     "use_log_level",
 ]
 

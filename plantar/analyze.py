@@ -4,7 +4,11 @@ The pipeline is the public functions run in turn: :class:`FootstepSegmentation`
 finds the foot contacts, :func:`foot_geometry` measures each footprint,
 :class:`SideAssignment` tells left from right, a masking scheme labels the regions,
 and :func:`step_metrics` computes the loading of every region. The result follows
-the ``analysis/1`` schema: one Dataset per trial, steps along ``step``.
+the ``analysis/2`` schema: one Dataset per trial, steps along ``step``, each step's
+time series on its own axis ``step_frame`` (frames since its first contact), so the
+analysis grows with the number of steps and frames, never with their product.
+:func:`upgrade_analysis` brings an ``analysis/1`` Dataset (per-step series on the
+whole recording's ``time``) to this layout.
 """
 
 import warnings
@@ -21,7 +25,9 @@ from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step
 from .steps import FootstepSegmentation, SideAssignment
 from .utils import fill_doc, logger, verbose as _verbose
 
-SCHEMA_ANALYSIS = "analysis/1"
+SCHEMA_ANALYSIS = "analysis/2"
+#: The previous layout: per-step series on (step, time), NaN outside the step.
+SCHEMA_ANALYSIS_1 = "analysis/1"
 
 #: Step-level variables -> (units, long_name, definition).
 STEP_VARIABLES = {
@@ -54,6 +60,40 @@ STEP_VARIABLES = {
              "positive lateral; / footprint width there x 100"),
     "arch_index": ("1", "arch index", "Cavanagh & Rodgers 1987: middle third / whole of the toeless "
                    "footprint (toes = u >= 0.80), thirds across the foot axis"),
+}  # fmt: skip
+
+
+#: Where each step's series lie in the trial -> (units, long_name, definition).
+FRAME_INDEX = {
+    "frame_on": ("1", "first contact frame", "index along time of the step's first contact frame, its step_frame 0"),
+    "frame_count": ("1", "contact frames", "frames from the first to the last contact frame, both included: the "
+                    "step's step_frame runs 0 .. frame_count - 1"),
+}  # fmt: skip
+
+#: Per-step series on (step, step_frame) -> (units, long_name, definition). ``step_frame`` j of step k is the
+#: trial's frame ``frame_on[k] + j``; from ``frame_count[k]`` on, every series is NaN (padding).
+STEP_SERIES = {
+    "step_time": ("s", "time of the step's frame",
+                  "the trial's time of frame frame_on + step_frame, i.e. time[frame_on + step_frame]; NaN from "
+                  "frame_count on"),
+    "step_cop_x": ("mm", "centre of pressure x of the step",
+                   "pressure-weighted centroid x of the step's own samples in the frame; NaN in a frame without "
+                   "load and from frame_count on"),
+    "step_cop_y": ("mm", "centre of pressure y of the step",
+                   "pressure-weighted centroid y of the step's own samples in the frame; NaN in a frame without "
+                   "load and from frame_count on"),
+    "step_force": ("N", "vertical force of the step",
+                   "sum over the step's own samples of pressure x sensel area; NaN from frame_count on"),
+}  # fmt: skip
+
+#: The stance-normalised series on (step, stance_percent) -> (source on step_frame, units, long_name, definition).
+_STANCE = ("interpolated linearly in time at 0, 1, ..., 100 % of stance (0 % = t_on, 100 % = t_off, the first and "
+           "last contact frames), frames without a value skipped, as region_force")
+STANCE_SERIES = {
+    "stance_cop_x": ("step_cop_x", "mm", "centre of pressure x of the step over stance", "step_cop_x " + _STANCE),
+    "stance_cop_y": ("step_cop_y", "mm", "centre of pressure y of the step over stance", "step_cop_y " + _STANCE),
+    "stance_force": ("step_force", "N", "vertical force of the step over stance",
+                     "step_force " + _STANCE + "; equal to region_force of the region 'total'"),
 }  # fmt: skip
 
 
@@ -93,18 +133,23 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     Returns
     -------
     analysis : xarray.Dataset
-        Schema ``analysis/1``: per ``step`` (ordered by first contact) the side
-        (coordinate), ``t_on``, ``t_off``, ``complete``, foot geometry,
-        spatiotemporal parameters with the line of progression they are
-        measured against (``progression_line``), CPEI and arch index; per step and ``region``
-        the loading metrics (peak and mean pressure, max force, force- and
-        pressure-time integrals, contact area and time, relative load); per step
-        and ``time`` the centre of pressure and force; per step, region and
-        ``stance_percent`` (0, 1, ..., 100 % of stance) the region force
-        (``region_force``); per step the region label image and
-        peak-pressure map over the mat; per ``time`` the centre of pressure of
-        both feet. Every variable states its units and definition. Trial attrs
-        are kept; ``cadence_steps_per_min`` and ``walking_speed_m_s`` are added.
+        Schema ``analysis/2``: per ``step`` (ordered by first contact) the side
+        (coordinate), ``t_on``, ``t_off``, ``frame_on``, ``frame_count``,
+        ``complete``, foot geometry, spatiotemporal parameters with the line of
+        progression they are measured against (``progression_line``), CPEI and
+        arch index; per step and ``region`` the loading metrics (peak and mean
+        pressure, max force, force- and pressure-time integrals, contact area and
+        time, relative load); per step and ``step_frame`` (frames since the
+        step's first contact, 0 .. the longest stance - 1, NaN past each step's
+        own ``frame_count``) the frame's time ``step_time``, the centre of
+        pressure ``step_cop_x``, ``step_cop_y`` and the force ``step_force``;
+        per step and ``stance_percent`` (0, 1, ..., 100 % of stance) the same
+        normalised to stance (``stance_cop_x``, ``stance_cop_y``,
+        ``stance_force``) and per region (``region_force``); per step the region
+        label image and peak-pressure map over the mat; per ``time`` the centre
+        of pressure of both feet (``body_cop_x``, ``body_cop_y``). Every variable
+        states its units, long name and definition. Trial attrs are kept;
+        ``cadence_steps_per_min`` and ``walking_speed_m_s`` are added.
 
     Notes
     -----
@@ -128,6 +173,11 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     previous heel centre: ``progression_line`` says which, per step. A lone
     footprint and insoles have none.
 
+    Step k's frame ``step_frame = j`` is the trial's frame ``frame_on[k] + j``,
+    at time ``step_time[k, j]``; the step's series end at ``frame_count[k]``.
+    The output grows as the number of steps times the longest stance (plus the
+    per-frame centre of pressure of both feet), not as steps times frames.
+
     Examples
     --------
     >>> import plantar
@@ -137,6 +187,12 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     True
     >>> heel = analysis.relative_load.sel(region="heel").where(analysis.complete)
     >>> bool(20 < float(heel.mean()) < 45)
+    True
+    >>> analysis.step_force.dims, analysis.stance_force.dims
+    (('step', 'step_frame'), ('step', 'stance_percent'))
+    >>> k = 0    # step 0's frames are the trial's frames from frame_on on
+    >>> first = int(analysis.frame_on[k])
+    >>> float(analysis.step_time[k, 0]) == float(trial.time[first]) == float(analysis.t_on[k])
     True
     """
     check_trial(trial)
@@ -155,10 +211,13 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     if not steps:
         warnings.warn("no foot contact found in the trial: the analysis is empty", stacklevel=2)
 
-    blocks = [step.pressure(pressure) for step in steps]
-    geometry = [foot_geometry(b, x[s.cols], y[s.rows], threshold_kpa=threshold) for b, s in zip(blocks, steps)]
-    t_on = np.array([time[s.frames.start] for s in steps])
-    t_off = np.array([time[s.frames.stop - 1] for s in steps])
+    # Each step's block is taken from the trial twice (geometry, then loading) rather than kept: the blocks of
+    # all steps together are as large as the recording.
+    geometry = [foot_geometry(s.pressure(pressure), x[s.cols], y[s.rows], threshold_kpa=threshold) for s in steps]
+    frame_on = np.array([s.frames.start for s in steps], dtype=np.int64)
+    frame_count = np.array([s.frames.stop - s.frames.start for s in steps], dtype=np.int64)
+    t_on = time[frame_on]
+    t_off = time[frame_on + frame_count - 1]
     layout = trial.attrs.get("layout", "mat")  # checked by check_trial
     complete = np.array([_complete(s, pressure.shape, layout) for s in steps], dtype=bool)
     sides.assign(
@@ -178,29 +237,35 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     region_names = list(regions.REGIONS)
     sided = [region_names.index(r) for r in getattr(scheme, "sided_regions", ())]
     metric_values = {name: np.full((n, n_regions), np.nan) for name in STEP_REGION_METRICS}
-    cop_xy = np.full((n, time.size, 2), np.nan)
-    force = np.zeros((n, time.size))
+    # Per-step series on their own axis: frames since the step's first contact, padded to the longest stance.
+    longest = int(frame_count.max()) if n else 0
+    series = {name: np.full((n, longest), np.nan) for name in STEP_SERIES}
     region_force = np.full((n, n_regions, STANCE_PERCENT.size), np.nan)
     label_maps = np.zeros((n, y.size, x.size), dtype=np.int8)
     peak_maps = np.zeros((n, y.size, x.size), dtype=np.float32)
     step_values = {name: np.full(n, np.nan) for name in STEP_VARIABLES}
-    for k, (step, block, g) in enumerate(zip(steps, blocks, geometry)):
+    for k, (step, g) in enumerate(zip(steps, geometry)):
+        block = step.pressure(pressure)
+        count = frame_count[k]
         peak = block.max(axis=0)
         footprint = peak > threshold
         labels = scheme.label(g, side[k], x[step.cols], y[step.rows], footprint)
-        m = step_metrics(block, labels, time_s=time[step.frames], sensel_area_mm2=area_mm2,
-                         threshold_kpa=threshold)  # fmt: skip
+        step_time = time[step.frames]
+        m = step_metrics(block, labels, time_s=step_time, sensel_area_mm2=area_mm2, threshold_kpa=threshold)
         for name in STEP_REGION_METRICS:
             metric_values[name][k] = m[name]
             if side[k] == "unknown":
                 metric_values[name][k, sided] = np.nan
-        total = block.sum(axis=(1, 2))
+        total = block.sum(axis=(1, 2), dtype=np.float64)
         loaded = total > 0
-        frames = np.arange(step.frames.start, step.frames.stop)
-        cop_xy[k, frames[loaded], 0] = (block.sum(axis=1)[loaded] @ x[step.cols]) / total[loaded]
-        cop_xy[k, frames[loaded], 1] = (block.sum(axis=2)[loaded] @ y[step.rows]) / total[loaded]
-        force[k, frames] = m["force"][:, 0]
-        region_force[k] = time_normalise(m["force"], time[step.frames], n_points=STANCE_PERCENT.size).T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cop_x = np.where(loaded, (block.sum(axis=1) @ x[step.cols]) / total, np.nan)
+            cop_y = np.where(loaded, (block.sum(axis=2) @ y[step.rows]) / total, np.nan)
+        series["step_time"][k, :count] = step_time
+        series["step_cop_x"][k, :count] = cop_x
+        series["step_cop_y"][k, :count] = cop_y
+        series["step_force"][k, :count] = m["force"][:, 0]
+        region_force[k] = time_normalise(m["force"], step_time, n_points=STANCE_PERCENT.size).T
         if side[k] == "unknown":
             region_force[k, sided] = np.nan
         label_maps[k, step.rows, step.cols] = labels
@@ -209,8 +274,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         step_values["axis_angle"][k] = np.degrees(np.arctan2(g.axis_y, g.axis_x))
         step_values["foot_length"][k], step_values["foot_width"][k] = g.length_mm, g.width_mm
         step_values["stance_time"][k] = m["contact_time"][0]
-        step_values["cpei"][k] = cpei(cop_xy[k, frames, 0], cop_xy[k, frames, 1], g, side[k], footprint,
-                                      x[step.cols], y[step.rows])  # fmt: skip
+        step_values["cpei"][k] = cpei(cop_x, cop_y, g, side[k], footprint, x[step.cols], y[step.rows])
         step_values["arch_index"][k] = arch_index(g, footprint, x[step.cols], y[step.rows])
     step_values["t_on"], step_values["t_off"] = t_on.astype(float), t_off.astype(float)
     # Insoles do not travel over the sensor: no line of progression, no step length or width.
@@ -239,13 +303,11 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     if layout == "insole":
         speed = float("nan")  # insoles do not travel over the sensor
 
-    weights = force.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        body_cop = np.nansum(np.nan_to_num(cop_xy) * force[..., None], axis=0) / weights[:, None]
-    body_cop[weights == 0] = np.nan
-
-    analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, line, cop_xy,
-                        force, region_force, label_maps, peak_maps, body_cop, region_names)  # fmt: skip
+    stance = _stance_series(series, t_on, t_off)
+    body_cop = _body_cop(series, frame_on, time.size)
+    analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, line, frame_on,
+                        frame_count, series, stance, region_force, label_maps, peak_maps, body_cop,
+                        region_names)  # fmt: skip
     analysis.attrs.update(
         plantar_schema=SCHEMA_ANALYSIS,
         plantar_version=__version__,
@@ -328,8 +390,43 @@ def _cadence_and_speed(t_on, heel, complete, side, passes, direction):
     return float(cadence), float(speed)
 
 
-def _dataset(trial, step_values, metric_values, complete, side, passes, line, cop_xy, force, region_force,
-             label_maps, peak_maps, body_cop, region_names):  # fmt: skip
+def _stance_series(series, t_on, t_off):
+    """The step series on stance_percent: each step's frames interpolated at 0 .. 100 % of its stance."""
+    n = len(t_on)
+    out = {name: np.full((n, STANCE_PERCENT.size), np.nan) for name in STANCE_SERIES}
+    sources = [source for source, *_ in STANCE_SERIES.values()]
+    for k in range(n):  # one interpolation per step (of its own frames)
+        frames = np.isfinite(series["step_time"][k])
+        values = np.column_stack([series[source][k, frames] for source in sources])
+        curves = time_normalise(values, series["step_time"][k, frames], t_on_s=t_on[k], t_off_s=t_off[k],
+                                n_points=STANCE_PERCENT.size)  # fmt: skip
+        for name, curve in zip(STANCE_SERIES, curves.T):
+            out[name][k] = curve
+    return out
+
+
+def _step_frames(frame_on, n_step_frames):
+    """The trial frame of every (step, step_frame), shape (n_steps, n_step_frames)."""
+    return np.asarray(frame_on, dtype=np.int64)[:, None] + np.arange(n_step_frames)
+
+
+def _body_cop(series, frame_on, n_frames):
+    """Centre of pressure of all steps together per frame, (n_frames, 2) mm: their force-weighted mean."""
+    force = series["step_force"]
+    frames = _step_frames(frame_on, force.shape[1])
+    used = force > 0  # False on padding (NaN) and in frames without load
+    index, weights = frames[used], force[used]
+    total = np.bincount(index, weights=weights, minlength=n_frames)
+    body = np.full((n_frames, 2), np.nan)
+    loaded = total > 0
+    for j, name in enumerate(("step_cop_x", "step_cop_y")):
+        moment = np.bincount(index, weights=weights * series[name][used], minlength=n_frames)
+        body[loaded, j] = moment[loaded] / total[loaded]
+    return body
+
+
+def _dataset(trial, step_values, metric_values, complete, side, passes, line, frame_on, frame_count, series, stance,
+             region_force, label_maps, peak_maps, body_cop, region_names):  # fmt: skip
     def var(dims, data, units, long_name, definition=None):
         attrs = {"units": units, "long_name": long_name}
         if definition:
@@ -339,6 +436,8 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, co
     data = {}
     for name, (units, long_name, definition) in STEP_VARIABLES.items():
         data[name] = var("step", step_values[name], units, long_name, definition)
+    for name, values in (("frame_on", frame_on), ("frame_count", frame_count)):
+        data[name] = var("step", np.asarray(values, dtype=np.int64), *FRAME_INDEX[name])
     data["complete"] = var("step", complete, "1", "complete step",
                            "contact inside the recording and footprint off the mat edge")  # fmt: skip
     data["pass_index"] = var("step", np.asarray(passes, dtype=int), "1", "pass over the mat, from 0")
@@ -346,27 +445,33 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, co
                                 "definition": PROGRESSION_LINE})  # fmt: skip
     for name, (units, long_name, definition) in STEP_REGION_METRICS.items():
         data[name] = var(("step", "region"), metric_values[name], units, long_name, definition)
-    data["cop_x"] = var(("step", "time"), cop_xy[..., 0], "mm", "centre of pressure x of the step")
-    data["cop_y"] = var(("step", "time"), cop_xy[..., 1], "mm", "centre of pressure y of the step")
-    data["force"] = var(("step", "time"), force, "N", "vertical force of the step")
+    for name, (units, long_name, definition) in STEP_SERIES.items():
+        data[name] = var(("step", "step_frame"), series[name], units, long_name, definition)
+    for name, (_, units, long_name, definition) in STANCE_SERIES.items():
+        data[name] = var(("step", "stance_percent"), stance[name], units, long_name, definition)
     data["region_force"] = var(("step", "region", "stance_percent"), region_force, "N",
                                "vertical force of the region over stance",
                                "sum over the region's sensels of pressure x sensel area, interpolated linearly "
                                "at 0, 1, ..., 100 % of stance (0 % = t_on, 100 % = t_off, the first and last "
                                "contact frames); NaN for medial/lateral regions of a step of unknown side")  # fmt: skip
-    data["body_cop_x"] = var("time", body_cop[:, 0], "mm", "centre of pressure x of both feet")
-    data["body_cop_y"] = var("time", body_cop[:, 1], "mm", "centre of pressure y of both feet")
+    data["body_cop_x"] = var("time", body_cop[:, 0], "mm", "centre of pressure x of both feet",
+                             "force-weighted mean of the centres of pressure of the steps in contact")  # fmt: skip
+    data["body_cop_y"] = var("time", body_cop[:, 1], "mm", "centre of pressure y of both feet",
+                             "force-weighted mean of the centres of pressure of the steps in contact")  # fmt: skip
     data["region_label"] = var(("step", "y", "x"), label_maps, "1", "region of each sensel",
                                "0 = outside, k = k-th base region: " + ", ".join(regions.BASE_REGIONS))  # fmt: skip
     data["peak_pressure_map"] = var(("step", "y", "x"), peak_maps, "kPa", "peak pressure of the step",
                                     "max over the step's frames")  # fmt: skip
     n = len(complete)
+    n_step_frames = series["step_time"].shape[1]
     ds = xr.Dataset(
         data,
         coords={
             "step": ("step", np.arange(n)),
             "side": ("step", np.asarray(side, dtype=str) if n else np.zeros(0, dtype="<U7")),
             "region": ("region", region_names),
+            "step_frame": ("step_frame", np.arange(n_step_frames),
+                           {"units": "1", "long_name": "frames since the step's first contact"}),
             "stance_percent": ("stance_percent", STANCE_PERCENT, {"units": "%", "long_name": "percent of stance"}),
             "time": trial["time"],
             "y": trial["y"],
@@ -377,13 +482,111 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, co
     return ds
 
 
+def upgrade_analysis(analysis):
+    """Bring an ``analysis/1`` Dataset to the current schema (``analysis/2``).
+
+    ``analysis/1`` kept each step's centre of pressure and force on the whole
+    recording's ``time`` (``cop_x``, ``cop_y``, ``force`` on (step, time), NaN
+    or 0 outside the step). They move to the step's own axis ``step_frame``
+    (``step_cop_x``, ``step_cop_y``, ``step_force``, with ``step_time``,
+    ``frame_on`` and ``frame_count``) and to ``stance_percent``
+    (``stance_cop_x``, ``stance_cop_y``, ``stance_force``), exactly as
+    :func:`analyze` computes them now; everything else is kept. The steps'
+    frames are gathered at once from their first and last contact times.
+    An analysis already of the current schema is returned as it is. The
+    functions that take an analysis (``to_table``, ``compare``, the figures
+    and the report) upgrade an ``analysis/1`` themselves.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis of schema ``analysis/1`` or ``analysis/2``.
+
+    Returns
+    -------
+    analysis : xarray.Dataset
+        Schema ``analysis/2``.
+
+    Raises
+    ------
+    ValueError
+        If the Dataset is not an analysis.
+
+    Examples
+    --------
+    An ``analysis/1`` Dataset rebuilt from a current analysis, and upgraded back:
+
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar.analyze import upgrade_analysis
+    >>> trial, _ = plantar.synth.walk(seed=2, passes=1)
+    >>> new = plantar.analyze(trial)
+    >>> n, frames = new.sizes["step"], new.sizes["time"]
+    >>> force = np.zeros((n, frames))
+    >>> for k in range(n):
+    ...     count, first = int(new.frame_count[k]), int(new.frame_on[k])
+    ...     force[k, first : first + count] = new.step_force.values[k, :count]
+    >>> old = new.drop_vars(["frame_on", "frame_count", "step_time", "step_cop_x", "step_cop_y", "step_force",
+    ...                      "stance_cop_x", "stance_cop_y", "stance_force", "step_frame"])
+    >>> old = old.assign(force=(("step", "time"), force), cop_x=(("step", "time"), np.full((n, frames), np.nan)),
+    ...                  cop_y=(("step", "time"), np.full((n, frames), np.nan)))
+    >>> old.attrs["plantar_schema"] = "analysis/1"
+    >>> upgraded = upgrade_analysis(old)
+    >>> upgraded.attrs["plantar_schema"], bool((upgraded.frame_on == new.frame_on).all())
+    ('analysis/2', True)
+    >>> bool(np.allclose(upgraded.step_force, new.step_force, equal_nan=True))
+    True
+    """
+    schema = analysis.attrs.get("plantar_schema") if isinstance(analysis, xr.Dataset) else None
+    if schema == SCHEMA_ANALYSIS:
+        return analysis
+    if schema != SCHEMA_ANALYSIS_1:
+        got = f"schema {schema!r}" if isinstance(analysis, xr.Dataset) else type(analysis).__name__
+        raise ValueError(f"upgrade_analysis needs an analysis (schema {SCHEMA_ANALYSIS_1!r} or "
+                         f"{SCHEMA_ANALYSIS!r}) from plantar.analyze(), got {got}")  # fmt: skip
+    time = analysis["time"].values
+    # t_on and t_off are frame times: their frames are found exactly.
+    frame_on = np.searchsorted(time, analysis["t_on"].values).astype(np.int64)
+    frame_count = np.searchsorted(time, analysis["t_off"].values) - frame_on + 1
+    longest = int(frame_count.max()) if frame_count.size else 0
+    frames = _step_frames(frame_on, longest)
+    inside = np.arange(longest) < frame_count[:, None]
+    at = np.where(inside, frames, 0)
+    series = {"step_time": np.where(inside, time[at], np.nan)}
+    for new, old in (("step_cop_x", "cop_x"), ("step_cop_y", "cop_y"), ("step_force", "force")):
+        series[new] = np.where(inside, np.take_along_axis(analysis[old].values, at, axis=1), np.nan)
+    stance = _stance_series(series, analysis["t_on"].values, analysis["t_off"].values)
+    ds = analysis.drop_vars(["cop_x", "cop_y", "force"])
+    for name, values in (("frame_on", frame_on), ("frame_count", frame_count)):
+        ds[name] = ("step", values.astype(np.int64), dict(zip(("units", "long_name", "definition"), FRAME_INDEX[name])))
+    for name, (units, long_name, definition) in STEP_SERIES.items():
+        ds[name] = (("step", "step_frame"), series[name], {"units": units, "long_name": long_name,
+                                                           "definition": definition})  # fmt: skip
+    for name, (_, units, long_name, definition) in STANCE_SERIES.items():
+        ds[name] = (("step", "stance_percent"), stance[name], {"units": units, "long_name": long_name,
+                                                               "definition": definition})  # fmt: skip
+    ds = ds.assign_coords(step_frame=("step_frame", np.arange(longest),
+                                      {"units": "1", "long_name": "frames since the step's first contact"}))  # fmt: skip
+    ds.attrs["plantar_schema"] = SCHEMA_ANALYSIS
+    logger.info("upgraded an analysis of schema %r to %r", SCHEMA_ANALYSIS_1, SCHEMA_ANALYSIS)
+    return ds
+
+
+def _current(analysis):
+    """An ``analysis/1`` upgraded to the current schema; anything else as it is (the caller checks it)."""
+    if isinstance(analysis, xr.Dataset) and analysis.attrs.get("plantar_schema") == SCHEMA_ANALYSIS_1:
+        return upgrade_analysis(analysis)
+    return analysis
+
+
 def to_table(analysis):
     """The analysis as a tidy table: one row per step, region and metric.
 
     Parameters
     ----------
     analysis : xarray.Dataset
-        An analysis (schema ``analysis/1``) from :func:`analyze`.
+        An analysis (schema ``analysis/2``, or ``analysis/1``: the table holds
+        the per-step numbers both have alike) from :func:`analyze`.
 
     Returns
     -------
@@ -403,7 +606,7 @@ def to_table(analysis):
     >>> row["units"]
     'kPa'
     """
-    if analysis.attrs.get("plantar_schema") != SCHEMA_ANALYSIS:
+    if analysis.attrs.get("plantar_schema") not in (SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):  # same per-step metrics
         raise ValueError(
             f"to_table needs an analysis (schema {SCHEMA_ANALYSIS!r}), "
             f"got schema {analysis.attrs.get('plantar_schema')!r}"

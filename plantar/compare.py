@@ -17,7 +17,7 @@ import xarray as xr
 from scipy import stats
 
 from ._version import __version__
-from .analyze import SCHEMA_ANALYSIS
+from .analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1
 from .metrics import STEP_REGION_METRICS
 
 SCHEMA_COMPARISON = "comparison/1"
@@ -94,7 +94,8 @@ def compare(analyses, *, baseline=None, metrics=None, complete_only=True, confid
     Parameters
     ----------
     analyses : dict of str to xarray.Dataset
-        One analysis (schema ``analysis/1``, from :func:`plantar.analyze`) per
+        One analysis (schema ``analysis/2``, or ``analysis/1``, whose per-step
+        metrics are the same, from :func:`plantar.analyze`) per
         condition, keyed by the condition's label (e.g. ``"barefoot"``,
         ``"orthosis A"``). The order of the dict is the order of the result.
     baseline : str | None
@@ -232,7 +233,7 @@ def _check_arguments(analyses, baseline, metrics, complete_only, confidence):
             raise ValueError(f"analyses: condition labels must be non-empty str, got {label!r}")
         analysis = analyses[label]
         schema = analysis.attrs.get("plantar_schema") if isinstance(analysis, xr.Dataset) else None
-        if schema != SCHEMA_ANALYSIS:
+        if schema not in (SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
             got = f"schema {schema!r}" if isinstance(analysis, xr.Dataset) else type(analysis).__name__
             raise ValueError(
                 f"analyses[{label!r}] must be an analysis (schema {SCHEMA_ANALYSIS!r}) from plantar.analyze(), "

@@ -628,11 +628,15 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
     >>> [float(aligned[dim][int(i)]) for dim, i in heel.items()]    # the heel peak, mm
     [0.0, 0.0]
     """
-    from .metrics import STANCE_PERCENT, time_normalise  # here: metrics imports this module
+    from .metrics import STANCE_PERCENT  # here: metrics imports this module
 
     if side not in ("left", "right"):
         raise ValueError(f"side must be one of ('left', 'right'), got {side!r}")
-    for name in ("peak_pressure_map", "region_label", "heel_x", "heel_y", "axis_angle", "cop_x", "cop_y"):
+    from .analyze import _current  # here: analyze imports this module
+
+    analysis = _current(analysis)
+    for name in ("peak_pressure_map", "region_label", "heel_x", "heel_y", "axis_angle", "stance_cop_x",
+                 "stance_cop_y"):  # fmt: skip
         if name not in analysis:
             raise ValueError(f"the analysis has no {name!r}: is it an analysis from plantar.analyze()?")
     x, y = analysis["x"].values.astype(float), analysis["y"].values.astype(float)
@@ -672,8 +676,11 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
     n = steps.size
     maps = np.zeros((n, along_mm.size, across_mm.size), dtype=np.float32)
     labels = np.zeros((n, along_mm.size, across_mm.size), dtype=np.int8)
-    cop = np.full((n, STANCE_PERCENT.size, 2), np.nan)
-    time = analysis["time"].values
+    # The step's centre of pressure over stance, turned into its foot frame (linear interpolation and this
+    # rigid motion commute).
+    along, across = _to_foot(analysis["stance_cop_x"].values[steps], analysis["stance_cop_y"].values[steps],
+                             heel_x[steps, None], heel_y[steps, None], angle[steps, None])  # fmt: skip
+    cop = np.stack([along, across], axis=-1)
     for i, (k, (rows, cols)) in enumerate(zip(steps, boxes)):
         X, Y = _from_foot(A, C, heel_x[k], heel_y[k], angle[k])
         xb, yb = x[cols], y[rows]
@@ -684,12 +691,6 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
         maps[i] = np.clip(map_coordinates(peak, where, order=1, mode="constant", cval=0.0), 0.0, None)
         labels[i] = map_coordinates(analysis["region_label"].values[k][rows, cols], where, order=0,
                                     mode="constant", cval=0)  # fmt: skip
-        t_on, t_off = float(analysis["t_on"].values[k]), float(analysis["t_off"].values[k])
-        frames = (time >= t_on) & (time <= t_off)
-        along, across = _to_foot(analysis["cop_x"].values[k, frames], analysis["cop_y"].values[k, frames],
-                                 heel_x[k], heel_y[k], angle[k])  # fmt: skip
-        cop[i] = time_normalise(np.column_stack([along, across]), time[frames], t_on_s=t_on, t_off_s=t_off,
-                                n_points=STANCE_PERCENT.size)  # fmt: skip
 
     # The mean foot's labels: the most frequent label among steps, where at least half have contact.
     counts = (labels[:, None] == np.arange(1, len(BASE_REGIONS) + 1)[None, :, None, None]).sum(axis=0)
@@ -797,12 +798,19 @@ def body_cop_butterfly(analysis):
     >>> bool(right.mean() > 20)    # mm to the right while on the right foot
     True
     """
-    for name in ("body_cop_x", "body_cop_y", "force", "heel_x", "heel_y", "pass_index", "complete"):
+    from .analyze import _current, _step_frames  # here: analyze imports this module
+
+    analysis = _current(analysis)
+    for name in ("body_cop_x", "body_cop_y", "step_force", "frame_on", "heel_x", "heel_y", "pass_index", "complete"):
         if name not in analysis:
             raise ValueError(f"the analysis has no {name!r}: is it an analysis from plantar.analyze()?")
     time = analysis["time"].values
     cop = np.column_stack([analysis["body_cop_x"].values, analysis["body_cop_y"].values])
-    loaded = analysis["force"].values > 0  # (step, time)
+    # The loaded frames of each step, as (step, trial frame) pairs.
+    force = analysis["step_force"].values
+    loaded = force > 0  # False on the padding (NaN)
+    step_of = np.broadcast_to(np.arange(force.shape[0])[:, None], force.shape)[loaded]
+    frame_of = _step_frames(analysis["frame_on"].values, force.shape[1])[loaded]
     complete = analysis["complete"].values.astype(bool)
     passes = analysis["pass_index"].values
     side = analysis["side"].values
@@ -811,7 +819,9 @@ def body_cop_butterfly(analysis):
     speed = float(analysis.attrs.get("walking_speed_m_s", np.nan)) * 1000.0
     forward, lateral = np.full(time.size, np.nan), np.full(time.size, np.nan)
     pass_of_time = np.full(time.size, -1)
-    usable_time = np.isfinite(cop).all(axis=1) & ~loaded[~complete].any(axis=0)
+    cut_down = np.zeros(time.size, dtype=bool)  # an incomplete step is on the ground
+    cut_down[frame_of[~complete[step_of]]] = True
+    usable_time = np.isfinite(cop).all(axis=1) & ~cut_down
     for p in np.unique(passes):
         members = np.flatnonzero(passes == p)
         if members.size < 3 or not np.isfinite(speed):
@@ -837,9 +847,11 @@ def body_cop_butterfly(analysis):
     used = pass_of_time >= 0
     if used.any():
         forward[used] -= forward[used].mean()
-    on_ground = loaded & (pass_of_time >= 0)[None]
-    n_on = on_ground.sum(axis=0)
-    single = np.where(n_on == 1, side[np.argmax(on_ground, axis=0)] if side.size else "", "")
+    on_ground = pass_of_time[frame_of] >= 0
+    n_on = np.bincount(frame_of[on_ground], minlength=time.size)
+    # In a frame with one step down, the sum of the steps down is that step.
+    only = np.bincount(frame_of[on_ground], weights=step_of[on_ground], minlength=time.size).astype(int)
+    single = np.where(n_on == 1, side[np.where(n_on == 1, only, 0)] if side.size else "", "")
     support = np.where(n_on > 1, "double", single).astype("<U6")
     return xr.Dataset(
         {

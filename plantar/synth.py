@@ -41,6 +41,9 @@ The truth holds, per step: side, contact times, heel centre, foot axis, foot ang
 foot length and width, the force-time integral of every region of
 :mod:`plantar.regions` integrated from the continuous field, and the centre of
 pressure and force per frame.
+
+:func:`insoles` puts the same foot model in a pair of in-shoe insoles and walks
+for minutes to hours: a long recording, made in blocks of frames.
 """
 
 import math
@@ -316,6 +319,219 @@ def walk(
     return trial, truth
 
 
+def insoles(
+    *,
+    seed,
+    duration_s,
+    rate_hz=100.0,
+    body_mass_kg=70.0,
+    foot_length_mm=260.0,
+    cadence_steps_per_min=110.0,
+    stance_fraction=0.61,
+    pitch_mm=8.5,
+    condition="barefoot",
+    variability=1.0,
+    lead_s=0.5,
+    block_frames=8192,
+    subject="synthetic",
+):
+    """Simulate walking in shoes with pressure insoles; return the trial and its ground truth.
+
+    Both insoles lie side by side on one grid, as XSENSOR exports them (see
+    :mod:`plantar.io.xsensor`): the left insole in columns ``0 .. n - 1``, one
+    column without a sensor (NaN), the right insole in columns ``n + 1 .. 2n``;
+    toes toward +y; trial attrs ``layout="insole"`` and ``side_split_x_mm`` (the x
+    of the empty column). Each foot is the model of :func:`walk` (its load-bearing
+    structures, force over stance and momentum balance), fixed in its insole
+    with its axis along +y; the walker steps left and right in turn, with the
+    stride-to-stride variability of :func:`walk` in step time, double support
+    and the load of each structure. The recording is built in blocks of frames
+    with array operations, in float32: an hour at 100 Hz (360,000 frames) takes
+    about as much memory as its pressure array.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator: the same arguments and seed give the same recording.
+    duration_s : float
+        Length of the recording, s; the last contact may be cut.
+    rate_hz : float
+        Frame rate, Hz.
+    body_mass_kg : float
+        Body mass, kg: the mean vertical force of both feet over a stride is
+        ``body_mass_kg * 9.80665`` N.
+    foot_length_mm : float
+        Foot length, mm (heel end to hallux tip of the footprint).
+    cadence_steps_per_min : float
+        Cadence, steps per minute.
+    stance_fraction : float
+        Stance time as a fraction of the gait cycle (0.5 .. 0.75).
+    pitch_mm : float
+        Sensor pitch of the insoles, mm (square sensels); each insole is the
+        foot's footprint plus one sensel all round.
+    condition : {"barefoot", "shod"}
+        The foot's load distribution: ``"barefoot"`` (the plantar surface on a
+        thin insole) or ``"shod"`` (spread wider and flatter, as under a
+        cushioned insole; the insole grows with it).
+    variability : float
+        Scale of stride-to-stride variability (0 = every step identical).
+    lead_s : float
+        Time before the first contact, s (>= 0).
+    block_frames : int
+        Frames rendered at once (bounds the temporary memory).
+    subject : str
+        Subject label stored in the trial.
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial (schema ``trial/1``), pressure in kPa, float32.
+    truth : xarray.Dataset
+        Per ``step`` (ordered by contact time): ``side``, ``t_on``, ``t_off``
+        (s, continuous time: the foot touches and leaves the insole between
+        frames), ``complete`` (the contact lies inside the recording),
+        ``impulse`` (N s), ``peak_force`` (N), and per ``step`` and ``step_frame``
+        the vertical force ``force`` (N) in the step's frames: frame
+        ``frame_on + step_frame``, the frames strictly between ``t_on`` and
+        ``t_off`` (``frame_count`` of them; NaN past them). The insole measures
+        all of it: every structure lies on its insole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> trial, truth = plantar.synth.insoles(seed=0, duration_s=10.0)
+    >>> trial.attrs["layout"], trial.pressure.dtype, trial.sizes["time"]
+    ('insole', dtype('float32'), 1000)
+    >>> split = trial.attrs["side_split_x_mm"]
+    >>> bool(np.isnan(trial.pressure.sel(x=split).values).all())    # the column between the insoles
+    True
+    >>> sorted(set(truth.side.values.tolist())), bool(truth.sizes["step"] >= 15)
+    (['left', 'right'], True)
+    """
+    duration_s = _positive(duration_s, "duration_s")
+    rate_hz = _positive(rate_hz, "rate_hz")
+    if condition not in _CONDITIONS:
+        raise ValueError(f"condition must be one of {tuple(_CONDITIONS)}, got {condition!r}")
+    if not (np.isfinite(lead_s) and lead_s >= 0):
+        raise ValueError(f"lead_s must be >= 0, got {lead_s!r}")
+    if not (isinstance(block_frames, numbers.Integral) and block_frames >= 1):
+        raise ValueError(f"block_frames must be a positive integer, got {block_frames!r}")
+    gait = _gait_parameters(None, cadence_steps_per_min, 650.0, stance_fraction, None, variability, body_mass_kg)
+    rng = np.random.default_rng(seed)
+    template = _template(condition, _positive(foot_length_mm, "foot_length_mm"))
+    pitch = float(_positive(pitch_mm, "pitch_mm"))
+    # One insole: the footprint and a sensel all round; the heel centre placed so the left foot fits.
+    insole = _Mat(template.length + 2 * pitch, template.width + 2 * pitch, pitch, rate_hz)
+    heel_left = np.array([insole.x_range[0] + pitch - template.lateral_edge, insole.y_range[0] + pitch - template.heel_end])
+    heel = {"left": heel_left, "right": np.array([sum(insole.x_range) - heel_left[0], heel_left[1]])}
+    axis = np.array([0.0, 1.0])
+    kernels = {}
+    for side in _SIDES:
+        foot = dict(heel=heel[side], axis=axis, medial=_rot(axis, -90.0 if side == "left" else 90.0))
+        k, rows, cols, on = _sensor_kernels(template, foot, insole)
+        full = np.zeros((len(STRUCTURES), insole.n_rows, insole.n_cols))
+        full[:, rows, cols] = k
+        kernels[side] = full.reshape(len(STRUCTURES), -1) * (1000.0 / pitch**2)  # N -> kPa per sensel
+
+    # The steps: left and right in turn, from lead_s to the end of the recording.
+    var = gait.variability
+    n_frames = max(1, int(round(duration_s * rate_hz)))
+    time = np.arange(n_frames) / rate_hz
+    placed, t, side = [], float(lead_s), int(rng.integers(2))
+    while t < time[-1]:
+        overlap = (gait.stance_s[_SIDES[side]] - gait.step_period_s) * (1 + rng.normal(0, _DOUBLE_SUPPORT_CV) * var)
+        placed.append(dict(side=_SIDES[side], t_on=t, overlap=overlap))
+        t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
+        side = 1 - side
+    no_offload = {s: np.ones(len(STRUCTURES)) for s in _SIDES}
+    _load_steps(rng, gait, template, placed, no_offload)
+    t_on = np.array([p["t_on"] for p in placed])
+    stance = np.array([p["stance"] for p in placed])
+    weight = np.array([p["weight"] for p in placed]).reshape(len(placed), len(STRUCTURES))
+    scale = np.array([p["scale"] for p in placed])
+    sides = np.array([p["side"] for p in placed])
+
+    n_cols = 2 * insole.n_cols + 1
+    pressure = np.empty((n_frames, insole.n_rows, n_cols), dtype=np.float32)
+    pressure[:, :, insole.n_cols] = np.nan  # no sensor between the insoles
+    columns = {"left": slice(0, insole.n_cols), "right": slice(insole.n_cols + 1, n_cols)}
+    for start in range(0, n_frames, block_frames):
+        at = time[start : start + block_frames]
+        for side in _SIDES:
+            own = np.flatnonzero(sides == side)  # a foot's contacts follow one another
+            forces = _foot_forces(at, t_on[own], stance[own], weight[own], scale[own], template)
+            block = (forces @ kernels[side]).astype(np.float32)
+            pressure[start : start + at.size, :, columns[side]] = block.reshape(at.size, insole.n_rows, insole.n_cols)
+
+    trial = make_trial(
+        pressure,
+        pitch_mm=pitch,
+        rate_hz=rate_hz,
+        device="plantar synthetic insoles",
+        source_format="synthetic",
+        subject=subject,
+        condition=condition,
+        body_mass_kg=float(body_mass_kg),
+        layout="insole",
+        side_split_x_mm=float(insole.n_cols * pitch),
+    )
+    truth = _insole_truth(time, sides, t_on, stance, weight, scale, template, placed)
+    truth.attrs.update(seed=int(seed), body_mass_kg=float(body_mass_kg), foot_length_mm=float(foot_length_mm),
+                       cadence_steps_per_min=gait.cadence, stance_fraction=float(stance_fraction),
+                       condition=condition, variability=float(variability), plantar_version=__version__)  # fmt: skip
+    return trial, truth
+
+
+def _foot_forces(time, t_on, stance, weight, scale, template):
+    """Force of each structure of one foot at ``time``, (n_frames, n_structures) N; its contacts do not overlap."""
+    step = np.searchsorted(t_on, time, side="right") - 1
+    k = np.clip(step, 0, None)
+    tau = np.where(step >= 0, (time - t_on[k]) / stance[k], -1.0)  # -1: before the first contact (no force)
+    return _structure_forces(tau, template.schedule, weight[k], 1.0, scale[k, None])
+
+
+def _insole_truth(time, sides, t_on, stance, weight, scale, template, placed):
+    """Per-step truth of :func:`insoles`, each step's force on its own frames (step, step_frame)."""
+    n = t_on.size
+    t_off = t_on + stance
+    frame_on = np.searchsorted(time, t_on, side="right")  # the first frame after the foot lands
+    frame_count = np.searchsorted(time, t_off, side="left") - frame_on
+    longest = int(frame_count.max()) if n else 0
+    frames = frame_on[:, None] + np.arange(longest)
+    inside = np.arange(longest) < frame_count[:, None]
+    tau = np.where(inside, (time[np.clip(frames, 0, time.size - 1)] - t_on[:, None]) / stance[:, None], -1.0)
+    force = _structure_forces(tau, template.schedule, weight[:, None], 1.0, scale[:, None, None]).sum(axis=-1)
+    force = np.where(inside, force, np.nan)
+    impulse = np.array([p["impulse"] for p in placed])
+
+    def var(dims, data, units, long_name, definition):
+        return (dims, data, dict(units=units, long_name=long_name, definition=definition))
+
+    return xr.Dataset(
+        {
+            "t_on": var("step", t_on, "s", "start of contact", "continuous time the foot lands"),
+            "t_off": var("step", t_off, "s", "end of contact", "continuous time the foot leaves"),
+            "complete": var("step", (t_on >= time[0]) & (t_off <= time[-1]), "1", "complete step",
+                            "the contact lies inside the recording"),
+            "impulse": var("step", impulse, "N s", "vertical impulse of the step", "integral of force over contact"),
+            "peak_force": var("step", np.nanmax(force, axis=1, initial=0.0), "N", "peak force of the step",
+                              "largest force in the step's frames"),
+            "frame_on": var("step", frame_on.astype(np.int64), "1", "first frame of the step",
+                            "index along the trial's time of the first frame after t_on"),
+            "frame_count": var("step", frame_count.astype(np.int64), "1", "frames of the step",
+                               "frames strictly between t_on and t_off"),
+            "force": var(("step", "step_frame"), force, "N", "vertical force of the foot",
+                         "in the trial's frame frame_on + step_frame; NaN past frame_count"),
+        },
+        coords={
+            "step": ("step", np.arange(n)),
+            "side": ("step", sides.astype(str)),
+            "step_frame": ("step_frame", np.arange(longest), dict(units="1", long_name="frames since frame_on")),
+        },
+    )
+
+
 # --------------------------------------------------------------------------------------
 # parameters
 
@@ -566,31 +782,8 @@ def _plan_steps(
             s += gait.step_length_mm * (1 + rng.normal(0, _STEP_LENGTH_CV) * var)
             t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
             side = 1 - side
-        tail = None
-        for i, step in enumerate(placed):
-            after = placed[i + 1]["t_on"] - step["t_on"] if i + 1 < len(placed) else gait.step_period_s
-            # Toe-off follows the opposite foot's heel strike by the double support time.
-            step["stance"] = after + step.pop("overlap")
-            step["weight"] = template.weight * np.exp(
-                rng.normal(0, _WEIGHT_SD_LOG, len(STRUCTURES)) * var
-            )
-            step["gain"] = offload_gain[step["side"]]
-            unit = _structure_forces(_TAU_FINE, template.schedule, step["weight"], step["gain"], 1.0)
-            curve = unit.sum(axis=1)
-            cumulative = np.concatenate(
-                [[0.0], np.cumsum(0.5 * (curve[1:] + curve[:-1]) * np.diff(_TAU_FINE))]
-            )
-            head = np.interp(after / step["stance"], _TAU_FINE, cumulative) / cumulative[-1]
-            # Vertical momentum balance: from one heel strike to the next the body's
-            # vertical velocity repeats, so the force of both feet over that interval
-            # (the end of the previous step plus the start of this one) integrates to
-            # body weight x its duration.
-            if tail is None:
-                tail = gait.body_weight_n * after * (1 - head)
-            impulse = (gait.body_weight_n * after - tail) / head
-            tail = impulse * (1 - head)
-            step["impulse"] = impulse
-            step["scale"] = impulse / (step["stance"] * cumulative[-1])
+        _load_steps(rng, gait, template, placed, offload_gain)
+        for step in placed:
             centres = _structure_centres(template, step["heel"], step["axis"], step["medial"])
             extent = _half_extent(template, step["axis"], step["medial"])
             low, high = centres - extent, centres + extent
@@ -620,6 +813,36 @@ def _plan_steps(
         pass_index += 1
     steps.sort(key=lambda step: step["t_on"])
     return steps
+
+
+def _load_steps(rng, gait, template, placed, offload_gain):
+    """Stance, structure weights and force scale of consecutive steps (dicts with ``t_on``, ``overlap``, ``side``).
+
+    Each step's stance lasts until the opposite foot's next heel strike plus its
+    double support (``overlap``); its impulse follows from vertical momentum balance.
+    """
+    var = gait.variability
+    tail = None
+    for i, step in enumerate(placed):
+        after = placed[i + 1]["t_on"] - step["t_on"] if i + 1 < len(placed) else gait.step_period_s
+        # Toe-off follows the opposite foot's heel strike by the double support time.
+        step["stance"] = after + step.pop("overlap")
+        step["weight"] = template.weight * np.exp(rng.normal(0, _WEIGHT_SD_LOG, len(STRUCTURES)) * var)
+        step["gain"] = offload_gain[step["side"]]
+        unit = _structure_forces(_TAU_FINE, template.schedule, step["weight"], step["gain"], 1.0)
+        curve = unit.sum(axis=1)
+        cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (curve[1:] + curve[:-1]) * np.diff(_TAU_FINE))])
+        head = np.interp(after / step["stance"], _TAU_FINE, cumulative) / cumulative[-1]
+        # Vertical momentum balance: from one heel strike to the next the body's
+        # vertical velocity repeats, so the force of both feet over that interval
+        # (the end of the previous step plus the start of this one) integrates to
+        # body weight x its duration.
+        if tail is None:
+            tail = gait.body_weight_n * after * (1 - head)
+        impulse = (gait.body_weight_n * after - tail) / head
+        tail = impulse * (1 - head)
+        step["impulse"] = impulse
+        step["scale"] = impulse / (step["stance"] * cumulative[-1])
 
 
 def _render_step(step, template, mat, time, pressure):

@@ -81,8 +81,9 @@ def test_centre_of_pressure_rolls_from_heel_to_toes_in_the_foot_frame(walk):
         # The mat COP maps back: step k's COP at 50 % of stance, from the analysis, rotated into the frame.
         k, i = int(aligned.step.values[0]), 0
         t = float(analysis.t_on[k]) + 0.5 * float(analysis.t_off[k] - analysis.t_on[k])
-        x = np.interp(t, analysis.time.values, analysis.cop_x.values[k])
-        y = np.interp(t, analysis.time.values, analysis.cop_y.values[k])
+        count = int(analysis.frame_count[k])
+        x = np.interp(t, analysis.step_time.values[k, :count], analysis.step_cop_x.values[k, :count])
+        y = np.interp(t, analysis.step_time.values[k, :count], analysis.step_cop_y.values[k, :count])
         angle = np.radians(float(analysis.axis_angle[k]))
         dx, dy = x - float(analysis.heel_x[k]), y - float(analysis.heel_y[k])
         assert aligned.cop_along.values[i, 50] == pytest.approx(dx * np.cos(angle) + dy * np.sin(angle), abs=1e-6)
@@ -131,13 +132,15 @@ def _walker(speed_mm_s=1200.0, sway_mm=40.0, surge_mm=60.0, period_s=1.0):
     cop_y = 100.0 + speed_mm_s * time + surge_mm * np.sin(2 * phase)  # two surges per stride
     t_on = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
     t_off = t_on + 0.6
-    force = ((time[None] >= t_on[:, None]) & (time[None] <= t_off[:, None])).astype(float) * 500.0
+    frame_on = np.round(t_on * 100).astype(np.int64)
+    force = np.full((7, 61), 500.0)  # 61 frames of contact each, from frame_on on
     heel_y = 100.0 + speed_mm_s * t_on
     heel_x = np.where(np.arange(7) % 2 == 0, 200.0, 300.0)
     side = np.where(np.arange(7) % 2 == 0, "left", "right")
     return xr.Dataset(
         {
-            "body_cop_x": ("time", cop_x), "body_cop_y": ("time", cop_y), "force": (("step", "time"), force),
+            "body_cop_x": ("time", cop_x), "body_cop_y": ("time", cop_y),
+            "step_force": (("step", "step_frame"), force), "frame_on": ("step", frame_on),
             "heel_x": ("step", heel_x), "heel_y": ("step", heel_y), "t_on": ("step", t_on), "t_off": ("step", t_off),
             "pass_index": ("step", np.zeros(7, int)), "complete": ("step", np.ones(7, bool)),
             "axis_angle": ("step", np.full(7, 90.0)),

@@ -8,6 +8,7 @@ their contacts overlap in time and their heel centres are within 60 mm.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -119,10 +120,11 @@ def test_relative_load_per_region(case):
 def test_cop_during_mid_stance(case):
     _, _, truth, analysis, pairs = case
     for i, k in _complete_pairs(truth, pairs):
-        frames = np.flatnonzero(np.isfinite(analysis.cop_x.values[i]))
+        frames = np.flatnonzero(np.isfinite(analysis.step_cop_x.values[i]))
         mid = frames[int(0.2 * len(frames)) : int(0.8 * len(frames))]
-        error = np.hypot(analysis.cop_x.values[i, mid] - truth.cop_x.values[k, mid],
-                         analysis.cop_y.values[i, mid] - truth.cop_y.values[k, mid])  # fmt: skip
+        at = int(analysis.frame_on[i]) + mid  # the trial's frames, where the truth is
+        error = np.hypot(analysis.step_cop_x.values[i, mid] - truth.cop_x.values[k, at],
+                         analysis.step_cop_y.values[i, mid] - truth.cop_y.values[k, at])  # fmt: skip
         assert np.sqrt(np.mean(error**2)) < 2.0
 
 
@@ -170,7 +172,7 @@ def demo():
 
 def test_schema_of_the_analysis(demo):
     trial, _, analysis = demo
-    assert analysis.attrs["plantar_schema"] == "analysis/1"
+    assert analysis.attrs["plantar_schema"] == "analysis/2"
     assert list(analysis.region.values) == list(regions.REGIONS)
     for name in ("peak_pressure", "mean_pressure", "max_force", "force_time_integral", "pressure_time_integral",
                  "contact_area", "contact_time", "relative_load"):  # fmt: skip
@@ -180,7 +182,19 @@ def test_schema_of_the_analysis(demo):
                  "step_length", "step_width", "stride_length", "cpei", "arch_index"):  # fmt: skip
         assert analysis[name].dims == ("step",)
         assert "units" in analysis[name].attrs and analysis[name].attrs["definition"]
-    assert analysis.cop_x.dims == ("step", "time") and analysis.region_label.dims == ("step", "y", "x")
+    for name in ("step_time", "step_cop_x", "step_cop_y", "step_force"):
+        assert analysis[name].dims == ("step", "step_frame")
+    for name in ("stance_cop_x", "stance_cop_y", "stance_force"):
+        assert analysis[name].dims == ("step", "stance_percent")
+    for name in ("frame_on", "frame_count"):
+        assert analysis[name].dims == ("step",) and analysis[name].dtype == np.int64
+    for name in ("body_cop_x", "body_cop_y"):
+        assert analysis[name].dims == ("time",)
+    for name in ("frame_on", "frame_count", "step_time", "step_cop_x", "step_cop_y", "step_force", "stance_cop_x",
+                 "stance_cop_y", "stance_force", "body_cop_x", "body_cop_y"):  # fmt: skip
+        assert analysis[name].attrs["units"] and analysis[name].attrs["long_name"], name
+        assert analysis[name].attrs["definition"], name
+    assert analysis.region_label.dims == ("step", "y", "x")
     assert analysis.region_label.dtype == np.int8
     assert analysis.side.dims == ("step",)
     for key in ("subject", "condition", "body_mass_kg", "sampling_rate_hz"):
@@ -222,11 +236,25 @@ def test_peak_map_and_labels_look_like_a_foot(demo):
 
 def test_body_cop_lies_between_the_feet(demo):
     _, _, analysis = demo
-    w = analysis.force.fillna(0)
-    expected_x = (analysis.cop_x.fillna(0) * w).sum("step") / w.sum("step")
-    loaded = w.sum("step") > 0
-    np.testing.assert_allclose(analysis.body_cop_x.values[loaded], expected_x.values[loaded], rtol=1e-9)
+    # Each step's series laid out on the whole recording's time, as a dense (step, time) array.
+    n, frames = analysis.sizes["step"], analysis.sizes["time"]
+    force, cop_x = np.zeros((n, frames)), np.zeros((n, frames))
+    for k in range(n):
+        first, count = int(analysis.frame_on[k]), int(analysis.frame_count[k])
+        force[k, first : first + count] = analysis.step_force.values[k, :count]
+        cop_x[k, first : first + count] = np.nan_to_num(analysis.step_cop_x.values[k, :count])
+    loaded = force.sum(axis=0) > 0
+    expected_x = (cop_x * force).sum(axis=0)[loaded] / force.sum(axis=0)[loaded]
+    np.testing.assert_allclose(analysis.body_cop_x.values[loaded], expected_x, rtol=1e-9)
     assert np.isnan(analysis.body_cop_x.values[~loaded]).all()
+    # Both feet down (double support): the body COP lies strictly between the two feet's.
+    double = (force > 0).sum(axis=0) == 2
+    assert double.sum() > 20
+    feet = np.where(force[:, double] > 0, cop_x[:, double], np.nan)
+    inside = (np.nanmin(feet, axis=0) < analysis.body_cop_x.values[double]) & (
+        analysis.body_cop_x.values[double] < np.nanmax(feet, axis=0)
+    )
+    assert inside.all()
 
 
 def test_to_table_is_tidy_and_complete(demo):
@@ -335,7 +363,8 @@ def test_empty_and_contactless_trials():
     quiet = plantar.make_trial(np.zeros((50, 20, 10)), pitch_mm=5.0, rate_hz=100.0)
     with pytest.warns(UserWarning, match="no foot contact"):
         analysis = plantar.analyze(quiet)
-    assert analysis.sizes["step"] == 0 and analysis.attrs["plantar_schema"] == "analysis/1"
+    assert analysis.sizes["step"] == 0 and analysis.attrs["plantar_schema"] == "analysis/2"
+    assert analysis.sizes["step_frame"] == 0 and np.isnan(analysis.body_cop_x.values).all()
     assert np.isnan(analysis.attrs["cadence_steps_per_min"])
     assert plantar.offloading(analysis).left_n.sum() == 0
     assert len(plantar.to_table(analysis)) == 0
@@ -387,3 +416,172 @@ def test_offloading_options():
     assert result.attrs["units"] == "kPa" and "formula" in result.attrs
     n = int(result.left_n.sel(region="total") + result.right_n.sel(region="total"))
     assert n == int(np.isin(analysis.side.values, ("left", "right")).sum())
+
+
+# --------------------------------------------------------------------------------------
+# per-step series on their own axis (analysis/2), and analysis/1 upgraded
+
+
+def test_no_variable_grows_as_steps_times_frames(demo):
+    """Per-step series live on step_frame (the longest stance), never on (step, time)."""
+    trial, _, analysis = demo
+    for name, variable in analysis.variables.items():
+        assert not {"step", "time"} <= set(variable.dims), name
+    longest = int(analysis.frame_count.max())
+    assert analysis.sizes["step_frame"] == longest < 0.2 * analysis.sizes["time"]
+    np.testing.assert_array_equal(analysis.step_frame.values, np.arange(longest))
+
+
+def test_step_series_are_the_trials_frames_of_the_step(demo):
+    trial, _, analysis = demo
+    time = trial.time.values
+    pressure = trial.pressure.values
+    area = trial.attrs["sensor_pitch_x_mm"] * trial.attrs["sensor_pitch_y_mm"]
+    for k in range(analysis.sizes["step"]):
+        first, count = int(analysis.frame_on[k]), int(analysis.frame_count[k])
+        np.testing.assert_array_equal(analysis.step_time.values[k, :count], time[first : first + count])
+        assert analysis.t_on.values[k] == time[first] and analysis.t_off.values[k] == time[first + count - 1]
+        for name in ("step_time", "step_cop_x", "step_cop_y", "step_force"):
+            assert np.isnan(analysis[name].values[k, count:]).all()  # padding
+        # The step's force is at most the whole mat's force in each of its frames, and all of it when
+        # the step is alone on the mat.
+        mat = np.nansum(pressure[first : first + count], axis=(1, 2), dtype=np.float64) * area * 1e-3
+        force = analysis.step_force.values[k, :count]
+        assert np.all(force <= mat * (1 + 1e-6) + 1e-9)
+        others = [j for j in range(analysis.sizes["step"]) if j != k and analysis.frame_on[j] < first + count
+                  and analysis.frame_on[j] + analysis.frame_count[j] > first]  # fmt: skip
+        if not others:
+            np.testing.assert_allclose(force, mat, rtol=1e-5)
+
+
+def test_stance_series_are_the_step_series_over_stance(demo):
+    from plantar.metrics import time_normalise
+
+    _, _, analysis = demo
+    for k in range(analysis.sizes["step"]):
+        count = int(analysis.frame_count[k])
+        t = analysis.step_time.values[k, :count]
+        for name, source in (("stance_cop_x", "step_cop_x"), ("stance_cop_y", "step_cop_y"),
+                             ("stance_force", "step_force")):  # fmt: skip
+            expected = time_normalise(analysis[source].values[k, :count], t)
+            np.testing.assert_allclose(analysis[name].values[k], expected, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(analysis.stance_force.values[k], analysis.region_force.sel(region="total").values[k],
+                                   rtol=1e-9)  # fmt: skip
+        assert analysis.stance_cop_x.values[k, 0] == pytest.approx(analysis.step_cop_x.values[k, 0])
+        assert analysis.stance_cop_y.values[k, -1] == pytest.approx(analysis.step_cop_y.values[k, count - 1])
+
+
+def _as_analysis_1(analysis):
+    """The same analysis in the analysis/1 layout: cop_x, cop_y and force on (step, time)."""
+    n, frames = analysis.sizes["step"], analysis.sizes["time"]
+    dense = {"cop_x": np.full((n, frames), np.nan), "cop_y": np.full((n, frames), np.nan), "force": np.zeros((n, frames))}
+    for k in range(n):
+        first, count = int(analysis.frame_on[k]), int(analysis.frame_count[k])
+        for old, new in (("cop_x", "step_cop_x"), ("cop_y", "step_cop_y"), ("force", "step_force")):
+            dense[old][k, first : first + count] = analysis[new].values[k, :count]
+    old = analysis.drop_vars(["frame_on", "frame_count", "step_time", "step_cop_x", "step_cop_y", "step_force",
+                              "stance_cop_x", "stance_cop_y", "stance_force", "step_frame"])  # fmt: skip
+    for name, units in (("cop_x", "mm"), ("cop_y", "mm"), ("force", "N")):
+        old[name] = (("step", "time"), dense[name], {"units": units, "long_name": name})
+    old.attrs["plantar_schema"] = "analysis/1"
+    return old
+
+
+def test_an_analysis_1_is_upgraded_to_the_same_analysis(demo):
+    from plantar.analyze import upgrade_analysis
+
+    _, _, analysis = demo
+    old = _as_analysis_1(analysis)
+    upgraded = upgrade_analysis(old)
+    assert upgraded.attrs["plantar_schema"] == "analysis/2"
+    assert set(upgraded.variables) == set(analysis.variables)
+    for name in analysis.variables:
+        assert upgraded[name].dims == analysis[name].dims, name
+        np.testing.assert_allclose(upgraded[name].values, analysis[name].values, rtol=1e-12, atol=1e-12,
+                                   equal_nan=True) if analysis[name].dtype.kind == "f" else \
+            np.testing.assert_array_equal(upgraded[name].values, analysis[name].values)  # fmt: skip
+        assert upgraded[name].attrs == analysis[name].attrs, name
+    assert upgrade_analysis(analysis) is analysis
+    with pytest.raises(ValueError, match=r"upgrade_analysis needs an analysis \(schema 'analysis/1' or 'analysis/2'\)"
+                                         r".*got schema 'trial/1'"):  # fmt: skip
+        upgrade_analysis(demo[0])
+
+
+def test_the_consumers_take_an_analysis_1(demo):
+    """to_table, compare, the aligned maps, the butterfly, the figures and the report give what they give
+    for the same analysis in the current layout."""
+    from plantar.geometry import aligned_peak_maps, body_cop_butterfly
+    from plantar.report import Report
+
+    _, _, analysis = demo
+    old = _as_analysis_1(analysis)
+    pd.testing.assert_frame_equal(plantar.to_table(old), plantar.to_table(analysis))
+    c_old, c_new = plantar.compare({"a": old, "b": analysis}), plantar.compare({"a": analysis, "b": analysis})
+    np.testing.assert_allclose(c_old["diff"].values, c_new["diff"].values, equal_nan=True)
+    for side in ("left", "right"):
+        xr.testing.assert_allclose(aligned_peak_maps(old, side=side), aligned_peak_maps(analysis, side=side))
+    xr.testing.assert_identical(body_cop_butterfly(old), body_cop_butterfly(analysis))
+    k = int(np.flatnonzero(analysis.complete.values)[0])
+    a, b = plantar.viz.peak_pressure_map(old, step=k), plantar.viz.peak_pressure_map(analysis, step=k)
+    np.testing.assert_allclose(a.data[-1].x, b.data[-1].x)
+    np.testing.assert_allclose(a.data[-1].y, b.data[-1].y)
+    assert len(plantar.viz.butterfly(old).data) == len(plantar.viz.butterfly(analysis).data)
+    added = Report().add_trial(old, animation=False)
+    assert added.attrs["plantar_schema"] == "analysis/2"
+
+
+# --------------------------------------------------------------------------------------
+# in-shoe insoles (synth.insoles)
+
+
+@pytest.mark.parametrize("seed, settings", [(0, {}), (1, dict(condition="shod", rate_hz=200.0)),
+                                            (2, dict(variability=2.0, cadence_steps_per_min=95.0))])  # fmt: skip
+def test_insole_steps_sides_contact_and_force(seed, settings):
+    """Every contact found with its side; contact from the first to the last frame the foot's force exceeds
+    10 % of its range (the insole rule), within a frame; force per frame within 1 % of the step's peak (the
+    sensels under the contact threshold at the footprint's edge are not the step's)."""
+    trial, truth = synth.insoles(seed=seed, duration_s=30.0, **settings)
+    analysis = plantar.analyze(trial)
+    n = analysis.sizes["step"]
+    # Every contact is found; only one cut by the end of the recording too short to be a step may be missing.
+    assert n == truth.sizes["step"] or (n == truth.sizes["step"] - 1 and not truth.complete.values[-1])
+    truth = truth.isel(step=slice(0, n))
+    np.testing.assert_array_equal(analysis.side.values, truth.side.values)
+    np.testing.assert_array_equal(analysis.complete.values, truth.complete.values)
+    force = truth.force.values
+    for side in ("left", "right"):
+        own = np.flatnonzero(truth.side.values == side)
+        cut = 0.10 * np.nanmax(force[own])  # F_min = 0 in swing
+        for k in own[truth.complete.values[own]]:
+            above = np.flatnonzero(force[k] > cut)
+            first, last = truth.frame_on.values[k] + above[0], truth.frame_on.values[k] + above[-1]
+            assert abs(int(analysis.frame_on[k]) - first) <= 1
+            assert abs(int(analysis.frame_on[k] + analysis.frame_count[k] - 1) - last) <= 1
+            # Contact times: the rule's 10 % of the force is reached 13-15 ms after landing (and before leaving),
+            # so the first and last contact frames lie within 20 ms and a frame of the true landing and leaving
+            # (at 100 Hz: one or two frames).
+            dt = 1.0 / trial.attrs["sampling_rate_hz"]
+            assert 0 < float(analysis.t_on[k]) - float(truth.t_on[k]) <= 0.02 + dt
+            assert 0 < float(truth.t_off[k]) - float(analysis.t_off[k]) <= 0.02 + dt
+            start = int(analysis.frame_on[k]) - int(truth.frame_on[k])
+            count = int(analysis.frame_count[k])
+            np.testing.assert_allclose(analysis.step_force.values[k, :count], force[k, start : start + count],
+                                       atol=0.01 * float(truth.peak_force[k]))  # fmt: skip
+    whole = truth.complete.values
+    # The frames the rule leaves out carry under 1 % of the impulse.
+    ratio = analysis.force_time_integral.sel(region="total").values[whole] / truth.impulse.values[whole]
+    assert np.all((ratio > 0.99) & (ratio <= 1.001))
+    peak = analysis.max_force.sel(region="total").values[whole] / truth.peak_force.values[whole]
+    np.testing.assert_allclose(peak, 1.0, atol=0.005)
+
+
+def test_a_long_insole_recording_gives_an_analysis_a_tenth_of_its_size():
+    """The analysis grows with the steps, not with steps x frames: 1 and 3 min of insoles give the same ratio."""
+    ratios = []
+    for minutes in (1, 3):
+        trial, truth = synth.insoles(seed=7, duration_s=60.0 * minutes)
+        analysis = plantar.analyze(trial)
+        assert abs(analysis.sizes["step"] - truth.sizes["step"]) <= 1
+        ratios.append(sum(v.nbytes for v in analysis.variables.values()) / trial.pressure.nbytes)
+    assert max(ratios) < 0.15  # analysis/1: 0.8 x at 1 min, 2.3 x at 3 min
+    assert ratios[1] == pytest.approx(ratios[0], rel=0.05)

@@ -36,7 +36,7 @@ def _truth_mean(truth, side, region, metric):
 
 
 def _analysis(values, sides, *, complete=None, device="hand-made mat"):
-    """A minimal analysis/1 Dataset.
+    """A minimal analysis Dataset (the per-step metrics compare reads).
 
     ``values``: (step,) or (step, region); metric k of METRICS gets ``values * (k + 1)``.
     """
@@ -51,7 +51,7 @@ def _analysis(values, sides, *, complete=None, device="hand-made mat"):
     return xr.Dataset(
         data,
         coords={"step": np.arange(n), "side": ("step", list(sides)), "region": list(REGIONS)},
-        attrs={"plantar_schema": "analysis/1", "device": device},
+        attrs={"plantar_schema": "analysis/2", "device": device},
     )
 
 
@@ -341,7 +341,7 @@ def test_a_single_metric_and_a_later_baseline():
     (lambda a: compare({"a": a}, metrics=["peak"]), r"metrics must be among \('peak_pressure', .*got 'peak'"),
     (lambda a: compare({"a": a}, metrics=[]), r"metrics must name at least one"),
     (lambda a: compare({"a": a, "b": a.assign_attrs(plantar_schema="trial/1")}),
-     r"analyses\['b'\] must be an analysis \(schema 'analysis/1'\).*got schema 'trial/1'"),
+     r"analyses\['b'\] must be an analysis \(schema 'analysis/2'\).*got schema 'trial/1'"),
     (lambda a: compare({"a": a, "b": a.peak_pressure}), r"analyses\['b'\] must be an analysis.*got DataArray"),
     (lambda a: compare({"a": a, "b": a.isel(region=slice(0, 5))}), r"analyses\['b'\] has regions"),
     (lambda a: compare({"a": a}, confidence=95), r"confidence must be a number in \(0, 1\).*got 95"),

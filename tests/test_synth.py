@@ -402,3 +402,86 @@ def test_trial_is_valid_and_truth_attrs_survive_netcdf(tmp_path, walk_3):
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         synth.walk(seed=0, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# insoles
+
+
+@pytest.fixture(scope="module")
+def insole_walk():
+    return synth.insoles(seed=4, duration_s=30.0)
+
+
+def test_insoles_lie_side_by_side_like_xsensor(insole_walk):
+    trial, truth = insole_walk
+    plantar.check_trial(trial)
+    assert trial.attrs["layout"] == "insole" and trial.pressure.dtype == np.float32
+    split = trial.attrs["side_split_x_mm"]
+    gap = np.flatnonzero(np.isclose(trial.x.values, split))
+    assert gap.size == 1 and np.isnan(trial.pressure.values[:, :, gap[0]]).all()
+    assert np.isfinite(trial.pressure.values[:, :, : gap[0]]).all()
+    assert np.isfinite(trial.pressure.values[:, :, gap[0] + 1 :]).all()
+    assert 2 * gap[0] + 1 == trial.sizes["x"]  # two insoles of equal width
+    # Each foot loads only its own insole, heel toward -y (toes toward +y).
+    left = truth.side.values == "left"
+    area = trial.attrs["sensor_pitch_x_mm"] * trial.attrs["sensor_pitch_y_mm"]
+    p = np.nan_to_num(trial.pressure.values)
+    for k in range(truth.sizes["step"]):
+        if not truth.complete.values[k]:
+            continue
+        first, count = int(truth.frame_on[k]), int(truth.frame_count[k])
+        own = slice(0, gap[0]) if left[k] else slice(gap[0] + 1, None)
+        force = p[first : first + count, :, own].sum(axis=(1, 2), dtype=np.float64) * area * 1e-3
+        # All of the step's force is on its insole (float32 pressure: 1e-5 of the peak).
+        np.testing.assert_allclose(force, truth.force.values[k, :count], rtol=1e-4,
+                                   atol=1e-5 * float(truth.peak_force[k]))  # fmt: skip
+    early = p[int(truth.frame_on[1]) + 2]  # just after heel strike of step 1: the heel's rows carry the load
+    rows = early[:, : gap[0]] if left[1] else early[:, gap[0] + 1 :]
+    loaded_y = trial.y.values[rows.sum(axis=1) > 0]
+    assert loaded_y.max() < trial.y.values.mean()
+
+
+def test_insole_steps_alternate_with_momentum_balance(insole_walk):
+    trial, truth = insole_walk
+    sides = truth.side.values
+    assert (sides[1:] != sides[:-1]).all()
+    assert np.all(np.diff(truth.t_on.values) > 0)
+    # Each foot's contacts follow one another; the feet overlap in double support.
+    for side in ("left", "right"):
+        own = sides == side
+        assert np.all(truth.t_on.values[own][1:] > truth.t_off.values[own][:-1])
+    assert np.all(truth.t_off.values[:-1] > truth.t_on.values[1:])
+    # Over whole strides inside the recording the mean force of both feet is body weight (within 1 %).
+    dt = 1.0 / trial.attrs["sampling_rate_hz"]
+    area = trial.attrs["sensor_pitch_x_mm"] * trial.attrs["sensor_pitch_y_mm"]
+    total = np.nansum(trial.pressure.values, axis=(1, 2), dtype=np.float64) * area * 1e-3
+    start, stop = (np.searchsorted(trial.time.values, truth.t_on.values[k]) for k in (2, truth.sizes["step"] - 3))
+    assert total[start:stop].mean() == pytest.approx(70.0 * G, rel=0.01)
+    # The truth impulse is the truth force integrated over the step's frames (complete steps, 1 %).
+    whole = truth.complete.values
+    np.testing.assert_allclose(np.nansum(truth.force.values[whole], axis=1) * dt, truth.impulse.values[whole],
+                               rtol=0.01)  # fmt: skip
+    # Stride-to-stride variability: step times vary by about the 2 % CV of the model.
+    cv = np.std(np.diff(truth.t_on.values)) / np.mean(np.diff(truth.t_on.values))
+    assert 0.01 < cv < 0.04
+
+
+def test_insoles_are_reproducible_and_long_ones_are_made_in_blocks():
+    a, ta = synth.insoles(seed=5, duration_s=12.0)
+    b, tb = synth.insoles(seed=5, duration_s=12.0, block_frames=97)
+    np.testing.assert_array_equal(a.pressure.values, b.pressure.values)
+    np.testing.assert_array_equal(ta.t_on.values, tb.t_on.values)
+    c, _ = synth.insoles(seed=6, duration_s=12.0)
+    assert not np.array_equal(np.nan_to_num(a.pressure.values), np.nan_to_num(c.pressure.values))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(duration_s=0.0), "duration_s"),
+    (dict(duration_s=5.0, condition="boots"), "condition"),
+    (dict(duration_s=5.0, lead_s=-1.0), "lead_s"),
+    (dict(duration_s=5.0, block_frames=0), "block_frames"),
+])  # fmt: skip
+def test_bad_insole_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        synth.insoles(seed=0, **kwargs)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._schema import SCHEMA_TRIAL
-from ..analyze import SCHEMA_ANALYSIS, analyze, to_table
+from ..analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1, _current, analyze, to_table
 from ..offloading import offloading
 from ..utils import logger
 from . import _html
@@ -54,13 +54,13 @@ _METRIC_WORDS = {"peak_pressure": "peak pressure", "pressure_time_integral": "pr
 def add_trial(report, data, *, label=None, animation=True):
     """Analyse a trial (or take an analysis) and add its condition section; return the analysis."""
     schema = data.attrs.get("plantar_schema")
-    if schema not in (SCHEMA_TRIAL, SCHEMA_ANALYSIS):
+    if schema not in (SCHEMA_TRIAL, SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
         raise ValueError(f"add_trial needs a trial or an analysis, got schema {schema!r}")
     trial = data if schema == SCHEMA_TRIAL else None
     label = str(label if label is not None else data.attrs.get("condition") or f"condition {len(report.conditions) + 1}")
     if label in report.conditions:
         raise ValueError(f"a condition labelled {label!r} is already in the report; give another label")
-    analysis = analyze(trial) if trial is not None else data
+    analysis = analyze(trial) if trial is not None else _current(data)  # an analysis/1 upgraded once, here
     report.conditions[label] = dict(trial=trial, analysis=analysis)
     _header(report, analysis)
     section = f"Condition: {label}"

@@ -87,7 +87,7 @@ class Report:
         ----------
         trial : xarray.Dataset
             A trial (``trial/1``, analysed here with :func:`plantar.analyze`) or
-            an analysis (``analysis/1``; then no animation).
+            an analysis (``analysis/2``, or an ``analysis/1``, upgraded; then no animation).
         label : str | None
             Condition label, e.g. ``"orthotic A"``; default the trial's
             ``condition`` attribute.

@@ -27,7 +27,7 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
     Parameters
     ----------
     trials : sequence of (xarray.Dataset | str | pathlib.Path) | dict
-        Trials (``trial/1``), analyses (``analysis/1``) or files
+        Trials (``trial/1``), analyses (``analysis/2`` or ``analysis/1``) or files
         :func:`plantar.read` opens; or a dict ``{label: trial}``.
     fname : str | pathlib.Path
         The HTML file to write; ``.csv`` and ``.json`` of every number are

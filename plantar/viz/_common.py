@@ -280,10 +280,14 @@ def region_heatmaps(z_kpa, x, y, labels, *, x_name="x", y_name="y", coloraxis="c
 
 
 def check_analysis(analysis, *names):
-    """Refuse what is not an analysis from plantar.analyze()."""
+    """Refuse what is not an analysis from plantar.analyze(); return it, an ``analysis/1`` upgraded."""
+    from ..analyze import _current
+
+    analysis = _current(analysis)
     for name in names:
         if name not in analysis:
             raise ValueError(f"the analysis has no {name!r}: is it an analysis from plantar.analyze()?")
+    return analysis
 
 
 def pool_max(values, factor):

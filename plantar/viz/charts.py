@@ -155,7 +155,7 @@ def butterfly(analysis):
     >>> [trace.name for trace in fig.data if trace.xaxis == "x3"]
     ['left single support', 'right single support', 'double support']
     """
-    check_analysis(analysis, "cop_x", "cop_y", "body_cop_x", "body_cop_y", "complete")
+    analysis = check_analysis(analysis, "stance_cop_x", "stance_cop_y", "body_cop_x", "body_cop_y", "complete")
     fig = new_figure(1, 3, horizontal_spacing=0.08,
                      subplot_titles=["left foot: gait lines", "right foot: gait lines", "both feet: butterfly"])  # fmt: skip
     for col, side in enumerate(_SIDES, start=1):

@@ -89,7 +89,7 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     >>> fig.layout.xaxis.title.text
     'across (mm, + = right)'
     """
-    check_analysis(analysis, "peak_pressure_map", "region_label", "cop_x", "cop_y")
+    analysis = check_analysis(analysis, "peak_pressure_map", "region_label", "step_cop_x", "step_cop_y")
     if step is not None and side is not None:
         raise ValueError(f"give step or side, not both (got step={step!r}, side={side!r})")
     if step is None:
@@ -110,11 +110,10 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     if regions:
         fig.add_traces(outline_traces(labels[box], x, y, pitch=pitch))
     if cop:
-        t_on, t_off = float(analysis["t_on"].values[k]), float(analysis["t_off"].values[k])
-        time = analysis["time"].values
-        frames = (time >= t_on) & (time <= t_off) & np.isfinite(analysis["cop_x"].values[k])
-        fig.add_trace(_cop_trace(analysis["cop_x"].values[k, frames], analysis["cop_y"].values[k, frames],
-                                 np.round(time[frames] - t_on, 3), "%{customdata:.2f} s into stance"))  # fmt: skip
+        cop_x, cop_y = analysis["step_cop_x"].values[k], analysis["step_cop_y"].values[k]
+        frames = np.isfinite(cop_x)  # the step's loaded frames (padding is NaN)
+        into = analysis["step_time"].values[k, frames] - float(analysis["t_on"].values[k])
+        fig.add_trace(_cop_trace(cop_x[frames], cop_y[frames], np.round(into, 3), "%{customdata:.2f} s into stance"))
     side_k = str(analysis["side"].values[k])
     subtitle = f"peak pressure {float(peak.max()):.0f} kPa"
     if not bool(analysis["complete"].values[k]):

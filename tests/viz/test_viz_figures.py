@@ -107,9 +107,12 @@ def test_step_map_shows_the_step_peak_map(walk):
     _assert_mm_axes(fig)
     # The COP path is the step's centre of pressure.
     cop = fig.data[-1]
-    finite = np.isfinite(analysis.cop_x.values[k])
-    np.testing.assert_allclose(cop.x, analysis.cop_x.values[k][finite], atol=0.05)
-    np.testing.assert_allclose(cop.y, analysis.cop_y.values[k][finite], atol=0.05)
+    finite = np.isfinite(analysis.step_cop_x.values[k])
+    assert finite.sum() == int(analysis.frame_count[k])  # every contact frame is loaded
+    np.testing.assert_allclose(cop.x, analysis.step_cop_x.values[k][finite], atol=0.05)
+    np.testing.assert_allclose(cop.y, analysis.step_cop_y.values[k][finite], atol=0.05)
+    np.testing.assert_allclose(cop.customdata, analysis.step_time.values[k][finite] - float(analysis.t_on[k]),
+                               atol=1e-3)  # fmt: skip
     assert _size(fig) < 25_000
 
 
