@@ -113,6 +113,8 @@ class BusyCores:
         self._procs = []
 
     def __enter__(self):
+        if self.n <= 0:
+            return self
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
