@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from . import regions
-from ._schema import check_trial
+from ._schema import _check_trial_structure
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
@@ -139,13 +139,13 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     >>> bool(20 < float(heel.mean()) < 45)
     True
     """
-    check_trial(trial)
+    _check_trial_structure(trial)  # the values are checked in segmentation's pass over the array
     if segmentation is not None and threshold_kpa is not None:
         raise ValueError("give threshold_kpa or segmentation, not both")
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)
     sides = sides or SideAssignment()
     scheme = regions.get_mask(mask)
-    segmentation._segment_checked(trial)  # the trial was checked above
+    segmentation._segment_checked(trial)
     steps = segmentation.steps_
     threshold = segmentation.threshold_kpa_
     pressure = trial["pressure"].values
