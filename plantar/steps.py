@@ -10,11 +10,14 @@ import dataclasses
 
 import numpy as np
 from scipy.ndimage import find_objects
+from scipy.spatial import cKDTree
 from skimage.measure import label
 
 from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range
 from .utils import logger
 
+#: Frames per bucket of the index that finds the parts of a contact near in time.
+_MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
 
@@ -500,46 +503,65 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
         points = np.column_stack([x[cols][xx], y[rows][yy]])
         info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
     order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
-    groups = []
+    # Only groups that overlap a part in time or touch it (overlap >= 0) can take it: they
+    # are found through buckets of frames, so that the work grows with the number of parts,
+    # not its square. Each group is listed in every bucket its frames reach.
+    groups, buckets = [], {}
+    # Per group: first frame, frame after the last, and the box of its points (x min, y min, x max, y max).
+    starts, stops, boxes = np.zeros(len(info), int), np.zeros(len(info), int), np.zeros((len(info), 4))
     for i in order:
         part = info[i]
+        start, stop = part["frames"].start, part["frames"].stop
+        near = sorted({g for b in range((start - 1) // _MERGE_BUCKET, stop // _MERGE_BUCKET + 1)
+                       for g in buckets.get(b, ())})  # fmt: skip
+        box = np.concatenate([part["points"].min(axis=0), part["points"].max(axis=0)])
+        near = np.array(near, dtype=int)
+        overlap = np.minimum(stop, stops[near]) - np.maximum(start, starts[near])
+        box_gap = _box_gaps_mm(box, boxes[near])
+        edge = overlap < 0.5 * (stop - start)  # at the edge of the group's contact in time
+        # Apart in time or at the edge without touching, or far apart (the other foot, another pass):
+        near = near[~(edge & ((overlap < 0) | (box_gap > touch_mm))) & (box_gap <= merge_distance_mm)]
         best, best_gap = None, np.inf
-        for group in groups:
-            overlap = min(part["frames"].stop, group["frames"].stop) - max(part["frames"].start, group["frames"].start)
-            if overlap < 0.5 * (part["frames"].stop - part["frames"].start) and (
-                overlap < 0
-                or _box_gap_mm(part["points"], group["points"]) > touch_mm
-                or _gap_mm(part["points"], group["points"]) > touch_mm
-            ):
-                continue  # apart in time, or at the edge of the contact without touching its footprint
-            if _box_gap_mm(part["points"], group["points"]) > merge_distance_mm:
-                continue  # far apart: the other foot, or another pass
+        for g in near:
+            group = groups[g]
             gap = _gap_mm(part["points"], group["points"])
+            if min(stop, stops[g]) - max(start, starts[g]) < 0.5 * (stop - start) and gap > touch_mm:
+                continue  # at the edge of the contact without touching its footprint
             if gap <= merge_distance_mm and gap < best_gap and _fits_foot(
                 np.vstack([part["points"], group["points"]]), max_length_mm, max_width_mm
             ):
-                best, best_gap = group, gap
+                best, best_gap = g, gap
         if best is None:
-            groups.append(dict(members=[part], frames=part["frames"], points=part["points"]))
+            best = len(groups)
+            groups.append(dict(members=[part], points=part["points"]))
+            starts[best], stops[best], boxes[best] = start, stop, box
+            reached = [(start, stop)]
         else:
-            best["members"].append(part)
-            best["frames"] = slice(min(best["frames"].start, part["frames"].start),
-                                   max(best["frames"].stop, part["frames"].stop))  # fmt: skip
-            best["points"] = np.vstack([best["points"], part["points"]])
+            group = groups[best]
+            group["members"].append(part)
+            group["points"] = np.vstack([group["points"], part["points"]])
+            reached = [(start, starts[best]), (stops[best], stop)]  # frames the group newly reaches
+            starts[best], stops[best] = min(starts[best], start), max(stops[best], stop)
+            boxes[best] = np.concatenate([np.minimum(boxes[best, :2], box[:2]), np.maximum(boxes[best, 2:], box[2:])])
+        for first, end in reached:
+            for b in range(first // _MERGE_BUCKET, (end - 1) // _MERGE_BUCKET + 1) if end > first else ():
+                buckets.setdefault(b, set()).add(best)
     return [_union(group["members"]) for group in groups]
 
 
-def _box_gap_mm(a, b):
-    """Gap between the bounding boxes of two sets of points (mm); a lower bound of _gap_mm."""
-    gap = np.maximum(0.0, np.maximum(a.min(axis=0) - b.max(axis=0), b.min(axis=0) - a.max(axis=0)))
-    return float(np.hypot(*gap))
+def _box_gaps_mm(box, boxes):
+    """Gaps between a box (x min, y min, x max, y max) and each of boxes (n, 4), mm; lower bounds of _gap_mm."""
+    gap = np.maximum(0.0, np.maximum(box[:2] - boxes[:, 2:], boxes[:, :2] - box[2:]))
+    return np.hypot(gap[:, 0], gap[:, 1])
 
 
 def _gap_mm(a, b):
     """Smallest distance between two sets of points (mm)."""
-    if len(a) * len(b) > 250_000:  # keep the pairwise table small: compare outlines only
+    if len(a) * len(b) > 250_000:  # keep the work small: compare every n-th point only
         a, b = a[:: max(1, len(a) // 500)], b[:: max(1, len(b) // 500)]
-    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+    if len(a) * len(b) <= 4096:
+        return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+    return float(cKDTree(b).query(a, k=1)[0].min())
 
 
 def _fits_foot(points, max_length_mm, max_width_mm):
@@ -748,7 +770,9 @@ def _passes(t_on, t_off, heel, max_gap_s):
 
 
 def _groups(passes):
-    return [np.flatnonzero(passes == p) for p in np.unique(passes)]
+    """Indices of the steps of each pass, pass by pass (one sort, not one scan per pass)."""
+    order = np.argsort(passes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(passes[order])) + 1) if len(order) else []
 
 
 def _step_period(t_on, passes):
