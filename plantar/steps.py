@@ -61,8 +61,9 @@ class Footstep:
         >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
         array([[[7., 0.]]], dtype=float32)
         """
-        block = pressure[self.frames, self.rows, self.cols]
-        return np.where(self.mask, np.nan_to_num(block), np.float32(0))
+        out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
+        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way.
+        return out if np.isfinite(out).all() else np.nan_to_num(out)
 
 
 class FootstepSegmentation:
@@ -475,7 +476,18 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=N
     contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
     if below_rule is not None:
         contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
+    # Label only the contact's own box (the pooled region's is up to a block wider on every side).
+    footprint = contact.any(axis=0)
+    frames = np.flatnonzero(contact.reshape(len(contact), -1).any(axis=1))
+    if frames.size == 0:
+        return []
+    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
+    tight = (slice(frames[0], frames[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    contact = contact[tight]
+    full = tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, tight))
     parts, n_parts = label(contact, connectivity=3, return_num=True)
+    if n_parts == 1:
+        return [(*full, contact)]
     out = []
     for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
         out.append((
