@@ -232,18 +232,25 @@ class FootstepSegmentation:
             _raise_for_pressure_range(scan.low, scan.high, pressure, _PRESSURE_WHERE)
         # Stuck sensels are found in the raw data (the residual-force rule empties their idle frames).
         stuck = _stuck_sensels(pressure, threshold, scan.active_per_block, factors[0], self.stuck_fraction)
-        below_rule = None
+        below_rule, regions = None, [(scan.coarse, None)]
         if fraction:
             below_rule = _residual_force_rule(scan.force, feet, fraction)
-            coarse = _pool_frames(scan.frame_tiles, below_rule, feet, factors[0])
-        else:
-            coarse = scan.coarse
-        _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet)
-        labels = label(coarse, connectivity=3)
+            # Two insoles side by side are two sensors: each one's contact is labelled on its own
+            # (else the two feet's alternating contacts join into one region as long as the walk).
+            regions = []
+            for foot, columns in enumerate(feet):
+                own = np.zeros(pressure.shape[2], dtype=bool)
+                own[columns] = True
+                regions.append((_pool_frames(scan.frame_tiles[foot], below_rule[foot], factors[0], scan.coarse_shape[1:]), own))
+            scan.frame_tiles = None
         parts = []
-        for index, box in enumerate(find_objects(labels), start=1):
-            if box is not None:
-                parts += _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule, feet)
+        for coarse, own in regions:
+            _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet, own)
+            labels = None  # the previous foot's, freed before the next is made
+            labels = label(coarse, connectivity=3)
+            for index, box in enumerate(find_objects(labels), start=1):
+                if box is not None:
+                    parts += _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule, feet, own)
         x, y = trial["x"].values, trial["y"].values
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
@@ -288,13 +295,15 @@ class _Scan:
     frames (for the stuck sensels); ``coarse`` the contact pooled into blocks of
     frames and tiles of sensels. With the residual-force rule (``feet`` given),
     ``force`` holds each foot's total pressure per frame (kPa x sensels) and
-    ``frame_tiles`` each foot's contact pooled into tiles per frame, for the rule
-    to drop frames from before they are pooled in time; ``coarse`` is then None.
+    ``frame_tiles`` each foot's contact pooled into tiles per frame (bit-packed,
+    tiles in C order), for the rule to drop frames from before they are pooled in
+    time; ``coarse`` is then None.
     """
 
     low: np.floating
     high: np.floating
     active_per_block: np.ndarray
+    coarse_shape: tuple = ()
     coarse: np.ndarray | None = None
     force: np.ndarray | None = None
     frame_tiles: np.ndarray | None = None
@@ -322,12 +331,13 @@ def _scan(pressure, threshold, factors, feet=None):
     ft, fy, fx = factors
     tiles = (-(-n_y // fy), -(-n_x // fx))
     n_blocks = -(-n_t // ft)
-    scan = _Scan(low=np.float32(np.nan), high=np.float32(np.nan), active_per_block=np.zeros(n_blocks, np.int64))
+    scan = _Scan(low=np.float32(np.nan), high=np.float32(np.nan), active_per_block=np.zeros(n_blocks, np.int64),
+                 coarse_shape=(n_blocks, *tiles))  # fmt: skip
     if feet is None:
         scan.coarse = np.zeros((n_blocks, *tiles), dtype=bool)
     else:
         scan.force = np.zeros((len(feet), n_t))
-        scan.frame_tiles = np.zeros((len(feet), n_t, *tiles), dtype=bool)
+        scan.frame_tiles = np.zeros((len(feet), n_t, -(-tiles[0] * tiles[1] // 8)), dtype=np.uint8)
     step = _block_frames(pressure.shape, pressure.itemsize, multiple=ft)
     padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
     for first in range(0, n_t, step):
@@ -353,7 +363,8 @@ def _scan(pressure, threshold, factors, feet=None):
             scan.force[foot, first : first + len(block)] = np.nansum(block[:, :, columns], axis=(1, 2), dtype=np.float64)
             mine = np.zeros_like(in_contact)
             mine[:, :, columns] = in_contact[:, :, columns]
-            scan.frame_tiles[foot, first : first + len(block)] = _pool_space(mine, padded, fy, fx)
+            pooled = _pool_space(mine, padded, fy, fx).reshape(len(block), -1)
+            scan.frame_tiles[foot, first : first + len(block)] = np.packbits(pooled, axis=1)
     return scan
 
 
@@ -391,14 +402,23 @@ def _residual_force_rule(force, feet, fraction):
     return low
 
 
-def _pool_frames(frame_tiles, below_rule, feet, ft):
-    """Per-frame contact tiles of each foot, without the frames below the rule, pooled into blocks of ft frames."""
-    n_feet, n_t = below_rule.shape
+def _pool_frames(frame_tiles, below_rule, ft, tiles):
+    """One foot's contact tiles per frame (bit-packed), without its frames below the rule, pooled into blocks of ft frames.
+
+    Unpacked a block of frames at a time: the temporary memory stays bounded.
+    """
+    n_t = len(below_rule)
     n_blocks = -(-n_t // ft)
-    coarse = np.zeros((n_blocks * ft, *frame_tiles.shape[2:]), dtype=bool)
-    for foot in range(n_feet):
-        coarse[:n_t] |= frame_tiles[foot] & ~below_rule[foot][:, None, None]
-    return coarse.reshape(n_blocks, ft, *coarse.shape[1:]).any(axis=1)
+    coarse = np.zeros((n_blocks, *tiles), dtype=bool)
+    step = _block_frames((1, *tiles), 1, multiple=ft)
+    for first in range(0, n_t, step):
+        chunk = np.unpackbits(frame_tiles[first : first + step], axis=1, count=tiles[0] * tiles[1]).view(bool)
+        chunk &= ~below_rule[first : first + step, None]
+        n = -(-len(chunk) // ft)
+        padded = np.zeros((n * ft, chunk.shape[1]), dtype=bool)
+        padded[: len(chunk)] = chunk
+        coarse[first // ft : first // ft + n] = padded.reshape(n, ft, *tiles).any(axis=1)
+    return coarse
 
 
 def _rule_mask(below_rule, feet, frames, cols):
@@ -412,8 +432,11 @@ def _rule_mask(below_rule, feet, frames, cols):
     return out[:, :, cols]
 
 
-def _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule=None, feet=None):
-    """Recompute, without the stuck sensels, the pooled blocks of the tiles that hold them (in place)."""
+def _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule=None, feet=None, own=None):
+    """Recompute, without the stuck sensels, the pooled blocks of the tiles that hold them (in place).
+
+    ``own``: the columns (bool per column) whose contact ``coarse`` pools; None for all.
+    """
     if not stuck.any():
         return
     n_t, n_y, n_x = pressure.shape
@@ -426,6 +449,8 @@ def _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule=None, fe
         contact = (pressure[:, rows, cols] > threshold) & ~stuck[rows, cols]
         if below_rule is not None:
             contact &= ~_rule_mask(below_rule, feet, slice(0, n_t), cols)
+        if own is not None:
+            contact &= own[cols]
         in_contact = np.zeros(coarse.shape[0] * ft, dtype=bool)
         in_contact[:n_t] = contact.any(axis=(1, 2))
         coarse[:, j, k] = in_contact.reshape(coarse.shape[0], ft).any(axis=1)
@@ -462,9 +487,10 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     return stuck
 
 
-def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=None, feet=None):
+def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=None, feet=None, own=None):
     """The connected parts of contact inside one pooled region, at full resolution.
 
+    ``own``: the columns (bool per column) the region is of (one insole); None for all.
     Returns a list of (frames, rows, cols, mask) in the trial's index space.
     """
     n_t, n_y, n_x = pressure.shape
@@ -476,6 +502,8 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=N
     contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
     if below_rule is not None:
         contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
+    if own is not None:
+        contact &= own[full[2]]
     # Label only the contact's own box (the pooled region's is up to a block wider on every side).
     footprint = contact.any(axis=0)
     frames = np.flatnonzero(contact.reshape(len(contact), -1).any(axis=1))
@@ -487,7 +515,7 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=N
     full = tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, tight))
     parts, n_parts = label(contact, connectivity=3, return_num=True)
     if n_parts == 1:
-        return [(*full, contact)]
+        return [(*full, np.ascontiguousarray(contact))]
     out = []
     for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
         out.append((
@@ -498,7 +526,7 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=N
 
 
 def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
-    """Group parts of one foot contact (e.g. toes apart from the forefoot).
+    """Group parts of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
 
     Largest first, each part joins the nearest group it overlaps in time (by at
     least half its own duration), lies within ``merge_distance_mm`` of, and still
@@ -514,6 +542,7 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
         yy, xx = np.nonzero(footprint)
         points = np.column_stack([x[cols][xx], y[rows][yy]])
         info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
+    parts.clear()  # the parts are held once, here: each is freed once its group is a step
     order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
     # Only groups that overlap a part in time or touch it (overlap >= 0) can take it: they
     # are found through buckets of frames, so that the work grows with the number of parts,
@@ -558,7 +587,8 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
         for first, end in reached:
             for b in range(first // _MERGE_BUCKET, (end - 1) // _MERGE_BUCKET + 1) if end > first else ():
                 buckets.setdefault(b, set()).add(best)
-    return [_union(group["members"]) for group in groups]
+    info.clear()
+    return [_union(group.pop("members")) for group in groups]
 
 
 def _box_gaps_mm(box, boxes):
@@ -587,6 +617,9 @@ def _fits_foot(points, max_length_mm, max_width_mm):
 
 def _union(members):
     """One Footstep from parts: their union on the union of their boxes."""
+    if len(members) == 1:
+        m = members[0]
+        return Footstep(frames=m["frames"], rows=m["rows"], cols=m["cols"], mask=m["mask"])
     frames = slice(min(m["frames"].start for m in members), max(m["frames"].stop for m in members))
     rows = slice(min(m["rows"].start for m in members), max(m["rows"].stop for m in members))
     cols = slice(min(m["cols"].start for m in members), max(m["cols"].stop for m in members))
