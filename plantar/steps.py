@@ -88,6 +88,11 @@ class FootstepSegmentation:
     footprint is its step's and the step's peak map is the raw per-sensel
     maximum over its frames.
 
+    The pressure array is read once, in blocks of frames (with the value checks
+    of :func:`plantar.check_trial`): time grows linearly with the recording and
+    temporary memory is a small fraction of the array; everything else is done on
+    each pooled region's or step's bounding box.
+
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
     hot sensels) are found first and ignored; idle frames lie inside a phase
     without a foot, never at the first or last frames of a contact. Regions with
@@ -131,7 +136,8 @@ class FootstepSegmentation:
         F_min + this fraction of (F_max - F_min), Tekscan's rule for in-shoe
         sensors, whose force rarely returns to zero in swing. ``None`` (default):
         0.10 for insoles (trial attr ``layout`` = ``"insole"``; each foot on its own
-        side of ``side_split_x_mm`` when both are in the trial), off for mats.
+        side of ``side_split_x_mm`` when both are in the trial, and its contact
+        labelled on its own columns: two insoles are two sensors), off for mats.
 
     Attributes
     ----------
