@@ -372,6 +372,21 @@ def check_trial(trial):
     ...
     ValueError: attr 'body_mass_kg' must be >= 0 (0 = unknown), got -1.0
     """
+    _check_trial_structure(trial)
+    _check_pressure_values(trial["pressure"].values, _PRESSURE_WHERE)
+
+
+#: How the value checks name the pressure of a trial in their messages.
+_PRESSURE_WHERE = "variable 'pressure'"
+
+
+def _check_trial_structure(trial):
+    """All of :func:`check_trial` but the pressure values (which need a pass over the array).
+
+    For a caller that passes over the array anyway: it takes the minimum and
+    maximum of each block of frames on the way and ends with
+    :func:`_raise_for_pressure_range`.
+    """
     _check_dataset(trial)
     if "pressure" not in trial.data_vars:
         if "counts" in trial.data_vars:
@@ -383,7 +398,6 @@ def check_trial(trial):
             f"trial has no 'pressure' variable (data variables: {sorted(trial.data_vars)})"
         )
     _check_layout(trial, "pressure", np.float32, TRIAL_VARIABLES, SCHEMA_TRIAL)
-    _check_pressure_values(trial["pressure"].values, "variable 'pressure'")
 
 
 @fill_doc
@@ -594,13 +608,39 @@ def _check_attr_type(value, where):
     )
 
 
+#: Bytes of an array a check reads at once: a block of frames this size stays in a
+#: core's cache while it is reduced twice (minimum and maximum), so that checking
+#: the values costs one pass over memory.
+_CHECK_BLOCK_BYTES = 4 << 20
+
+
+def _block_frames(shape, itemsize, *, multiple=1):
+    """Frames per block of about :data:`_CHECK_BLOCK_BYTES` (at least ``multiple``, a multiple of it)."""
+    per_frame = max(1, int(np.prod(shape[1:])) * itemsize)
+    frames = max(1, _CHECK_BLOCK_BYTES // per_frame) // multiple * multiple
+    return max(multiple, frames)
+
+
 def _check_pressure_values(data, where):
     """Reject negative, infinite and implausibly high pressure; NaN (no sensor) is allowed.
 
-    ``np.fmin.reduce`` / ``np.fmax.reduce`` skip NaN and cost one pass each.
+    One pass over the array, in blocks of frames that stay in the cache while
+    ``np.fmin.reduce`` and ``np.fmax.reduce`` (which skip NaN) read them.
     """
-    low = np.fmin.reduce(data, axis=None)
-    high = np.fmax.reduce(data, axis=None)
+    low = high = np.float32(np.nan)
+    step = _block_frames(data.shape, data.itemsize)
+    for first in range(0, data.shape[0], step):
+        block = data[first : first + step]
+        low = np.fmin(low, np.fmin.reduce(block, axis=None))
+        high = np.fmax(high, np.fmax.reduce(block, axis=None))
+    _raise_for_pressure_range(low, high, data, where)
+
+
+def _raise_for_pressure_range(low, high, data, where):
+    """Raise the value check's error for the minimum and maximum (NaN skipped) of ``data``.
+
+    ``data`` is only read again to say where a bad value lies.
+    """
     if low < 0:
         frame, row, col = np.unravel_index(np.nanargmin(data), data.shape)
         raise ValueError(

@@ -18,11 +18,11 @@ import pandas as pd
 import xarray as xr
 
 from . import regions
-from ._schema import check_trial
+from ._schema import _check_trial_structure
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
-from .steps import FootstepSegmentation, SideAssignment
+from .steps import FootstepSegmentation, SideAssignment, _groups
 from .utils import fill_doc, logger, verbose as _verbose
 
 SCHEMA_ANALYSIS = "analysis/2"
@@ -195,13 +195,13 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     >>> float(analysis.step_time[k, 0]) == float(trial.time[first]) == float(analysis.t_on[k])
     True
     """
-    check_trial(trial)
+    _check_trial_structure(trial)  # the values are checked in segmentation's pass over the array
     if segmentation is not None and threshold_kpa is not None:
         raise ValueError("give threshold_kpa or segmentation, not both")
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)
     sides = sides or SideAssignment()
     scheme = regions.get_mask(mask)
-    segmentation._segment_checked(trial)  # the trial was checked above
+    segmentation._segment_checked(trial)
     steps = segmentation.steps_
     threshold = segmentation.threshold_kpa_
     pressure = trial["pressure"].values
@@ -363,8 +363,8 @@ def _cadence_and_speed(t_on, heel, complete, side, passes, direction):
     """
     intervals = []
     distance, duration = 0.0, 0.0
-    for p in np.unique(passes) if len(passes) else []:
-        members = np.flatnonzero((passes == p) & complete)
+    for members in _groups(np.asarray(passes)):  # one sort, not one scan per pass
+        members = members[complete[members]]
         if len(members) < 2:
             continue
         gaps = np.diff(t_on[members])

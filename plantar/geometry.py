@@ -188,7 +188,7 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     >>> bool(abs(g.heel_y - float(truth.heel_y[1])) < 5.0)
     True
     """
-    p = np.nan_to_num(np.asarray(step_pressure, dtype=np.float64))
+    p = np.nan_to_num(np.array(step_pressure, dtype=np.float64), copy=False)  # one copy, ours to change
     x_mm, y_mm = np.asarray(x_mm, dtype=float), np.asarray(y_mm, dtype=float)
     peak = p.max(axis=0)
     footprint = peak > threshold_kpa
@@ -199,7 +199,7 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     opened = binary_opening(footprint, structure=np.ones((2, 2), dtype=bool))
     if opened.any():
         footprint = opened
-        p = p * footprint
+        p *= footprint
     rows, cols = np.nonzero(footprint)
     points = np.column_stack([x_mm[cols], y_mm[rows]])
     peak_w = peak[rows, cols]

@@ -10,13 +10,14 @@ import dataclasses
 
 import numpy as np
 from scipy.ndimage import find_objects
+from scipy.spatial import cKDTree
 from skimage.measure import label
 
-from ._schema import check_trial
+from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range
 from .utils import logger
 
-#: Frames handled at once by the thresholding pass (bounds temporary memory).
-_BLOCK_FRAMES = 256
+#: Frames per bucket of the index that finds the parts of a contact near in time.
+_MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
 
@@ -60,8 +61,9 @@ class Footstep:
         >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
         array([[[7., 0.]]], dtype=float32)
         """
-        block = pressure[self.frames, self.rows, self.cols]
-        return np.where(self.mask, np.nan_to_num(block), np.float32(0))
+        out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
+        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way.
+        return out if np.isfinite(out).all() else np.nan_to_num(out)
 
 
 class FootstepSegmentation:
@@ -85,6 +87,11 @@ class FootstepSegmentation:
     the foot lands or leaves belongs to the foot, so every loaded sensel of a
     footprint is its step's and the step's peak map is the raw per-sensel
     maximum over its frames.
+
+    The pressure array is read once, in blocks of frames (with the value checks
+    of :func:`plantar.check_trial`): time grows linearly with the recording and
+    temporary memory is a small fraction of the array; everything else is done on
+    each pooled region's or step's bounding box.
 
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
     hot sensels) are found first and ignored; idle frames lie inside a phase
@@ -129,7 +136,8 @@ class FootstepSegmentation:
         F_min + this fraction of (F_max - F_min), Tekscan's rule for in-shoe
         sensors, whose force rarely returns to zero in swing. ``None`` (default):
         0.10 for insoles (trial attr ``layout`` = ``"insole"``; each foot on its own
-        side of ``side_split_x_mm`` when both are in the trial), off for mats.
+        side of ``side_split_x_mm`` when both are in the trial, and its contact
+        labelled on its own columns: two insoles are two sensors), off for mats.
 
     Attributes
     ----------
@@ -190,11 +198,15 @@ class FootstepSegmentation:
         self : FootstepSegmentation
             With ``threshold_kpa_``, ``stuck_`` and ``steps_`` set.
         """
-        check_trial(trial)
+        _check_trial_structure(trial)
         return self._segment_checked(trial)
 
-    def _segment_checked(self, trial):
-        """:meth:`segment` for a trial already checked (by :func:`plantar.analyze`)."""
+    def _segment_checked(self, trial, check_values=True):
+        """:meth:`segment` for a trial whose structure is checked (:func:`plantar.analyze` does).
+
+        The pressure values are checked in the same pass over the array that
+        finds the contact, with :func:`plantar.check_trial`'s messages.
+        """
         for name in ("min_contact_s", "min_area_mm2", "min_force_n", "block_s", "block_mm",
                      "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction",
                      "residual_force_fraction"):  # fmt: skip
@@ -220,17 +232,31 @@ class FootstepSegmentation:
             max(1, int(round(self.block_mm / pitch[0]))),
             max(1, int(round(self.block_mm / pitch[1]))),
         )
-        stuck = None
+        feet = _feet(trial["x"].values, trial.attrs.get("side_split_x_mm")) if fraction else None
+        scan = _scan(pressure, threshold, factors, feet)
+        if check_values:
+            _raise_for_pressure_range(scan.low, scan.high, pressure, _PRESSURE_WHERE)
+        # Stuck sensels are found in the raw data (the residual-force rule empties their idle frames).
+        stuck = _stuck_sensels(pressure, threshold, scan.active_per_block, factors[0], self.stuck_fraction)
+        below_rule, regions = None, [(scan.coarse, None)]
         if fraction:
-            # Find the stuck sensels in the raw data (the rule below empties their idle frames).
-            _, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction)
-            pressure = _residual_force_rule(pressure, trial["x"].values, trial.attrs.get("side_split_x_mm"), fraction)
-        coarse, stuck = _pooled_contact(pressure, threshold, factors, self.stuck_fraction, stuck)
-        labels = label(coarse, connectivity=3)
+            below_rule = _residual_force_rule(scan.force, feet, fraction)
+            # Two insoles side by side are two sensors: each one's contact is labelled on its own
+            # (else the two feet's alternating contacts join into one region as long as the walk).
+            regions = []
+            for foot, columns in enumerate(feet):
+                own = np.zeros(pressure.shape[2], dtype=bool)
+                own[columns] = True
+                regions.append((_pool_frames(scan.frame_tiles[foot], below_rule[foot], factors[0], scan.coarse_shape[1:]), own))
+            scan.frame_tiles = None
         parts = []
-        for index, box in enumerate(find_objects(labels), start=1):
-            if box is not None:
-                parts += _parts(pressure, labels, index, box, factors, threshold, stuck)
+        for coarse, own in regions:
+            _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet, own)
+            labels = None  # the previous foot's, freed before the next is made
+            labels = label(coarse, connectivity=3)
+            for index, box in enumerate(find_objects(labels), start=1):
+                if box is not None:
+                    parts += _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule, feet, own)
         x, y = trial["x"].values, trial["y"].values
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
@@ -253,17 +279,6 @@ class FootstepSegmentation:
         return self
 
 
-def _residual_force_rule(pressure, x, split_x_mm, fraction):
-    """Zero each foot's frames whose force is below F_min + fraction x (F_max - F_min)."""
-    feet = [np.ones(len(x), dtype=bool)] if split_x_mm is None else [x < split_x_mm, x >= split_x_mm]
-    out = pressure.copy()
-    for columns in feet:
-        force = np.nansum(pressure[:, :, columns], axis=(1, 2), dtype=np.float64)
-        low = force < force.min() + fraction * (force.max() - force.min())
-        out[np.ix_(low, np.arange(pressure.shape[1]), np.flatnonzero(columns))] = 0.0
-    return out
-
-
 def _auto_threshold(pressure):
     """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa."""
     n_t, n_y, n_x = pressure.shape
@@ -277,47 +292,174 @@ def _auto_threshold(pressure):
     return float(max(1.0, median + 5 * 1.4826 * mad))
 
 
-def _pooled_contact(pressure, threshold, factors, stuck_fraction, stuck=None):
-    """Contact pooled into blocks of factors (frames, rows, cols); and the stuck sensels.
+@dataclasses.dataclass
+class _Scan:
+    """What segmentation takes from the whole pressure array, in one pass (:func:`_scan`).
 
-    One pass over the pressure array: the maximum over each group of frames (NaN
-    = no sensor is skipped), compared with the threshold, then pooled in space.
-    Stuck sensels are found here unless given.
+    ``low`` and ``high`` are its minimum and maximum (NaN skipped: the value
+    check); ``active_per_block`` the sensels in contact in each pooled block of
+    frames (for the stuck sensels); ``coarse`` the contact pooled into blocks of
+    frames and tiles of sensels. With the residual-force rule (``feet`` given),
+    ``force`` holds each foot's total pressure per frame (kPa x sensels) and
+    ``frame_tiles`` each foot's contact pooled into tiles per frame (bit-packed,
+    tiles in C order), for the rule to drop frames from before they are pooled in
+    time; ``coarse`` is then None.
+    """
+
+    low: np.floating
+    high: np.floating
+    active_per_block: np.ndarray
+    coarse_shape: tuple = ()
+    coarse: np.ndarray | None = None
+    force: np.ndarray | None = None
+    frame_tiles: np.ndarray | None = None
+
+
+def _feet(x, split_x_mm):
+    """The columns of each foot, as slices: one foot, or two insoles side by side (left at smaller x)."""
+    if split_x_mm is None:
+        return [slice(0, len(x))]
+    split = int(np.searchsorted(x, split_x_mm))  # x increases: the left foot's columns come first
+    return [slice(0, split), slice(split, len(x))]
+
+
+def _scan(pressure, threshold, factors, feet=None):
+    """One pass over the pressure array, in blocks of frames that stay in the cache.
+
+    Per block: its minimum and maximum (the value check), the peak of each group
+    of ``factors[0]`` frames (NaN = no sensor is skipped) compared with the
+    threshold and pooled in space into tiles of ``factors[1:]`` sensels, and the
+    sensels in contact per group. With ``feet`` (the residual-force rule) also
+    each foot's force per frame and its contact pooled into tiles per frame.
+    Temporary memory is about two blocks of 4 MB, whatever the recording's length.
     """
     n_t, n_y, n_x = pressure.shape
     ft, fy, fx = factors
-    shape = (-(-n_t // ft), -(-n_y // fy), -(-n_x // fx))
-    coarse = np.zeros(shape, dtype=bool)
-    active_per_block = np.zeros(shape[0], dtype=np.int64)
-    group = max(1, _BLOCK_FRAMES // ft)  # pooled frames per round
-    padded = np.zeros((group, shape[1] * fy, shape[2] * fx), dtype=bool)
-    for first in range(0, shape[0], group):
-        frames = pressure[first * ft : (first + group) * ft]
-        n = -(-len(frames) // ft)
-        if len(frames) % ft:
-            frames = np.concatenate([frames, np.full((n * ft - len(frames), n_y, n_x), np.nan, np.float32)])
-        frames = frames.reshape(n, ft, n_y, n_x)
-        peak = frames[:, 0].copy()
+    tiles = (-(-n_y // fy), -(-n_x // fx))
+    n_blocks = -(-n_t // ft)
+    scan = _Scan(low=np.float32(np.nan), high=np.float32(np.nan), active_per_block=np.zeros(n_blocks, np.int64),
+                 coarse_shape=(n_blocks, *tiles))  # fmt: skip
+    if feet is None:
+        scan.coarse = np.zeros((n_blocks, *tiles), dtype=bool)
+    else:
+        scan.force = np.zeros((len(feet), n_t))
+        scan.frame_tiles = np.zeros((len(feet), n_t, -(-tiles[0] * tiles[1] // 8)), dtype=np.uint8)
+    step = _block_frames(pressure.shape, pressure.itemsize, multiple=ft)
+    padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
+    for first in range(0, n_t, step):
+        block = pressure[first : first + step]
+        scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
+        n = -(-len(block) // ft)
+        grouped = block
+        if len(block) % ft:
+            grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
+        grouped = grouped.reshape(n, ft, n_y, n_x)
+        peak = grouped[:, 0].copy()
         for k in range(1, ft):
-            np.fmax(peak, frames[:, k], out=peak)
+            np.fmax(peak, grouped[:, k], out=peak)
+        scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
         active = peak > threshold  # NaN compares False: no sensor, no contact
-        active_per_block[first : first + n] = active.sum(axis=(1, 2))
+        blocks = slice(first // ft, first // ft + n)
+        scan.active_per_block[blocks] = active.reshape(n, -1).view(np.uint8).sum(axis=1, dtype=np.int64)
+        if feet is None:
+            scan.coarse[blocks] = _pool_space(active, padded, fy, fx)
+            continue
+        in_contact = block > threshold
+        for foot, columns in enumerate(feet):
+            scan.force[foot, first : first + len(block)] = np.nansum(block[:, :, columns], axis=(1, 2), dtype=np.float64)
+            mine = np.zeros_like(in_contact)
+            mine[:, :, columns] = in_contact[:, :, columns]
+            pooled = _pool_space(mine, padded, fy, fx).reshape(len(block), -1)
+            scan.frame_tiles[foot, first : first + len(block)] = np.packbits(pooled, axis=1)
+    return scan
+
+
+def _pool_space(active, padded, fy, fx):
+    """Contact (n, n_y, n_x) pooled into tiles of fy x fx sensels (any in contact).
+
+    ``padded`` is a reused buffer of shape (>= n, a multiple of fy >= n_y, a multiple
+    of fx >= n_x) for grids that do not divide into whole tiles. An "or" of the
+    fy (then fx) interleaved slices: several times faster than ``any`` over an axis.
+    """
+    n, n_y, n_x = active.shape
+    if n_y % fy or n_x % fx:
         padded[:n, :n_y, :n_x] = active
-        pooled = padded[:n].reshape(n, shape[1], fy, shape[2] * fx).any(axis=2)
-        coarse[first : first + n] = pooled.reshape(n, shape[1], shape[2], fx).any(axis=3)
-    if stuck is None:
-        stuck = _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction)
-    if stuck.any():
-        # Recompute the pooled blocks that hold stuck sensels, without them.
-        stuck_padded = np.zeros((shape[1] * fy, shape[2] * fx), dtype=bool)
-        stuck_padded[:n_y, :n_x] = stuck
-        tiles = stuck_padded.reshape(shape[1], fy, shape[2], fx).any(axis=(1, 3))
-        for j, k in zip(*np.nonzero(tiles)):
-            rows, cols = slice(j * fy, min((j + 1) * fy, n_y)), slice(k * fx, min((k + 1) * fx, n_x))
-            in_contact = np.zeros(shape[0] * ft, dtype=bool)
-            in_contact[:n_t] = ((pressure[:, rows, cols] > threshold) & ~stuck[rows, cols]).any(axis=(1, 2))
-            coarse[:, j, k] = in_contact.reshape(shape[0], ft).any(axis=1)
-    return coarse, stuck
+        active = padded[:n]
+    rows = active.reshape(n, active.shape[1] // fy, fy, active.shape[2])
+    pooled = rows[:, :, 0].copy()
+    for k in range(1, fy):
+        pooled |= rows[:, :, k]
+    cols = pooled.reshape(n, pooled.shape[1], pooled.shape[2] // fx, fx)
+    tiles = cols[..., 0].copy()
+    for k in range(1, fx):
+        tiles |= cols[..., k]
+    return tiles
+
+
+def _residual_force_rule(force, feet, fraction):
+    """Each foot's frames whose force is below F_min + fraction x (F_max - F_min): (n_feet, n_frames) bool.
+
+    Tekscan's rule for in-shoe sensors: these frames of the foot count as no contact.
+    """
+    low = np.zeros(force.shape, dtype=bool)
+    for foot in range(len(feet)):
+        f = force[foot]
+        low[foot] = f < f.min() + fraction * (f.max() - f.min())
+    return low
+
+
+def _pool_frames(frame_tiles, below_rule, ft, tiles):
+    """One foot's contact tiles per frame (bit-packed), without its frames below the rule, pooled into blocks of ft frames.
+
+    Unpacked a block of frames at a time: the temporary memory stays bounded.
+    """
+    n_t = len(below_rule)
+    n_blocks = -(-n_t // ft)
+    coarse = np.zeros((n_blocks, *tiles), dtype=bool)
+    step = _block_frames((1, *tiles), 1, multiple=ft)
+    for first in range(0, n_t, step):
+        chunk = np.unpackbits(frame_tiles[first : first + step], axis=1, count=tiles[0] * tiles[1]).view(bool)
+        chunk &= ~below_rule[first : first + step, None]
+        n = -(-len(chunk) // ft)
+        padded = np.zeros((n * ft, chunk.shape[1]), dtype=bool)
+        padded[: len(chunk)] = chunk
+        coarse[first // ft : first // ft + n] = padded.reshape(n, ft, *tiles).any(axis=1)
+    return coarse
+
+
+def _rule_mask(below_rule, feet, frames, cols):
+    """Samples (frames, 1, cols) the residual-force rule leaves out, for a box of the trial."""
+    if below_rule is None:
+        return None
+    n_x = feet[-1].stop
+    out = np.zeros((frames.stop - frames.start, 1, n_x), dtype=bool)
+    for foot, columns in enumerate(feet):
+        out[:, 0, columns] = below_rule[foot, frames][:, None]
+    return out[:, :, cols]
+
+
+def _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule=None, feet=None, own=None):
+    """Recompute, without the stuck sensels, the pooled blocks of the tiles that hold them (in place).
+
+    ``own``: the columns (bool per column) whose contact ``coarse`` pools; None for all.
+    """
+    if not stuck.any():
+        return
+    n_t, n_y, n_x = pressure.shape
+    ft, fy, fx = factors
+    stuck_padded = np.zeros((coarse.shape[1] * fy, coarse.shape[2] * fx), dtype=bool)
+    stuck_padded[:n_y, :n_x] = stuck
+    tiles = stuck_padded.reshape(coarse.shape[1], fy, coarse.shape[2], fx).any(axis=(1, 3))
+    for j, k in zip(*np.nonzero(tiles)):
+        rows, cols = slice(j * fy, min((j + 1) * fy, n_y)), slice(k * fx, min((k + 1) * fx, n_x))
+        contact = (pressure[:, rows, cols] > threshold) & ~stuck[rows, cols]
+        if below_rule is not None:
+            contact &= ~_rule_mask(below_rule, feet, slice(0, n_t), cols)
+        if own is not None:
+            contact &= own[cols]
+        in_contact = np.zeros(coarse.shape[0] * ft, dtype=bool)
+        in_contact[:n_t] = contact.any(axis=(1, 2))
+        coarse[:, j, k] = in_contact.reshape(coarse.shape[0], ft).any(axis=1)
 
 
 def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
@@ -351,9 +493,10 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     return stuck
 
 
-def _parts(pressure, labels, index, box, factors, threshold, stuck):
+def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=None, feet=None, own=None):
     """The connected parts of contact inside one pooled region, at full resolution.
 
+    ``own``: the columns (bool per column) the region is of (one insole); None for all.
     Returns a list of (frames, rows, cols, mask) in the trial's index space.
     """
     n_t, n_y, n_x = pressure.shape
@@ -363,7 +506,22 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck):
         region = np.repeat(region, f, axis=axis)
     region = region[tuple(slice(0, s.stop - s.start) for s in full)]
     contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
+    if below_rule is not None:
+        contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
+    if own is not None:
+        contact &= own[full[2]]
+    # Label only the contact's own box (the pooled region's is up to a block wider on every side).
+    footprint = contact.any(axis=0)
+    frames = np.flatnonzero(contact.reshape(len(contact), -1).any(axis=1))
+    if frames.size == 0:
+        return []
+    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
+    tight = (slice(frames[0], frames[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    contact = contact[tight]
+    full = tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, tight))
     parts, n_parts = label(contact, connectivity=3, return_num=True)
+    if n_parts == 1:
+        return [(*full, np.ascontiguousarray(contact))]
     out = []
     for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
         out.append((
@@ -374,7 +532,7 @@ def _parts(pressure, labels, index, box, factors, threshold, stuck):
 
 
 def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
-    """Group parts of one foot contact (e.g. toes apart from the forefoot).
+    """Group parts of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
 
     Largest first, each part joins the nearest group it overlaps in time (by at
     least half its own duration), lies within ``merge_distance_mm`` of, and still
@@ -390,47 +548,68 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
         yy, xx = np.nonzero(footprint)
         points = np.column_stack([x[cols][xx], y[rows][yy]])
         info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
+    parts.clear()  # the parts are held once, here: each is freed once its group is a step
     order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
-    groups = []
+    # Only groups that overlap a part in time or touch it (overlap >= 0) can take it: they
+    # are found through buckets of frames, so that the work grows with the number of parts,
+    # not its square. Each group is listed in every bucket its frames reach.
+    groups, buckets = [], {}
+    # Per group: first frame, frame after the last, and the box of its points (x min, y min, x max, y max).
+    starts, stops, boxes = np.zeros(len(info), int), np.zeros(len(info), int), np.zeros((len(info), 4))
     for i in order:
         part = info[i]
+        start, stop = part["frames"].start, part["frames"].stop
+        near = sorted({g for b in range((start - 1) // _MERGE_BUCKET, stop // _MERGE_BUCKET + 1)
+                       for g in buckets.get(b, ())})  # fmt: skip
+        box = np.concatenate([part["points"].min(axis=0), part["points"].max(axis=0)])
+        near = np.array(near, dtype=int)
+        overlap = np.minimum(stop, stops[near]) - np.maximum(start, starts[near])
+        box_gap = _box_gaps_mm(box, boxes[near])
+        edge = overlap < 0.5 * (stop - start)  # at the edge of the group's contact in time
+        # Apart in time or at the edge without touching, or far apart (the other foot, another pass):
+        near = near[~(edge & ((overlap < 0) | (box_gap > touch_mm))) & (box_gap <= merge_distance_mm)]
         best, best_gap = None, np.inf
-        for group in groups:
-            overlap = min(part["frames"].stop, group["frames"].stop) - max(part["frames"].start, group["frames"].start)
-            if overlap < 0.5 * (part["frames"].stop - part["frames"].start) and (
-                overlap < 0
-                or _box_gap_mm(part["points"], group["points"]) > touch_mm
-                or _gap_mm(part["points"], group["points"]) > touch_mm
-            ):
-                continue  # apart in time, or at the edge of the contact without touching its footprint
-            if _box_gap_mm(part["points"], group["points"]) > merge_distance_mm:
-                continue  # far apart: the other foot, or another pass
+        for g in near:
+            group = groups[g]
             gap = _gap_mm(part["points"], group["points"])
+            if min(stop, stops[g]) - max(start, starts[g]) < 0.5 * (stop - start) and gap > touch_mm:
+                continue  # at the edge of the contact without touching its footprint
             if gap <= merge_distance_mm and gap < best_gap and _fits_foot(
                 np.vstack([part["points"], group["points"]]), max_length_mm, max_width_mm
             ):
-                best, best_gap = group, gap
+                best, best_gap = g, gap
         if best is None:
-            groups.append(dict(members=[part], frames=part["frames"], points=part["points"]))
+            best = len(groups)
+            groups.append(dict(members=[part], points=part["points"]))
+            starts[best], stops[best], boxes[best] = start, stop, box
+            reached = [(start, stop)]
         else:
-            best["members"].append(part)
-            best["frames"] = slice(min(best["frames"].start, part["frames"].start),
-                                   max(best["frames"].stop, part["frames"].stop))  # fmt: skip
-            best["points"] = np.vstack([best["points"], part["points"]])
-    return [_union(group["members"]) for group in groups]
+            group = groups[best]
+            group["members"].append(part)
+            group["points"] = np.vstack([group["points"], part["points"]])
+            reached = [(start, starts[best]), (stops[best], stop)]  # frames the group newly reaches
+            starts[best], stops[best] = min(starts[best], start), max(stops[best], stop)
+            boxes[best] = np.concatenate([np.minimum(boxes[best, :2], box[:2]), np.maximum(boxes[best, 2:], box[2:])])
+        for first, end in reached:
+            for b in range(first // _MERGE_BUCKET, (end - 1) // _MERGE_BUCKET + 1) if end > first else ():
+                buckets.setdefault(b, set()).add(best)
+    info.clear()
+    return [_union(group.pop("members")) for group in groups]
 
 
-def _box_gap_mm(a, b):
-    """Gap between the bounding boxes of two sets of points (mm); a lower bound of _gap_mm."""
-    gap = np.maximum(0.0, np.maximum(a.min(axis=0) - b.max(axis=0), b.min(axis=0) - a.max(axis=0)))
-    return float(np.hypot(*gap))
+def _box_gaps_mm(box, boxes):
+    """Gaps between a box (x min, y min, x max, y max) and each of boxes (n, 4), mm; lower bounds of _gap_mm."""
+    gap = np.maximum(0.0, np.maximum(box[:2] - boxes[:, 2:], boxes[:, :2] - box[2:]))
+    return np.hypot(gap[:, 0], gap[:, 1])
 
 
 def _gap_mm(a, b):
     """Smallest distance between two sets of points (mm)."""
-    if len(a) * len(b) > 250_000:  # keep the pairwise table small: compare outlines only
+    if len(a) * len(b) > 250_000:  # keep the work small: compare every n-th point only
         a, b = a[:: max(1, len(a) // 500)], b[:: max(1, len(b) // 500)]
-    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+    if len(a) * len(b) <= 4096:
+        return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+    return float(cKDTree(b).query(a, k=1)[0].min())
 
 
 def _fits_foot(points, max_length_mm, max_width_mm):
@@ -444,6 +623,9 @@ def _fits_foot(points, max_length_mm, max_width_mm):
 
 def _union(members):
     """One Footstep from parts: their union on the union of their boxes."""
+    if len(members) == 1:
+        m = members[0]
+        return Footstep(frames=m["frames"], rows=m["rows"], cols=m["cols"], mask=m["mask"])
     frames = slice(min(m["frames"].start for m in members), max(m["frames"].stop for m in members))
     rows = slice(min(m["rows"].start for m in members), max(m["rows"].stop for m in members))
     cols = slice(min(m["cols"].start for m in members), max(m["cols"].stop for m in members))
@@ -639,7 +821,9 @@ def _passes(t_on, t_off, heel, max_gap_s):
 
 
 def _groups(passes):
-    return [np.flatnonzero(passes == p) for p in np.unique(passes)]
+    """Indices of the steps of each pass, pass by pass (one sort, not one scan per pass)."""
+    order = np.argsort(passes, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(passes[order])) + 1) if len(order) else []
 
 
 def _step_period(t_on, passes):
