@@ -964,6 +964,7 @@ def _calibration_summary(cal):
 
 def _record(args):
     from . import drivers
+    from .drivers.recorder import _record_raw  # Session.record, also returning the recording written
 
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"'{args.output}' exists; pass --overwrite to replace it")
@@ -986,14 +987,13 @@ def _record(args):
                   f"{info.get('rows', '?')} x {info.get('cols', '?')}"
                   + (f", {args.seconds:g} s" if args.seconds else ", Ctrl-C to stop"), file=sys.stderr)  # fmt: skip
         try:
-            path = session.record(
-                raw_path, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
+            path, raw = _record_raw(
+                session, raw_path, seconds=args.seconds, overwrite=args.overwrite, keep_journal=args.keep_journal,
                 status=line.update, subject=args.subject, condition=args.condition,
                 body_mass_kg=args.body_mass_kg,
             )  # fmt: skip
         finally:
             line.close()
-    raw = io.read(path)
     a = raw.attrs
     print(f"wrote {path} ({_size(path)}): {raw.sizes['time']} frames over {float(raw.time[-1]):.1f} s at "
           f"{a['sampling_rate_hz']:.2f} Hz; {a['frames_lost']} lost, {a.get('crc_errors', 0)} corrupt packets, "
@@ -1001,7 +1001,7 @@ def _record(args):
     if cal is not None:
         from . import calibration
 
-        trial = calibration.apply(raw, cal)  # refuses a calibration of another mat; the counts stay saved
+        trial = calibration.apply(io.read(path), cal)  # refuses another mat's calibration; the counts stay saved
         io.save(trial, args.output, overwrite=args.overwrite)
         print(f"wrote {args.output} ({_size(args.output)}): kPa with calibration {trial.attrs['calibration_id']}")
 

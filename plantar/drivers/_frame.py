@@ -45,6 +45,11 @@ class Frame:
         Frames the device scanned since the previous frame of the same boot that
         never arrived, as the session counted them from the scan counter (0
         across a reboot, and for formats without a counter).
+    zero_run : bytes | None
+        The cells as PMAT/1 zero-run words (encoding 3) exactly as they arrived
+        and decoded to ``counts``, when the wire carried them so; a recorder
+        journals them as they are instead of encoding ``counts`` again. None
+        otherwise.
 
     Examples
     --------
@@ -61,6 +66,7 @@ class Frame:
     t_host_ns: int = 0
     flags: int = 0
     lost_before: int = 0
+    zero_run: object = dataclasses.field(default=None, repr=False)
 
     @property
     def shape(self):

@@ -58,8 +58,9 @@ _U16 = np.dtype("<u2")
 _SHORTEST = [-1] * 256
 _SHORTEST[FRAME] = 16
 
-#: A packet other than a FRAME: its ``type``, ``seq``, raw ``body`` and receive time.
-Packet = collections.namedtuple("Packet", "type seq body t_host_ns")
+#: A packet other than a FRAME: its ``type``, ``seq``, raw ``body``, receive time, and how many of
+#: the frames the same ``feed`` returned came before it in the stream (``frames_before``).
+Packet = collections.namedtuple("Packet", "type seq body t_host_ns frames_before", defaults=(0,))
 
 
 def encode_packet(packet_type, seq, body=b""):
@@ -204,33 +205,43 @@ def encode_zero_run(cells):
     >>> pmat1.encode_zero_run([5, 0, 0, 0, 0, 7]).hex(" ")
     '05 00 00 00 04 00 07 00'
     """
-    cells = np.asarray(cells).astype(_U16, copy=False).ravel()
-    n = cells.size
+    words, _ = _encode_zero_runs(np.asarray(cells).reshape(1, -1))
+    return words.tobytes()
+
+
+def _encode_zero_runs(cells):
+    """Encode the frames of ``cells`` (n_frames, n_cells) as zero-run words, all in one pass.
+
+    Returns the words of all frames, one after the other (little-endian u16),
+    and the number of words of each frame. Runs never cross from one frame to
+    the next; each frame's words are exactly :func:`encode_zero_run`'s.
+    """
+    cells = np.asarray(cells).astype(_U16, copy=False)
+    if cells.size == 0:
+        return np.empty(0, _U16), np.zeros(cells.shape[0], np.int64)
     zero = cells == 0
-    if not zero.any():
-        return cells.tobytes()
-    edges = np.diff(np.concatenate(([False], zero, [False])).view(np.int8))
-    starts = np.flatnonzero(edges == 1)
-    lengths = np.flatnonzero(edges == -1) - starts
-    pieces = (lengths + 65534) // 65535  # words pairs per run
-    run_start = np.repeat(starts, pieces)
-    first = np.cumsum(pieces) - pieces
-    offset = np.arange(run_start.size) - np.repeat(first, pieces)
-    run_start = run_start + offset * 65535
-    run_length = np.minimum(np.repeat(starts + lengths, pieces) - run_start, 65535)
-    value_at = np.flatnonzero(~zero)
-    # Each token (a non-zero cell or a run piece) sits at its first cell; order by that.
-    token_cell = np.concatenate((value_at, run_start))
-    token_words = np.concatenate((np.ones(value_at.size, np.int64), np.full(run_start.size, 2)))
-    order = np.argsort(token_cell, kind="stable")
-    word_at = np.cumsum(token_words[order]) - token_words[order]
-    out = np.zeros(int(token_words.sum()), _U16)
-    slot = np.empty(order.size, np.int64)
-    slot[order] = word_at
-    out[slot[: value_at.size]] = cells[value_at]
-    out[slot[value_at.size :] + 1] = run_length
-    del n
-    return out.tobytes()
+    # A token (one word, or a zero word and a count) starts at each non-zero cell, at each
+    # zero cell after a non-zero one and at each frame's first cell; it lasts to the next.
+    token = ~zero
+    token[:, 1:] |= zero[:, 1:] & token[:, :-1]
+    token[:, 0] = True
+    at = np.flatnonzero(token)
+    length = np.diff(at, append=zero.size)
+    is_run = zero.reshape(-1)[at]
+    if is_run.any() and length[is_run].max() > 65535:  # a count says at most 65535: split longer runs
+        long = is_run & (length > 65535)
+        token.reshape(-1)[np.concatenate([np.arange(a + 65535, a + n, 65535)
+                                          for a, n in zip(at[long].tolist(), length[long].tolist())])] = True
+        at = np.flatnonzero(token)
+        length = np.diff(at, append=zero.size)
+        is_run = zero.reshape(-1)[at]
+    size = 1 + is_run
+    word_at = np.cumsum(size) - size
+    out = np.empty(int(size.sum()), _U16)
+    out[word_at] = cells.reshape(-1)[at]
+    out[word_at[is_run] + 1] = length[is_run]
+    n_words = np.count_nonzero(token, axis=1) + np.count_nonzero(token & zero, axis=1)
+    return out, n_words
 
 
 def decode_zero_run(payload, n_cells):
@@ -255,8 +266,11 @@ def decode_zero_run(payload, n_cells):
     >>> pmat1.decode_zero_run(bytes.fromhex("0500000004000700"), 6)
     array([5, 0, 0, 0, 0, 7], dtype=uint16)
     """
-    cells = _decode_zero_runs(memoryview(payload), [(0, len(payload), 0, 0, 1, int(n_cells), ENCODING_ZERO_RUN, 0)])
-    return None if cells[0] is None else cells[0].ravel()
+    payload = bytes(payload)
+    if len(payload) % 2:
+        return None
+    flat, bad = _expand_zero_runs(payload, [len(payload)], [int(n_cells)])
+    return None if bad[0] else flat
 
 
 class Pmat1Parser(FrameParser):
@@ -366,20 +380,22 @@ class Pmat1Parser(FrameParser):
         view = memoryview(buf)
         size = len(buf)
         pos = 0
+        junk = 0
         limits, shortest = self._limits, _SHORTEST
         limits[FRAME] = self._max_body()  # the session sets the shape once the device tells it
-        find, unpack, unpack_frame, crc32 = buf.find, HEADER.unpack_from, FRAME_HEADER.unpack_from, zlib.crc32
-        unpack_crc = CRC.unpack_from
+        find, unpack, crc32, unpack_crc = buf.find, HEADER.unpack_from, zlib.crc32, CRC.unpack_from
+        unpack_frame = FRAME_HEADER.unpack_from
         heads = []  # (payload start, payload end, seq, t_dev_us, rows, cols, encoding, flags)
+        found = []  # other packets: (type, seq, body, FRAMEs found before it)
         try:
             while True:
                 start = find(MAGIC, pos)
                 if start < 0:
                     keep = max(pos, size - 3)  # a magic may be split across feeds
-                    stats.junk_bytes += keep - pos
+                    junk += keep - pos
                     pos = keep
                     break
-                stats.junk_bytes += start - pos
+                junk += start - pos
                 pos = start
                 if size - start < 16:
                     break
@@ -387,7 +403,7 @@ class Pmat1Parser(FrameParser):
                 if not (version == VERSION and shortest[ptype] < n_body <= limits[ptype]):
                     reason = "version" if version != VERSION else "type" if limits[ptype] < 0 else "length"
                     stats.reject(reason)
-                    stats.junk_bytes += 1
+                    junk += 1
                     pos = start + 1
                     continue
                 body_end = start + 16 + n_body
@@ -399,13 +415,13 @@ class Pmat1Parser(FrameParser):
                     if reason is None:
                         break
                     stats.reject(reason)
-                    stats.junk_bytes += 1
+                    junk += 1
                     pos = start + 1
                     continue
                 if crc32(view[start:body_end]) != unpack_crc(buf, body_end)[0]:
                     # Counted as it would have been had it been refused while incomplete.
                     stats.reject((ptype == FRAME and self._frame_misfit(buf, start, n_body)) or "crc")
-                    stats.junk_bytes += 1
+                    junk += 1
                     pos = start + 1
                     continue
                 pos = body_end + 4
@@ -413,109 +429,115 @@ class Pmat1Parser(FrameParser):
                     heads.append((start + 32, body_end, seq) + unpack_frame(buf, start + 16)[:5])
                 else:
                     stats.packets += 1
-                    self.packets.append(Packet(ptype, seq, bytes(view[start + 16 : body_end]), t_host_ns))
-            frames = self._frames(view, heads, t_host_ns) if heads else []
+                    found.append((ptype, seq, bytes(view[start + 16 : body_end]), len(heads)))
+            stats.junk_bytes += junk
+            frames, kept = self._frames(view, heads, t_host_ns) if heads else ([], [])
         finally:
             view.release()
+        if found:
+            decoded = [0]  # frames decoded from the first k FRAMEs found, k = 0, 1, ...
+            for ok in kept:
+                decoded.append(decoded[-1] + ok)
+            for ptype, seq, body, k in found:
+                self.packets.append(Packet(ptype, seq, body, t_host_ns, decoded[k]))
         del buf[:pos]
         return frames
 
     def _frames(self, view, heads, t_host_ns):
-        """Decode the FRAME bodies found in one feed, zero-run payloads all at once."""
-        shape = self.shape
+        """Decode the FRAME bodies found in one feed (their CRC holds), zero-run payloads all at once.
+
+        Returns the frames, and for each body whether it became one.
+        """
+        shape, stats = self.shape, self.stats
         cells = [None] * len(heads)
+        wire = [None] * len(heads)
         zero_run = []
         for i, (start, end, _, _, rows, cols, encoding, _) in enumerate(heads):
             n_cells = rows * cols
             if n_cells == 0 or (shape is not None and (rows, cols) != shape):
                 continue
             if encoding == ENCODING_ZERO_RUN:
-                zero_run.append(i)
+                if (end - start) % 2 == 0:
+                    zero_run.append(i)
             elif encoding == ENCODING_U16 and end - start == 2 * n_cells:
                 cells[i] = np.frombuffer(view[start:end], _U16).astype(np.uint16).reshape(rows, cols)
             elif encoding == ENCODING_U8 and end - start == n_cells:
                 cells[i] = np.frombuffer(view[start:end], np.uint8).astype(np.uint16).reshape(rows, cols)
         if zero_run:
             chosen = [heads[i] for i in zero_run]
-            for i, c in zip(zero_run, _decode_zero_runs(view, chosen)):
+            payloads = b"".join([view[h[0] : h[1]] for h in chosen])
+            sizes = [h[1] - h[0] for h in chosen]
+            decoded = _split(*_expand_zero_runs(payloads, sizes, [h[4] * h[5] for h in chosen]), chosen)
+            end = 0
+            for i, size, c in zip(zero_run, sizes, decoded):
                 cells[i] = c
-        stats = self.stats
+                wire[i] = payloads[end : end + size]  # the recorder journals these words as they came
+                end += size
         frames = []
-        for head, c in zip(heads, cells):
+        for head, c, words in zip(heads, cells, wire):
             if c is None:
                 rows, cols = head[4:6]
                 stats.reject("shape" if shape is not None and (rows, cols) != shape else "cells")
                 stats.junk_bytes += head[1] - head[0] + 36
             else:
-                frames.append(Frame(c, head[2], head[3], t_host_ns, head[7]))
-        return frames
+                frames.append(Frame(c, head[2], head[3], t_host_ns, head[7], 0, words))
+        return frames, [c is not None for c in cells]
 
 
-def _decode_zero_runs(view, heads):
-    """Decode the zero-run payloads of many FRAMEs in one pass; None for each malformed one.
+def _split(flat, bad, heads):
+    """The (rows, cols) frames of ``heads`` in ``flat`` (None for each ``bad`` one): views of one array if one shape."""
+    good = [h for h, b in zip(heads, bad.tolist()) if not b]
+    shapes = {(h[4], h[5]) for h in good}
+    if len(shapes) == 1:
+        block = list(flat.reshape((len(good),) + shapes.pop()))
+        if len(good) == len(heads):
+            return block
+    else:
+        block, stop = [], 0
+        for h in good:
+            block.append(flat[stop : stop + h[4] * h[5]].reshape(h[4], h[5]))
+            stop += h[4] * h[5]
+    frames = iter(block)
+    return [None if b else next(frames) for b in bad.tolist()]
 
-    ``heads`` are ``(payload start, payload end, seq, t_dev_us, rows, cols,
-    encoding, flags)``; returns one (rows, cols) uint16 array or None per head.
-    Each word's place in the concatenated output is the running sum of the cells
-    the words before it stand for; only non-zero cells are written.
+
+def _expand_zero_runs(payloads, sizes, n_cells):
+    """Expand the zero-run payloads of many frames, one after the other in ``payloads``, all at once.
+
+    ``sizes`` are the payloads' lengths in bytes (even), ``n_cells`` the cells
+    each frame must have. Returns the cells of the well-formed frames one after
+    the other (uint16), and a boolean array: which frames are malformed (no
+    words, a zero word without a count, a count of 0, or not exactly
+    ``n_cells`` cells). Every word stands for a number of cells: a value for
+    one, a zero word for the run its count gives, the count for none;
+    :func:`numpy.repeat` then expands all the frames' words in one call.
     """
-    n = len(heads)
-    sizes = np.fromiter((h[1] - h[0] for h in heads), np.int64, n)
-    n_cells = np.fromiter((h[4] * h[5] for h in heads), np.int64, n)
-    bad = (sizes % 2 == 1) | (sizes == 0)
-    if bad.any():
-        keep = np.flatnonzero(~bad).tolist()
-        out = [None] * n
-        if keep:
-            for i, c in zip(keep, _decode_zero_runs(view, [heads[i] for i in keep])):
-                out[i] = c
-        return out
-    n_words = sizes // 2
-    words = np.frombuffer(b"".join([view[h[0] : h[1]] for h in heads]), _U16)
+    n_words = np.asarray(sizes, np.int64) // 2
+    n_cells = np.broadcast_to(np.asarray(n_cells, np.int64), n_words.shape)
+    bad = n_words == 0
+    if bad.any():  # no words: nothing to expand (and no last word to look at)
+        keep = np.flatnonzero(~bad)
+        flat, bad[keep] = _expand_zero_runs(payloads, n_words[keep] * 2, n_cells[keep])
+        return flat, bad
+    words = np.frombuffer(payloads, _U16).astype(np.uint16, copy=False)
     last = np.cumsum(n_words) - 1  # index of each frame's last word
-    zero_at = np.flatnonzero(words == 0)
-    frame_of_zero = np.searchsorted(last, zero_at)
-    trailing = zero_at == last[frame_of_zero]
-    if trailing.any():
-        bad[frame_of_zero[trailing]] = True
-        zero_at = zero_at[~trailing]
-        frame_of_zero = frame_of_zero[~trailing]
+    first = last - n_words + 1
+    zero = words == 0
+    bad = zero[last]  # a frame that ends in a zero word: a run without its count
+    if bad.any():
+        zero[last[bad]] = False  # so that no run takes its count from the next frame
+    zero_at = np.flatnonzero(zero)
     runs = words[zero_at + 1]
-    if not runs.all():
-        bad[frame_of_zero[runs == 0]] = True
-    # int32 suffices: a batch is at most 16 MiB of words, each for <= 65535 cells, and
-    # valid frames add up to rows*cols each; a corrupt total is caught below.
-    repeats = np.ones(words.size, np.int64 if words.size * 65535 >= 2**31 else np.int32)
+    repeats = np.ones(words.size, np.intp)  # the cells each word stands for
     repeats[zero_at] = runs
     repeats[zero_at + 1] = 0
-    end = np.cumsum(repeats, dtype=repeats.dtype)
-    totals = np.diff(end[last], prepend=0)
-    bad |= totals != n_cells
+    if not runs.all():  # a run of no cells
+        bad[np.searchsorted(last, zero_at[runs == 0])] = True
+    bad |= np.add.reduceat(repeats, first) != n_cells
     if bad.any():
         for i in np.flatnonzero(bad).tolist():
-            repeats[last[i] - n_words[i] + 1 : last[i] + 1] = 0
-        end = np.cumsum(repeats, dtype=repeats.dtype)
-    is_value = words != 0
-    is_value[zero_at + 1] = False
-    is_value &= repeats != 0
-    flat = np.zeros(int(end[-1]) if end.size else 0, np.uint16)
-    flat[end[is_value] - 1] = words[is_value]
-    out = [None] * n
-    good = np.flatnonzero(~bad).tolist()
-    shapes = {(heads[i][4], heads[i][5]) for i in good}
-    if len(shapes) == 1:
-        block = flat.reshape((len(good),) + shapes.pop())
-        if len(good) == n:
-            return list(block)
-        for i, frame in zip(good, block):
-            out[i] = frame
-    else:
-        stop = 0
-        for i in good:
-            rows, cols = heads[i][4], heads[i][5]
-            out[i] = flat[stop : stop + rows * cols].reshape(rows, cols)
-            stop += rows * cols
-    return out
+            repeats[first[i] : last[i] + 1] = 0
+    return np.repeat(words, repeats), bad
 
 
 def parse_info(body):

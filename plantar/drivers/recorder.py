@@ -9,6 +9,7 @@ recording ends, the journal becomes a NetCDF raw recording and is removed.
 
 import dataclasses
 import errno
+import itertools
 import json
 import os
 import queue
@@ -110,15 +111,32 @@ class Recorder:
         frame : Frame
             The frame.
         """
+        self.write_frames([frame])
+
+    def write_frames(self, frames):
+        """Queue frames for the journal, oldest first (cheap; safe from the reader thread).
+
+        The writer encodes and writes the frames queued together in one go;
+        a session hands over the frames of each read of its port at once
+        (``session.add_sink(recorder.write_frames, batch=True)``). Frames
+        written after :meth:`close` began are ignored (and not counted).
+
+        Parameters
+        ----------
+        frames : list of Frame
+            The frames.
+        """
+        frames = list(frames)
         with self._lock:
-            if self._closing:
+            if self._closing or not frames:
                 return
-            if self.frames:
+            counted = frames if self.frames else frames[1:]  # the first frame's losses predate the recording
+            for frame in counted:
                 self.lost_frames += frame.lost_before
                 self.reboots += bool(frame.flags & FLAG_AFTER_REBOOT)
                 self.reconnects += bool(frame.flags & FLAG_AFTER_RECONNECT)
-            self.frames += 1
-            self._queue.put(frame)
+            self.frames += len(frames)
+            self._queue.put(frames)
 
     def event(self, kind, **detail):
         """Queue an event record (``kind`` and details, with the host time).
@@ -190,19 +208,24 @@ class Recorder:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            records = []
-            for item in items:
+            records, frames, n_frames = [], [], 0
+            for item in items + [()]:  # () ends the last run of frames
+                if isinstance(item, list):
+                    frames += item
+                    continue
+                if frames:  # the frames queued one after the other, encoded at once
+                    records += _rx_records(frames)
+                    n_frames += len(frames)
+                    frames = []
                 if item is None:
                     stop = True
-                elif isinstance(item, tuple):
+                elif item:
                     kind, body = item
                     records.append(pmat1.encode_packet(END if kind == "end" else EVENT, 0, _json(body)))
-                else:
-                    records.append(_rx_record(item))
             if self._error is None and records:
                 try:
                     self._write_now(records)
-                    self.frames_written += sum(1 for item in items if not isinstance(item, tuple) and item is not None)
+                    self.frames_written += n_frames
                 except OSError as exc:
                     self._error = exc  # raised by check(); the journal keeps what was written
             if self._error is None and (stop or time.monotonic() - last_sync >= self._fsync_interval_s):
@@ -241,12 +264,27 @@ def _plain(value):
     return str(value)
 
 
-def _rx_record(frame):
-    t_dev = NO_CLOCK if frame.t_device_us is None else int(frame.t_device_us)
-    rows, cols = frame.counts.shape
-    lost = min(int(frame.lost_before), LOST_SATURATED)
-    head = RX_HEADER.pack(int(frame.t_host_ns), t_dev, rows, cols, pmat1.ENCODING_ZERO_RUN, frame.flags & 0xFF, lost)
-    return pmat1.encode_packet(RX, frame.seq or 0, head + pmat1.encode_zero_run(frame.counts.ravel()))
+def _rx_records(frames):
+    """The RX records of frames: the zero-run words they arrived as, or their cells encoded at once per shape."""
+    payloads = [frame.zero_run for frame in frames]
+    missing = [i for i, words in enumerate(payloads) if words is None]
+    for shape, group in itertools.groupby(missing, key=lambda i: frames[i].counts.shape):
+        group = list(group)
+        cells = np.stack([frames[i].counts for i in group]).reshape(len(group), -1)
+        words, n_words = pmat1._encode_zero_runs(cells)
+        encoded, end = words.tobytes(), 0
+        for i, size in zip(group, (2 * n_words).tolist()):
+            payloads[i] = encoded[end : end + size]
+            end += size
+    records = []
+    for frame, words in zip(frames, payloads):
+        rows, cols = frame.counts.shape
+        t_dev = NO_CLOCK if frame.t_device_us is None else int(frame.t_device_us)
+        lost = min(int(frame.lost_before), LOST_SATURATED)
+        head = RX_HEADER.pack(int(frame.t_host_ns), t_dev, rows, cols, pmat1.ENCODING_ZERO_RUN,
+                              frame.flags & 0xFF, lost)  # fmt: skip
+        records.append(pmat1.encode_packet(RX, frame.seq or 0, head + words))
+    return records
 
 
 def frames_to_counts(frames, metadata):
@@ -307,9 +345,17 @@ def journal_path(path):
     return path.with_suffix(JOURNAL_SUFFIX) if path.suffix else path.with_name(path.name + JOURNAL_SUFFIX)
 
 
-def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
-           status_interval_s=0.5, **attrs):  # fmt: skip
+def _record(session, path, **kwargs):
     """Record a session; see :meth:`Session.record` (this is its implementation).
+
+    Takes the arguments of :func:`_record_raw`; returns the NetCDF file written.
+    """
+    return _record_raw(session, path, **kwargs)[0]
+
+
+def _record_raw(session, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
+                status_interval_s=0.5, **attrs):  # fmt: skip
+    """Record a session into ``path``; return the file and the raw recording it holds.
 
     Parameters
     ----------
@@ -335,6 +381,8 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
     -------
     path : pathlib.Path
         The NetCDF file written.
+    raw : xarray.Dataset
+        What it holds (schema ``counts/1``), so that a caller need not read it back.
     """
     from ..io import save
 
@@ -349,7 +397,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
     journal = journal_path(path)
     recorder = Recorder(journal, metadata)
     baseline = session.stats
-    session.add_sink(recorder.write)
+    session.add_sink(recorder.write_frames, batch=True)
     logger.info("recording from %s into %s", session.url, journal)
     started = time.monotonic()
     interrupted = False
@@ -366,7 +414,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         interrupted = True
         logger.info("stopped by Ctrl-C after %.1f s", time.monotonic() - started)
     finally:
-        session.remove_sink(recorder.write)
+        session.remove_sink(recorder.write_frames)
         final = []
 
         def end_stats():  # once the recorder takes no more frames: its counts are final
@@ -392,7 +440,7 @@ def _record(session, path, *, seconds=None, overwrite=False, keep_journal=False,
         "%s: %d frames, %d lost, %.1f s%s", path, raw.sizes["time"], raw.attrs["frames_lost"],
         float(raw.time[-1]), " (interrupted)" if interrupted else "",
     )  # fmt: skip
-    return path
+    return path, raw
 
 
 def _recording_stats(now, baseline, recorder):

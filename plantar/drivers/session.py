@@ -329,10 +329,18 @@ class Session:
                 continue
             now = time.monotonic_ns()
             if data:
+                self._handle_packets()  # any left from the handshake came before these bytes
                 frames = self._parser.feed(data, now)
-                self._handle_packets()
-                for frame in frames:
-                    self._accept(frame)
+                done = 0
+                packets = getattr(self._parser, "packets", None)
+                while packets:  # packets and frames in the order they came: a reboot's INFO flags what follows it
+                    cut = min(max(packets[0].frames_before, done), len(frames))
+                    if cut > done:
+                        self._accept(frames[done:cut])
+                        done = cut
+                    self._handle_packets(1)
+                if len(frames) > done:
+                    self._accept(frames[done:])
             self._keep_streaming(port, now)
         self._close_port()
 
@@ -362,9 +370,11 @@ class Session:
         rate = int(round(self._rate_hz or self.info.get("rate_hz") or 100))
         self._send(port, pmat1.encode_start(self._new_request(), rate_hz=rate, encoding=self._encoding))
 
-    def _handle_packets(self):
+    def _handle_packets(self, n=None):
+        """Act on the decoder's packets other than frames (all of them, or the first ``n``)."""
         packets = getattr(self._parser, "packets", None)
-        while packets:
+        while packets and (n is None or n > 0):
+            n = None if n is None else n - 1
             packet = packets.popleft()
             if packet.type == pmat1.INFO:
                 info = pmat1.parse_info(packet.body)
@@ -389,47 +399,59 @@ class Session:
             elif packet.type == pmat1.LOG:
                 logger.info("%s says: %s", self.url, packet.body.decode("utf-8", "replace").strip())
 
-    def _accept(self, frame):
-        flags = frame.flags
+    def _accept(self, frames):
+        """Check the frames of one read against the scan counter, flag them and hand them to the sinks."""
         with self._lock:
             stats = self._stats
-            if frame.seq is None:
-                frame.seq = self._next_seq
-                self._next_seq = (self._next_seq + 1) & 0xFFFFFFFF
-            elif self._last_seq is not None:
-                step = (frame.seq - self._last_seq) & 0xFFFFFFFF
-                clock, last_clock = frame.t_device_us, self._last_t_device_us
-                clock_restarted = clock is not None and last_clock is not None and clock < last_clock
-                # A reboot: the device said so (an INFO with no request id), or its counter or clock restarted.
-                if self._reboot_pending or clock_restarted or step == 0 or step >= 2**31:
-                    stats.reboots += 1
-                    flags |= FLAG_AFTER_REBOOT
-                    logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
-                elif step > 1:
-                    frame.lost_before = step - 1
-                    stats.lost_frames += step - 1
-                    flags |= FLAG_AFTER_LOSS
-            elif self._reboot_pending:
+            for frame in frames:
+                self._check(frame, stats)
+            self.latest = frames[-1]
+            last_ns = frames[-1].t_host_ns
+            recent = self._recent
+            recent.extend(f.t_host_ns for f in frames)
+            while recent and recent[0] < last_ns - 1_000_000_000:
+                recent.popleft()
+            sinks = tuple(self._sinks)
+        for sink, batch in sinks:
+            if batch:
+                sink(frames)
+            else:
+                for frame in frames:
+                    sink(frame)
+
+    def _check(self, frame, stats):
+        """Number, flag and count one frame (with the lock held)."""
+        flags = frame.flags
+        if frame.seq is None:
+            frame.seq = self._next_seq
+            self._next_seq = (self._next_seq + 1) & 0xFFFFFFFF
+        elif self._last_seq is not None:
+            step = (frame.seq - self._last_seq) & 0xFFFFFFFF
+            clock, last_clock = frame.t_device_us, self._last_t_device_us
+            clock_restarted = clock is not None and last_clock is not None and clock < last_clock
+            # A reboot: the device said so (an INFO with no request id), or its counter or clock restarted.
+            if self._reboot_pending or clock_restarted or step == 0 or step >= 2**31:
                 stats.reboots += 1
                 flags |= FLAG_AFTER_REBOOT
-            self._reboot_pending = False
-            self._last_seq = frame.seq
-            self._last_t_device_us = frame.t_device_us
-            if self._after_reconnect:
-                flags |= FLAG_AFTER_RECONNECT
-                self._after_reconnect = False
-                if stats.gaps_ns and stats.gaps_ns[-1][1] is None:
-                    stats.gaps_ns[-1] = (stats.gaps_ns[-1][0], frame.t_host_ns)
-            frame.flags = flags
-            stats.frames += 1
-            self._last_frame_ns = frame.t_host_ns
-            self._recent.append(frame.t_host_ns)
-            while self._recent and self._recent[0] < frame.t_host_ns - 1_000_000_000:
-                self._recent.popleft()
-            self.latest = frame
-            sinks = tuple(self._sinks)
-        for sink in sinks:
-            sink(frame)
+                logger.warning("%s: device reboot (scan counter %d -> %d)", self.url, self._last_seq, frame.seq)
+            elif step > 1:
+                frame.lost_before = step - 1
+                stats.lost_frames += step - 1
+                flags |= FLAG_AFTER_LOSS
+        elif self._reboot_pending:
+            stats.reboots += 1
+            flags |= FLAG_AFTER_REBOOT
+        self._reboot_pending = False
+        self._last_seq = frame.seq
+        self._last_t_device_us = frame.t_device_us
+        if self._after_reconnect:
+            flags |= FLAG_AFTER_RECONNECT
+            self._after_reconnect = False
+            if stats.gaps_ns and stats.gaps_ns[-1][1] is None:
+                stats.gaps_ns[-1] = (stats.gaps_ns[-1][0], frame.t_host_ns)
+        frame.flags = flags
+        stats.frames += 1
+        self._last_frame_ns = frame.t_host_ns
 
     # ------------------------------------------------------------- reconnection
 
@@ -501,16 +523,19 @@ class Session:
         stats.frame_rate_hz = float(recent)
         return stats
 
-    def add_sink(self, sink):
+    def add_sink(self, sink, *, batch=False):
         """Call ``sink(frame)`` on the reader thread for every frame from now on.
 
         Parameters
         ----------
         sink : callable
             Must return quickly (hand the frame to a queue for slow work).
+        batch : bool
+            Call ``sink(frames)`` instead, once per read of the port, with the
+            list of frames that read brought (oldest first, never empty).
         """
         with self._lock:
-            self._sinks.append(sink)
+            self._sinks.append((sink, bool(batch)))
 
     def remove_sink(self, sink):
         """Stop calling a sink added with :meth:`add_sink`.
@@ -521,8 +546,10 @@ class Session:
             The sink.
         """
         with self._lock:
-            if sink in self._sinks:
-                self._sinks.remove(sink)
+            for i, (added, _) in enumerate(self._sinks):
+                if added == sink:
+                    del self._sinks[i]
+                    break
 
     def frames(self, *, timeout_s=None, max_buffered=10_000):
         """Iterate over the frames as they arrive.

@@ -183,15 +183,24 @@ def read_journal(path):
             path, sum(refused.values()), shape[0], shape[1],
             ", ".join(f"{n} of {r} x {c}" for (r, c), n in sorted(refused.items())),
         )  # fmt: skip
-    # Every frame's cells in one pass, as the wire decoder does.
-    cells = pmat1._decode_zero_runs(view, heads) if heads else []
+    # Every frame's cells in one pass, as the wire decoder does; the frames all have one shape now.
+    malformed = np.array([(h[1] - h[0]) % 2 == 1 for h in heads], bool)  # not whole words
+    if malformed.any():
+        bad += [(extra[i][2], "frame cells do not decode") for i in np.flatnonzero(malformed).tolist()]
+        heads, extra = [h for h, m in zip(heads, malformed) if not m], [e for e, m in zip(extra, malformed) if not m]
+    if heads:
+        payloads = b"".join([view[h[0] : h[1]] for h in heads])
+        flat, malformed = pmat1._expand_zero_runs(payloads, [h[1] - h[0] for h in heads], shape[0] * shape[1])
+        del payloads
+    else:
+        flat, malformed = np.empty(0, np.uint16), np.zeros(0, bool)
     view.release()
-    keep = [i for i, c in enumerate(cells) if c is not None]
-    bad += [(extra[i][2], "frame cells do not decode") for i, c in enumerate(cells) if c is None]
+    keep = np.flatnonzero(~malformed).tolist()
+    bad += [(extra[i][2], "frame cells do not decode") for i in np.flatnonzero(malformed).tolist()]
     if not keep:
         raise FileFormatError(f"cannot read '{path}': the recording holds no frame")
-    counts = np.stack([cells[i] for i in keep])
-    del cells
+    counts = flat.reshape(len(keep), shape[0], shape[1])
+    del flat
     seqs = np.array([heads[i][2] for i in keep], np.int64)
     flags = np.array([heads[i][7] for i in keep], np.uint8)
     t_dev_us = np.array([heads[i][3] for i in keep], np.uint64)

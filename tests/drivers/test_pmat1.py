@@ -295,3 +295,45 @@ def test_refusals_are_counted_by_reason():
     assert parser.stats.rejects == {"version": 1, "crc": 1, "type": 1, "cells": 1}
     assert (parser.stats.bad_versions, parser.stats.crc_errors, parser.stats.bad_lengths) == (1, 1, 1)
     assert parser.stats.implausible == 1 and parser.stats.errors() == 4
+
+
+def _zero_run_reference(cells):
+    """Zero-run words of one frame, word by word from the specification (the slow, obvious way)."""
+    words, i = [], 0
+    while i < len(cells):
+        if cells[i]:
+            words.append(int(cells[i]))
+            i += 1
+            continue
+        n = 0
+        while i < len(cells) and cells[i] == 0 and n < 65535:
+            n += 1
+            i += 1
+        words += [0, n]
+    return struct.pack(f"<{len(words)}H", *words)
+
+
+def test_frames_encoded_together_are_each_encoded_as_alone():
+    """Runs stop at each frame's end, and runs longer than a count are split, as in a frame alone."""
+    rng = np.random.default_rng(5)
+    batches = [(rng.random((5, 97)) < share) * rng.integers(1, 65536, (5, 97)) for share in (0.0, 0.1, 0.5, 1.0)]
+    long = np.zeros((3, 140_000), np.int64)
+    long[1, 0], long[2, -1], long[2, 65_535] = 9, 4, 65535
+    for cells in batches + [long]:
+        words, n_words = pmat1._encode_zero_runs(cells)
+        ends = np.cumsum(2 * n_words)
+        payload = words.tobytes()
+        assert ends[-1] == len(payload)
+        for frame, end, size in zip(cells, ends, 2 * n_words):
+            assert payload[end - size : end] == _zero_run_reference(frame.tolist())
+            assert pmat1.decode_zero_run(payload[end - size : end], frame.size).tolist() == frame.tolist()
+
+
+def test_a_decoded_frame_keeps_the_words_it_arrived_as():
+    """Valid words that are not the encoder's (a run split in two) decode, and are kept as they came."""
+    words = struct.pack("<6H", 5, 0, 2, 0, 2, 7)  # [5, 0, 0, 0, 0, 7] with its run in two pieces
+    body = pmat1.FRAME_HEADER.pack(0, 2, 3, pmat1.ENCODING_ZERO_RUN, 0, 0) + words
+    u16 = pmat1.encode_frame(np.ones((2, 3), int), seq=2, t_device_us=0, encoding=pmat1.ENCODING_U16)
+    frames = Pmat1Parser().feed(pmat1.encode_packet(pmat1.FRAME, 1, body) + u16)
+    assert frames[0].counts.tolist() == [[5, 0, 0], [0, 0, 7]] and frames[0].zero_run == words
+    assert frames[1].counts.tolist() == [[1, 1, 1], [1, 1, 1]] and frames[1].zero_run is None
