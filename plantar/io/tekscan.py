@@ -50,6 +50,7 @@ float32. See ``benchmarks/read_tekscan.py`` for the speed.
 
 import datetime
 import io
+import operator
 import re
 import warnings
 
@@ -60,6 +61,8 @@ from .._schema import MAX_PRESSURE_KPA
 from ..utils import logger
 from ._dispatch import FileFormat
 from ._vendor import (
+    _BLOCK_BYTES,
+    _MAX_CELL_CHARS,
     KPA_PER_MMHG,
     KPA_PER_PSI,
     build_trial,
@@ -72,11 +75,11 @@ from ._vendor import (
 
 _DATA_MARKER = re.compile(rb"^ASCII_DATA @@[ \t]*\r?$", re.MULTILINE)
 #: A line starting with ``Frame``, matched from the newline before it (much faster than ``^`` in MULTILINE).
-_FRAME_LINE = re.compile(rb"\nFrame[ \t]+(\d+)[^\n]*")
+_FRAME_LINE = re.compile(rb"\n(Frame[ \t]+(\d+)[^\n]*)")
 #: The bytes of a row of numbers with LF line ends (B cells and CR are counted apart).
 _NUMBER_BYTES = b"0123456789,.\n"
-#: Cells decoded per chunk by the C parser (about 4 MB of float32).
-_CHUNK_CELLS = 1 << 20
+#: Cells decoded per chunk by the C parser (about 1 MB of float32, which stays in the cache).
+_CHUNK_CELLS = 1 << 18
 _KEY = re.compile(r"^[A-Z][A-Z0-9_]*:?$")
 
 #: Pressure units -> factor to kPa.
@@ -401,10 +404,11 @@ def _frame_layout(path, raw, body_start, marker_line, header):
         return marker_line + 1 + int(i)
 
     # every line that starts with "Frame": the character before it is the previous line's newline
-    matches = list(_FRAME_LINE.finditer(raw, body_start - 1))
-    frame_lines = np.searchsorted(line_starts, [m.start() + 1 for m in matches])
-    if frame_lines.size != np.count_nonzero(is_frame):
-        bad = np.setdiff1d(np.flatnonzero(is_frame), frame_lines)[0]
+    found = _FRAME_LINE.findall(raw, body_start - 1)  # (line, number) of each; all its lines start with F
+    frame_lines = np.flatnonzero(is_frame)
+    if len(found) != frame_lines.size:
+        matched = np.searchsorted(line_starts, [m.start() + 1 for m in _FRAME_LINE.finditer(raw, body_start - 1)])
+        bad = np.setdiff1d(frame_lines, matched)[0]
         raise parse_error(
             path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:text_ends[bad]][:40]!r}"
         )
@@ -442,12 +446,15 @@ def _frame_layout(path, raw, body_start, marker_line, header):
     contiguous = n_rows == (data_after - frame_lines - 1)
     trailing_text = cum_text[next_boundary] - cum_text[data_after]
     wrong = np.flatnonzero((n_rows != rows) | ~contiguous | (trailing_text != 0))
-    matches = matches[: frame_lines.size]
-    too_big = next((m for m in matches if int(m.group(1)) > _MAX_FRAME_NUMBER), None)
-    if too_big is not None:
-        at = int(np.searchsorted(line_starts, too_big.start() + 1))
-        raise parse_error(path, line_no(at), "frame number", f"{too_big.group(1).decode()} is not a frame number")
-    frame_numbers = np.array([int(m.group(1)) for m in matches], np.int64)
+    found = found[: frame_lines.size]
+    numbers = np.array(list(map(operator.itemgetter(1), found)))
+    if numbers.dtype.itemsize > len(str(_MAX_FRAME_NUMBER)) - 1:  # digits enough for a number too big
+        big = next((k for k, text in enumerate(numbers.tolist()) if int(text) > _MAX_FRAME_NUMBER), None)
+        if big is not None:
+            raise parse_error(
+                path, line_no(frame_lines[big]), "frame number", f"{numbers[big].decode()} is not a frame number"
+            )
+    frame_numbers = numbers.astype(np.int64)
     if wrong.size:
         k = int(wrong[0])
         h = int(frame_lines[k])
@@ -493,7 +500,7 @@ def _frame_layout(path, raw, body_start, marker_line, header):
         data_bytes=int(np.sum(stops - starts)) - crlf_data,
         first_offset=int(line_starts[first_frame_line]),
         end_offset=int(line_starts[end]),
-        frame_text=b"".join(m.group(0) for m in matches),
+        frame_text=b"".join(map(operator.itemgetter(0), found)),
         crlf_data=crlf_data,
         crlf_blank=int(np.count_nonzero(crlf[first_frame_line:end] & blank[first_frame_line:end])),
     )
@@ -521,7 +528,7 @@ def _parse_frames(raw, layout, header):
     left = [part.translate(None, _NUMBER_BYTES) for part in (raw, head, tail, layout["frame_text"])]
     in_rows = len(left[0]) - sum(len(part) for part in left[1:]) - layout["crlf_blank"]
     n_b = left[0].count(b"B") - sum(part.count(b"B") for part in left[1:])
-    if in_rows != n_b + layout["crlf_data"]:
+    if in_rows != n_b + layout["crlf_data"] or _has_long_cell(raw, layout["starts"], layout["stops"]):
         return None
     pressure = np.empty((n_frames, rows, cols), np.float32)
     kpa_per_unit = np.float32(header["kpa_per_unit"])
@@ -563,6 +570,37 @@ def _parse_frames(raw, layout, header):
     if done != n_frames or n_nan != n_b:
         return None
     return pressure
+
+
+def _has_long_cell(raw, starts, stops):
+    """Whether a row (in ``starts``/``stops``) holds a cell longer than the cell-by-cell decoding reads.
+
+    Called once the rows are known to hold only digits, dots, B, commas and line
+    ends: a cell's bytes are then the ones >= 46 ("."), and a long cell is a long
+    run of them. Any run of 15 or more covers an aligned 8-byte word of them,
+    found 8 bytes at a time (a byte below 128 is >= 46 if adding 82 sets its top
+    bit, with no carry to the next byte); each such word inside a row is then
+    measured up to 8 bytes either side.
+    """
+    longest = _MAX_CELL_CHARS
+    words = np.frombuffer(raw, np.uint64, count=len(raw) // 8)
+    found = []
+    for i in range(0, words.size, _BLOCK_BYTES // 8):
+        block = words[i : i + _BLOCK_BYTES // 8] + np.uint64(0x5252525252525252)
+        block &= np.uint64(0x8080808080808080)
+        found.append(np.flatnonzero(block == np.uint64(0x8080808080808080)) + i)
+    at = np.concatenate(found) * 8 if found else np.zeros(0, np.int64)
+    frame = np.searchsorted(stops, at, side="right")
+    at = at[(frame < starts.size) & (starts[np.minimum(frame, starts.size - 1)] <= at)]
+    if at.size == 0:
+        return False
+    buf = np.frombuffer(raw, np.uint8)
+    side = np.arange(1, 9)  # a run of 16 or more reaches 8 bytes before or after one of its aligned words
+    before = buf[np.maximum(at[:, None] - side, 0)] >= 46  # nearest first
+    after = buf[np.minimum(at[:, None] + 7 + side, len(raw) - 1)] >= 46
+    run_before = np.argmax(~np.pad(before, ((0, 0), (0, 1))), axis=1)
+    run_after = np.argmax(~np.pad(after, ((0, 0), (0, 1))), axis=1)
+    return bool(np.any(run_before + 8 + run_after > longest))
 
 
 def _parse_frames_exactly(path, raw, marker_line, header):

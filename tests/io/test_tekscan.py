@@ -388,6 +388,35 @@ def test_rows_a_csv_parser_would_accept_are_refused(tmp_path, row):
     assert "\n" not in str(exc.value)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(("cell", "value"), [("000000000000012", 12.0), ("1.0000000000005", 1.0000000000005)])
+def test_cells_of_15_characters_are_read(tmp_path, newline, cell, value):
+    lines = asf_lines(_frames())
+    for k in range(1, 4):  # one cell per frame, at every place in a row
+        target = line_of(lines, f"Frame {k}") + 2 + k
+        cells = lines[target - 1].split(",")
+        cells[k] = cell
+        lines[target - 1] = ",".join(cells)
+    pressure = plantar.read(write(tmp_path / "c.asf", lines, newline)).pressure.values
+    assert [pressure[k - 1, 6 - (2 + k), k] for k in range(1, 4)] == [np.float32(value)] * 3
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("cell", ["0000000000000012", "1.00000000000005", "12345678901234567890123"])
+@pytest.mark.parametrize("column", [0, 1, 3])
+def test_a_cell_of_more_than_15_characters_is_refused(tmp_path, newline, cell, column):
+    """What the cell-by-cell decoding cannot read exactly is refused, wherever the cell lies in the row."""
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 2") + 3
+    cells = lines[target - 1].split(",")
+    cells[column] = cell
+    lines[target - 1] = ",".join(cells)
+    path = write(tmp_path / "c.asf", lines, newline)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 2", "row 3", f"column {column + 1}", f"'{cell}' is not a number")
+
+
 def test_a_row_ending_in_two_carriage_returns_is_refused(tmp_path):
     lines = asf_lines(_frames())
     target = line_of(lines, "Frame 2") + 3
