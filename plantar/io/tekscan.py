@@ -549,6 +549,7 @@ def _parse_frames(raw, layout, header):
                 comment="F",
                 skip_blank_lines=True,
                 engine="c",
+                low_memory=False,
                 nrows=n_frames * rows,
                 chunksize=chunk_frames * rows,
             )
