@@ -516,8 +516,9 @@ def _parse_frames(raw, layout, header):
     wrong) unless it can tell that the cell-by-cell decoding would read the
     same values: the rows hold only digits, dots, commas, ``B`` and their line
     ends (no sign, exponent, space or other text the C parser would accept),
-    the C parser read every cell as a number or ``B`` (so no empty cell and no
-    short row), as many NaN as ``B`` cells, and no pressure of 100 MPa or more.
+    no cell is longer than the cell-by-cell decoding reads (15 characters), the
+    C parser read every cell as a number or ``B`` (so no empty cell and no short
+    row), as many NaN as ``B`` cells, and no pressure of 100 MPa or more.
     A cell of digits and one dot is the correctly rounded double of its text,
     as :func:`plantar.io._vendor.parse_table` reads it, rounded to float32.
     """
@@ -528,6 +529,7 @@ def _parse_frames(raw, layout, header):
     left = [part.translate(None, _NUMBER_BYTES) for part in (raw, head, tail, layout["frame_text"])]
     in_rows = len(left[0]) - sum(len(part) for part in left[1:]) - layout["crlf_blank"]
     n_b = left[0].count(b"B") - sum(part.count(b"B") for part in left[1:])
+    del left, head, tail
     if in_rows != n_b + layout["crlf_data"] or _has_long_cell(raw, layout["starts"], layout["stops"]):
         return None
     pressure = np.empty((n_frames, rows, cols), np.float32)
