@@ -37,19 +37,32 @@ the hallux at +x; the right file is the mirror image. ``time`` is ``(n - n0) *
 SECONDS_PER_FRAME`` for frame number ``n`` (``n0`` the first frame in the file);
 the frame numbers are kept in the variable ``frame_number``.
 
-Parsing is vectorised: the lines are classified with numpy, and all cells are
-decoded with :func:`plantar.io._vendor.parse_table` (no Python loop over cells),
-at well over 30 MB/s (see ``benchmarks/read_tekscan.py``).
+Parsing is vectorised: the lines are classified with numpy, and the cells are
+decoded by pandas' C parser in chunks of frames, written straight into the
+trial's array (toes toward +y). The C parser accepts more than the grammar (signs,
+exponents, spaces, quotes, ``inf``), so its values are used only when the rows
+hold nothing but digits, dots, commas, ``B`` and line ends and every cell was
+read (as many NaN as ``B`` cells); otherwise the cells are decoded one by one by
+:func:`plantar.io._vendor.parse_table`, which names the first wrong cell. Either
+way a cell's value is the correctly rounded double of its text, rounded to
+float32. See ``benchmarks/read_tekscan.py`` for the speed.
 """
 
 import datetime
+import io
+import operator
 import re
+import warnings
 
 import numpy as np
+import pandas as pd
 
 from .._schema import MAX_PRESSURE_KPA
+from ..utils import logger
 from ._dispatch import FileFormat
 from ._vendor import (
+    _BLOCK_BYTES,
+    _MAX_CELL_CHARS,
     KPA_PER_MMHG,
     KPA_PER_PSI,
     build_trial,
@@ -60,8 +73,13 @@ from ._vendor import (
     parse_table,
 )
 
-_DATA_MARKER = re.compile(rb"^ASCII_DATA @@[ \t]*$", re.MULTILINE)
-_FRAME_LINE = re.compile(rb"^Frame[ \t]+(\d+)[^\n]*$", re.MULTILINE)
+_DATA_MARKER = re.compile(rb"^ASCII_DATA @@[ \t]*\r?$", re.MULTILINE)
+#: A line starting with ``Frame``, matched from the newline before it (much faster than ``^`` in MULTILINE).
+_FRAME_LINE = re.compile(rb"\n(Frame[ \t]+(\d+)[^\n]*)")
+#: The bytes of a row of numbers with LF line ends (B cells and CR are counted apart).
+_NUMBER_BYTES = b"0123456789,.\n"
+#: Cells decoded per chunk by the C parser (about 1 MB of float32, which stays in the cache).
+_CHUNK_CELLS = 1 << 18
 _KEY = re.compile(r"^[A-Z][A-Z0-9_]*:?$")
 
 #: Pressure units -> factor to kPa.
@@ -162,8 +180,6 @@ def read(path):
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = b"   " + raw[3:]  # keep byte offsets (and line numbers) unchanged
-    if b"\r" in raw:
-        raw = raw.replace(b"\r\n", b"\n")
     marker = _DATA_MARKER.search(raw)
     if marker is None:
         last_line = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
@@ -171,43 +187,21 @@ def read(path):
             path, last_line, "'ASCII_DATA @@'", "not found: the header never ends (not a Tekscan movie, or truncated)"
         )
     marker_line = raw.count(b"\n", 0, marker.start()) + 1
-    header = _read_header(path, raw[: marker.start()].decode("latin-1"), marker_line)
-    body_start = min(marker.end() + 1, len(raw))
-    buf = np.frombuffer(raw, np.uint8)
-    frame_numbers, starts, stops = _frame_layout(path, raw, buf, body_start, marker_line, header)
-    n_frames = frame_numbers.size
-    if int(np.sum(stops - starts)) < n_frames * header["rows"] * header["cols"] * 2:  # a cell is >= 2 bytes
+    header_text = raw[: marker.start()].replace(b"\r\n", b"\n").decode("latin-1")
+    header = _read_header(path, header_text, marker_line)
+    layout = _frame_layout(path, raw, min(marker.end() + 1, len(raw)), marker_line, header)
+    frame_numbers = layout["frame_numbers"]
+    if layout["data_bytes"] < frame_numbers.size * header["rows"] * header["cols"] * 2:  # a cell is >= 2 bytes
         raise parse_error(
             path,
             header["lines"]["COLS"],
             "header field 'COLS'",
             f"{header['cols']} columns do not fit in the frames' rows (too few cells)",
         )
-    values = np.empty(n_frames * header["rows"] * header["cols"], np.float32)
-    problem = parse_table(buf, starts, stops, n_cols=header["cols"], out=values)
-    if problem is not None:
-        offset, what = problem
-        line = raw.count(b"\n", 0, offset) + 1
-        frame = int(np.searchsorted(stops, offset, side="right"))
-        row = raw.count(b"\n", int(starts[min(frame, n_frames - 1)]), offset) + 1
-        col = raw.count(b",", raw.rfind(b"\n", 0, offset) + 1, offset) + 1
-        field = f"cell of frame {frame_numbers[min(frame, n_frames - 1)]}, row {row}"
-        if not what.endswith(f"expected {header['cols']}"):
-            field += f", column {col}"
-        raise parse_error(path, line, field, what)
-    frames = values.reshape(n_frames, header["rows"], header["cols"])
-    if header["kpa_per_unit"] != 1.0:
-        frames *= np.float32(header["kpa_per_unit"])
-    bad = implausible_pressure(frames)  # parse_table reads no minus sign: too high is what remains
-    if bad is not None:
-        frame, row, col = bad
-        line = raw.count(b"\n", 0, int(starts[frame])) + 1 + row
-        raise parse_error(
-            path,
-            line,
-            f"cell of frame {frame_numbers[frame]}, row {row + 1}, column {col + 1}",
-            f"{frames[bad]:g} kPa is not a plausible pressure (0 .. 100000 kPa)",
-        )
+    pressure = _parse_frames(raw, layout, header)
+    if pressure is None:  # the text is not plainly numbers and B: decode it cell by cell, naming what is wrong
+        logger.debug("'%s': frames read cell by cell", path)
+        pressure = _parse_frames_exactly(path, raw.replace(b"\r\n", b"\n"), marker_line, header)
     spf = header["seconds_per_frame"]
     time_s = (frame_numbers - frame_numbers[0]) * spf
     start_time = header["start"]
@@ -215,7 +209,7 @@ def read(path):
         start_time = (start_time + datetime.timedelta(seconds=(int(frame_numbers[0]) - 1) * spf)).isoformat()
     return build_trial(
         path,
-        frames[:, ::-1, :],  # row 0 is the toe end: toes toward +y
+        pressure,
         pitch_mm=(header["col_spacing_mm"], header["row_spacing_mm"]),
         rate_hz=1.0 / spf,
         time_s=time_s,
@@ -367,35 +361,56 @@ def _read_header(path, text, marker_line):
     )
 
 
-def _frame_layout(path, raw, buf, body_start, marker_line, header):
-    """Frame numbers and the byte range of each frame's rows, all checked.
+def _frame_layout(path, raw, body_start, marker_line, header):
+    """Where the frames are, all checked: a dict of arrays and offsets.
 
     Every line after ``ASCII_DATA @@`` is classified at once (blank, ``Frame``,
     ``@@``, or data); then each frame must be its header line, exactly ``ROWS``
-    data lines and blank lines up to the next frame or the closing ``@@``.
+    data lines and blank lines up to the next frame or the closing ``@@``. A
+    carriage return before a line's newline belongs to the line end, so a CRLF
+    file gives the same lines (and errors) as its LF copy.
+
+    Returns ``frame_numbers``; ``starts`` and ``stops``, the byte range of each
+    frame's rows (with their line ends); ``data_bytes``, the bytes those rows
+    would take with LF line ends; ``first_offset`` and ``end_offset``, where the
+    first ``Frame`` line and the closing ``@@`` line start; ``frame_text``, the
+    ``Frame`` lines; ``crlf_data`` and ``crlf_blank``, how many data lines and
+    blank lines (between the first frame and ``@@``) end with CRLF.
     """
     rows = header["rows"]
+    buf = np.frombuffer(raw, np.uint8)
     newlines = find_byte(buf, 10, body_start)
-    line_starts = np.concatenate([[body_start], newlines + 1])
-    line_ends = np.concatenate([newlines, [len(raw)]])
+    line_starts = np.empty(newlines.size + 1, np.int64)
+    line_starts[0] = body_start
+    np.add(newlines, 1, out=line_starts[1:])
+    line_ends = np.append(newlines, len(raw))
     if line_starts[-1] == len(raw):  # the file ends with a newline: no last line
         line_starts, line_ends = line_starts[:-1], line_ends[:-1]
-    lengths = line_ends - line_starts
+    # a CR right before a newline is part of the line end (an empty line's byte before is a newline)
+    crlf = buf[np.maximum(line_ends - 1, 0)] == 13
+    if crlf.size and line_ends[-1] == len(raw):
+        crlf[-1] = False
+    text_ends = line_ends - crlf
+    blank = text_ends == line_starts
     first_byte = buf[np.minimum(line_starts, len(raw) - 1)] if len(raw) else np.zeros(0, np.uint8)
-    blank = lengths == 0
-    is_frame = ~blank & (first_byte == ord("F"))
-    is_end = ~blank & (first_byte == ord("@"))
-    is_data = ~blank & ~is_frame & ~is_end
+    is_frame = first_byte == ord("F")
+    is_frame &= ~blank
+    is_end = first_byte == ord("@")
+    is_end &= ~blank
+    is_data = ~(blank | is_frame | is_end)
+    count_type = np.int32 if line_starts.size < 2**31 - 1 else np.int64
 
     def line_no(i):
         return marker_line + 1 + int(i)
 
-    matches = list(_FRAME_LINE.finditer(raw, body_start))
-    frame_lines = np.searchsorted(line_starts, [m.start() for m in matches])
-    if frame_lines.size != np.count_nonzero(is_frame):
-        bad = np.setdiff1d(np.flatnonzero(is_frame), frame_lines)[0]
+    # every line that starts with "Frame": the character before it is the previous line's newline
+    found = _FRAME_LINE.findall(raw, body_start - 1)  # (line, number) of each; all its lines start with F
+    frame_lines = np.flatnonzero(is_frame)
+    if len(found) != frame_lines.size:
+        matched = np.searchsorted(line_starts, [m.start() + 1 for m in _FRAME_LINE.finditer(raw, body_start - 1)])
+        bad = np.setdiff1d(frame_lines, matched)[0]
         raise parse_error(
-            path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:line_ends[bad]][:40]!r}"
+            path, line_no(bad), "frame line", f"expected 'Frame <n>', got {raw[line_starts[bad]:text_ends[bad]][:40]!r}"
         )
     end_lines = np.flatnonzero(is_end)
     if end_lines.size == 0:
@@ -405,7 +420,7 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
             "closing '@@'",
             "not found before the end of the file (truncated?)",
         )
-    if raw[line_starts[end_lines[0]] : line_ends[end_lines[0]]].strip() != b"@@":
+    if raw[line_starts[end_lines[0]] : text_ends[end_lines[0]]].strip() != b"@@":
         raise parse_error(path, line_no(end_lines[0]), "closing '@@'", "expected a line '@@'")
     end = int(end_lines[0])
     frame_lines = frame_lines[frame_lines < end]
@@ -421,19 +436,25 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
         raise parse_error(path, line_no(bad), "body", "expected 'Frame <n>' as the first line after 'ASCII_DATA @@'")
 
     # rows: exactly ROWS data lines right after each Frame line, then blank lines
-    cum_data = np.concatenate([[0], np.cumsum(is_data)])
-    cum_text = np.concatenate([[0], np.cumsum(~blank)])
+    cum_data = np.zeros(line_starts.size + 1, count_type)
+    np.cumsum(is_data, dtype=count_type, out=cum_data[1:])
+    cum_text = np.zeros(line_starts.size + 1, count_type)
+    np.cumsum(~blank, dtype=count_type, out=cum_text[1:])
     next_boundary = np.append(frame_lines[1:], end)
     data_after = np.minimum(frame_lines + 1 + rows, next_boundary)
     n_rows = cum_data[data_after] - cum_data[frame_lines + 1]
     contiguous = n_rows == (data_after - frame_lines - 1)
     trailing_text = cum_text[next_boundary] - cum_text[data_after]
     wrong = np.flatnonzero((n_rows != rows) | ~contiguous | (trailing_text != 0))
-    too_big = next((m for m in matches[: frame_lines.size] if int(m.group(1)) > _MAX_FRAME_NUMBER), None)
-    if too_big is not None:
-        at = int(np.searchsorted(line_starts, too_big.start()))
-        raise parse_error(path, line_no(at), "frame number", f"{too_big.group(1).decode()} is not a frame number")
-    frame_numbers = np.array([int(m.group(1)) for m in matches[: frame_lines.size]], np.int64)
+    found = found[: frame_lines.size]
+    numbers = np.array(list(map(operator.itemgetter(1), found)))
+    if numbers.dtype.itemsize > len(str(_MAX_FRAME_NUMBER)) - 1:  # digits enough for a number too big
+        big = next((k for k, text in enumerate(numbers.tolist()) if int(text) > _MAX_FRAME_NUMBER), None)
+        if big is not None:
+            raise parse_error(
+                path, line_no(frame_lines[big]), "frame number", f"{numbers[big].decode()} is not a frame number"
+            )
+    frame_numbers = numbers.astype(np.int64)
     if wrong.size:
         k = int(wrong[0])
         h = int(frame_lines[k])
@@ -470,7 +491,158 @@ def _frame_layout(path, raw, buf, body_start, marker_line, header):
         )
     starts = line_starts[frame_lines + 1]
     stops = line_ends[frame_lines + rows] + 1
-    return frame_numbers, starts, stops
+    # between the first frame and "@@", every data line is a frame's row (checked above)
+    crlf_data = int(np.count_nonzero(crlf[first_frame_line:end] & is_data[first_frame_line:end]))
+    return dict(
+        frame_numbers=frame_numbers,
+        starts=starts,
+        stops=stops,
+        data_bytes=int(np.sum(stops - starts)) - crlf_data,
+        first_offset=int(line_starts[first_frame_line]),
+        end_offset=int(line_starts[end]),
+        frame_text=b"".join(map(operator.itemgetter(0), found)),
+        crlf_data=crlf_data,
+        crlf_blank=int(np.count_nonzero(crlf[first_frame_line:end] & blank[first_frame_line:end])),
+    )
+
+
+def _parse_frames(raw, layout, header):
+    """The pressure of every frame (kPa, toes toward +y), decoded by pandas' C parser; None if in doubt.
+
+    The fast path for the frames of a valid file. It reads the text between
+    the first ``Frame`` line and the closing ``@@`` in chunks of frames, with
+    ``Frame`` lines taken for comments and blank lines skipped, and returns
+    None (so that :func:`_parse_frames_exactly` decides, and names what is
+    wrong) unless it can tell that the cell-by-cell decoding would read the
+    same values: the rows hold only digits, dots, commas, ``B`` and their line
+    ends (no sign, exponent, space or other text the C parser would accept),
+    no cell is longer than the cell-by-cell decoding reads (15 characters), the
+    C parser read every cell as a number or ``B`` (so no empty cell and no short
+    row), as many NaN as ``B`` cells, and no pressure of 100 MPa or more.
+    A cell of digits and one dot is the correctly rounded double of its text,
+    as :func:`plantar.io._vendor.parse_table` reads it, rounded to float32.
+    """
+    rows, cols = header["rows"], header["cols"]
+    n_frames = layout["frame_numbers"].size
+    head, tail = raw[: layout["first_offset"]], raw[layout["end_offset"] :]
+    # what the rows hold besides digits, dots, commas and newlines: B cells and CRLF ends, nothing else
+    left = [part.translate(None, _NUMBER_BYTES) for part in (raw, head, tail, layout["frame_text"])]
+    in_rows = len(left[0]) - sum(len(part) for part in left[1:]) - layout["crlf_blank"]
+    n_b = left[0].count(b"B") - sum(part.count(b"B") for part in left[1:])
+    del left, head, tail
+    if in_rows != n_b + layout["crlf_data"] or _has_long_cell(raw, layout["starts"], layout["stops"]):
+        return None
+    pressure = np.empty((n_frames, rows, cols), np.float32)
+    kpa_per_unit = np.float32(header["kpa_per_unit"])
+    chunk_frames = max(1, _CHUNK_CELLS // (rows * cols))
+    stream = io.BytesIO(raw)
+    stream.seek(layout["first_offset"])
+    done = n_nan = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning from the parser means: decode cell by cell
+            chunks = pd.read_csv(
+                stream,
+                sep=",",
+                header=None,
+                dtype=np.float32,
+                na_values=["B"],
+                keep_default_na=False,
+                comment="F",
+                skip_blank_lines=True,
+                engine="c",
+                low_memory=False,
+                nrows=n_frames * rows,
+                chunksize=chunk_frames * rows,
+            )
+            with chunks:
+                for chunk in chunks:
+                    values = chunk.to_numpy(np.float32)
+                    if values.shape[1] != cols or values.shape[0] % rows or done + values.shape[0] // rows > n_frames:
+                        return None
+                    n_nan += np.count_nonzero(np.isnan(values))
+                    if kpa_per_unit != 1:
+                        values *= kpa_per_unit
+                    if values.size and np.fmax.reduce(values, axis=None) >= MAX_PRESSURE_KPA:
+                        return None
+                    k = values.shape[0] // rows
+                    pressure[done : done + k, ::-1, :] = values.reshape(k, rows, cols)  # toes toward +y
+                    done += k
+    except (ValueError, OverflowError, Warning):
+        return None
+    if done != n_frames or n_nan != n_b:
+        return None
+    return pressure
+
+
+def _has_long_cell(raw, starts, stops):
+    """Whether a row (in ``starts``/``stops``) holds a cell longer than the cell-by-cell decoding reads.
+
+    Called once the rows are known to hold only digits, dots, B, commas and line
+    ends: a cell's bytes are then the ones >= 46 ("."), and a long cell is a long
+    run of them. Any run of 15 or more covers an aligned 8-byte word of them,
+    found 8 bytes at a time (a byte below 128 is >= 46 if adding 82 sets its top
+    bit, with no carry to the next byte); each such word inside a row is then
+    measured up to 8 bytes either side.
+    """
+    longest = _MAX_CELL_CHARS
+    words = np.frombuffer(raw, np.uint64, count=len(raw) // 8)
+    found = []
+    for i in range(0, words.size, _BLOCK_BYTES // 8):
+        block = words[i : i + _BLOCK_BYTES // 8] + np.uint64(0x5252525252525252)
+        block &= np.uint64(0x8080808080808080)
+        found.append(np.flatnonzero(block == np.uint64(0x8080808080808080)) + i)
+    at = np.concatenate(found) * 8 if found else np.zeros(0, np.int64)
+    frame = np.searchsorted(stops, at, side="right")
+    at = at[(frame < starts.size) & (starts[np.minimum(frame, starts.size - 1)] <= at)]
+    if at.size == 0:
+        return False
+    buf = np.frombuffer(raw, np.uint8)
+    side = np.arange(1, 9)  # a run of 16 or more reaches 8 bytes before or after one of its aligned words
+    before = buf[np.maximum(at[:, None] - side, 0)] >= 46  # nearest first
+    after = buf[np.minimum(at[:, None] + 7 + side, len(raw) - 1)] >= 46
+    run_before = np.argmax(~np.pad(before, ((0, 0), (0, 1))), axis=1)
+    run_after = np.argmax(~np.pad(after, ((0, 0), (0, 1))), axis=1)
+    return bool(np.any(run_before + 8 + run_after > longest))
+
+
+def _parse_frames_exactly(path, raw, marker_line, header):
+    """The pressure of every frame (kPa, toes toward +y), decoded cell by cell from an LF text.
+
+    Raises the :class:`FileFormatError` naming the line, frame, row and column of
+    the first cell that is not a number (or of a row of too many or too few cells),
+    else of the first implausible pressure.
+    """
+    layout = _frame_layout(path, raw, min(_DATA_MARKER.search(raw).end() + 1, len(raw)), marker_line, header)
+    frame_numbers, starts, stops = layout["frame_numbers"], layout["starts"], layout["stops"]
+    n_frames = frame_numbers.size
+    buf = np.frombuffer(raw, np.uint8)
+    values = np.empty(n_frames * header["rows"] * header["cols"], np.float32)
+    problem = parse_table(buf, starts, stops, n_cols=header["cols"], out=values)
+    if problem is not None:
+        offset, what = problem
+        line = raw.count(b"\n", 0, offset) + 1
+        frame = int(np.searchsorted(stops, offset, side="right"))
+        row = raw.count(b"\n", int(starts[min(frame, n_frames - 1)]), offset) + 1
+        col = raw.count(b",", raw.rfind(b"\n", 0, offset) + 1, offset) + 1
+        field = f"cell of frame {frame_numbers[min(frame, n_frames - 1)]}, row {row}"
+        if not what.endswith(f"expected {header['cols']}"):
+            field += f", column {col}"
+        raise parse_error(path, line, field, what)
+    frames = values.reshape(n_frames, header["rows"], header["cols"])
+    if header["kpa_per_unit"] != 1.0:
+        frames *= np.float32(header["kpa_per_unit"])
+    bad = implausible_pressure(frames)  # parse_table reads no minus sign: too high is what remains
+    if bad is not None:
+        frame, row, col = bad
+        line = raw.count(b"\n", 0, int(starts[frame])) + 1 + row
+        raise parse_error(
+            path,
+            line,
+            f"cell of frame {frame_numbers[frame]}, row {row + 1}, column {col + 1}",
+            f"{frames[bad]:g} kPa is not a plausible pressure (0 .. 100000 kPa)",
+        )
+    return np.ascontiguousarray(frames[:, ::-1, :])  # row 0 is the toe end: toes toward +y
 
 
 FORMAT = FileFormat(

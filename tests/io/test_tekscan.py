@@ -295,6 +295,141 @@ def test_recognised_by_content_whatever_the_name(tmp_path):
 
 
 # --------------------------------------------------------------------------------------
+# the frames are decoded by a C parser: the values are those of the text, cell by cell
+
+
+def _decimal_cells(n=4, rows=7, cols=5, seed=3):
+    """Text cells of every form the grammar allows (digits, digits.digits, .digits, digits., B), below 100."""
+    rng = np.random.default_rng(seed)
+    cells = np.empty((n, rows, cols), object)
+    for index in np.ndindex(cells.shape):
+        whole = "".join(rng.integers(0, 10, int(rng.integers(0, 3))).astype(str))
+        fraction = "".join(rng.integers(0, 10, int(rng.integers(0, 11))).astype(str))
+        cells[index] = whole + "." + fraction if whole + fraction and rng.random() < 0.8 else whole or "0"
+    cells[:, 0, 0] = cells[:, -1, -1] = "B"
+    cells[1, 2, :5] = ["5.", ".25", "007", "0", "B"]
+    return cells
+
+
+def _cell_lines(cells, **options):
+    """Movie lines holding ``cells`` (strings) instead of numbers."""
+    lines = asf_lines(np.zeros(cells.shape), **options)
+    at = [i for i, line in enumerate(lines) if line.startswith("Frame ")]
+    for k, i in enumerate(at):
+        lines[i + 1 : i + 1 + cells.shape[1]] = [",".join(row) for row in cells[k]]
+    return lines
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(("units", "kpa_per_unit"), [("KPa", 1.0), ("PSI", 6.894757), ("MPa", 1000.0), ("mmHg", 0.1333224)])
+def test_cells_read_as_the_correctly_rounded_float_of_their_text(tmp_path, monkeypatch, newline, units, kpa_per_unit):
+    """Bit for bit: float32(float(text)) times the float32 unit factor, B = NaN, by the C parser's path."""
+    cells = _decimal_cells()
+    path = write(tmp_path / "d.asf", _cell_lines(cells, units=units), newline)
+    expected = np.array([np.nan if c == "B" else float(c) for c in cells.ravel()]).astype(np.float32)
+    expected = (expected * np.float32(kpa_per_unit)).reshape(cells.shape)[:, ::-1, :]
+
+    def exact_path_not_expected(*args):
+        raise AssertionError("a valid file was decoded cell by cell")
+
+    monkeypatch.setattr(tekscan, "_parse_frames_exactly", exact_path_not_expected)
+    values = plantar.read(path).pressure.values
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(values.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_c_parser_and_the_cell_by_cell_decoding_agree(tmp_path, newline):
+    cells = _decimal_cells(n=6, rows=9, cols=7, seed=8)
+    path = write(tmp_path / "d.asf", _cell_lines(cells, units="PSI"), newline)
+    raw = path.read_bytes()
+    marker_line = raw.count(b"\n", 0, raw.index(b"ASCII_DATA @@")) + 1
+    header = tekscan._read_header(path, raw[: raw.index(b"ASCII_DATA @@")].decode("latin-1"), marker_line)
+    exact = tekscan._parse_frames_exactly(path, raw.replace(b"\r\n", b"\n"), marker_line, header)
+    np.testing.assert_array_equal(plantar.read(path).pressure.values.view(np.uint32), exact.view(np.uint32))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_real_files_are_read_by_the_c_parser(real, monkeypatch, newline, tmp_path):
+    path, trial = real
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", newline.encode()))
+
+    def exact_path_not_expected(*args):
+        raise AssertionError("a valid file was decoded cell by cell")
+
+    monkeypatch.setattr(tekscan, "_parse_frames_exactly", exact_path_not_expected)
+    again = plantar.read(copy).pressure.values
+    np.testing.assert_array_equal(again.view(np.uint32), trial.pressure.values.view(np.uint32))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "F,1,2,3",  # a row the C parser would take for a comment
+        "Frame 9",  # a frame line where a row belongs
+        "1,2,3,4\r\r",  # a carriage return left before the line end
+        "1,2\r3,4",  # a lone carriage return: a line end to a CSV parser
+        "1,2,3,4,",  # an empty last cell
+        "1,2,3",  # a cell too few (the C parser would fill it with NaN)
+        '1,"2",3,4',  # quotes a CSV parser would strip
+        "1, 2,3,4",  # a space a C parser would skip
+        "1,2,3,4\x00",  # a NUL byte, where a C string would end
+    ],
+)
+def test_rows_a_csv_parser_would_accept_are_refused(tmp_path, row):
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 2") + 3
+    lines[target - 1] = row
+    path = write(tmp_path / "r.asf", lines)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}")
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(("cell", "value"), [("000000000000012", 12.0), ("1.0000000000005", 1.0000000000005)])
+def test_cells_of_15_characters_are_read(tmp_path, newline, cell, value):
+    lines = asf_lines(_frames())
+    for k in range(1, 4):  # one cell per frame, at every place in a row
+        target = line_of(lines, f"Frame {k}") + 2 + k
+        cells = lines[target - 1].split(",")
+        cells[k] = cell
+        lines[target - 1] = ",".join(cells)
+    pressure = plantar.read(write(tmp_path / "c.asf", lines, newline)).pressure.values
+    assert [pressure[k - 1, 6 - (2 + k), k] for k in range(1, 4)] == [np.float32(value)] * 3
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("cell", ["0000000000000012", "1.00000000000005", "12345678901234567890123"])
+@pytest.mark.parametrize("column", [0, 1, 3])
+def test_a_cell_of_more_than_15_characters_is_refused(tmp_path, newline, cell, column):
+    """What the cell-by-cell decoding cannot read exactly is refused, wherever the cell lies in the row."""
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 2") + 3
+    cells = lines[target - 1].split(",")
+    cells[column] = cell
+    lines[target - 1] = ",".join(cells)
+    path = write(tmp_path / "c.asf", lines, newline)
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 2", "row 3", f"column {column + 1}", f"'{cell}' is not a number")
+
+
+def test_a_row_ending_in_two_carriage_returns_is_refused(tmp_path):
+    lines = asf_lines(_frames())
+    target = line_of(lines, "Frame 2") + 3
+    path = tmp_path / "cr.asf"
+    text = "\r\n".join(lines) + "\r\n"
+    at = len("\r\n".join(lines[: target - 1])) + 2  # start of the target line
+    path.write_bytes(text[:at].encode() + text[at:].replace("\r\n", "\r\r\n", 1).encode())
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, f"line {target}", "frame 2", "row 3")
+
+
+# --------------------------------------------------------------------------------------
 # bad input: FileFormatError naming the file, the line and the field
 
 
@@ -359,7 +494,7 @@ def test_garbage_in_a_cell(tmp_path):
     assert_names(exc, path, f"line {target}", "frame 3", "row 3", "column 3", "'1x7'")
 
 
-@pytest.mark.parametrize("cell", ["", "-5", "1.2.3", "nan", "B7", "1e3"])
+@pytest.mark.parametrize("cell", ["", "-5", "1.2.3", "nan", "B7", "1e3", ".", "+5", " 5", "5 ", "inf", "1E3", "0x1a", "BB"])
 def test_cells_that_are_not_numbers(tmp_path, cell):
     lines = asf_lines(_frames())
     target = line_of(lines, "Frame 1") + 4
