@@ -185,16 +185,36 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     >>> m["relative_load"][1:3].round(1).tolist()
     [66.7, 33.3]
     """
-    p = np.nan_to_num(np.asarray(step_pressure, dtype=np.float64))
+    p = np.asarray(step_pressure)
     labels = np.asarray(labels)
     time = np.asarray(time_s, dtype=float)
     n_frames = p.shape[0]
     flat = p.reshape(n_frames, -1)
-    member = _region_members(labels.ravel())  # (11, n_sensels) bool
-    loaded = flat > threshold_kpa
-    force = flat @ member.T * sensel_area_mm2 * 1e-3  # N, (n_frames, 11)
-    peak_sensel = np.where(member[None], flat[:, None, :], 0.0).max(axis=2)  # (n_frames, 11)
-    loaded_area = (loaded[:, None, :] & member[None]).sum(axis=2) * sensel_area_mm2  # mm2
+    # Only the labelled sensels count, each in exactly one base region: gather them sorted by region, reduce
+    # each base region's columns at once (reduceat), then combine base regions into the 11 regions.
+    label_flat = labels.ravel()
+    inside = np.flatnonzero(label_flat > 0)
+    order = inside[np.argsort(label_flat[inside], kind="stable")]
+    flat = np.nan_to_num(flat[:, order].astype(np.float64))
+    base_ids, starts = np.unique(label_flat[order], return_index=True)
+    from .regions import region_matrix  # regions sits above metrics
+
+    combine = region_matrix().T[:, base_ids - 1]  # (11, present base regions)
+    if starts.size:
+        base_force = np.add.reduceat(flat, starts, axis=1)
+        base_peak = np.maximum.reduceat(flat, starts, axis=1)
+        loaded = flat > threshold_kpa
+        base_loaded = np.add.reduceat(loaded, starts, axis=1, dtype=np.int64)
+        base_ever = np.add.reduceat(loaded.any(axis=0), starts, dtype=np.int64)
+        base_max = np.maximum.reduceat(flat.max(axis=0), starts)
+    else:
+        base_force = base_peak = np.zeros((n_frames, 0))
+        base_loaded = np.zeros((n_frames, 0), dtype=np.int64)
+        base_ever, base_max = np.zeros(0, dtype=np.int64), np.zeros(0)
+    force = base_force @ combine.T * sensel_area_mm2 * 1e-3  # N, (n_frames, 11)
+    # Pressure is >= 0, so a region's peak is the largest of its base regions' peaks (0 if it has none).
+    peak_sensel = np.where(combine[None], base_peak[:, None, :], 0.0).max(axis=2, initial=0.0)  # (n_frames, 11)
+    loaded_area = (base_loaded @ combine.T) * sensel_area_mm2  # mm2
     # Trapezoids from the frame before the first contact to the frame after the last
     # (both unloaded), at the median frame period.
     dt = float(np.median(np.diff(time))) if n_frames > 1 else 0.0
@@ -209,14 +229,13 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     first = np.argmax(carried, axis=0)
     last = n_frames - 1 - np.argmax(carried[::-1], axis=0)
     contact_time = np.where(carried.any(axis=0), time[last] - time[first] + dt, 0.0)
-    ever = (flat.max(axis=0) > threshold_kpa)[None] & member
     return {
-        "peak_pressure": np.where(member, flat.max(axis=0)[None], 0.0).max(axis=1),
+        "peak_pressure": np.where(combine, base_max[None], 0.0).max(axis=1, initial=0.0),
         "mean_pressure": mean_pressure,
         "max_force": force.max(axis=0),
         "force_time_integral": fti,
         "pressure_time_integral": pti,
-        "contact_area": ever.sum(axis=1) * sensel_area_mm2,
+        "contact_area": (combine @ base_ever) * sensel_area_mm2,
         "contact_time": contact_time,
         "relative_load": relative,
         "force": force,
@@ -278,15 +297,6 @@ def time_normalise(values, time_s, *, t_on_s=None, t_off_s=None, n_points=101):
         if finite.any():
             out[:, j] = np.interp(at, time[finite], columns[finite, j])
     return out.reshape((n_points,) + values.shape[1:])
-
-
-def _region_members(labels):
-    """(11, n) membership of labelled points in every region of REGIONS."""
-    from .regions import BASE_REGIONS, REGIONS
-
-    base = labels[None, :] == np.arange(1, len(BASE_REGIONS) + 1)[:, None]  # (7, n)
-    matrix = np.array([[name in members for name in BASE_REGIONS] for members in REGIONS.values()])
-    return (matrix.astype(np.int8) @ base.astype(np.int8)) > 0
 
 
 def cpei(cop_x_mm, cop_y_mm, geometry, side, footprint, x_mm, y_mm):
