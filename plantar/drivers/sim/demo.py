@@ -19,7 +19,7 @@ DEMO_SERIAL = "VM-0100"
 
 @fill_doc
 @verbose
-def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verbose=None):
+def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=12.0, seed=0, verbose=None):
     """Record the demo walker in each condition from a calibrated virtual mat.
 
     The demo mat (:data:`DEMO_MAT`: 2 m x 0.5 m, 8 mm sensels, 100 Hz, PMAT/1
@@ -29,15 +29,18 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
     (:func:`plantar.datasets.demo_walker`) back and forth over that mat; to save
     time the conditions are recorded at once, from one virtual mat each with the
     same sensor and serial, through :func:`plantar.drivers.open_mat` in real
-    time, and the counts are turned into kPa with
-    :func:`plantar.calibration.apply`.
+    time (the recording places frames on the host clock, so the mat sends no
+    faster than real time), the mat is calibrated meanwhile, and each
+    condition's counts are turned into kPa with
+    :func:`plantar.calibration.apply` as soon as its recording ends.
 
     Parameters
     ----------
     conditions : sequence of str
         Conditions from :data:`plantar.datasets.DEMO_CONDITIONS`.
     seconds : float
-        Recording length per condition, in s (they run in parallel).
+        Recording length per condition, in s (they run in parallel, in real
+        time); the walker makes about one foot contact per second.
     seed : int
         Seed of the sensor and of the walks (condition k walks with ``seed + k``).
     %(verbose)s
@@ -72,25 +75,30 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
             body_mass_kg=kwargs["body_mass_kg"], condition=kwargs["condition"], offload=kwargs["offload"],
             sensor=sensor, **DEMO_MAT,
         )  # fmt: skip
-    logger.info("calibrating the virtual mat %s by the bench procedure", DEMO_SERIAL)
-    with use_log_level("warning"):  # the bench procedure's own log would drown the demo's
-        cal = bench_calibration(mats[conditions[0]])
     for mat in mats.values():
         mat.start()
     try:
         logger.info("recording %s for %g s", ", ".join(conditions), seconds)
         with concurrent.futures.ThreadPoolExecutor(len(mats)) as pool:
             futures = {label: pool.submit(_record, mat.url, seconds, label) for label, mat in mats.items()}
-            raws = {label: future.result() for label, future in futures.items()}
+            # The bench procedure needs only the sensor model: the mat is calibrated while the walks are recorded.
+            logger.info("calibrating the virtual mat %s by the bench procedure", DEMO_SERIAL)
+            with use_log_level("warning"):  # the bench procedure's own log would drown the demo's
+                cal = bench_calibration(mats[conditions[0]])
+            applied = {label: pool.submit(_apply, future, cal, label) for label, future in futures.items()}
+            out = {label: future.result() for label, future in applied.items()}
     finally:
         for mat in mats.values():
             mat.stop()
-    out = {}
-    for label in conditions:
-        trial = calibration.apply(raws[label], cal)
-        trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
-        out[label] = (trial, raws[label], cal)
-    return out
+    return {label: out[label] for label in conditions}
+
+
+def _apply(recording, cal, label):
+    """Calibrate one condition's recording as soon as it is complete (in parallel with the others)."""
+    raw = recording.result()
+    trial = calibration.apply(raw, cal)
+    trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
+    return trial, raw, cal
 
 
 def _record(url, seconds, label):
