@@ -299,19 +299,20 @@ def symmetry_bars(analysis, *, metric="peak_pressure", regions=None):
                           f"(n = %{{customdata[1]}})<extra></extra>",
         ))  # fmt: skip
     si = result["symmetry_index"].values
+    notes = []  # set with the layout at once: add_annotation one by one is slow
     for name, value, height in zip(names, si, top):
         text = "SI n/a" if not np.isfinite(value) else f"SI {value:+.1f} %"
         strong = np.isfinite(value) and abs(value) > 10.0
-        fig.add_annotation(x=name, y=float(np.nan_to_num(height)), text=f"<b>{text}</b>" if strong else text,
-                           showarrow=False, yshift=14, font=dict(size=11, color="#000" if strong else "#555"))  # fmt: skip
+        notes.append(dict(x=name, y=float(np.nan_to_num(height)), text=f"<b>{text}</b>" if strong else text,
+                          showarrow=False, yshift=14, font=dict(size=11, color="#000" if strong else "#555")))  # fmt: skip
     long_name = STEP_REGION_METRICS[metric][1]
-    fig.update_layout(
+    set_layout(fig, dict(
         title=dict(text=f"{long_name.capitalize()}: left vs right",
                    subtitle=dict(text="mean +/- SD of complete steps; symmetry index SI = (R - L) / (0.5 (R + L)) "
                                       "x 100 %, positive: the right carries more")),
         barmode="group", bargap=0.25, width=900, height=520, margin=dict(t=110, b=100),
-        legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"),
-    )  # fmt: skip
+        legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"), annotations=notes,
+    ))  # fmt: skip
     plain_axes(fig, x_title="region", y_title=f"{long_name} ({units})")
     fig.update_xaxes(showgrid=False)
     return fig

@@ -489,3 +489,19 @@ def test_figures_are_json_without_template(walk):
     fig = viz.symmetry_bars(analysis)
     layout = json.loads(fig.to_json())["layout"]
     assert len(json.dumps(layout.get("template", {}))) < 200  # not plotly's 6 kB default template in every figure
+
+
+def test_animation_finds_the_loaded_frames_as_the_frame_sums_do():
+    """The animation's test for load (largest pressure above 0) agrees with the total force above 0."""
+    from plantar.metrics import _frame_sums
+    from plantar.viz.animation import _loaded_frames
+
+    rng = np.random.default_rng(0)
+    pressure = np.zeros((600, 7, 5), np.float32)
+    pressure[rng.random(600) < 0.3, 3, 2] = 0.01  # a light touch on one sensel
+    pressure[::7] = rng.random((86, 7, 5)).astype(np.float32) * 200
+    pressure[:, 0, 0] = np.nan  # a sensel without a sensor
+    pressure[5] = np.nan  # a frame without any sensor reading
+    loaded = _loaded_frames(pressure)
+    np.testing.assert_array_equal(loaded, _frame_sums(pressure) > 0)
+    assert 0 < loaded.sum() < loaded.size and not loaded[5]
