@@ -30,9 +30,8 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=12.0, seed=0, verb
     time the conditions are recorded at once, from one virtual mat each with the
     same sensor and serial, through :func:`plantar.drivers.open_mat` in real
     time (the recording places frames on the host clock, so the mat sends no
-    faster than real time), the mat is calibrated meanwhile, and each
-    condition's counts are turned into kPa with
-    :func:`plantar.calibration.apply` as soon as its recording ends.
+    faster than real time), and the counts are turned into kPa with
+    :func:`plantar.calibration.apply`, the three recordings at once.
 
     Parameters
     ----------
@@ -75,30 +74,29 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=12.0, seed=0, verb
             body_mass_kg=kwargs["body_mass_kg"], condition=kwargs["condition"], offload=kwargs["offload"],
             sensor=sensor, **DEMO_MAT,
         )  # fmt: skip
+    logger.info("calibrating the virtual mat %s by the bench procedure", DEMO_SERIAL)
+    with use_log_level("warning"):  # the bench procedure's own log would drown the demo's
+        cal = bench_calibration(mats[conditions[0]])
     for mat in mats.values():
         mat.start()
     try:
         logger.info("recording %s for %g s", ", ".join(conditions), seconds)
         with concurrent.futures.ThreadPoolExecutor(len(mats)) as pool:
             futures = {label: pool.submit(_record, mat.url, seconds, label) for label, mat in mats.items()}
-            # The bench procedure needs only the sensor model: the mat is calibrated while the walks are recorded.
-            logger.info("calibrating the virtual mat %s by the bench procedure", DEMO_SERIAL)
-            with use_log_level("warning"):  # the bench procedure's own log would drown the demo's
-                cal = bench_calibration(mats[conditions[0]])
-            applied = {label: pool.submit(_apply, future, cal, label) for label, future in futures.items()}
-            out = {label: future.result() for label, future in applied.items()}
+            raws = {label: future.result() for label, future in futures.items()}
     finally:
         for mat in mats.values():
             mat.stop()
-    return {label: out[label] for label in conditions}
-
-
-def _apply(recording, cal, label):
-    """Calibrate one condition's recording as soon as it is complete (in parallel with the others)."""
-    raw = recording.result()
-    trial = calibration.apply(raw, cal)
-    trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
-    return trial, raw, cal
+    # Nothing else runs while the mats stream (the host must keep up with them); then the three
+    # recordings are calibrated at once.
+    with concurrent.futures.ThreadPoolExecutor(len(raws)) as pool:
+        trials = dict(zip(raws, pool.map(calibration.apply, raws.values(), [cal] * len(raws))))
+    out = {}
+    for label in conditions:
+        trial = trials[label]
+        trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
+        out[label] = (trial, raws[label], cal)
+    return out
 
 
 def _record(url, seconds, label):
