@@ -80,7 +80,7 @@ def _parser():
         "demo",
         "record three walks, analyse and compare them, and write the report",
         """\
-The whole job on example data, in about 25 s: a 70 kg person with an
+The whole job on example data (12 s of recording): a 70 kg person with an
 offloaded right heel walks barefoot, shod, and shod with an orthotic insole that
 offloads the right metatarsal heads. By default the walks are recorded from a
 virtual mat (2 m x 0.5 m, 8 mm sensors, 100 Hz, PMAT/1 over a pseudo-terminal)
