@@ -122,9 +122,10 @@ def main():
                 demo = _median_time(lambda: _process(["-m", "plantar", "demo", "-o", "demo", "--overwrite"], env, out),
                                     1)  # fmt: skip
                 after = os.times()
-                demo_cpu = after.children_user + after.children_system - before.children_user - before.children_system
-                lost = [int(plantar.read(path).attrs["frames_lost"]) for path in sorted((out / "demo").glob("*.counts.nc"))]
-                contacts = [plantar.analyze(plantar.read(out / "demo" / f"{label}.nc")).sizes["step"] for label in three]
+                demo_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+                demo_out = out / "demo"
+                lost = [int(plantar.read(demo_out / f"{label}.counts.nc").attrs["frames_lost"]) for label in three]
+                contacts = [plantar.analyze(plantar.read(demo_out / f"{label}.nc")).sizes["step"] for label in three]
 
     import plotly.offline
 

@@ -456,7 +456,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     for r in range(1, rows + 1):
         for j in range(1 if r == 1 else 2, n + 1):
             first = j == (1 if r == 1 else 2)
-            layout.update(mm_axes_layout(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE if first else "", row=r, col=j))
+            y_title = _ALONG_TITLE if first else ""
+            layout.update(mm_axes_layout(fig, x_title=_ACROSS_TITLE, y_title=y_title, row=r, col=j))
     set_layout(fig, dict(title=dict(text=f"Mean peak pressure, {side} foot: conditions compared with {baseline}"),
                          showlegend=False, width=280 * n + 160, height=590 * rows + 80,
                          annotations=list(fig.layout.annotations) + notes, **layout))  # fmt: skip

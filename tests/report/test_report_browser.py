@@ -84,7 +84,8 @@ def test_report_renders_in_chromium_without_errors(report_path, tmp_path):
     expected = []
     for trial, _ in walks.values():
         analysis = plantar.analyze(trial)
-        expected.append(sorted(f"{s}" + ("" if c else "*") for s, c in zip(analysis.step.values, analysis.complete.values)))
+        steps = zip(analysis.step.values, analysis.complete.values)
+        expected.append(sorted(f"{step}" + ("" if complete else "*") for step, complete in steps))
     assert [sorted(texts) for texts in numbers] == expected
     _assert_not_blank(shot)
 
