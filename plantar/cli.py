@@ -19,6 +19,10 @@ from .offloading import offloading
 from .utils import logger
 from .utils._files import check_output, write_bytes, write_csv
 
+#: Recording length of each condition of ``plantar demo`` on the virtual mat, s (real time:
+#: the three conditions are recorded at once, so this is most of the demo's wall time).
+DEMO_SECONDS = 12.0
+
 
 def main(argv=None):
     """Run the ``plantar`` command; return its exit status."""
@@ -76,7 +80,7 @@ def _parser():
         "demo",
         "record three walks, analyse and compare them, and write the report",
         """\
-The whole job on example data, in under a minute: a 70 kg person with an
+The whole job on example data (12 s of recording): a 70 kg person with an
 offloaded right heel walks barefoot, shod, and shod with an orthotic insole that
 offloads the right metatarsal heads. By default the walks are recorded from a
 virtual mat (2 m x 0.5 m, 8 mm sensors, 100 Hz, PMAT/1 over a pseudo-terminal)
@@ -95,8 +99,9 @@ example:
                       help="output folder (default: plantar-demo)")  # fmt: skip
     demo.add_argument("--source", choices=("virtual-mat", "synthetic"), default="virtual-mat",
                       help="record from the virtual mat (default) or take the synthetic walks")  # fmt: skip
-    demo.add_argument("--seconds", type=_positive_float, default=20.0,
-                      help="virtual mat: recording length per condition, in s (default: 20)")  # fmt: skip
+    demo.add_argument("--seconds", type=_positive_float, default=DEMO_SECONDS,
+                      help=f"virtual mat: recording length per condition, in s, recorded in real time "
+                           f"(default: {DEMO_SECONDS:g}, about {DEMO_SECONDS:g} foot contacts)")  # fmt: skip
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--passes", type=_positive_int, default=4,
                       help="synthetic: passes over the mat per condition (default: 4)")  # fmt: skip

@@ -51,16 +51,20 @@ _METRIC_WORDS = {"peak_pressure": "peak pressure", "pressure_time_integral": "pr
                  "force_time_integral": "force-time integral"}  # fmt: skip
 
 
-def add_trial(report, data, *, label=None, animation=True):
-    """Analyse a trial (or take an analysis) and add its condition section; return the analysis."""
+def add_trial(report, data, *, label=None, animation=True, analysis=None):
+    """Analyse a trial (or take an analysis, or the trial's analysis given) and add its section; return the analysis."""
     schema = data.attrs.get("plantar_schema")
     if schema not in (SCHEMA_TRIAL, SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
         raise ValueError(f"add_trial needs a trial or an analysis, got schema {schema!r}")
     trial = data if schema == SCHEMA_TRIAL else None
+    if analysis is not None:
+        _check_analysis_of(analysis, trial)
     label = str(label if label is not None else data.attrs.get("condition") or f"condition {len(report.conditions) + 1}")
     if label in report.conditions:
         raise ValueError(f"a condition labelled {label!r} is already in the report; give another label")
-    analysis = analyze(trial) if trial is not None else _current(data)  # an analysis/1 upgraded once, here
+    if analysis is None:
+        analysis = analyze(trial) if trial is not None else data
+    analysis = _current(analysis)  # an analysis/1 upgraded once, here
     report.conditions[label] = dict(trial=trial, analysis=analysis)
     _header(report, analysis)
     section = f"Condition: {label}"
@@ -103,6 +107,23 @@ def add_trial(report, data, *, label=None, animation=True):
     for title, name, args, kwargs, caption in figures:
         _figure(report, section, title, name, args, kwargs, caption)
     return analysis
+
+
+def _check_analysis_of(analysis, trial):
+    """Refuse an analysis that is not one, or plainly not of ``trial`` (another mat or frame rate)."""
+    schema = analysis.attrs.get("plantar_schema") if hasattr(analysis, "attrs") else None
+    if schema not in (SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
+        raise ValueError(f"analysis must be an analysis from plantar.analyze(), got schema {schema!r}")
+    if trial is None:
+        raise ValueError("give analysis only with a trial (an analysis given as the data is used as it is)")
+    for name in ("sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+        if name in trial.attrs and name in analysis.attrs and float(trial.attrs[name]) != float(analysis.attrs[name]):
+            raise ValueError(f"analysis is not of this trial: its {name} is {analysis.attrs[name]!r}, "
+                             f"the trial's {trial.attrs[name]!r}")  # fmt: skip
+    for dim in ("y", "x"):
+        if dim in analysis.sizes and analysis.sizes[dim] != trial.sizes[dim]:
+            raise ValueError(f"analysis is not of this trial: it has {analysis.sizes[dim]} {dim} sensels, "
+                             f"the trial {trial.sizes[dim]}")  # fmt: skip
 
 
 def add_summary(report, *, baseline=None, target_kpa=TARGET_KPA):
@@ -226,25 +247,32 @@ def _symmetry_table(analyses):
 
 def _comparison_table(comparison, label, baseline):
     rows, classes, index = [], {}, []
-    for side in ("left", "right"):
-        for region in comparison.region.values.tolist():
+    sides, regions = ("left", "right"), comparison.region.values.tolist()
+    names = ("mean", "diff", "ci_low", "ci_high", "diff_pct", "hedges_g", "mdc", "verdict", "beyond_noise")
+    # Each variable as one (side, region) array per metric: far faster than a .sel() per cell.
+    cells = {}
+    for metric in TABLE_METRICS:
+        c = comparison.sel(condition=label, metric=metric, side=list(sides)).transpose("side", "region")
+        b = comparison["mean"].sel(condition=baseline, metric=metric, side=list(sides)).transpose("side", "region")
+        cells[metric] = {name: c[name].values for name in names} | {"baseline": b.values}
+    units = {metric: str(comparison["metric_units"].sel(metric=metric).values) for metric in TABLE_METRICS}
+    for i, side in enumerate(sides):
+        for j, region in enumerate(regions):
             row = {}
             for metric in TABLE_METRICS:
-                c = comparison.sel(condition=label, side=side, region=region, metric=metric)
-                b = comparison.sel(condition=baseline, side=side, region=region, metric=metric)
-                unit = str(comparison["metric_units"].sel(metric=metric).values)
+                v, unit = cells[metric], units[metric]
                 digits = 0 if unit == "kPa" else 1
                 name = _METRIC_WORDS.get(metric, metric)
-                row[f"{name}: {baseline} ({unit})"] = _fmt(float(b["mean"]), digits)
-                row[f"{name}: {label} ({unit})"] = _fmt(float(c["mean"]), digits)
+                row[f"{name}: {baseline} ({unit})"] = _fmt(float(v["baseline"][i, j]), digits)
+                row[f"{name}: {label} ({unit})"] = _fmt(float(v["mean"][i, j]), digits)
                 row[f"{name}: difference [95 % CI]"] = (
-                    f"{_fmt(float(c['diff']), digits)} [{_fmt(float(c['ci_low']), digits)}, "
-                    f"{_fmt(float(c['ci_high']), digits)}]")  # fmt: skip
-                row[f"{name}: %"] = _fmt(float(c["diff_pct"]))
-                row[f"{name}: g"] = _fmt(float(c["hedges_g"]), 1)
-                row[f"{name}: MDC"] = _fmt(float(c["mdc"]), digits)
-                row[f"{name}: verdict"] = str(c["verdict"].values)
-                if bool(c["beyond_noise"]):
+                    f"{_fmt(float(v['diff'][i, j]), digits)} [{_fmt(float(v['ci_low'][i, j]), digits)}, "
+                    f"{_fmt(float(v['ci_high'][i, j]), digits)}]")  # fmt: skip
+                row[f"{name}: %"] = _fmt(float(v["diff_pct"][i, j]))
+                row[f"{name}: g"] = _fmt(float(v["hedges_g"][i, j]), 1)
+                row[f"{name}: MDC"] = _fmt(float(v["mdc"][i, j]), digits)
+                row[f"{name}: verdict"] = str(v["verdict"][i, j])
+                if bool(v["beyond_noise"][i, j]):
                     classes[(len(rows), len(row) - 1)] = "beyond"
             rows.append(row)
             index.append(f"{side} {REGION_NAMES.get(region, region)}")

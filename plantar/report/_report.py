@@ -73,7 +73,7 @@ class Report:
         self._numbers = []
 
     # -- adding content -------------------------------------------------------------------
-    def add_trial(self, trial, *, label=None, animation=True):
+    def add_trial(self, trial, *, label=None, animation=True, analysis=None):
         """Add one condition: analyse the trial and add its section.
 
         The section holds the recording and gait table, the footprints of the
@@ -93,6 +93,10 @@ class Report:
             ``condition`` attribute.
         animation : bool
             Add the animation of the pressure frames.
+        analysis : xarray.Dataset | None
+            The trial's analysis from :func:`plantar.analyze`, if it was already
+            computed: it is used instead of analysing the trial again (the
+            trial still gives the animation).
 
         Returns
         -------
@@ -111,7 +115,7 @@ class Report:
         """
         from ._loading import add_trial
 
-        return add_trial(self, trial, label=label, animation=animation)
+        return add_trial(self, trial, label=label, animation=animation, analysis=analysis)
 
     def add_summary(self, *, baseline=None, target_kpa=200.0):
         """Add regional loading, left/right offloading, the comparison and the summary sentences.

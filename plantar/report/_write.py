@@ -11,7 +11,8 @@ from ._report import Report, _paths, check_paths
 @fill_doc
 @verbose
 def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET_KPA, title=None,
-                 animation=True, overwrite=False, pdf=False, open_browser=False, verbose=None):  # fmt: skip
+                 animation=True, analyses=None, overwrite=False, pdf=False, open_browser=False,
+                 verbose=None):  # fmt: skip
     """Write the loading report of one or more conditions: HTML, CSV and JSON.
 
     Each trial is one condition (e.g. barefoot, shod, orthotic A). The report
@@ -43,6 +44,11 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
         Page title; default "Plantar pressure report: SUBJECT".
     animation : bool
         Include the animation of each trial's pressure frames.
+    analyses : sequence of xarray.Dataset | dict | None
+        The trials' analyses from :func:`plantar.analyze`, if already computed
+        (in the order of ``trials``, or a dict with their labels): the report
+        uses them instead of analysing the trials again. None (the default)
+        analyses each trial.
     overwrite : bool
         Replace existing files. Without it, an existing file is refused before
         any analysis, and the files are never written over one (see
@@ -69,6 +75,11 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
     >>> paths = write_report(walks, out, animation=False, verbose="error")
     >>> sorted(paths)
     ['csv', 'html', 'json']
+
+    Analyses already computed are used, not computed again:
+
+    >>> analyses = [plantar.analyze(walk) for walk in walks]
+    >>> paths = write_report(walks, out, analyses=analyses, animation=False, overwrite=True, verbose="error")
     """
     check_paths(_paths(fname, pdf=pdf).values(), overwrite=overwrite)  # before the analysis, not after
     if isinstance(trials, dict):
@@ -78,6 +89,14 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
     trials = list(trials)
     if not trials:
         raise ValueError("trials is empty: give at least one trial")
+    if isinstance(analyses, dict):
+        if labels is None or list(analyses) != list(labels):
+            raise ValueError(f"analyses as a dict must have the trials' labels as keys, in order ({labels}), "
+                             f"got {list(analyses)}")  # fmt: skip
+        analyses = list(analyses.values())
+    analyses = [None] * len(trials) if analyses is None else list(analyses)
+    if len(analyses) != len(trials):
+        raise ValueError(f"analyses has {len(analyses)} analyses for {len(trials)} trials; give one per trial")
     if labels is not None:
         labels = [str(label) for label in labels]
         if len(labels) != len(trials):
@@ -96,9 +115,9 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
         raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
     subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
     report = Report(title=title or ("Plantar pressure report" + (f": {subject}" if subject else "")), subject=subject)
-    for trial, label in zip(loaded, labels):
-        logger.info("analysing %s", label)
-        report.add_trial(trial, label=label, animation=animation)
+    for trial, label, analysis in zip(loaded, labels, analyses):
+        logger.info("%s %s", "analysing" if analysis is None else "adding", label)
+        report.add_trial(trial, label=label, animation=animation, analysis=analysis)
     report.add_summary(baseline=baseline, target_kpa=target_kpa)
     return report.save(fname, overwrite=overwrite, pdf=pdf, open_browser=open_browser)
 

@@ -51,7 +51,7 @@ def new_figure(rows=1, cols=1, **subplots):
         fig = make_subplots(rows=rows, cols=cols, **subplots)
     else:
         fig = go.Figure()
-    fig.update_layout(
+    set_layout(fig, dict(
         template="none",
         paper_bgcolor="white",
         plot_bgcolor="white",
@@ -59,8 +59,35 @@ def new_figure(rows=1, cols=1, **subplots):
         margin=dict(l=60, r=30, t=90, b=50),
         hoverlabel=dict(bgcolor="white"),
         legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-    )
+    ))  # fmt: skip
     return fig
+
+
+def set_layout(fig, layout):
+    """Merge ``layout`` (nested dicts, no ``a_b`` shorthands) into the figure's layout, in one assignment.
+
+    Like ``fig.update_layout(**layout)``, but many times faster for a figure with
+    many subplots: ``update_layout`` checks every key against the whole layout,
+    whereas the layout assigned as one dict is validated once.
+    """
+    merged = fig.layout.to_plotly_json()
+    _merge(merged, layout)
+    fig.layout = merged
+
+
+def add_placed(fig, placed):
+    """Add ``(trace, row, col)`` triples to a figure with subplots in one call (one by one is slower)."""
+    if placed:
+        traces, rows, cols = zip(*placed)
+        fig.add_traces(list(traces), rows=list(rows), cols=list(cols))
+
+
+def _merge(base, update):
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def axis_names(fig, row=1, col=1):
@@ -73,19 +100,57 @@ def axis_names(fig, row=1, col=1):
 
 def mm_axes(fig, *, x_title="x (mm)", y_title="y (mm)", row=None, col=None):
     """Axes in mm with equal aspect (1 mm across = 1 mm up) on one subplot or the figure."""
-    where = {} if row is None else {"row": row, "col": col}
-    x_name, _ = axis_names(fig, row or 1, col or 1)
-    style = dict(showgrid=False, zeroline=False, ticks="outside", showline=True, linecolor="#999", mirror=False)
-    fig.update_xaxes(title_text=x_title, constrain="domain", **style, **where)
-    fig.update_yaxes(title_text=y_title, scaleanchor=x_name, scaleratio=1, constrain="domain", **style, **where)
+    if row is None:
+        x_name, _ = axis_names(fig)
+        fig.update_xaxes(title_text=x_title, constrain="domain", **_MM_STYLE)
+        fig.update_yaxes(title_text=y_title, scaleanchor=x_name, scaleratio=1, constrain="domain", **_MM_STYLE)
+    else:
+        set_layout(fig, mm_axes_layout(fig, x_title=x_title, y_title=y_title, row=row, col=col))
+
+
+def mm_axes_layout(fig, *, x_title="x (mm)", y_title="y (mm)", row=1, col=1, x_range=None, y_range=None):
+    """Layout entries of :func:`mm_axes` for one subplot (and its ranges), to set many subplots at once.
+
+    One ``update_layout`` with the axes of every subplot is much faster than an
+    ``update_xaxes(row=..., col=...)`` per subplot, which searches the layout
+    each time.
+    """
+    x_name, y_name = axis_names(fig, row, col)
+    x_axis = dict(title=dict(text=x_title), constrain="domain", **_MM_STYLE)
+    y_axis = dict(title=dict(text=y_title), scaleanchor=x_name, scaleratio=1, constrain="domain", **_MM_STYLE)
+    if x_range is not None:
+        x_axis["range"] = [float(v) for v in x_range]
+    if y_range is not None:
+        y_axis["range"] = [float(v) for v in y_range]
+    return {_layout_key(x_name): x_axis, _layout_key(y_name): y_axis}
 
 
 def plain_axes(fig, *, x_title, y_title, row=None, col=None):
     """Ordinary value axes with a light grid."""
-    where = {} if row is None else {"row": row, "col": col}
-    style = dict(showgrid=True, gridcolor="#E5E5E5", zeroline=False, ticks="outside", showline=True, linecolor="#999")
-    fig.update_xaxes(title_text=x_title, **style, **where)
-    fig.update_yaxes(title_text=y_title, **style, **where)
+    if row is None:
+        fig.update_xaxes(title_text=x_title, **_PLAIN_STYLE)
+        fig.update_yaxes(title_text=y_title, **_PLAIN_STYLE)
+    else:
+        set_layout(fig, plain_axes_layout(fig, x_title=x_title, y_title=y_title, row=row, col=col))
+
+
+def plain_axes_layout(fig, *, x_title, y_title, row=1, col=1, x_range=None):
+    """Layout entries of :func:`plain_axes` for one subplot, to set many subplots at once."""
+    x_name, y_name = axis_names(fig, row, col)
+    x_axis = dict(title=dict(text=x_title), **_PLAIN_STYLE)
+    if x_range is not None:
+        x_axis["range"] = [float(v) for v in x_range]
+    return {_layout_key(x_name): x_axis, _layout_key(y_name): dict(title=dict(text=y_title), **_PLAIN_STYLE)}
+
+
+_MM_STYLE = dict(showgrid=False, zeroline=False, ticks="outside", showline=True, linecolor="#999", mirror=False)
+_PLAIN_STYLE = dict(showgrid=True, gridcolor="#E5E5E5", zeroline=False, ticks="outside", showline=True,
+                    linecolor="#999")  # fmt: skip
+
+
+def _layout_key(axis_name):
+    """Layout key of an axis reference: "x" -> "xaxis", "y3" -> "yaxis3"."""
+    return axis_name[0] + "axis" + axis_name[1:]
 
 
 def pressure_axis(zmax_kpa, *, name="coloraxis", title="kPa"):

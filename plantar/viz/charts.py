@@ -10,12 +10,15 @@ from ..regions import BASE_REGIONS, REGIONS
 from ._common import (
     REGION_TITLES,
     SIDE_COLOURS,
+    add_placed,
     check_analysis,
     mm,
-    mm_axes,
+    mm_axes_layout,
     new_figure,
     outline,
     plain_axes,
+    plain_axes_layout,
+    set_layout,
 )
 
 #: Regions shown by default: the whole foot, then the base regions heel to toe.
@@ -86,6 +89,7 @@ def force_curves(analysis, *, regions=None, complete_only=True):
     short = np.array_equal(percent, np.round(percent))  # whole percents: sent as short integers
     percent = percent.astype(np.int16) if short else percent.astype(np.float32)
     keep = analysis["complete"].values.astype(bool) if complete_only else np.ones(analysis.sizes["step"], bool)
+    placed, axes = [], {}  # traces and axes set at once: plotly is slow one by one
     for i, region in enumerate(regions):
         row, col = i // cols + 1, i % cols + 1
         curves = analysis["region_force"].sel(region=region).values
@@ -99,25 +103,27 @@ def force_curves(analysis, *, regions=None, complete_only=True):
             label = f"{side} (n = {len(chosen)})"
             if len(chosen) > 1:
                 sd = chosen.std(axis=0, ddof=1)
-                fig.add_trace(go.Scatter(
+                placed.append((go.Scatter(
                     x=np.concatenate([percent, percent[::-1]]),
                     y=np.round(np.concatenate([mean + sd, (mean - sd)[::-1]]), 1).astype(np.float32),
                     fill="toself", fillcolor=_rgba(colour, 0.2), line=dict(width=0), mode="lines",
                     hoverinfo="skip", showlegend=False, legendgroup=side, name=f"{side} SD",
-                ), row=row, col=col)  # fmt: skip
-            fig.add_trace(go.Scatter(
+                ), row, col))  # fmt: skip
+            placed.append((go.Scatter(
                 x=percent, y=np.round(mean, 1).astype(np.float32), mode="lines",
                 line=dict(color=colour, width=2), name=label, legendgroup=side, showlegend=i == 0,
                 hovertemplate=f"{side}, {REGION_TITLES[region]}<br>%{{x:.0f}} % of stance<br><b>%{{y:.0f}} N</b>"
                               "<extra></extra>",
-            ), row=row, col=col)  # fmt: skip
-        plain_axes(fig, x_title="stance (%)" if row == rows else "", y_title="force (N)" if col == 1 else "",
-                   row=row, col=col)  # fmt: skip
-    fig.update_xaxes(range=[0, 100])
+            ), row, col))  # fmt: skip
+        axes.update(plain_axes_layout(fig, x_title="stance (%)" if row == rows else "",
+                                      y_title="force (N)" if col == 1 else "", row=row, col=col))  # fmt: skip
+    for name in [name for name in fig.layout if name.startswith("xaxis")]:  # every subplot, even an empty one
+        axes.setdefault(name, {})["range"] = [0, 100]
+    add_placed(fig, placed)
     which = "complete steps" if complete_only else "steps"
-    fig.update_layout(title=dict(text="Force over stance by region", subtitle=dict(text=f"mean +/- SD of {which}")),
-                      height=230 * rows + 170, width=900, margin=dict(t=110, b=100),
-                      legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"))  # fmt: skip
+    set_layout(fig, dict(title=dict(text="Force over stance by region", subtitle=dict(text=f"mean +/- SD of {which}")),
+                         height=230 * rows + 170, width=900, margin=dict(t=110, b=100),
+                         legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"), **axes))  # fmt: skip
     return fig
 
 
@@ -158,33 +164,34 @@ def butterfly(analysis):
     analysis = check_analysis(analysis, "stance_cop_x", "stance_cop_y", "body_cop_x", "body_cop_y", "complete")
     fig = new_figure(1, 3, horizontal_spacing=0.08,
                      subplot_titles=["left foot: gait lines", "right foot: gait lines", "both feet: butterfly"])  # fmt: skip
+    placed, axes = [], {}  # traces and axes set at once: plotly is slow one by one
     for col, side in enumerate(_SIDES, start=1):
         colour = SIDE_COLOURS[side]
         try:
             aligned = aligned_peak_maps(analysis, side=side)
         except ValueError:
             _note(fig, f"no complete {side} step", col)
-            mm_axes(fig, x_title="across (mm, + = right)", y_title="along (mm)", row=1, col=col)
+            axes.update(mm_axes_layout(fig, x_title="across (mm, + = right)", y_title="along (mm)", row=1, col=col))
             continue
         xs, ys = outline(aligned["mean_region_label"].values > 0, aligned["across_mm"].values,
                          aligned["along_mm"].values, pitch=aligned.attrs["spacing_mm"])  # fmt: skip
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#BBBBBB", width=1), hoverinfo="skip",
-                                 name="mean footprint", showlegend=False), row=1, col=col)  # fmt: skip
+        placed.append((go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#BBBBBB", width=1), hoverinfo="skip",
+                                  name="mean footprint", showlegend=False), 1, col))  # fmt: skip
         across, along = aligned["cop_across"].values, aligned["cop_along"].values
         breaks = np.full((across.shape[0], 1), np.nan)
-        fig.add_trace(go.Scatter(
+        placed.append((go.Scatter(
             x=mm(np.hstack([across, breaks]).ravel()), y=mm(np.hstack([along, breaks]).ravel()), mode="lines",
             line=dict(color=_rgba(colour, 0.45), width=1), name=f"{side} steps (n = {across.shape[0]})",
             hoverinfo="skip", showlegend=False,
-        ), row=1, col=col)  # fmt: skip
-        fig.add_trace(go.Scatter(
+        ), 1, col))  # fmt: skip
+        placed.append((go.Scatter(
             x=mm(aligned["mean_cop_across"].values), y=mm(aligned["mean_cop_along"].values), mode="lines",
             line=dict(color=colour, width=3), name=f"{side} mean", showlegend=False,
             customdata=aligned["stance_percent"].values.astype(np.float32),
             hovertemplate=f"{side} mean gait line<br>%{{customdata:.0f}} % of stance<br>across %{{x:.0f}} mm, "
                           "along %{y:.0f} mm<extra></extra>",
-        ), row=1, col=col)  # fmt: skip
-        mm_axes(fig, x_title="across (mm, + = right)", y_title="along (mm)", row=1, col=col)
+        ), 1, col))  # fmt: skip
+        axes.update(mm_axes_layout(fig, x_title="across (mm, + = right)", y_title="along (mm)", row=1, col=col))
 
     wings = body_cop_butterfly(analysis)
     forward, lateral = wings["forward"].values, wings["lateral"].values
@@ -197,23 +204,24 @@ def butterfly(analysis):
             on = support == kind
             # Join each run to the frame before it, so the colours meet without gaps.
             drawn = on | (np.concatenate([on[1:], [False]]) & np.concatenate([same_pass[1:], [False]]))
-            fig.add_trace(go.Scatter(
+            placed.append((go.Scatter(
                 x=mm(_with_breaks(lateral, drawn)), y=mm(_with_breaks(forward, drawn)), mode="lines",
                 line=dict(color=colour, width=2), name=name, connectgaps=False,
                 hovertemplate=f"{name}<br>lateral %{{x:.0f}} mm, forward %{{y:.0f}} mm<extra></extra>",
-            ), row=1, col=3)  # fmt: skip
+            ), 1, 3))  # fmt: skip
     else:
         _note(fig, "too few steps per pass for a butterfly", 3)
-    mm_axes(fig, x_title="lateral (mm, + = right)", y_title="forward (mm)", row=1, col=3)
+    axes.update(mm_axes_layout(fig, x_title="lateral (mm, + = right)", y_title="forward (mm)", row=1, col=3))
+    add_placed(fig, placed)
     speed = wings.attrs["speed_mm_s"]
-    fig.update_layout(
+    set_layout(fig, dict(
         title=dict(text="Gait lines and butterfly",
                    subtitle=dict(text="centre of pressure of each complete step in the foot frame (thin), their mean "
                                       "(thick); both feet relative to the walker"
                                       + (f" (progression at {speed / 1000:.2f} m/s removed)" if np.isfinite(speed)
                                          else ""))),
-        width=1100, height=560, legend=dict(orientation="h", y=-0.15),
-    )  # fmt: skip
+        width=1100, height=560, legend=dict(orientation="h", y=-0.15), **axes,
+    ))  # fmt: skip
     return fig
 
 
@@ -291,19 +299,20 @@ def symmetry_bars(analysis, *, metric="peak_pressure", regions=None):
                           f"(n = %{{customdata[1]}})<extra></extra>",
         ))  # fmt: skip
     si = result["symmetry_index"].values
+    notes = []  # set with the layout at once: add_annotation one by one is slow
     for name, value, height in zip(names, si, top):
         text = "SI n/a" if not np.isfinite(value) else f"SI {value:+.1f} %"
         strong = np.isfinite(value) and abs(value) > 10.0
-        fig.add_annotation(x=name, y=float(np.nan_to_num(height)), text=f"<b>{text}</b>" if strong else text,
-                           showarrow=False, yshift=14, font=dict(size=11, color="#000" if strong else "#555"))  # fmt: skip
+        notes.append(dict(x=name, y=float(np.nan_to_num(height)), text=f"<b>{text}</b>" if strong else text,
+                          showarrow=False, yshift=14, font=dict(size=11, color="#000" if strong else "#555")))  # fmt: skip
     long_name = STEP_REGION_METRICS[metric][1]
-    fig.update_layout(
+    set_layout(fig, dict(
         title=dict(text=f"{long_name.capitalize()}: left vs right",
                    subtitle=dict(text="mean +/- SD of complete steps; symmetry index SI = (R - L) / (0.5 (R + L)) "
                                       "x 100 %, positive: the right carries more")),
         barmode="group", bargap=0.25, width=900, height=520, margin=dict(t=110, b=100),
-        legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"),
-    )  # fmt: skip
+        legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"), annotations=notes,
+    ))  # fmt: skip
     plain_axes(fig, x_title="region", y_title=f"{long_name} ({units})")
     fig.update_xaxes(showgrid=False)
     return fig

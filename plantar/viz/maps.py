@@ -8,6 +8,8 @@ from ..geometry import _spacing, aligned_peak_maps
 from ..regions import REGIONS
 from ._common import (
     COP_COLOUR,
+    add_placed,
+    axis_names,
     REGION_TITLES,
     SIDE_COLOURS,
     check_analysis,
@@ -16,6 +18,7 @@ from ._common import (
     map_size,
     mm,
     mm_axes,
+    mm_axes_layout,
     new_figure,
     outline,
     outline_traces,
@@ -26,6 +29,7 @@ from ._common import (
     region_heatmaps,
     region_mask,
     region_text,
+    set_layout,
 )
 
 _ALONG_TITLE = "along the foot axis (mm from heel centre)"
@@ -183,8 +187,9 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     -------
     fig : plotly.graph_objects.Figure
         Per step a heatmap of peak pressure (kPa, one colour axis for all),
-        per pass one outline trace per side and completeness, and one
-        annotation per step; axes in mm with equal aspect.
+        per pass one outline trace per side and completeness, and one text
+        trace of the step numbers (named ``"step numbers"``, hover: step and
+        side); axes in mm with equal aspect.
 
     Raises
     ------
@@ -199,8 +204,8 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     >>> trial, _ = plantar.synth.walk(seed=1, passes=1, mat_length_mm=1000.0)
     >>> analysis = plantar.analyze(trial)
     >>> fig = walk_footprints(analysis)
-    >>> [a.text for a in fig.layout.annotations if a.hovertext]    # step 1 is cut by the mat edge
-    ['0', '1*']
+    >>> [list(t.text) for t in fig.data if t.name == "step numbers"]    # step 1 is cut by the mat edge
+    [['0', '1*']]
     """
     check_analysis(analysis, "peak_pressure_map", "region_label", "complete", "pass_index")
     if isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 1:
@@ -245,9 +250,10 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     fig = new_figure(n_rows, n_cols, specs=specs, subplot_titles=titles, horizontal_spacing=30.0 / plot_w,
                      vertical_spacing=60.0 / plot_h)  # fmt: skip
     zmax, legend = 0.0, set()
+    traces, rows_of, cols_of, axes = [], [], [], {}  # added in one call: plotly is slow one by one
     for i, (p, steps, x_span, _) in enumerate(panels):
         row, col = i // n_cols + 1, i % n_cols + 1
-        groups = {}
+        groups, panel = {}, []
         for k in steps:
             rows, cols = boxes[k]
             z = pool_max(np.nan_to_num(analysis["peak_pressure_map"].values[k][rows, cols]), factor)
@@ -256,25 +262,31 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
             heat = pressure_heatmap(z, pooled_centres(x_all[cols], factor), pooled_centres(y_all[rows], factor),
                                     name=f"step {analysis['step'].values[k]}")  # fmt: skip
             heat.hovertemplate = f"step {analysis['step'].values[k]} ({side})<br>" + heat.hovertemplate
-            fig.add_trace(heat, row=row, col=col)
+            panel.append(heat)
             xs, ys = outline(analysis["region_label"].values[k][rows, cols] > 0, x_all[cols], y_all[rows], pitch=pitch)
             groups.setdefault((side, complete), []).append((xs, ys))
         for (side, complete), lines in sorted(groups.items(), key=lambda item: (item[0][0], not item[0][1])):
             name = side + ("" if complete else " (incomplete)")
-            fig.add_trace(go.Scatter(
+            panel.append(go.Scatter(
                 x=np.concatenate([a for a, _ in lines]), y=np.concatenate([b for _, b in lines]), mode="lines",
                 line=dict(color=SIDE_COLOURS.get(side, SIDE_COLOURS["unknown"]), width=1.5,
                           dash=None if complete else "dash"),
                 name=name, legendgroup=name, showlegend=name not in legend, hoverinfo="skip",
-            ), row=row, col=col)  # fmt: skip
+            ))  # fmt: skip
             legend.add(name)
-        for k in steps:
-            fig.add_annotation(labels[k], row=row, col=col)
+        if steps:
+            panel.append(_step_numbers([labels[k] for k in steps]))
+        traces += panel
+        rows_of += [row] * len(panel)
+        cols_of += [col] * len(panel)
         centre = 0.5 * (x_span[0] + x_span[1])
-        mm_axes(fig, x_title="x (mm)" if row == n_rows or i + n_cols >= len(panels) else "",
-                y_title="y (mm)" if col == 1 else "", row=row, col=col)  # fmt: skip
-        fig.update_xaxes(range=[float(centre - width_mm / 2), float(centre + width_mm / 2)], row=row, col=col)
-        fig.update_yaxes(range=[float(y_lo), float(y_hi)], row=row, col=col)
+        axes.update(mm_axes_layout(
+            fig, x_title="x (mm)" if row == n_rows or i + n_cols >= len(panels) else "",
+            y_title="y (mm)" if col == 1 else "", row=row, col=col,
+            x_range=(centre - width_mm / 2, centre + width_mm / 2), y_range=(y_lo, y_hi),
+        ))  # fmt: skip
+    if traces:
+        fig.add_traces(traces, rows=rows_of, cols=cols_of)
     n_steps = sum(len(steps) for _, steps, *_ in panels)
     n_incomplete = sum(int(not analysis["complete"].values[k]) for _, steps, *_ in panels for k in steps)
     subtitle = f"{n_steps} step{'s' if n_steps != 1 else ''}"
@@ -282,10 +294,10 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
         subtitle += f"; * = incomplete (dashed outline): {n_incomplete}"
     if factor > 1:
         subtitle += f"; shown in blocks of {factor} x {factor} sensels"
-    fig.update_layout(title=dict(text="Footprints of the walk", subtitle=dict(text=subtitle)),
-                      width=int(plot_w + 200), height=int(plot_h + 200), margin=dict(t=110, b=90),
-                      legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"),
-                      **pressure_axis(zmax))  # fmt: skip
+    set_layout(fig, dict(title=dict(text="Footprints of the walk", subtitle=dict(text=subtitle)),
+                         width=int(plot_w + 200), height=int(plot_h + 200), margin=dict(t=110, b=90), **axes,
+                         legend=dict(orientation="h", y=0.005, yanchor="bottom", yref="container"),
+                         **pressure_axis(zmax)))  # fmt: skip
     return fig
 
 
@@ -303,7 +315,7 @@ def _pass_title(analysis, p, steps):
 
 
 def _step_label(analysis, k):
-    """Annotation of step k behind its heel (or at its footprint's centre if the geometry is unknown)."""
+    """Number of step k, placed behind its heel (or at its footprint's centre if the geometry is unknown)."""
     heel = np.array([float(analysis["heel_x"].values[k]), float(analysis["heel_y"].values[k])])
     angle = np.radians(float(analysis["axis_angle"].values[k]))
     length = float(analysis["foot_length"].values[k])
@@ -317,8 +329,17 @@ def _step_label(analysis, k):
     step = int(analysis["step"].values[k])
     colour = SIDE_COLOURS.get(side, SIDE_COLOURS["unknown"]) if complete else SIDE_COLOURS["unknown"]
     return dict(x=round(float(where[0]), 1), y=round(float(where[1]), 1), text=f"{step}" + ("" if complete else "*"),
-                showarrow=False, font=dict(color=colour, size=13),
-                hovertext=f"step {step}, {side}" + ("" if complete else ", incomplete"))  # fmt: skip
+                colour=colour, hovertext=f"step {step}, {side}" + ("" if complete else ", incomplete"))  # fmt: skip
+
+
+def _step_numbers(labels):
+    """One text trace of the step numbers of a panel (one trace, not an annotation per step: far lighter)."""
+    return go.Scatter(
+        x=[label["x"] for label in labels], y=[label["y"] for label in labels], mode="text",
+        text=[label["text"] for label in labels], hovertext=[label["hovertext"] for label in labels],
+        textfont=dict(color=[label["colour"] for label in labels], size=13), hoverinfo="text",
+        showlegend=False, name="step numbers", cliponaxis=False,
+    )  # fmt: skip
 
 
 def compare_maps(analyses, *, baseline, side, comparison=None):
@@ -408,61 +429,67 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     titles += [f"{c} - {baseline}" for c in conditions[1:]]
     specs = [[{}] * n] + ([[None] + [{}] * (n - 1)] if rows == 2 else [])
     fig = new_figure(rows, n, specs=specs, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.08)
+    placed, notes = [], []  # traces and labels added at once: plotly is slow one by one
     for j, (c, z, lab) in enumerate(zip(conditions, maps, labels)):
         heat = region_heatmaps(z, x, y, lab, x_name="across", y_name="along")
-        fig.add_traces(heat, rows=1, cols=j + 1)
-        fig.add_traces(outline_traces(lab, x, y, pitch=spacing), rows=1, cols=j + 1)
+        placed += [(trace, 1, j + 1) for trace in heat + outline_traces(lab, x, y, pitch=spacing)]
     limit = 0.0
     base, base_labels = maps[0], labels[0]
     for j, (c, z) in enumerate(zip(conditions[1:], maps[1:]), start=2):
         diff = np.round(z.astype(np.float64) - base, 1).astype(np.float32)
         diff[(z <= 0) & (base <= 0)] = np.nan
         limit = max(limit, float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 0.0)
-        fig.add_trace(go.Heatmap(
+        placed.append((go.Heatmap(
             z=diff, x=mm(x), y=mm(y), text=region_text(base_labels), coloraxis="coloraxis2", hoverongaps=False,
             name=f"{c} - {baseline}",
             hovertemplate="%{text}<br>across %{x:.0f} mm, along %{y:.0f} mm<br><b>%{z:+.1f} kPa</b><extra></extra>",
-        ), row=2, col=j)  # fmt: skip
-        fig.add_traces(outline_traces(base_labels, x, y, pitch=spacing), rows=2, cols=j)
+        ), 2, j))  # fmt: skip
+        placed += [(trace, 2, j) for trace in outline_traces(base_labels, x, y, pitch=spacing)]
         if comparison is not None:
-            _mark_changes(fig, comparison, c, side, base_labels, x, y, spacing, row=2, col=j)
+            _mark_changes(fig, placed, notes, comparison, c, side, base_labels, x, y, spacing, row=2, col=j)
+    add_placed(fig, placed)
     layout = pressure_axis(max(float(np.max(m)) for m in maps))
     if rows == 2:
         layout["coloraxis"]["colorbar"].update(len=0.45, y=0.78)
         layout.update(difference_axis(limit, x=1.02))
-    fig.update_layout(title=dict(text=f"Mean peak pressure, {side} foot: conditions compared with {baseline}"),
-                      showlegend=False, width=280 * n + 160, height=590 * rows + 80, **layout)  # fmt: skip
     for r in range(1, rows + 1):
         for j in range(1 if r == 1 else 2, n + 1):
             first = j == (1 if r == 1 else 2)
-            mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE if first else "", row=r, col=j)
+            y_title = _ALONG_TITLE if first else ""
+            layout.update(mm_axes_layout(fig, x_title=_ACROSS_TITLE, y_title=y_title, row=r, col=j))
+    set_layout(fig, dict(title=dict(text=f"Mean peak pressure, {side} foot: conditions compared with {baseline}"),
+                         showlegend=False, width=280 * n + 160, height=590 * rows + 80,
+                         annotations=list(fig.layout.annotations) + notes, **layout))  # fmt: skip
     return fig
 
 
-def _mark_changes(fig, comparison, condition, side, labels, x, y, spacing, *, row, col):
+def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y, spacing, *, row, col):
     """Outline thick, and label with the change, the regions whose peak pressure changed beyond noise.
 
     Base regions are marked one by one; a composite region (forefoot, toes, ...)
     only when none of its base regions is, so that no outline is drawn twice.
+    The outlines go to ``placed`` as ``(trace, row, col)`` and the labels to
+    ``notes`` as annotation dicts, for the caller to add at once.
     """
     changed = comparison["beyond_noise"].sel(condition=condition, side=side, metric="peak_pressure")
     marked = {str(r) for r, flag in zip(changed["region"].values, changed.values) if bool(flag) and str(r) in REGIONS}
     base = [r for r in REGIONS if r in marked and REGIONS[r] == (r,)]
     composite = [r for r in REGIONS if r in marked and REGIONS[r] != (r,) and not set(REGIONS[r]) & set(base)]
+    x_name, y_name = axis_names(fig, row, col)
     for region in base + composite:
         mask = region_mask(labels, region)
         if not mask.any():
             continue
-        fig.add_traces(outline_traces(mask, x, y, pitch=spacing, colour="black", width=3.0, name=f"{region} changed"),
-                       rows=row, cols=col)  # fmt: skip
+        placed += [(trace, row, col) for trace in outline_traces(mask, x, y, pitch=spacing, colour="black", width=3.0,
+                                                                  name=f"{region} changed")]  # fmt: skip
         text, hover = "", f"{REGION_TITLES[region]}: changed beyond step-to-step noise"
         if "diff" in comparison:
             value = float(comparison["diff"].sel(condition=condition, side=side, region=region, metric="peak_pressure"))
             text, hover = f"{value:+.0f}", hover + f", {value:+.1f} kPa"
         rows, cols = np.nonzero(mask)
-        fig.add_annotation(x=round(float(x[cols].mean()), 1), y=round(float(y[rows].mean()), 1), text=f"<b>{text}</b>",
-                           hovertext=hover, showarrow=False, font=dict(size=10, color="black"),
-                           bgcolor="rgba(255,255,255,0.7)", row=row, col=col)  # fmt: skip
+        notes.append(dict(x=round(float(x[cols].mean()), 1), y=round(float(y[rows].mean()), 1), text=f"<b>{text}</b>",
+                          hovertext=hover, showarrow=False, font=dict(size=10, color="black"),
+                          bgcolor="rgba(255,255,255,0.7)", xref=x_name, yref=y_name))  # fmt: skip
 
 
 __all__ = ["compare_maps", "peak_pressure_map", "walk_footprints"]

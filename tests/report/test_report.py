@@ -206,3 +206,37 @@ def test_report_items_and_sections():
     with pytest.raises(ValueError, match="must end in .html"):
         report.save("report.pdf")
     assert report.sections == [("Summary", []), ("S", ["a"])]
+
+
+def test_analyses_given_are_used_not_computed_again(demo, written, tmp_path, monkeypatch):
+    """write_report given the trials' analyses never runs analyze, and writes the same numbers and tables."""
+    import plantar.report._loading as loading
+
+    analyses = {label: plantar.analyze(trial) for label, trial in demo.items()}
+    calls = []
+    real = loading.analyze
+    monkeypatch.setattr(loading, "analyze", lambda *a, **k: calls.append(a) or real(*a, **k))
+    paths = write_report(demo, tmp_path / "r.html", analyses=analyses, verbose="error")
+    assert calls == []
+    # The counter counts: without the analyses, each trial is analysed once (and only once).
+    write_report(demo, tmp_path / "again.html", animation=False, verbose="error")
+    assert len(calls) == len(demo)
+    before, html = written
+    assert paths["csv"].read_text() == before["csv"].read_text()
+    tables = re.compile(r'<table class="data">.*?</table>|<div class="(?:summary|note)">.*?</div>', re.S)
+    assert tables.findall(paths["html"].read_text()) == tables.findall(html)
+    # The animation still comes from the trials.
+    animations = re.compile(r"Plotly\.addFrames\('figure-\d+'")
+    assert len(animations.findall(paths["html"].read_text())) == len(animations.findall(html)) == len(demo)
+
+
+def test_analyses_must_be_of_the_trials(demo, tmp_path):
+    analysis = plantar.analyze(demo["barefoot"])
+    other, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0, pitch_mm=8.0)
+    with pytest.raises(ValueError, match="analyses has 1 analyses for 2 trials"):
+        write_report([demo["barefoot"], demo["shod"]], tmp_path / "r.html", analyses=[analysis])
+    with pytest.raises(ValueError, match="analysis is not of this trial"):
+        write_report([other], tmp_path / "r.html", analyses=[analysis])
+    with pytest.raises(ValueError, match="analysis must be an analysis"):
+        write_report([demo["barefoot"]], tmp_path / "r.html", analyses=[demo["barefoot"]])
+    assert not (tmp_path / "r.html").exists()

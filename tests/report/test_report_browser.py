@@ -65,6 +65,12 @@ def test_report_renders_in_chromium_without_errors(report_path, tmp_path):
                          svgChildren: svg ? svg.childElementCount : 0};
                })"""
         )
+        # The walk's step numbers are drawn as text, every one of them.
+        numbers = page.evaluate(
+            """Array.from(document.querySelectorAll('div[id^=figure-]'))
+                 .filter(d => (d.querySelector('.gtitle') || {}).textContent === 'Footprints of the walk')
+                 .map(d => Array.from(d.querySelectorAll('g.textpoint text')).map(t => t.textContent))"""
+        )
         shot = tmp_path / "first-screen.png"
         page.screenshot(path=str(shot))
         browser.close()
@@ -74,6 +80,13 @@ def test_report_renders_in_chromium_without_errors(report_path, tmp_path):
         assert plot["width"] > 100 and plot["height"] > 100, plot
         assert plot["svgChildren"] > 0 and plot["marks"] > 0, plot
     assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests), requests
+    walks = plantar.datasets.demo_walks(seed=0, passes=3)
+    expected = []
+    for trial, _ in walks.values():
+        analysis = plantar.analyze(trial)
+        steps = zip(analysis.step.values, analysis.complete.values)
+        expected.append(sorted(f"{step}" + ("" if complete else "*") for step, complete in steps))
+    assert [sorted(texts) for texts in numbers] == expected
     _assert_not_blank(shot)
 
 

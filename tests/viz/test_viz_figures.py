@@ -219,10 +219,10 @@ def test_animation_of_a_minute_stays_light(long_walk):
 def test_walk_footprints_numbers_every_step(walk):
     _, _, analysis = walk
     fig = viz.walk_footprints(analysis)
-    numbers = [a for a in fig.layout.annotations if a.hovertext]
+    numbers = _step_numbers(fig)
     assert len(numbers) == analysis.sizes["step"]
     expected = [f"{s}" + ("" if c else "*") for s, c in zip(analysis.step.values, analysis.complete.values)]
-    assert sorted(a.text for a in numbers) == sorted(expected)
+    assert sorted(n["text"] for n in numbers) == sorted(expected)
     assert len(_heatmaps(fig)) == analysis.sizes["step"]  # one per step, on its box
     # One panel per pass, footprint outlines coloured by side.
     assert len({t.xaxis for t in fig.data}) == len(np.unique(analysis.pass_index))
@@ -234,6 +234,44 @@ def test_walk_footprints_numbers_every_step(walk):
         float(analysis.peak_pressure_map.isel(step=2).max()), abs=ROUNDING_KPA + 1e-4)
     _assert_mm_axes(fig)
     assert fig.layout.coloraxis.colorbar.title.text == "kPa"
+
+
+def _step_numbers(fig):
+    """The step numbers the figure shows: one dict per label, from its text traces."""
+    out = []
+    for t in fig.data:
+        if t.type == "scatter" and t.mode == "text":
+            for i, text in enumerate(t.text):
+                out.append(dict(text=text, x=t.x[i], y=t.y[i], colour=t.textfont.color[i], hover=t.hovertext[i],
+                                xaxis=t.xaxis))  # fmt: skip
+    return out
+
+
+def test_walk_footprints_labels_each_step_behind_its_heel():
+    trial, _ = synth.walk(seed=1, passes=2, mat_length_mm=1500.0)
+    analysis = plantar.analyze(trial)
+    assert not analysis.complete.values.all()  # an incomplete step is labelled too
+    fig = viz.walk_footprints(analysis)
+    assert not [a for a in fig.layout.annotations if a.hovertext]  # one text trace per panel, not an annotation each
+    numbers = {n["text"].rstrip("*"): n for n in _step_numbers(fig)}
+    assert sorted(numbers, key=int) == [str(s) for s in analysis.step.values]
+    panels = {}
+    for k, step in enumerate(analysis.step.values):
+        label, side, complete = numbers[str(step)], str(analysis.side.values[k]), bool(analysis.complete.values[k])
+        assert label["text"] == f"{step}" + ("" if complete else "*")
+        assert label["hover"] == f"step {step}, {side}" + ("" if complete else ", incomplete")
+        colour = viz._common.SIDE_COLOURS[side] if complete else viz._common.SIDE_COLOURS["unknown"]
+        assert label["colour"] == colour
+        # Behind the heel, along the foot axis, by 12 % of the foot length + 25 mm (rounded to 0.1 mm).
+        angle = np.radians(float(analysis.axis_angle.values[k]))
+        back = 0.12 * float(analysis.foot_length.values[k]) + 25.0
+        heel = np.array([float(analysis.heel_x.values[k]), float(analysis.heel_y.values[k])])
+        np.testing.assert_allclose([label["x"], label["y"]], heel - back * np.array([np.cos(angle), np.sin(angle)]),
+                                   atol=0.05 + 1e-6)  # fmt: skip
+        panels.setdefault(int(analysis.pass_index.values[k]), set()).add(label["xaxis"])
+    # The steps of one pass are labelled on that pass's panel, each pass on its own.
+    assert all(len(axes) == 1 for axes in panels.values())
+    assert len(set.union(*panels.values())) == len(panels)
 
 
 def test_walk_footprints_marks_incomplete_steps():
@@ -251,7 +289,7 @@ def test_walk_footprints_marks_incomplete_steps():
 def test_walk_of_a_minute_stays_light(long_walk):
     _, analysis = long_walk
     fig = viz.walk_footprints(analysis)
-    assert len([a for a in fig.layout.annotations if a.hovertext]) == analysis.sizes["step"]
+    assert len(_step_numbers(fig)) == analysis.sizes["step"]
     assert _size(fig) < 500_000
     one = viz.walk_footprints(analysis, pass_index=1)
     assert len(_heatmaps(one)) == int((analysis.pass_index == 1).sum())
@@ -454,3 +492,19 @@ def test_figures_are_json_without_template(walk):
     fig = viz.symmetry_bars(analysis)
     layout = json.loads(fig.to_json())["layout"]
     assert len(json.dumps(layout.get("template", {}))) < 200  # not plotly's 6 kB default template in every figure
+
+
+def test_animation_finds_the_loaded_frames_as_the_frame_sums_do():
+    """The animation's test for load (largest pressure above 0) agrees with the total force above 0."""
+    from plantar.metrics import _frame_sums
+    from plantar.viz.animation import _loaded_frames
+
+    rng = np.random.default_rng(0)
+    pressure = np.zeros((600, 7, 5), np.float32)
+    pressure[rng.random(600) < 0.3, 3, 2] = 0.01  # a light touch on one sensel
+    pressure[::7] = rng.random((86, 7, 5)).astype(np.float32) * 200
+    pressure[:, 0, 0] = np.nan  # a sensel without a sensor
+    pressure[5] = np.nan  # a frame without any sensor reading
+    loaded = _loaded_frames(pressure)
+    np.testing.assert_array_equal(loaded, _frame_sums(pressure) > 0)
+    assert 0 < loaded.sum() < loaded.size and not loaded[5]

@@ -19,7 +19,7 @@ DEMO_SERIAL = "VM-0100"
 
 @fill_doc
 @verbose
-def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verbose=None):
+def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=12.0, seed=0, verbose=None):
     """Record the demo walker in each condition from a calibrated virtual mat.
 
     The demo mat (:data:`DEMO_MAT`: 2 m x 0.5 m, 8 mm sensels, 100 Hz, PMAT/1
@@ -29,15 +29,17 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
     (:func:`plantar.datasets.demo_walker`) back and forth over that mat; to save
     time the conditions are recorded at once, from one virtual mat each with the
     same sensor and serial, through :func:`plantar.drivers.open_mat` in real
-    time, and the counts are turned into kPa with
-    :func:`plantar.calibration.apply`.
+    time (the recording places frames on the host clock, so the mat sends no
+    faster than real time), and the counts are turned into kPa with
+    :func:`plantar.calibration.apply`, the three recordings at once.
 
     Parameters
     ----------
     conditions : sequence of str
         Conditions from :data:`plantar.datasets.DEMO_CONDITIONS`.
     seconds : float
-        Recording length per condition, in s (they run in parallel).
+        Recording length per condition, in s (they run in parallel, in real
+        time); the walker makes about one foot contact per second.
     seed : int
         Seed of the sensor and of the walks (condition k walks with ``seed + k``).
     %(verbose)s
@@ -85,9 +87,13 @@ def record_demo(conditions=tuple(DEMO_CONDITIONS), *, seconds=20.0, seed=0, verb
     finally:
         for mat in mats.values():
             mat.stop()
+    # Nothing else runs while the mats stream (the host must keep up with them); then the three
+    # recordings are calibrated at once.
+    with concurrent.futures.ThreadPoolExecutor(len(raws)) as pool:
+        trials = dict(zip(raws, pool.map(calibration.apply, raws.values(), [cal] * len(raws))))
     out = {}
     for label in conditions:
-        trial = calibration.apply(raws[label], cal)
+        trial = trials[label]
         trial.attrs.update(condition=label, subject="demo", body_mass_kg=demo_walker(label)["body_mass_kg"])
         out[label] = (trial, raws[label], cal)
     return out
