@@ -14,7 +14,6 @@ import numbers
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from ._version import __version__
 from .analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1
@@ -295,6 +294,8 @@ def _welch(mean, sd, n, mean_b, sd_b, n_b, confidence):
     ``mean``, ``sd``, ``n``: (C, ...) arrays; ``mean_b``, ``sd_b``, ``n_b``: the
     baseline's (...) arrays. Where either n < 2 every statistic is NaN.
     """
+    from scipy import stats  # imported here: scipy.stats costs most of a second to import, and only this needs it
+
     enough = (n >= 2) & (n_b >= 2)
     nc = np.where(enough, n, np.nan).astype(float)
     nb = np.where(enough, n_b, np.nan).astype(float)

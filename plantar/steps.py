@@ -10,7 +10,6 @@ import dataclasses
 
 import numpy as np
 from scipy.ndimage import find_objects
-from scipy.spatial import cKDTree
 from skimage.measure import label
 
 from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range
@@ -609,6 +608,8 @@ def _gap_mm(a, b):
         a, b = a[:: max(1, len(a) // 500)], b[:: max(1, len(b) // 500)]
     if len(a) * len(b) <= 4096:
         return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+    from scipy.spatial import cKDTree  # imported where used: only large parts need it
+
     return float(cKDTree(b).query(a, k=1)[0].min())
 
 

@@ -3,8 +3,6 @@
 import numbers
 
 import numpy as np
-import scipy.interpolate
-import scipy.optimize
 import xarray as xr
 
 from .._schema import STANDARD_GRAVITY_M_S2
@@ -147,6 +145,8 @@ def _check_knots(knots_counts, knots_kpa, name):
 
 def _table(x, y):
     """The table as a function of counts: PCHIP through the knots, the end tangent beyond the last."""
+    import scipy.interpolate  # imported where used: scipy.interpolate costs a second to import
+
     interpolant = scipy.interpolate.PchipInterpolator(x, y, extrapolate=False)
     end_slope = float(interpolant.derivative()(x[-1]))
 
@@ -554,6 +554,8 @@ def _choose(models, heldout, n_levels):
 
 def _least_squares(data, model, rows):
     """Fit log-scale parameters on the residuals ``rows``."""
+    import scipy.optimize  # imported where used: it costs most of a second to import
+
     def residuals(theta):
         return data.weight[rows] * data.relative(lambda u: _unit_curve(model, theta, u), rows)
 
