@@ -367,7 +367,7 @@ class Report:
         content = {
             "html": self.to_html().encode("utf-8"),
             "csv": csv_text(numbers).encode("utf-8"),
-            "json": json.dumps(self._json(numbers), indent=1, allow_nan=False).encode("utf-8"),
+            "json": self._json_text(numbers).encode("utf-8"),
         }
         # All files are written, then moved into place together: none is left half-written, and
         # without overwrite an existing file (or one another writer makes meanwhile) is never replaced.
@@ -432,6 +432,15 @@ class Report:
             parts.append(f'<div class="summary"><ul>{items}</ul></div>')
         parts += [f'<div class="note">{_html.esc(n)}</div>' for n in self.notes]
         return "\n".join(parts) or "<p>Nothing to summarise.</p>"
+
+    def _json_text(self, numbers):
+        """The JSON file: the header indented, then one line per number (the C encoder writes those fast)."""
+        data = self._json(numbers)
+        records = data.pop("numbers")
+        head = json.dumps(data, indent=1, allow_nan=False)  # ends with "\n}"
+        encode = json.JSONEncoder(allow_nan=False).encode
+        lines = ",\n  ".join(map(encode, records))
+        return head[:-2] + ',\n "numbers": [\n  ' + lines + "\n ]\n}\n"
 
     def _json(self, numbers):
         records = numbers.replace({np.nan: None}).to_dict(orient="records")
