@@ -9,7 +9,9 @@ and ``Time/picture:10.0 ms``; ``Sensor size: 0.500x0.500 cm``; ``Pict-No.: <k>``
 then a line of the plate column numbers of the exported window followed by
 ``Force``; one line per plate row: the row number, the pressures in kPa and the
 row force (N); and a line ``Force`` with the column forces and the total force
-(N) of the frame. Pages without a ``Pict-No.`` (summary pictures such as the
+(N) of the frame. Newer exports separate the cells with tabs; older ones (whose
+header names ``novel munich/st.paul/london``) pad them with spaces, so cells are
+split on any run of blanks. No cell is ever empty. Pages without a ``Pict-No.`` (summary pictures such as the
 maximum-pressure picture) are skipped. Every page must show the same window.
 The export closes with one more form feed line after the last page's, an empty
 page.
@@ -300,7 +302,7 @@ def _read_page(path, lines, first, last):
     for pitch in size:
         check_plausible(path, header_line["Sensor size"], "header field 'Sensor size'", pitch, "pitch")
     page["fields"] = {"Matrix": (n_cols, n_rows), "Sensor area": area, "Time/picture": dt, "Sensor size": size}
-    file_match = re.search(r"File:\s*(.*?)\s*\tMatrix", header)
+    file_match = re.search(r"File:\s*(.*?)\s+Matrix:", header)
     page["original_file"] = file_match.group(1) if file_match else ""
     # the table: column numbers + 'Force', row lines, then the 'Force' line
     table = next((i for i in range(pict_line + 1, last) if lines[i].strip()), None)
@@ -320,7 +322,7 @@ def _read_page(path, lines, first, last):
         raise parse_error(path, last, "'Force' line", f"page {page['page']} ends without its 'Force' line (truncated?)")
     row_numbers = []
     for i in range(table + 1, force_line):
-        number = lines[i].split("\t", 1)[0]
+        number = lines[i].split(None, 1)[0] if lines[i].strip() else ""
         if not number.isdigit():
             raise parse_error(path, i + 1, "row number", f"expected a plate row number, got {number[:20]!r}")
         row_numbers.append(int(number))
@@ -347,14 +349,14 @@ def _read_tables(path, lines, pages):
     row_lines = [i for p in pages for i in range(p["table_line"] + 1, p["force_line"])]
     force_lines = [p["force_line"] for p in pages]
     try:
-        rows = np.array("\t".join(lines[i] for i in row_lines).split("\t"), dtype=float)
-        forces = np.array("\t".join(lines[i][len("Force") :].strip() for i in force_lines).split("\t"), dtype=float)
+        rows = np.array(" ".join(lines[i] for i in row_lines).split(), dtype=float)
+        forces = np.array(" ".join(lines[i][len("Force") :] for i in force_lines).split(), dtype=float)
         ok = rows.size == len(row_lines) * (n_cols + 2) and forces.size == len(force_lines) * (n_cols + 1)
     except ValueError:
         ok = False
     if not ok:  # find the line and the cell
         for i in row_lines + force_lines:
-            cells = lines[i].split("\t")[1:]
+            cells = lines[i].split()[1:]
             if len(cells) != n_cols + 1:
                 raise parse_error(
                     path,

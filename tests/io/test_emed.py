@@ -166,6 +166,75 @@ def test_real_file_is_recognised_by_content(real):
 
 
 # --------------------------------------------------------------------------------------
+# the older, space-separated export ("novel munich/st.paul/london")
+
+
+@pytest.fixture(scope="module")
+def older():
+    path = real_file("novel-emed-older", "NP21_2386.lst")
+    return path, plantar.read(path)
+
+
+def test_older_export_shape_and_window(older):
+    """78 pictures of columns 20..41 and rows 21..74 of the 64 x 95 plate, 10 ms apart."""
+    _, trial = older
+    assert trial.pressure.shape == (78, 54, 22)
+    assert trial.attrs["sampling_rate_hz"] == pytest.approx(100.0)
+    np.testing.assert_array_equal(trial.frame_number.values, np.arange(1, 79))
+    np.testing.assert_allclose(trial.x.values, (np.arange(20, 42) - 1) * 5.0)
+    np.testing.assert_allclose(trial.y.values, (95 - np.arange(74, 20, -1)) * 5.0)
+    assert trial.attrs["original_file"].endswith("NP21\\2386.dat")  # a path with a space in it
+
+
+def test_older_export_force_matches_every_page(older):
+    """sum(kPa) x 0.25 cm² = the page's stated total force, to the export's rounding, on all 78 pages."""
+    _, trial = older
+    force = trial.pressure.sum(("y", "x")).values.astype(np.float64) * 0.025
+    error = np.abs(force - trial.force_reported.values)
+    assert error.max() <= FORCE_ROUNDING_N + 1e-6, error.max()
+    assert trial.force_reported.values.max() == pytest.approx(904.5)  # page 38's total, as printed
+
+
+def test_older_export_values_match_the_text(older):
+    """Page 40, split on blanks independently of the reader."""
+    path, trial = older
+    pages = path.read_bytes().decode("latin-1").split("\x0c")
+    page = next(p for p in pages if "Pict-No.: 40 " in p)
+    rows = [line.split() for line in page.split("\n") if line[:1].isdigit()]
+    table = np.array([[float(v) for v in row[1:-1]] for row in rows])
+    np.testing.assert_array_equal(trial.pressure.values[39][::-1], table.astype(np.float32))
+
+
+def test_older_export_is_a_step_toward_plus_y(older):
+    path, trial = older
+    progression = cop_progression_mm(trial)
+    assert progression.size == 1 and progression[0] > 150
+    head = path.read_bytes()[:4096]
+    assert [f.name for f in known_formats().values() if f.sniff(head)] == ["emed"]
+
+
+def test_space_separated_cells_read_like_tabs(tmp_path):
+    """The older export pads its cells with spaces; the values are the same as with tabs."""
+    frames = _frames(n=4, rows=5, cols=3, seed=3)
+    lines = lst_lines(frames)
+    tabs = plantar.read(write(tmp_path / "tabs.lst", lines))
+    spaced = [line.replace("\t", "        ") for line in lines]
+    spaces = plantar.read(write(tmp_path / "spaces.lst", spaced))
+    np.testing.assert_array_equal(spaces.pressure.values, tabs.pressure.values)
+    np.testing.assert_array_equal(spaces.pressure.values, frames[:, ::-1, :].astype(np.float32))
+    np.testing.assert_array_equal(spaces.force_reported.values, tabs.force_reported.values)
+    assert spaces.attrs["original_file"] == tabs.attrs["original_file"] == "C:\\novel\\data\\2.dat"
+
+
+def test_space_separated_row_with_a_cell_missing_names_its_line(tmp_path):
+    lines = [line.replace("\t", "    ") for line in lst_lines(_frames(n=2, rows=3, cols=3))]
+    bad = line_of(lines, "31 ")
+    lines[bad - 1] = lines[bad - 1].rsplit("    ", 2)[0] + "    0.10"  # one pressure dropped
+    with pytest.raises(FileFormatError, match=rf"line {bad}: row: 3 cells, expected 3 pressures and a force"):
+        plantar.read(write(tmp_path / "cut.lst", lines))
+
+
+# --------------------------------------------------------------------------------------
 # grammar
 
 
