@@ -392,7 +392,8 @@ def _check_trial_structure(trial):
         if "counts" in trial.data_vars:
             raise ValueError(
                 "this is a raw recording in 'counts', not a trial in kPa: "
-                "apply a calibration first to turn counts into kPa"
+                "apply a calibration first to turn counts into kPa (plantar.calibration.apply, or "
+                "plantar.calibration.scale for one linear factor such as a Tekscan raw export's)"
             )
         raise ValueError(
             f"trial has no 'pressure' variable (data variables: {sorted(trial.data_vars)})"

@@ -392,6 +392,21 @@ example:
                                  "(device, shape and pitch are still checked)")  # fmt: skip
     apply_step.set_defaults(run=_calibrate_apply)
 
+    scale_step = _command(steps, "scale", "turn a raw recording into kPa with one linear factor", """\
+Multiply every reading by one factor in kPa per count and save the trial in kPa:
+the factor a raw export states (a Tekscan movie in UNITS raw states its
+calibration point; --kpa-per-count stated uses it) or one you know. Sensels
+outside the sensor's outline stay empty.
+
+example:
+  plantar calibrate scale walk_raw.asf --kpa-per-count stated -o walk.nc""")
+    scale_step.add_argument("input", type=Path, help="raw recording (counts): a .nc or a raw vendor export")
+    scale_step.add_argument("--kpa-per-count", required=True, metavar="K",
+                            help="kPa per count, or 'stated' for the factor the file states")  # fmt: skip
+    scale_step.add_argument("-o", "--output", type=Path, required=True, help="trial file to write (.nc)")
+    scale_step.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    scale_step.set_defaults(run=_calibrate_scale)
+
     show_step = _command(steps, "show", "summarise a calibration file", """\
 Print a calibration's mat, steps, sensel flags, curve and fit errors.
 
@@ -925,6 +940,29 @@ def _calibrate_apply(args):
     io.save(trial, args.output, overwrite=args.overwrite)
     print(f"wrote {args.output} ({_size(args.output)}): {trial.sizes['time']} frames in kPa, "
           f"calibration {trial.attrs['calibration_id']}")  # fmt: skip
+
+
+def _calibrate_scale(args):
+    from . import calibration
+
+    _check_nc_output(args.output, overwrite=args.overwrite)
+    raw = io.read(args.input)
+    if "counts" not in raw.data_vars:
+        raise ValueError(f"'{args.input}' is already a trial in kPa, not a raw recording in counts")
+    if args.kpa_per_count == "stated":
+        factor = None
+    else:
+        try:
+            factor = float(args.kpa_per_count)
+        except ValueError:
+            raise ValueError(f"--kpa-per-count: {args.kpa_per_count!r} is not a number or 'stated'") from None
+    try:
+        trial = calibration.scale(raw, kpa_per_count=factor)
+    except ValueError as exc:
+        raise ValueError(f"'{args.input}': {exc}") from None
+    io.save(trial, args.output, overwrite=args.overwrite)
+    print(f"wrote {args.output} ({_size(args.output)}): {trial.sizes['time']} frames in kPa, "
+          f"{trial.attrs['kpa_per_count']:.6g} kPa per count ({trial.attrs['kpa_per_count_source']})")  # fmt: skip
 
 
 def _calibrate_show(args):

@@ -14,6 +14,8 @@ from raw recordings (schema ``counts/1``) of the same mat:
    maximum is refused.
 4. :func:`apply`: a raw recording to a trial in kPa, with per-cell flags of
    saturated and extrapolated readings.
+   :func:`scale` instead applies one linear factor to every sensel (a
+   vendor's stated calibration, such as a Tekscan raw export's).
 5. :func:`save` / :func:`load`: the ``*.pmcal.nc`` file, tied to its mat (by
    device, shape and pitch, and by its readings at rest).
 
@@ -21,7 +23,7 @@ Each step returns a new Dataset; none changes its inputs. The procedure and the
 maths follow the project's research notes on drivers and calibration (section 4.5).
 """
 
-from ._apply import apply
+from ._apply import apply, scale
 from ._common import SCHEMA_CAL, STATUS, check_calibration
 from ._curve import MIN_TABLE_LEVELS, MIN_WALK_STRIDES, MODEL_FORMULAS, MODELS, PLAUSIBLE_MAX_KPA, curve_kpa, fit
 from ._equilibrate import equilibrate
@@ -44,5 +46,6 @@ __all__ = [
     "fit",
     "load",
     "save",
+    "scale",
     "tare",
 ]

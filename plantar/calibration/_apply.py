@@ -139,3 +139,82 @@ def apply(raw, cal, *, dead="inpaint", check_mat=True):
     for key in TRIAL_ATTRS:
         trial.attrs.setdefault(key, TRIAL_ATTRS[key][1])
     return trial
+
+
+def scale(raw, kpa_per_count=None):
+    """Turn a raw recording into a trial in kPa with one linear scale for every sensel.
+
+    ``P = kpa_per_count * counts``: the calibration of a sensor whose vendor
+    states a single linear factor (Tekscan's one-point calibration, kept by
+    :mod:`plantar.io.tekscan` as the attr ``kpa_per_count_stated``), or a factor
+    the user knows. No offset, per-sensel gain or load curve: for a mat
+    calibrated by plantar's procedure use :func:`apply`. Sensels outside the
+    sensor's outline (a variable ``outline`` that is 0 there) are NaN.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        Raw recording (schema ``counts/1``).
+    kpa_per_count : float | None
+        kPa per count. ``None`` uses the recording's ``kpa_per_count_stated``
+        attr (the factor its file states).
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        Trial (schema ``trial/1``) with ``pressure`` in kPa, the recording's
+        coordinates and attrs; ``calibration_id`` names the scale
+        (``linear <k> kPa/count``) and ``calibration_model`` is ``"linear"``.
+
+    Raises
+    ------
+    ValueError
+        If no factor is given and the recording states none, or the factor is
+        not a positive finite number.
+
+    See Also
+    --------
+    apply
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar import calibration
+    >>> raw = plantar.make_counts(np.full((2, 2, 2), 10, np.uint16), pitch_mm=5.08, rate_hz=50.0)
+    >>> trial = calibration.scale(raw, kpa_per_count=5.94)
+    >>> float(trial.pressure[0, 0, 0]), trial.attrs["calibration_id"]
+    (59.400001525878906, 'linear 5.94 kPa/count')
+    """
+    _check_raw(raw)
+    source = "given"
+    if kpa_per_count is None:
+        if "kpa_per_count_stated" not in raw.attrs:
+            raise ValueError(
+                "the recording states no kPa per count (attr 'kpa_per_count_stated'): pass kpa_per_count"
+            )
+        kpa_per_count, source = raw.attrs["kpa_per_count_stated"], "stated in the file"
+    try:
+        k = float(kpa_per_count)
+    except (TypeError, ValueError):
+        raise ValueError(f"kpa_per_count must be a number, got {kpa_per_count!r}") from None
+    if not (np.isfinite(k) and k > 0):
+        raise ValueError(f"kpa_per_count must be a positive finite number, got {kpa_per_count!r}")
+    pressure = (raw["counts"].values * k).astype(np.float32)
+    if "outline" in raw.data_vars:
+        pressure[:, raw["outline"].values == 0] = np.nan
+    attrs = {k_: v for k_, v in raw.attrs.items() if k_ not in _SET_BY_MAKE_TRIAL}
+    attrs.update(calibration_id=f"linear {k:.6g} kPa/count", calibration_model="linear", kpa_per_count=k,
+                 kpa_per_count_source=source)  # fmt: skip
+    trial = make_trial(
+        pressure,
+        pitch_mm=(raw.attrs["sensor_pitch_x_mm"], raw.attrs["sensor_pitch_y_mm"]),
+        rate_hz=raw.attrs["sampling_rate_hz"],
+        time_s=raw["time"].values,
+        origin_mm=(float(raw["x"].values[0]), float(raw["y"].values[0])),
+        **attrs,
+    )
+    trial = trial.assign_coords(seq=raw["seq"].variable.copy(), t_device=raw["t_device"].variable.copy())
+    for key in TRIAL_ATTRS:
+        trial.attrs.setdefault(key, TRIAL_ATTRS[key][1])
+    return trial

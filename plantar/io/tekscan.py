@@ -17,10 +17,20 @@ and, when present, ``START_FRAME``/``END_FRAME`` (checked against the frames fou
 ``TIME`` (+ ``MICRO_SECOND``) for ``start_time``, ``CALIBRATION_POINT_1 <load>
 (Kgs|Lbs) ...`` for ``body_mass_kg``, ``SENSOR_TYPE``, ``HARDWARE``, ``VERSION``,
 ``SATURATION_PRESSURE``, ``NOISE_THRESHOLD``, ``CALIBRATION_MODE_1`` and the comment.
-A file in ``raw`` units (uncalibrated sensor readings) is refused: Tekscan's
-calibration of those readings is not in the file, so no pressure can be derived.
-So are mirrored exports (``MIRROR_ROW``/``MIRROR_COL`` not 0), whose orientation
-this reader cannot verify.
+A file in ``raw`` units (uncalibrated sensor readings, 0-255 on F-Scan) is read
+as a raw recording (schema ``counts/1``): the readings in ``counts``, the frame
+numbers in ``seq``, and the sensor outline in ``outline`` (0 where the file has
+``B``). It is never taken for kPa: turn it into a trial with a calibration
+(:func:`plantar.calibration.apply`) or a linear scale
+(:func:`plantar.calibration.scale`). ``CALIBRATION_POINT_1 <load> (Kgs) <raw
+sum> (Raw Sum) ...`` states Tekscan's own one-point calibration, linear through
+zero: ``kpa_per_count_stated = load x g / raw sum / sensel area``, kept as an
+attr in raw and calibrated files alike. On both insoles of the F-Scan walk in
+``tekscan-fscan`` it gives 255 x scale = the stated ``SATURATION_PRESSURE``
+(1514.73 and 553.64 kPa) and every kPa cell is a reading times it, rounded.
+``MIRROR_ROW 1`` / ``MIRROR_COL 1`` say that the export flipped the rows (the
+toe end last) or the columns; the reader flips them back, so that a mirrored
+export reads as the unmirrored one, and says so in the attr ``mirrored_in_file``.
 
 Orientation
 -----------
@@ -57,7 +67,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._schema import MAX_PRESSURE_KPA
+from .._schema import MAX_PRESSURE_KPA, STANDARD_GRAVITY_M_S2, make_counts
 from ..utils import logger
 from ._dispatch import FileFormat
 from ._vendor import (
@@ -151,14 +161,15 @@ def read(path):
     -------
     trial : xarray.Dataset
         Pressure in kPa, NaN where the file has ``B``, toes toward +y; the frame
-        numbers in ``frame_number``; the header fields as attrs.
+        numbers in ``frame_number``; the header fields as attrs. For a file in
+        ``raw`` units, a raw recording in counts (see the module notes).
 
     Raises
     ------
     plantar.io.FileFormatError
         If the file breaks the grammar (a header field missing or wrong, a frame
         missing, a row or cell too many or too few, a cell that is not a number,
-        the file cut short) or is in raw units; the message names the file, the
+        the file cut short); the message names the file, the
         line and the field.
 
     Examples
@@ -202,19 +213,20 @@ def read(path):
     if pressure is None:  # the text is not plainly numbers and B: decode it cell by cell, naming what is wrong
         logger.debug("'%s': frames read cell by cell", path)
         pressure = _parse_frames_exactly(path, raw.replace(b"\r\n", b"\n"), marker_line, header)
+    if header["mirror_rows"]:  # the export flipped the rows (toe end last): flip them back
+        pressure = pressure[:, ::-1, :]
+    if header["mirror_cols"]:
+        pressure = pressure[:, :, ::-1]
     spf = header["seconds_per_frame"]
     time_s = (frame_numbers - frame_numbers[0]) * spf
     start_time = header["start"]
     if start_time is not None:
         start_time = (start_time + datetime.timedelta(seconds=(int(frame_numbers[0]) - 1) * spf)).isoformat()
-    return build_trial(
-        path,
-        pressure,
+    common = dict(
         pitch_mm=(header["col_spacing_mm"], header["row_spacing_mm"]),
         rate_hz=1.0 / spf,
         time_s=time_s,
         origin_mm=(0.0, 0.0),
-        per_frame={"frame_number": (frame_numbers.astype(np.int32), "1", "frame number in the source file")},
         device=header["device"],
         source_format=header["source_format"],
         layout=header["layout"],
@@ -222,6 +234,42 @@ def read(path):
         body_mass_kg=header["body_mass_kg"],
         **header["extra"],
     )
+    if header["is_raw"]:
+        return _raw_recording(path, pressure, frame_numbers, header, common)
+    return build_trial(
+        path,
+        np.ascontiguousarray(pressure),
+        per_frame={"frame_number": (frame_numbers.astype(np.int32), "1", "frame number in the source file")},
+        **common,
+    )
+
+
+def _raw_recording(path, readings, frame_numbers, header, common):
+    """A ``UNITS raw`` movie as a raw recording: counts, and the sensor outline (cells not ``B``)."""
+    inside = ~np.isnan(readings)
+    outline = inside.all(axis=0)
+    if not np.array_equal(outline, inside.any(axis=0)):
+        frame, row, col = np.argwhere(inside != outline)[0]
+        raise parse_error(
+            path, None, f"frame {frame_numbers[frame]}", f"the 'B' cells change from frame to frame (row {row}, column {col})"
+        )
+    counts = np.where(inside, readings, 0.0)
+    wrong = (counts != np.round(counts)) | (counts > np.iinfo(np.uint16).max)
+    if wrong.any():
+        frame = int(np.argmax(wrong.any(axis=(1, 2))))
+        raise parse_error(
+            path,
+            None,
+            f"frame {frame_numbers[frame]}",
+            f"{counts[frame][wrong[frame]][0]:g} is not a raw reading (an integer 0 .. 65535)",
+        )
+    recording = make_counts(counts.astype(np.uint16), seq=frame_numbers, source_file=path.name, **common)
+    recording["outline"] = (
+        ("y", "x"),
+        outline.astype(np.uint8),
+        {"units": "1", "long_name": "sensel inside the trimmed sensor outline (0 where the file has 'B')"},
+    )
+    return recording
 
 
 def _read_header(path, text, marker_line):
@@ -283,21 +331,14 @@ def _read_header(path, text, marker_line):
         path, lines["SECONDS_PER_FRAME"], "header field 'SECONDS_PER_FRAME'", 1.0 / seconds_per_frame, "rate"
     )
     units = get("UNITS")
-    if units.lower() == "raw":
-        raise fail(
-            "UNITS",
-            "'raw': the file holds uncalibrated sensor readings, and Tekscan's calibration of them is not "
-            "in the file; export the movie from Tekscan in pressure units (KPa, MPa, PSI or mmHg)",
-        )
-    if units.lower() not in UNITS_TO_KPA:
-        raise fail("UNITS", f"{units!r} is not a pressure unit plantar reads (KPa, MPa, PSI, mmHg)")
+    is_raw = units.lower() == "raw"
+    if not is_raw and units.lower() not in UNITS_TO_KPA:
+        raise fail("UNITS", f"{units!r} is not a pressure unit plantar reads (KPa, MPa, PSI, mmHg, or raw)")
+    mirror = {}
     for key in ("MIRROR_ROW", "MIRROR_COL"):
-        if fields.get(key, "0") != "0":
-            raise fail(
-                key,
-                f"{fields[key]!r}: mirrored exports are not read (their orientation cannot be checked); "
-                f"export with {key} 0",
-            )
+        if fields.get(key, "0") not in ("0", "1"):
+            raise fail(key, f"{fields[key]!r} is not 0 or 1")
+        mirror[key] = fields.get(key, "0") == "1"
     first = last = None
     if "START_FRAME" in fields:
         first = positive_int("START_FRAME")
@@ -317,13 +358,26 @@ def _read_header(path, text, marker_line):
             start += datetime.timedelta(microseconds=int(fields["MICRO_SECOND"]))
 
     body_mass_kg = 0.0
-    calibration = re.match(r"([\d.]+)\s*\((kgs?|lbs?)\)", fields.get("CALIBRATION_POINT_1", ""), re.IGNORECASE)
+    kpa_per_count = None
+    calibration = re.match(
+        r"([\d.]+)\s*\((kgs?|lbs?)\)(?:\s*([\d.]+)\s*\(raw sum\))?", fields.get("CALIBRATION_POINT_1", ""), re.IGNORECASE
+    )
     if calibration:
         load = positive_float(calibration.group(1), "CALIBRATION_POINT_1")
         body_mass_kg = load if calibration.group(2).lower().startswith("kg") else load * _LB_IN_KG
+        if calibration.group(3) is not None:
+            raw_sum = positive_float(calibration.group(3), "CALIBRATION_POINT_1")
+            # Tekscan's one-point calibration is linear through zero: the calibration load spread over
+            # the raw sum, per sensel area (N / mm2 = MPa, x 1000 for kPa)
+            kpa_per_count = body_mass_kg * STANDARD_GRAVITY_M_S2 / raw_sum / (row_spacing_mm * col_spacing_mm) * 1e3
 
     sensor = fields.get("SENSOR_TYPE", "")
     extra = {"start_time_text": start_text, "units_in_file": units}
+    if kpa_per_count is not None:
+        extra["kpa_per_count_stated"] = kpa_per_count
+    flipped = [name for key, name in (("MIRROR_ROW", "rows"), ("MIRROR_COL", "columns")) if mirror[key]]
+    if flipped:
+        extra["mirrored_in_file"] = " and ".join(flipped)
     for key, attr in (
         ("SENSOR_TYPE", "sensor_type"),
         ("HARDWARE", "hardware"),
@@ -334,7 +388,9 @@ def _read_header(path, text, marker_line):
         if fields.get(key):
             extra[attr] = fields[key]
     saturation = re.match(r"([\d.]+)\s*(\w+)", fields.get("SATURATION_PRESSURE", ""))
-    if saturation and saturation.group(2).lower() in UNITS_TO_KPA:
+    if saturation and saturation.group(2).lower() == "raw" and re.fullmatch(r"\d+", saturation.group(1)):
+        extra["saturation_counts"] = int(saturation.group(1))
+    elif saturation and saturation.group(2).lower() in UNITS_TO_KPA:
         kpa = positive_float(saturation.group(1), "SATURATION_PRESSURE") * UNITS_TO_KPA[saturation.group(2).lower()]
         if kpa >= MAX_PRESSURE_KPA:
             raise fail("SATURATION_PRESSURE", f"{kpa:g} kPa is not a plausible pressure")
@@ -347,7 +403,10 @@ def _read_header(path, text, marker_line):
         row_spacing_mm=row_spacing_mm,
         col_spacing_mm=col_spacing_mm,
         seconds_per_frame=seconds_per_frame,
-        kpa_per_unit=UNITS_TO_KPA[units.lower()],
+        kpa_per_unit=1.0 if is_raw else UNITS_TO_KPA[units.lower()],
+        is_raw=is_raw,
+        mirror_rows=mirror["MIRROR_ROW"],
+        mirror_cols=mirror["MIRROR_COL"],
         first=first,
         last=last,
         start=start,

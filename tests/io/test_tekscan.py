@@ -1,5 +1,8 @@
 """Tekscan ASCII movies (.asf) and CSV exports: real F-Scan files and small files written here."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from vendor_helpers import (
@@ -430,15 +433,111 @@ def test_a_row_ending_in_two_carriage_returns_is_refused(tmp_path):
 
 
 # --------------------------------------------------------------------------------------
+# raw readings and mirrored exports
+
+
+def test_real_stated_scale_is_tekscans_calibration(real):
+    """CALIBRATION_POINT_1's linear factor: 255 counts reach the stated saturation, every cell is a reading x it."""
+    _, trial = real
+    k = trial.attrs["kpa_per_count_stated"]
+    assert 255 * k == pytest.approx(trial.attrs["saturation_pressure_kpa"], abs=0.005)  # printed to 0.01 kPa
+    kpa = trial.pressure.values[np.isfinite(trial.pressure.values)]
+    np.testing.assert_array_equal(np.round(np.round(kpa / k) * k), kpa)
+
+
+def _as_raw_export(path, k):
+    """The lines of a real kPa movie rewritten as the raw export it was made from (counts = kPa / k)."""
+    lines = path.read_text(encoding="latin-1").splitlines()
+    out, in_data = [], False
+    for line in lines:
+        if line.startswith("UNITS"):
+            line = "UNITS raw"
+        elif line.startswith("SATURATION_PRESSURE"):
+            line = "SATURATION_PRESSURE 255 raw"
+        elif line.startswith("ASCII_DATA"):
+            in_data = True
+        elif in_data and line[:1] in "0123456789B" and line:
+            line = ",".join(c if c == "B" else str(round(int(c) / k)) for c in line.split(","))
+        out.append(line)
+    return out
+
+
+def test_real_raw_export_reads_as_counts_and_scales_to_the_kpa_export(real, tmp_path):
+    path, trial = real
+    k = trial.attrs["kpa_per_count_stated"]
+    raw = plantar.read(write(tmp_path / "raw.asf", _as_raw_export(path, k)))
+    assert raw.attrs["plantar_schema"] == "counts/1" and "pressure" not in raw
+    assert int(raw.counts.max()) <= 255 and raw.attrs["saturation_counts"] == 255
+    np.testing.assert_array_equal(raw.outline.values == 1, np.isfinite(trial.pressure.values[0]))
+    np.testing.assert_array_equal(raw.seq.values, trial.frame_number.values)
+    assert raw.attrs["kpa_per_count_stated"] == k and raw.attrs["body_mass_kg"] == pytest.approx(75.0001)
+    with pytest.raises(ValueError, match="raw recording in 'counts'.*calibration.scale"):
+        plantar.analyze(raw)
+    kpa = plantar.calibration.scale(raw)
+    np.testing.assert_array_equal(np.round(kpa.pressure.values), trial.pressure.values)  # NaN where B, too
+    assert kpa.attrs["kpa_per_count_source"] == "stated in the file"
+    again = plantar.read(plantar.save(raw, tmp_path / "raw.nc") or tmp_path / "raw.nc")
+    np.testing.assert_array_equal(again.outline.values, raw.outline.values)
+    np.testing.assert_array_equal(again.counts.values, raw.counts.values)
+
+
+def test_raw_export_with_a_given_scale_and_without_one(tmp_path):
+    frames = np.where(np.isnan(_frames()), np.nan, np.round(np.nan_to_num(_frames()) / 10))
+    raw = plantar.read(write(tmp_path / "raw.asf", asf_lines(frames, units="raw", calibration="75 (Kgs)")))
+    assert "kpa_per_count_stated" not in raw.attrs  # no raw sum: no stated factor
+    with pytest.raises(ValueError, match="states no kPa per count"):
+        plantar.calibration.scale(raw)
+    trial = plantar.calibration.scale(raw, kpa_per_count=2.5)
+    np.testing.assert_array_equal(trial.pressure.values, (frames[:, ::-1, :] * 2.5).astype(np.float32))
+    for bad in (0.0, -1.0, np.nan, "two"):
+        with pytest.raises(ValueError, match="kpa_per_count"):
+            plantar.calibration.scale(raw, kpa_per_count=bad)
+
+
+def test_calibrate_scale_command(tmp_path):
+    frames = np.where(np.isnan(_frames()), np.nan, np.round(np.nan_to_num(_frames()) / 10))
+    src = write(tmp_path / "raw.asf", asf_lines(frames, units="raw"))
+    out = tmp_path / "walk.nc"
+    done = subprocess.run([sys.executable, "-m", "plantar", "calibrate", "scale", str(src), "--kpa-per-count", "stated",
+                           "-o", str(out)], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    k = 75.0001 * 9.80665 / 4798 / 25.8064e-6 / 1000
+    np.testing.assert_allclose(plantar.read(out).pressure.values, frames[:, ::-1, :] * k, rtol=1e-6)
+    kpa_file = write(tmp_path / "kpa.asf", asf_lines(_frames()))
+    done = subprocess.run([sys.executable, "-m", "plantar", "calibrate", "scale", str(kpa_file), "--kpa-per-count", "2",
+                           "-o", str(tmp_path / "x.nc")], capture_output=True, text=True)  # fmt: skip
+    error = done.stderr.strip().splitlines()[-1]  # after the log line naming the format read
+    assert done.returncode != 0 and error.startswith("plantar: ") and "already a trial in kPa" in error
+
+
+@pytest.mark.parametrize(
+    ("flags", "flip"),
+    [(("1", "0"), (1,)), (("0", "1"), (2,)), (("1", "1"), (1, 2))],
+)
+def test_mirrored_export_reads_as_the_unmirrored_one(tmp_path, flags, flip):
+    frames = _frames()
+    plain = plantar.read(write(tmp_path / "plain.asf", asf_lines(frames)))
+    mirrored = [
+        line.replace("MIRROR_ROW 0", f"MIRROR_ROW {flags[0]}").replace("MIRROR_COL 0", f"MIRROR_COL {flags[1]}")
+        for line in asf_lines(np.flip(frames, axis=flip))
+    ]
+    trial = plantar.read(write(tmp_path / "mirrored.asf", mirrored))
+    np.testing.assert_array_equal(trial.pressure.values, plain.pressure.values)
+    expected = {(1,): "rows", (2,): "columns", (1, 2): "rows and columns"}[flip]
+    assert trial.attrs["mirrored_in_file"] == expected and "mirrored_in_file" not in plain.attrs
+
+
+# --------------------------------------------------------------------------------------
 # bad input: FileFormatError naming the file, the line and the field
 
 
-def test_raw_units_need_calibration(tmp_path):
-    lines = asf_lines(_frames(), units="Raw")
-    path = write(tmp_path / "raw.asf", lines)
-    with pytest.raises(FileFormatError, match="calibrat") as exc:
+def test_raw_cell_that_is_not_a_reading_is_refused(tmp_path):
+    frames = np.where(np.isnan(_frames()), np.nan, 3.0)
+    frames[2, 3, 1] = 2.5
+    path = write(tmp_path / "raw.asf", asf_lines(frames, units="raw"))
+    with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
-    assert_names(exc, path, f"line {line_of(lines, 'UNITS Raw')}", "UNITS")
+    assert_names(exc, path, "frame 3", "2.5 is not a raw reading")
 
 
 def test_unknown_units(tmp_path):
@@ -474,12 +573,13 @@ def test_bad_header_value(tmp_path):
     assert_names(exc, path, f"line {line_of(lines, 'ROWS six')}", "ROWS", "'six'")
 
 
-def test_mirrored_export_is_refused(tmp_path):
-    lines = [line.replace("MIRROR_COL 0", "MIRROR_COL 1") for line in asf_lines(_frames())]
+@pytest.mark.parametrize("value", ["2", "yes"])
+def test_mirror_flag_other_than_0_or_1_is_refused(tmp_path, value):
+    lines = [line.replace("MIRROR_COL 0", f"MIRROR_COL {value}") for line in asf_lines(_frames())]
     path = write(tmp_path / "mirror.asf", lines)
     with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
-    assert_names(exc, path, f"line {line_of(lines, 'MIRROR_COL 1')}", "MIRROR_COL")
+    assert_names(exc, path, f"line {line_of(lines, f'MIRROR_COL {value}')}", "MIRROR_COL", "not 0 or 1")
 
 
 def test_garbage_in_a_cell(tmp_path):
