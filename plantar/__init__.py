@@ -6,7 +6,7 @@ them. See the README for the data model and a first run.
 
 from . import calibration, datasets, drivers, geometry, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
-from ._schema import check_counts, check_trial, make_counts, make_trial
+from ._schema import check_counts, check_trial, is_sensor_trial, make_counts, make_sensor_trial, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
 from .compare import compare, comparison_table
@@ -28,7 +28,9 @@ __all__ = [
     "describe",
     "geometry",
     "io",
+    "is_sensor_trial",
     "make_counts",
+    "make_sensor_trial",
     "make_trial",
     "metrics",
     "offloading",

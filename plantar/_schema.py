@@ -5,6 +5,20 @@ kPa with dims ``(time, y, x)``. A *raw recording* (schema ``counts/1``) has the 
 layout with ``counts`` (uint16) instead of ``pressure``, plus per-frame ``seq`` and
 ``t_device`` coordinates. Every reader, driver and constructor returns one of the two,
 and every analysis function checks its input with :func:`check_trial` on entry.
+
+A *sensor trial* is a trial of sensors that are not a grid (in-shoe insoles such as
+novel pedar, 99 sensors of different sizes, or Moticon, 16): still schema
+``trial/1``, but ``pressure`` has dims ``(time, sensor)`` and each sensor carries its
+place, area and outline as coordinates on ``sensor`` (:data:`SENSOR_VARIABLES`):
+``sensor_number`` (the vendor's), ``sensor_side`` (``"left"``/``"right"``),
+``sensor_x``/``sensor_y`` (its centroid in mm, in the trial frame: toes toward +y,
+the left insole at smaller x, as a mat seen from above), ``sensor_area`` (mm², the
+area force is computed with: force = sum(pressure x area)) and
+``outline_x``/``outline_y`` (dims ``(sensor, vertex)``, the polygon in mm, padded
+with NaN). It has no ``sensor_pitch_*`` attrs (there is no pitch) and says where
+its geometry comes from in ``sensor_geometry``. :func:`make_sensor_trial` builds one;
+:func:`is_sensor_trial` tells the layouts apart; functions that need a grid call
+:func:`require_grid`.
 """
 
 import datetime
@@ -36,6 +50,23 @@ COUNTS_VARIABLES = {
     "seq": ("1", "device scan counter"),
     "t_device": ("s", "device clock at scan start (NaN if the device has no clock)"),
 }
+
+#: Variables and coordinates of a sensor trial (irregular sensors) -> (units, long_name).
+SENSOR_VARIABLES = {
+    "pressure": TRIAL_VARIABLES["pressure"],
+    "time": TRIAL_VARIABLES["time"],
+    "sensor": ("1", "sensor index"),
+    "sensor_number": ("1", "sensor number given by the vendor"),
+    "sensor_side": ("1", "insole or foot the sensor belongs to (left or right)"),
+    "sensor_x": ("mm", "sensor centroid x (trial frame)"),
+    "sensor_y": ("mm", "sensor centroid y (trial frame, toes toward +y)"),
+    "sensor_area": ("mm2", "sensor area"),
+    "outline_x": ("mm", "sensor outline vertex x (NaN after the last vertex)"),
+    "outline_y": ("mm", "sensor outline vertex y (NaN after the last vertex)"),
+}
+SENSOR_DIMS = ("time", "sensor")
+#: Plausible area of one sensor in mm² (in-shoe sensors are about 20 .. 600 mm²).
+SENSOR_AREA_LIMITS_MM2 = (0.01, 100_000.0)
 
 #: Dataset attributes every trial carries -> (type, default).
 TRIAL_ATTRS = {
@@ -398,6 +429,9 @@ def _check_trial_structure(trial):
         raise ValueError(
             f"trial has no 'pressure' variable (data variables: {sorted(trial.data_vars)})"
         )
+    if "sensor" in trial["pressure"].dims:
+        _check_sensor_layout(trial)
+        return
     _check_layout(trial, "pressure", np.float32, TRIAL_VARIABLES, SCHEMA_TRIAL)
 
 
@@ -536,12 +570,19 @@ def _check_var_attrs(var, table):
         _check_attr_type(value, f"attr '{key}' of variable '{name}'")
 
 
-def _check_attrs(ds, schema):
+def _check_attrs(ds, schema, *, grid=True):
     attrs = ds.attrs
     got = attrs.get("plantar_schema")
     if got != schema:
         raise ValueError(f"attr 'plantar_schema' is {got!r}; expected {schema!r}")
+    pitch_keys = ("sensor_pitch_x_mm", "sensor_pitch_y_mm")
+    if not grid:
+        present = [key for key in pitch_keys if key in attrs]
+        if present:
+            raise ValueError(f"attr {present[0]!r}: a trial of irregular sensors has no pitch")
     for key, (kind, _) in TRIAL_ATTRS.items():
+        if not grid and key in pitch_keys:
+            continue
         if key not in attrs:
             raise ValueError(f"attr {key!r} is missing")
         value = attrs[key]
@@ -549,14 +590,13 @@ def _check_attrs(ds, schema):
             raise ValueError(f"attr {key!r} must be a str, got {type(value).__name__} {value!r}")
         if kind is float and not _is_number(value):
             raise ValueError(f"attr {key!r} must be a number, got {type(value).__name__} {value!r}")
-    for key in ("sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+    for key in ("sampling_rate_hz", *(pitch_keys if grid else ())):
         if not (np.isfinite(attrs[key]) and attrs[key] > 0):
             raise ValueError(f"attr {key!r} must be positive, got {attrs[key]!r}")
-    for key, (low, high), unit in (
-        ("sampling_rate_hz", RATE_LIMITS_HZ, "Hz"),
-        ("sensor_pitch_x_mm", PITCH_LIMITS_MM, "mm"),
-        ("sensor_pitch_y_mm", PITCH_LIMITS_MM, "mm"),
-    ):
+    limits = [("sampling_rate_hz", RATE_LIMITS_HZ, "Hz")]
+    if grid:
+        limits += [(key, PITCH_LIMITS_MM, "mm") for key in pitch_keys]
+    for key, (low, high), unit in limits:
         if not low <= attrs[key] <= high:
             raise ValueError(f"attr {key!r} is {attrs[key]:g} {unit}; it must lie in {low:g} .. {high:g} {unit}")
     mass = attrs["body_mass_kg"]
@@ -643,16 +683,314 @@ def _raise_for_pressure_range(low, high, data, where):
     ``data`` is only read again to say where a bad value lies.
     """
     if low < 0:
-        frame, row, col = np.unravel_index(np.nanargmin(data), data.shape)
         raise ValueError(
-            f"{where} has negative values (min {low:g} kPa at frame {frame}, row {row}, col {col}); "
+            f"{where} has negative values (min {low:g} kPa at {_cell_name(data, np.nanargmin(data))}); "
             "pressure must be >= 0, NaN where there is no sensor"
         )
     if np.isinf(high):
         raise ValueError(f"{where} has infinite values; pressure must be finite or NaN")
     if high >= MAX_PRESSURE_KPA:
-        frame, row, col = np.unravel_index(np.nanargmax(data), data.shape)
         raise ValueError(
-            f"{where} has implausible values (max {high:g} kPa at frame {frame}, row {row}, col {col}); "
+            f"{where} has implausible values (max {high:g} kPa at {_cell_name(data, np.nanargmax(data))}); "
             f"pressure must be below {MAX_PRESSURE_KPA:g} kPa (100 MPa)"
         )
+
+
+def _cell_name(data, flat_index):
+    """'frame f, row r, col c' (a grid) or 'frame f, sensor s' of a flat index into ``data``."""
+    place = np.unravel_index(flat_index, data.shape)
+    if data.ndim == 2:
+        return f"frame {place[0]}, sensor {place[1]}"
+    return f"frame {place[0]}, row {place[1]}, col {place[2]}"
+
+
+# --------------------------------------------------------------------------------------
+# trials of irregular sensors (insoles)
+
+_SIDES = ("left", "right")
+
+
+@fill_doc
+def make_sensor_trial(
+    pressure,
+    *,
+    sensor_number,
+    sensor_side,
+    sensor_x_mm,
+    sensor_y_mm,
+    sensor_area_mm2,
+    outline_x_mm,
+    outline_y_mm,
+    rate_hz,
+    time_s=None,
+    **attrs,
+):
+    """Build a trial of sensors that are not a grid (schema ``trial/1``, dims ``(time, sensor)``).
+
+    In-shoe insoles have sensors of different shapes and sizes (novel pedar: 99
+    per insole; Moticon: 16). Each sensor keeps its vendor number, its side, its
+    centroid, its area and its outline; force is ``sum(pressure x area)``.
+
+    Parameters
+    ----------
+    pressure : array_like, shape (n_frames, n_sensors)
+        Pressure in kPa; values >= 0, NaN for a sensor without a reading. Stored
+        as float32.
+    sensor_number : array_like of int, shape (n_sensors,)
+        The vendor's number of each sensor (unique per side).
+    sensor_side : array_like of str, shape (n_sensors,)
+        ``"left"`` or ``"right"``: the insole each sensor belongs to.
+    sensor_x_mm, sensor_y_mm : array_like of float, shape (n_sensors,)
+        Centroid of each sensor in mm, in the trial frame: toes toward +y, the
+        left insole at smaller x than the right (as a mat seen from above).
+    sensor_area_mm2 : array_like of float, shape (n_sensors,)
+        Area of each sensor in mm², the area force is computed with.
+    outline_x_mm, outline_y_mm : array_like of float, shape (n_sensors, n_vertices)
+        Outline polygon of each sensor in mm; at least 3 vertices; a sensor with
+        fewer vertices than others ends with NaN.
+    %(rate_hz)s
+    %(time_s)s
+    **attrs
+        Trial attributes (``device``, ``source_format``, ``sensor_geometry``,
+        ``subject``, ...). ``layout`` defaults to ``"insole"``.
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial; it passes :func:`check_trial`.
+
+    Raises
+    ------
+    ValueError
+        If a shape, a value, the rate, the times, the geometry or an attribute
+        is not valid; the message names it.
+
+    See Also
+    --------
+    is_sensor_trial, make_trial
+
+    Examples
+    --------
+    Two square sensors of 1 cm² on a left insole and one of 2 cm² on the right:
+
+    >>> import numpy as np
+    >>> import plantar
+    >>> sx, sy = np.array([-5.0, 5.0, 5.0, -5.0]), np.array([-5.0, -5.0, 5.0, 5.0])
+    >>> trial = plantar.make_sensor_trial(
+    ...     np.array([[100.0, 50.0, 25.0]]), sensor_number=[1, 2, 1],
+    ...     sensor_side=["left", "left", "right"], sensor_x_mm=[0.0, 0.0, 120.0],
+    ...     sensor_y_mm=[10.0, 30.0, 10.0], sensor_area_mm2=[100.0, 100.0, 200.0],
+    ...     outline_x_mm=[sx, sx, 1.4142 * sx + 120.0], outline_y_mm=[sy + 10.0, sy + 30.0, 1.4142 * sy + 10.0],
+    ...     rate_hz=100.0, device="example insoles")
+    >>> trial.pressure.dims
+    ('time', 'sensor')
+    >>> float((trial.pressure * trial.sensor_area).sum() * 1e-3)  # force in N (kPa x mm² = mN)
+    20.0
+    >>> plantar.is_sensor_trial(trial)
+    True
+    """
+    data = np.asarray(pressure)
+    if data.ndim != 2 or 0 in data.shape:
+        raise ValueError(f"pressure must be 2-D (time, sensor) with at least one of each, got shape {data.shape}")
+    if data.dtype.kind not in "fiub":
+        raise ValueError(f"pressure must be numeric, got dtype {data.dtype}")
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    n_frames, n_sensors = data.shape
+    rate_hz = _positive(rate_hz, "rate_hz")
+    low, high = RATE_LIMITS_HZ
+    if not low <= rate_hz <= high:
+        raise ValueError(f"rate_hz must lie in {low:g} .. {high:g} Hz, got {rate_hz:g}")
+    if time_s is None:
+        time = np.arange(n_frames, dtype=np.float64) / rate_hz
+    else:
+        time = _as_per_frame(time_s, n_frames, "time_s").astype(np.float64)
+
+    def per_sensor(values, name, kind):
+        values = np.asarray(values)
+        if values.shape != (n_sensors,):
+            raise ValueError(f"{name} must have one value per sensor ({n_sensors}), got shape {values.shape}")
+        if kind == "int":
+            if values.dtype.kind not in "iu":
+                raise ValueError(f"{name} must be integers, got dtype {values.dtype}")
+            return values.astype(np.int32)
+        if kind == "str":
+            return np.array([str(v) for v in values], dtype=object)
+        if values.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must be numbers, got dtype {values.dtype}")
+        return values.astype(np.float64)
+
+    def outline(values, name):
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[0] != n_sensors:
+            raise ValueError(f"{name} must be (sensor, vertex) with one row per sensor, got shape {values.shape}")
+        return values
+
+    def var(name, dims, values):
+        return (dims, values, _var_attrs(SENSOR_VARIABLES, name))
+
+    ds = xr.Dataset(
+        {"pressure": var("pressure", SENSOR_DIMS, data)},
+        coords={
+            "time": var("time", ("time",), time),
+            "sensor": var("sensor", ("sensor",), np.arange(n_sensors, dtype=np.int32)),
+            "sensor_number": var("sensor_number", ("sensor",), per_sensor(sensor_number, "sensor_number", "int")),
+            "sensor_side": var("sensor_side", ("sensor",), per_sensor(sensor_side, "sensor_side", "str")),
+            "sensor_x": var("sensor_x", ("sensor",), per_sensor(sensor_x_mm, "sensor_x_mm", "float")),
+            "sensor_y": var("sensor_y", ("sensor",), per_sensor(sensor_y_mm, "sensor_y_mm", "float")),
+            "sensor_area": var("sensor_area", ("sensor",), per_sensor(sensor_area_mm2, "sensor_area_mm2", "float")),
+            "outline_x": var("outline_x", ("sensor", "vertex"), outline(outline_x_mm, "outline_x_mm")),
+            "outline_y": var("outline_y", ("sensor", "vertex"), outline(outline_y_mm, "outline_y_mm")),
+        },
+    )
+    out = {name: default for name, (_, default) in TRIAL_ATTRS.items() if default is not None}
+    out.update(plantar_schema=SCHEMA_TRIAL, sampling_rate_hz=rate_hz, layout="insole", sensor_geometry="")
+    for key, value in attrs.items():
+        if key in ("plantar_schema", "sampling_rate_hz", "sensor_pitch_x_mm", "sensor_pitch_y_mm"):
+            raise ValueError(f"attr {key!r} is set from the arguments or has no meaning here; do not pass it")
+        kind = TRIAL_ATTRS.get(key, (None,))[0]
+        if kind is float and _is_number(value):
+            value = float(value)
+        elif isinstance(value, np.str_):
+            value = str(value)
+        out[key] = value
+    ds.attrs.update(out)
+    check_trial(ds)
+    return ds
+
+
+@fill_doc
+def is_sensor_trial(trial):
+    """Tell whether a trial holds irregular sensors (dims ``(time, sensor)``) rather than a grid.
+
+    Parameters
+    ----------
+    %(trial)s
+
+    Returns
+    -------
+    is_sensors : bool
+        True for a trial of irregular sensors (insoles such as pedar or
+        Moticon), False for a trial on a grid of sensels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> plantar.is_sensor_trial(plantar.make_trial(np.zeros((1, 2, 2)), pitch_mm=5.0, rate_hz=50.0))
+    False
+    """
+    return "pressure" in trial.data_vars and "sensor" in trial["pressure"].dims
+
+
+def require_grid(trial, what):
+    """Raise a clear error if ``trial`` holds irregular sensors, for functions that need a grid.
+
+    Parameters
+    ----------
+    trial : xarray.Dataset
+        A checked trial.
+    what : str
+        What needs the grid, named in the message (e.g. ``"plantar.analyze"``).
+
+    Raises
+    ------
+    ValueError
+        If the trial holds irregular sensors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar._schema import require_grid
+    >>> require_grid(plantar.make_trial(np.zeros((1, 2, 2)), pitch_mm=5.0, rate_hz=50.0), "this")
+    """
+    if is_sensor_trial(trial):
+        raise ValueError(
+            f"{what} needs a trial on a regular grid of sensels; this trial holds "
+            f"{trial.sizes['sensor']} irregular sensors ({trial.attrs.get('device') or 'insoles'})"
+        )
+
+
+def _check_sensor_layout(ds):
+    """The structure of a trial of irregular sensors (all but the pressure values)."""
+    table = SENSOR_VARIABLES
+    pressure = ds["pressure"]
+    if pressure.dims != SENSOR_DIMS:
+        raise ValueError(f"variable 'pressure' has dims {pressure.dims}; expected {SENSOR_DIMS} or {DIMS}")
+    if pressure.dtype != np.float32:
+        raise ValueError(f"variable 'pressure' has dtype {pressure.dtype}; expected float32")
+    if 0 in pressure.shape:
+        raise ValueError(f"variable 'pressure' is empty (shape {pressure.shape}); a trial needs a frame and a sensor")
+    n = pressure.shape[1]
+    expected = {
+        "time": (("time",), "f8"),
+        "sensor": (("sensor",), "i4"),
+        "sensor_number": (("sensor",), "i4"),
+        "sensor_side": (("sensor",), "O"),
+        "sensor_x": (("sensor",), "f8"),
+        "sensor_y": (("sensor",), "f8"),
+        "sensor_area": (("sensor",), "f8"),
+        "outline_x": (("sensor", "vertex"), "f8"),
+        "outline_y": (("sensor", "vertex"), "f8"),
+    }
+    for name, (dims, dtype) in expected.items():
+        if name not in ds.coords:
+            raise ValueError(f"a trial of irregular sensors needs the coordinate '{name}' ({table[name][1]})")
+        coord = ds.coords[name]
+        if coord.dims != dims:
+            raise ValueError(f"coordinate '{name}' has dims {coord.dims}; expected {dims}")
+        if dtype == "O":
+            if coord.dtype.kind not in "OU":
+                raise ValueError(f"coordinate '{name}' has dtype {coord.dtype}; expected str")
+        elif coord.dtype != np.dtype(dtype):
+            raise ValueError(f"coordinate '{name}' has dtype {coord.dtype}; expected {np.dtype(dtype)}")
+    time = ds["time"].values
+    if not np.all(np.isfinite(time)):
+        raise ValueError("coordinate 'time' has non-finite values")
+    if time.size > 1 and not np.all(np.diff(time) > 0):
+        raise ValueError("coordinate 'time' must be strictly increasing")
+    if time[0] != 0:
+        raise ValueError(
+            f"coordinate 'time' must start at 0 s, got {time[0]!r} (keep the absolute start in attr 'start_time')"
+        )
+    if not np.array_equal(ds["sensor"].values, np.arange(n)):
+        raise ValueError("coordinate 'sensor' must number the sensors 0 .. n-1")
+    side = np.asarray(ds["sensor_side"].values, dtype=str)
+    wrong = ~np.isin(side, _SIDES)
+    if wrong.any():
+        raise ValueError(f"coordinate 'sensor_side' must be 'left' or 'right', got {str(side[wrong][0])!r}")
+    number = ds["sensor_number"].values
+    keys = np.char.add(np.char.add(side, ":"), number.astype(str))
+    unique, counts = np.unique(keys, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"sensor {unique[counts > 1][0].replace(':', ' ')} appears more than once")
+    for name in ("sensor_x", "sensor_y"):
+        if not np.all(np.isfinite(ds[name].values)):
+            raise ValueError(f"coordinate '{name}' has non-finite values")
+    area = ds["sensor_area"].values
+    low, high = SENSOR_AREA_LIMITS_MM2
+    bad = ~((area >= low) & (area <= high))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"coordinate 'sensor_area' of sensor {side[k]} {number[k]} is {float(area[k])!r} mm2; "
+            f"it must lie in {low:g} .. {high:g} mm2"
+        )
+    ox, oy = ds["outline_x"].values, ds["outline_y"].values
+    given = np.isfinite(ox)
+    if not np.array_equal(given, np.isfinite(oy)) or np.any(np.diff(given.astype(np.int8), axis=1) > 0):
+        raise ValueError("coordinates 'outline_x'/'outline_y' must hold finite vertices first, then NaN, alike")
+    few = given.sum(axis=1) < 3
+    if few.any():
+        k = int(np.argmax(few))
+        raise ValueError(f"the outline of sensor {side[k]} {number[k]} has fewer than 3 vertices")
+    slack = 1e-6 * (1.0 + np.nanmax(np.abs(np.concatenate([ox.ravel(), oy.ravel()]))))
+    for name, centre, vertices in (("sensor_x", ds["sensor_x"].values, ox), ("sensor_y", ds["sensor_y"].values, oy)):
+        outside = (centre < np.nanmin(vertices, axis=1) - slack) | (centre > np.nanmax(vertices, axis=1) + slack)
+        if outside.any():
+            k = int(np.argmax(outside))
+            raise ValueError(f"coordinate '{name}' of sensor {side[k]} {number[k]} lies outside its outline")
+    for var_name in ds.variables:
+        _check_var_attrs(ds[var_name], table)
+    _check_attrs(ds, SCHEMA_TRIAL, grid=False)
+    _check_rate_against_time(time, ds.attrs["sampling_rate_hz"])

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import regions
-from ._schema import _check_trial_structure
+from ._schema import _check_trial_structure, require_grid
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
@@ -196,6 +196,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     True
     """
     _check_trial_structure(trial)  # the values are checked in segmentation's pass over the array
+    require_grid(trial, "plantar.analyze")
     if segmentation is not None and threshold_kpa is not None:
         raise ValueError("give threshold_kpa or segmentation, not both")
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)

@@ -8,7 +8,7 @@ frames so that memory stays bounded.
 import numpy as np
 import xarray as xr
 
-from ._schema import STANDARD_GRAVITY_M_S2, check_trial
+from ._schema import STANDARD_GRAVITY_M_S2, check_trial, require_grid
 from .geometry import _spacing
 from .utils.docs import fill_doc
 
@@ -57,6 +57,7 @@ def total_force(trial):
     array([ 0. , 22.5])
     """
     check_trial(trial)
+    require_grid(trial, "plantar.total_force")
     force = _frame_sums(trial["pressure"].values) * _sensel_area_mm2(trial) * 1e-3
     return xr.DataArray(
         force,
@@ -454,6 +455,7 @@ def cop(trial):
     ([nan, 7.5], [nan, 7.5])
     """
     check_trial(trial)
+    require_grid(trial, "plantar.cop")
     p = trial["pressure"]
     weights = p.fillna(0)
     total = weights.sum(("y", "x"))

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.ndimage import find_objects
 from skimage.measure import label
 
-from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range
+from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range, require_grid
 from .utils import logger
 
 #: Frames per bucket of the index that finds the parts of a contact near in time.
@@ -198,6 +198,7 @@ class FootstepSegmentation:
             With ``threshold_kpa_``, ``stuck_`` and ``steps_`` set.
         """
         _check_trial_structure(trial)
+        require_grid(trial, "footstep segmentation")
         return self._segment_checked(trial)
 
     def _segment_checked(self, trial, check_values=True):

@@ -429,15 +429,23 @@ def write(ds, path, *, overwrite=False):
     """
     name = next(v for v in _FRAME_VARIABLES if v in ds.data_vars)
     frames = ds[name]
-    rest = ds.drop_vars(name).copy(deep=False)  # new Variables: the caller's attrs stay as they are
+    if frames.ndim != 3:  # a trial of irregular sensors: a small array, written with the rest by xarray
+        name, frames = None, None
+    rest = (ds if name is None else ds.drop_vars(name)).copy(deep=False)  # new Variables: caller's attrs kept
     rest.attrs = _storable(rest.attrs)
     for var in rest.variables.values():
         var.attrs = _storable(var.attrs)
     # Replace any encoding carried over from a file the data was read from.
     encoding = {var: {"_FillValue": None} for var in rest.variables}
     for var in rest.data_vars:  # other frame-shaped arrays (a calibration's per-cell flags): compressed too
-        if rest[var].dims == frames.dims:
+        if frames is not None and rest[var].dims == frames.dims:
             encoding[var].update(zlib=True, complevel=DEFLATE_LEVEL, chunksizes=_chunks(frames.shape))
+        elif frames is None and rest[var].ndim == 2 and rest[var].dims[0] == "time":  # sensor pressure
+            chunks = (min(rest[var].shape[0], CHUNK_FRAMES * CHUNK_SENSELS), rest[var].shape[1])
+            encoding[var].update(zlib=True, complevel=DEFLATE_LEVEL, chunksizes=chunks)
+    for var in rest.variables:
+        if rest[var].dtype.kind in "OU":  # text (a sensor's side): fixed-width characters, which HDF5 can checksum
+            encoding[var]["dtype"] = "S1"
     for var in rest.variables:  # HDF5 checksums chunked data only: every array but a scalar is chunked
         if rest[var].ndim:
             encoding[var]["fletcher32"] = True
@@ -449,7 +457,8 @@ def _image(rest, encoding, name, frames):
     buffer = io.BytesIO()
     with h5netcdf.File(buffer, "w", libver=_LIBVER) as f:
         rest.dump_to_store(xr.backends.H5NetCDFStore(f), encoding=encoding)
-        _write_frames(f, name, frames)
+        if frames is not None:
+            _write_frames(f, name, frames)
     with h5py.File(buffer, "r+", libver=_LIBVER) as f:  # closed by h5netcdf: every attribute is final
         f.attrs[CHECKSUM_ATTR] = json.dumps(_checksums(f), sort_keys=True)
     return buffer.getbuffer()

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import plotly.graph_objects as go
 
-from .._schema import check_trial
+from .._schema import check_trial, require_grid
 from ..metrics import _BLOCK_FRAMES
 from ._common import PRESSURE_SCALE, loaded_box, map_size, mm, mm_axes, new_figure, pool_max, pooled_centres
 
@@ -58,6 +58,7 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
     ' s'
     """
     check_trial(trial)
+    require_grid(trial, "the animation")
     for name, value in (("max_frames", max_frames), ("max_values", max_values)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
