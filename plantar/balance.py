@@ -253,7 +253,7 @@ def balance(
         :data:`SWAY_MEASURES`. Per ``foot`` (``"left"``, ``"right"``, or the one
         foot, ``"unknown"`` if its side cannot be told) and ``part``
         (``"whole"``, ``"rearfoot"``, ``"forefoot"``): ``force`` (mean vertical
-        force, N) and ``load`` (% of body weight). Per ``cop`` and ``time``
+        force, N) and ``load_pct`` (% of body weight). Per ``cop`` and ``time``
         (the window's frames): the filtered COP ``cop_x``, ``cop_y`` (mat frame,
         mm) and ``cop_ml``, ``cop_ap`` (mm, from the body COP's mean). Attrs
         give the window, the filter, the AP direction, the body weight used
@@ -279,7 +279,7 @@ def balance(
     >>> result = plantar.balance(trial)
     >>> result.cop.values.tolist(), result.foot.values.tolist()
     (['body', 'left', 'right'], ['left', 'right'])
-    >>> bool(abs(float(result.load.sel(foot="left", part="whole")) - 50.0) < 2.0)
+    >>> bool(abs(float(result.load_pct.sel(foot="left", part="whole")) - 50.0) < 2.0)
     True
     >>> round(float(result.rms_ap.sel(cop="body")), 1) > 0
     True
@@ -437,7 +437,7 @@ def _dataset(trial, sides, measures, part_force, body_weight, weight_source, cop
              "axis, forefoot = the rest")  # fmt: skip
     data["force"] = var(("foot", "part"), part_force[order], "N", "mean vertical force",
                         f"mean over the window of the sum of pressure x sensel area over the part; {split}")
-    data["load"] = var(("foot", "part"), 100.0 * part_force[order] / body_weight, "%", "load (% of body weight)",
+    data["load_pct"] = var(("foot", "part"), 100.0 * part_force[order] / body_weight, "%", "load (% of body weight)",
                        f"force / body weight x 100, body weight = {weight_source}; {split}")
     where = "pressure-weighted centroid of the sensels of everything on the mat ('body') or of one foot"
     data["cop_x"] = var(("cop", "time"), cop_x[cop_order], "mm", "centre of pressure x (filtered)",
@@ -512,7 +512,7 @@ def balance_table(result):
     for name in SWAY_MEASURES:
         for cop, value in zip(result["cop"].values, result[name].values):
             rows.append((str(cop), "", name, float(value), result[name].attrs["units"]))
-    for name in ("load", "force"):
+    for name in ("load_pct", "force"):
         for i, foot in enumerate(result["foot"].values):
             for j, part in enumerate(result["part"].values):
                 rows.append((str(foot), str(part), name, float(result[name].values[i, j]), result[name].attrs["units"]))
