@@ -528,8 +528,8 @@ def stand(
     position set by ``left_share`` and ``forefoot_share``:
 
     - ``"sines"``: in AP (y) and ML (x) a sum of four sines each
-      (:data:`SWAY_SINES`: 0.1-1.1 Hz, random phases), scaled so that the RMS of
-      each direction over a whole number of periods is ``sway_ap_mm`` and
+      (:data:`SWAY_SINES`: 0.1-1.1 Hz, random phases), less its mean, scaled so
+      that the RMS of each direction over the recording is ``sway_ap_mm`` and
       ``sway_ml_mm``;
     - ``"random"``: a random walk pulled back to the mean (an Ornstein-Uhlenbeck
       process with a 2 s time constant, stationary RMS ``sway_ap_mm`` and
@@ -646,9 +646,10 @@ def stand(
     for key, rms in (("ap", sway_ap_mm), ("ml", sway_ml_mm)):
         if sway == "sines":
             freqs, amps = (np.array(v) for v in SWAY_SINES[key])
-            amps = amps * rms / np.sqrt(0.5 * np.sum(amps**2))
             phases = rng.uniform(0, 2 * np.pi, freqs.size)
-            offsets[key] = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * time + phases[:, None])).sum(axis=0)
+            wave = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * time + phases[:, None])).sum(axis=0)
+            wave -= wave.mean()
+            offsets[key] = wave * rms / max(float(np.std(wave)), 1e-12)  # RMS over the recording: rms
         else:
             offsets[key] = _sway_random_walk(rng, time, mat.rate_hz, rms)
     g0 = group_centre[sides[0]]
