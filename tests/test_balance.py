@@ -236,3 +236,36 @@ def test_balance_result_saves_and_tabulates(tmp_path):
     assert row["units"].item() == "%"
     with pytest.raises(ValueError, match="balance result"):
         plantar.balance_table(trial)
+
+
+# --------------------------------------------------------------------------------------
+# the real pliance recording (one foot on the mat)
+
+
+def test_pliance_foot_balance_matches_the_force_and_cop_the_file_states():
+    from real_data import real_file
+
+    trial = plantar.read(real_file("novel-pliance", "pliance_test.asc"))
+    result = plantar.balance(trial)
+    # One foot, loaded from the first frame to the last: the window is the whole recording (281 frames at 24 Hz).
+    assert result.foot.values.tolist() == ["unknown"]  # a high-arched print: its shape does not tell the side
+    assert result.sizes["time"] == 281
+    assert result.attrs["body_weight_source"].startswith("mean total force")  # the file states no body mass
+    # The file's force per frame is printed to 0.001 N and equals sum(kPa x area) within 0.01 N (its README):
+    # the mean force agrees within 0.01 N.
+    assert float(result.force.sel(foot="unknown", part="whole")) == pytest.approx(
+        float(trial.force_reported.mean()), abs=0.01)
+    assert float(result.load_pct.sel(foot="unknown", part="whole")) == pytest.approx(100.0, abs=1e-9)
+    # The file's COP (printed to 0.01 mm, the pressure-weighted centroid) through the same filter and axes.
+    stated = _truth_measures(xr.Dataset({"cop_x": (("cop", "time"), trial.cop_x_reported.values[None]),
+                                         "cop_y": (("cop", "time"), trial.cop_y_reported.values[None])},
+                                        coords={"cop": ["body"]}), "body", result)  # fmt: skip
+    # Printing moves each coordinate by at most 0.005 mm: positions, spreads and ranges within 0.02 mm; each of
+    # the 280 path segments within 0.015 mm (4.2 mm in all, 1.3 % of the path: a bound, not an estimate).
+    for name in ("rms_ap", "rms_ml", "range_ap", "range_ml", "mean_distance"):
+        assert float(result[name].sel(cop="body")) == pytest.approx(stated[name], abs=0.02), name
+    for name in ("path_length", "mean_velocity", "mean_velocity_ap", "mean_velocity_ml"):
+        assert float(result[name].sel(cop="body")) == pytest.approx(stated[name], rel=0.013), name
+    assert float(result.ellipse_area.sel(cop="body")) == pytest.approx(stated["ellipse_area"], rel=1e-3)
+    # Not quiet standing: the COP runs heel to toe (240 mm in AP) while the load builds up and goes.
+    assert 200 < float(result.range_ap.sel(cop="body")) < 280
