@@ -269,3 +269,36 @@ def test_pliance_foot_balance_matches_the_force_and_cop_the_file_states():
     assert float(result.ellipse_area.sel(cop="body")) == pytest.approx(stated["ellipse_area"], rel=1e-3)
     # Not quiet standing: the COP runs heel to toe (240 mm in AP) while the load builds up and goes.
     assert 200 < float(result.range_ap.sel(cop="body")) < 280
+
+
+# --------------------------------------------------------------------------------------
+# plantar balance FILE
+
+
+def test_balance_command_writes_the_table_and_fails_in_one_line(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    trial, _ = plantar.synth.stand(seed=8, duration_s=8.0)
+    path = tmp_path / "standing.nc"
+    plantar.save(trial, path)
+    run = [sys.executable, "-m", "plantar", "balance", str(path)]
+    done = subprocess.run([*run, "--window", "5", "-o", str(tmp_path / "b.csv")], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 feet: left, right" in done.stdout and "sway of body" in done.stdout
+    table = pd.read_csv(tmp_path / "b.csv")
+    expected = plantar.balance_table(plantar.balance(trial, window_s=5.0))
+    assert np.allclose(table["value"].to_numpy(), expected["value"].to_numpy(), rtol=1e-9)
+    done = subprocess.run([*run, "--out", str(tmp_path / "b.json")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    written = json.loads((tmp_path / "b.json").read_text())
+    assert written["settings"]["plantar_schema"] == "balance/1" and len(written["rows"]) == len(expected)
+    for bad, message in ((["--window", "60"], "reaches past the end"), (["-o", str(tmp_path / "b.txt")], ".csv or .json")):
+        done = subprocess.run([*run, *bad], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1
+        errors = [line for line in done.stderr.splitlines() if line.startswith("plantar: error:")]
+        assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
