@@ -640,7 +640,7 @@ def _balance(args):
 def _balance_summary(path, result):
     a = result.attrs
     lines = [f"{path}: standing {a['window_s']:.1f} s ({a['window_start_s']:.2f}-{a['window_end_s']:.2f} s), "
-             ("1 foot: " if len(result.foot) == 1 else f"{len(result.foot)} feet: ")
+             + ("1 foot: " if len(result.foot) == 1 else f"{len(result.foot)} feet: ")
              + ", ".join(str(f) for f in result.foot.values),
              f"body weight {a['body_weight_n']:.0f} N ({a['body_weight_source']}); COP filter: {a['filter']}"]  # fmt: skip
     for foot in result.foot.values:
