@@ -302,3 +302,23 @@ def test_balance_command_writes_the_table_and_fails_in_one_line(tmp_path):
         assert done.returncode == 1
         errors = [line for line in done.stderr.splitlines() if line.startswith("plantar: error:")]
         assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
+
+
+def test_report_balance_section_shows_the_numbers_and_the_sway():
+    from plantar.report._balance import balance_section
+
+    trial, _ = plantar.synth.stand(seed=9, duration_s=5.0, left_share=0.6)
+    result = plantar.balance(trial)
+    html, fig = balance_section(result)
+    left = float(result.load_pct.sel(foot="left", part="whole"))
+    assert f"{left:.1f} %" in html and abs(left - 60.0) < 1.0
+    assert f"{float(result.ellipse_area.sel(cop='body')):.0f}</td>" in html
+    assert "Butterworth" in html and "Prieto" in html
+    names = [trace.name for trace in fig.data]
+    assert names[:3] == ["body", "left", "right"] and "95 % ellipse (body)" in names
+    body = fig.data[0]
+    assert np.allclose(body.x, result.cop_x.sel(cop="body").values, atol=0.01)
+    # The drawn ellipse is the prediction ellipse: its area (shoelace) is the body's ellipse_area.
+    ex, ey = (np.asarray(v, dtype=float) for v in (fig.data[3].x, fig.data[3].y))
+    area = 0.5 * abs(np.dot(ex[:-1], ey[1:]) - np.dot(ex[1:], ey[:-1]))
+    assert area == pytest.approx(float(result.ellipse_area.sel(cop="body")), rel=2e-3)
