@@ -9,6 +9,7 @@ from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, is_sensor_trial, make_counts, make_sensor_trial, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
+from .balance import balance, balance_table
 from .compare import compare, comparison_table
 from .io import read, save
 from .metrics import cop, describe, total_force
@@ -19,6 +20,8 @@ __all__ = [
     "PlantarAccessor",
     "__version__",
     "analyze",
+    "balance",
+    "balance_table",
     "check_counts",
     "check_trial",
     "compare",

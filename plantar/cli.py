@@ -17,7 +17,7 @@ from .analyze import analyze, to_table
 from .metrics import describe
 from .offloading import offloading
 from .utils import logger
-from .utils._files import check_output, write_bytes, write_csv
+from .utils._files import check_output, write_bytes, write_csv, write_text
 
 #: Recording length of each condition of ``plantar demo`` on the virtual mat, s (real time:
 #: the three conditions are recorded at once, so this is most of the demo's wall time).
@@ -177,6 +177,37 @@ example:
     analyze_cmd.add_argument("--threshold-kpa", type=float, help="contact threshold per sensel (default: from the data)")
     analyze_cmd.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     analyze_cmd.set_defaults(run=_analyze)
+
+    balance_cmd = _command(
+        commands,
+        "balance",
+        "measure the load distribution and sway of someone standing on the mat",
+        """\
+Find the feet of a standing trial (both feet or one) and report, over a window of
+quiet standing: the load on each foot and on its rearfoot and forefoot (% of
+body weight), and the sway of the centre of pressure of the body and of each
+foot (path length, mean velocity, RMS and range in AP and ML, 95 % prediction
+ellipse area, mean frequency). The centre of pressure is low-pass filtered
+first (4th-order Butterworth, forward and backward, 10 Hz by default). By
+default the window is the longest stretch with the same feet on the mat; a
+foot stepping off or on inside the window is an error. With -o, writes the
+numbers as a tidy table (.csv) or as JSON (.json: the table and the settings).
+
+example:
+  plantar balance standing.nc --window 30 -o standing_balance.csv""",
+    )
+    balance_cmd.add_argument("input", type=Path, help="trial file (someone standing on the mat)")
+    balance_cmd.add_argument("--window", type=_positive_float, metavar="S",
+                             help="length of the window in s (default: to the end of the quiet standing)")  # fmt: skip
+    balance_cmd.add_argument("--start", type=float, metavar="S",
+                             help="start of the window in s (default: where the quiet standing starts)")  # fmt: skip
+    balance_cmd.add_argument("--cutoff-hz", type=_positive_float, default=10.0,
+                             help="low-pass cut-off of the centre of pressure in Hz (default: 10)")  # fmt: skip
+    balance_cmd.add_argument("-o", "--output", "--out", type=Path, dest="output",
+                             help="write the numbers to this file: .csv (tidy table) or .json")  # fmt: skip
+    balance_cmd.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
+    balance_cmd.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    balance_cmd.set_defaults(run=_balance)
 
     info = _command(
         commands,
@@ -594,6 +625,51 @@ def _analyze(args):
         table = to_table(result)
         write_csv(table, args.output, overwrite=args.overwrite)
         print(f"wrote {args.output} ({len(table)} rows: step x region x metric, with units)")
+
+
+def _balance(args):
+    from .balance import balance, balance_table
+
+    suffix = None if args.output is None else args.output.suffix.lower()
+    if suffix not in (None, ".csv", ".json"):
+        raise ValueError(f"--output must end in .csv or .json, got {args.output}")
+    if args.output is not None:
+        check_output(args.output, overwrite=args.overwrite)
+    trial = io.read(args.input, format=args.format)
+    result = balance(trial, window_s=args.window, start_s=args.start, cutoff_hz=args.cutoff_hz)
+    print(_balance_summary(args.input, result))
+    if args.output is None:
+        return
+    table = balance_table(result)
+    if suffix == ".csv":
+        write_csv(table, args.output, overwrite=args.overwrite)
+    else:
+        import json
+
+        settings = {k: v for k, v in result.attrs.items() if isinstance(v, (str, int, float))}
+        text = json.dumps({"settings": settings, "rows": table.to_dict(orient="records")}, indent=1)
+        write_text(args.output, text + "\n", overwrite=args.overwrite)
+    print(f"wrote {args.output} ({len(table)} rows: COP or foot x measure, with units)")
+
+
+def _balance_summary(path, result):
+    a = result.attrs
+    lines = [f"{path}: standing {a['window_s']:.1f} s ({a['window_start_s']:.2f}-{a['window_end_s']:.2f} s), "
+             + ("1 foot: " if len(result.foot) == 1 else f"{len(result.foot)} feet: ")
+             + ", ".join(str(f) for f in result.foot.values),
+             f"body weight {a['body_weight_n']:.0f} N ({a['body_weight_source']}); COP filter: {a['filter']}"]  # fmt: skip
+    for foot in result.foot.values:
+        load = result.load_pct.sel(foot=foot)
+        lines.append(f"  {foot} foot: {float(load.sel(part='whole')):.1f} % of body weight "
+                     f"(rearfoot {float(load.sel(part='rearfoot')):.1f} %, forefoot {float(load.sel(part='forefoot')):.1f} %)")  # fmt: skip
+    for cop in result.cop.values:
+        r = result.sel(cop=cop)
+        lines.append(f"  sway of {cop}: path {float(r.path_length):.0f} mm, velocity {float(r.mean_velocity):.1f} mm/s "
+                     f"(AP {float(r.mean_velocity_ap):.1f}, ML {float(r.mean_velocity_ml):.1f}), RMS AP "
+                     f"{float(r.rms_ap):.1f} / ML {float(r.rms_ml):.1f} mm, range AP {float(r.range_ap):.1f} / ML "
+                     f"{float(r.range_ml):.1f} mm, 95 % ellipse {float(r.ellipse_area):.0f} mm2, mean frequency "
+                     f"{float(r.mean_frequency):.2f} Hz")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _analysis_summary(path, result):

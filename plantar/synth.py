@@ -483,6 +483,279 @@ def insoles(
     return trial, truth
 
 
+#: Sway of :func:`stand`, per direction: frequencies (Hz) and relative amplitudes of its sines.
+#: Quiet-stance sway has most of its power below 1 Hz (Prieto et al. 1996).
+SWAY_SINES = {
+    "ap": ((0.11, 0.27, 0.53, 0.97), (1.0, 0.7, 0.4, 0.2)),
+    "ml": ((0.13, 0.31, 0.61, 1.07), (1.0, 0.6, 0.35, 0.15)),
+}
+#: Structures of the rearfoot and the forefoot load groups of :func:`stand`.
+_REAR = ("heel", "midfoot")
+
+
+def stand(
+    *,
+    seed,
+    duration_s=30.0,
+    body_mass_kg=70.0,
+    foot_length_mm=260.0,
+    feet="both",
+    stance_width_mm=170.0,
+    toe_out_deg=7.0,
+    left_share=0.5,
+    forefoot_share=0.4,
+    sway_ap_mm=4.0,
+    sway_ml_mm=2.5,
+    sway="sines",
+    step_off=None,
+    forefoot_from=0.5,
+    mat_length_mm=500.0,
+    mat_width_mm=500.0,
+    pitch_mm=5.0,
+    rate_hz=100.0,
+    condition="barefoot",
+    subject="synthetic",
+):
+    """Simulate a person standing still on a pressure mat; return the trial and its ground truth.
+
+    The feet are the foot model of :func:`walk` (twelve load-bearing structures),
+    set down side by side facing +y (toe-out ``toe_out_deg`` each), or one foot
+    alone. Each foot's load is split between a rearfoot group (heel, lateral
+    midfoot) and a forefoot group (metatarsal heads, toes), each with the fixed
+    inner proportions of the walking foot. The body weight is on the feet
+    throughout (quiet stance: vertical accelerations are negligible), and the
+    whole-body centre of pressure (COP) follows a prescribed sway about a mean
+    position set by ``left_share`` and ``forefoot_share``:
+
+    - ``"sines"``: in AP (y) and ML (x) a sum of four sines each
+      (:data:`SWAY_SINES`: 0.1-1.1 Hz, random phases), less its mean, scaled so
+      that the RMS of each direction over the recording is ``sway_ap_mm`` and
+      ``sway_ml_mm``;
+    - ``"random"``: a random walk pulled back to the mean (an Ornstein-Uhlenbeck
+      process with a 2 s time constant, stationary RMS ``sway_ap_mm`` and
+      ``sway_ml_mm``), smoothed to 2 Hz as quiet sway is.
+
+    On both feet, the COP's y sets the forefoot share of both feet and its x
+    the left/right share, exactly (the feet are mirror images). On one foot,
+    the COP moves on the line between the foot's rearfoot and forefoot load
+    centres: its y follows the sway and its x follows y (``sway_ml_mm`` is
+    unused).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the phases (``"sines"``) or the random walk (``"random"``).
+    duration_s : float
+        Length of the recording, s.
+    body_mass_kg : float
+        Body mass, kg: the feet carry ``body_mass_kg * 9.80665`` N.
+    foot_length_mm : float
+        Foot length, mm.
+    feet : {"both", "left", "right"}
+        The feet on the mat.
+    stance_width_mm : float
+        Distance between the two heel centres, mm.
+    toe_out_deg : float
+        Angle of each foot's axis out from +y, degrees.
+    left_share : float
+        Mean share of body weight on the left foot (0 .. 1), both feet.
+    forefoot_share : float
+        Mean share of each foot's load on its forefoot load group (0 .. 1).
+    sway_ap_mm, sway_ml_mm : float
+        RMS sway of the whole-body COP along y (AP) and x (ML), mm.
+    sway : {"sines", "random"}
+        The sway's form (see above).
+    step_off : tuple | None
+        ``(side, start_s, end_s)``: that foot leaves the mat over this interval
+        (the other carries the body weight), both feet only.
+    forefoot_from : float
+        Where the forefoot of the truth's ``forefoot_force`` begins, as a
+        fraction of the footprint's length from its heel end along its axis.
+    mat_length_mm, mat_width_mm : float
+        Mat size along y (rows) and x (columns), mm.
+    pitch_mm : float | tuple of float
+        Sensor pitch, mm, or ``(x, y)``.
+    rate_hz : float
+        Frame rate, Hz.
+    condition : {"barefoot", "shod"}
+        Footwear, as for :func:`walk`.
+    subject : str
+        Subject label stored in the trial.
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        The trial (schema ``trial/1``), pressure in kPa.
+    truth : xarray.Dataset
+        Per ``cop`` (``"body"`` then each foot) and ``time``: ``cop_x``,
+        ``cop_y`` (mm, the COP of the continuous pressure field, unfiltered);
+        per ``foot`` and ``time``: ``force`` and ``forefoot_force`` (N, the load
+        beyond ``forefoot_from`` of the foot's length); per ``foot``:
+        ``heel_x``, ``heel_y`` (mm), ``axis_angle`` (deg); attrs: the arguments
+        and ``body_weight_n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> trial, truth = plantar.synth.stand(seed=0, duration_s=10.0)
+    >>> truth.foot.values.tolist()
+    ['left', 'right']
+    >>> bool(np.allclose(truth.force.sum("foot"), truth.attrs["body_weight_n"]))
+    True
+    >>> round(float(truth.cop_y.sel(cop="body").std()), 1)     # the RMS sway in AP, mm
+    4.0
+    """
+    if feet not in ("both", "left", "right"):
+        raise ValueError(f"feet must be one of ('both', 'left', 'right'), got {feet!r}")
+    if sway not in ("sines", "random"):
+        raise ValueError(f"sway must be one of ('sines', 'random'), got {sway!r}")
+    for name, value in (("left_share", left_share), ("forefoot_share", forefoot_share),
+                        ("forefoot_from", forefoot_from)):  # fmt: skip
+        if not (0 < value < 1):
+            raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
+    for name, value in (("sway_ap_mm", sway_ap_mm), ("sway_ml_mm", sway_ml_mm), ("stance_width_mm", stance_width_mm)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+    duration_s = _positive(duration_s, "duration_s")
+    mat = _Mat(_positive(mat_length_mm, "mat_length_mm"), _positive(mat_width_mm, "mat_width_mm"), pitch_mm,
+               _positive(rate_hz, "rate_hz"))  # fmt: skip
+    template = _template(condition, _positive(foot_length_mm, "foot_length_mm"))
+    rng = np.random.default_rng(seed)
+    n_frames = max(3, int(round(duration_s * mat.rate_hz)))
+    time = np.arange(n_frames) / mat.rate_hz
+    body_weight = float(body_mass_kg) * STANDARD_GRAVITY_M_S2
+
+    # The feet: heel centres stance_width_mm apart, centred on the mat, toes toward +y.
+    sides = ("left", "right") if feet == "both" else (feet,)
+    mid_heel_y = mat.centre[1] - 0.5 * template.length - template.heel_end
+    placed = {}
+    for side in sides:
+        sign = -1.0 if side == "left" else 1.0
+        heel = np.array([mat.centre[0] + sign * 0.5 * stance_width_mm * (feet == "both"), mid_heel_y])
+        axis = _rot(np.array([0.0, 1.0]), toe_out_deg if side == "left" else -toe_out_deg)
+        placed[side] = dict(heel=heel, axis=axis, medial=_rot(axis, -90.0 if side == "left" else 90.0))
+    rear = np.isin(STRUCTURES, _REAR)
+    group_weight = np.stack([np.where(rear, template.weight, 0.0), np.where(rear, 0.0, template.weight)])
+    group_weight /= group_weight.sum(axis=1, keepdims=True)  # (2 groups, structures), each sums to 1
+    centres = {s: _structure_centres(template, p["heel"], p["axis"], p["medial"]) for s, p in placed.items()}
+    group_centre = {s: group_weight @ c for s, c in centres.items()}  # (2, 2): rear, front x (x, y)
+
+    # The sway of the body COP about its mean.
+    offsets = {}
+    for key, rms in (("ap", sway_ap_mm), ("ml", sway_ml_mm)):
+        if sway == "sines":
+            freqs, amps = (np.array(v) for v in SWAY_SINES[key])
+            phases = rng.uniform(0, 2 * np.pi, freqs.size)
+            wave = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * time + phases[:, None])).sum(axis=0)
+            wave -= wave.mean()
+            offsets[key] = wave * rms / max(float(np.std(wave)), 1e-12)  # RMS over the recording: rms
+        else:
+            offsets[key] = _sway_random_walk(rng, time, mat.rate_hz, rms)
+    g0 = group_centre[sides[0]]
+    front = forefoot_share + offsets["ap"] / (g0[1, 1] - g0[0, 1])  # y sets the forefoot share
+    if feet == "both":
+        x_of = {s: (1 - front) * group_centre[s][0, 0] + front * group_centre[s][1, 0] for s in sides}
+        # The mean position: left_share on the left foot, forefoot_share on each forefoot.
+        base = sum(w * ((1 - forefoot_share) * group_centre[s][0, 0] + forefoot_share * group_centre[s][1, 0])
+                   for s, w in (("left", left_share), ("right", 1 - left_share)))  # fmt: skip
+        target_x = base + offsets["ml"]
+        left = (x_of["right"] - target_x) / (x_of["right"] - x_of["left"])
+        share = {"left": left, "right": 1 - left}
+        if step_off is not None:
+            side_off, t0, t1 = step_off
+            if side_off not in sides:
+                raise ValueError(f"step_off side must be 'left' or 'right', got {side_off!r}")
+            off = (time >= t0) & (time <= t1)
+            share[side_off] = np.where(off, 0.0, share[side_off])
+            other = "right" if side_off == "left" else "left"
+            share[other] = np.where(off, 1.0, share[other])
+    else:
+        if step_off is not None:
+            raise ValueError("step_off needs both feet on the mat")
+        share = {sides[0]: np.ones(n_frames)}
+    if not (np.all((front > 0) & (front < 1)) and all(np.all((v >= 0) & (v <= 1)) for v in share.values())):
+        raise ValueError("the sway is too large for the feet: the COP leaves the base of support")
+
+    # Render: each structure's force per frame times its sensor kernel.
+    pressure = np.zeros((n_frames, mat.n_rows, mat.n_cols), dtype=np.float32)
+    area = mat.pitch_x * mat.pitch_y
+    force, fore, cop = {}, {}, {}
+    fractions = {}
+    for side in sides:
+        groups = np.column_stack([1 - front, front]) * (share[side] * body_weight)[:, None]  # (n, 2)
+        forces = groups @ group_weight  # (n, structures)
+        kernels, rows, cols, on_mat = _sensor_kernels(template, placed[side], mat)
+        if not np.allclose(on_mat, 1.0):
+            raise ValueError("the feet do not fit on the mat: make it larger")
+        block = (forces @ kernels.reshape(len(STRUCTURES), -1)) * (1000.0 / area)
+        pressure[:, rows, cols] += block.reshape(n_frames, *kernels.shape[1:]).astype(np.float32)
+        force[side] = forces.sum(axis=1)
+        fractions[side] = _forefoot_fractions(template, forefoot_from)
+        fore[side] = forces @ fractions[side]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cop[side] = (forces @ centres[side]) / force[side][:, None]
+    total = sum(force.values())
+    body = sum(force[s][:, None] * np.nan_to_num(cop[s]) for s in sides) / total[:, None]
+
+    trial = make_trial(pressure, pitch_mm=(mat.pitch_x, mat.pitch_y), rate_hz=mat.rate_hz,
+                       device="plantar synthetic standing", source_format="synthetic", subject=subject,
+                       condition=condition, body_mass_kg=float(body_mass_kg))  # fmt: skip
+    names = ["body", *sides]
+    cops = np.stack([body, *(cop[s] for s in sides)])
+    truth = xr.Dataset(
+        {
+            "cop_x": (("cop", "time"), cops[..., 0], dict(units="mm", long_name="centre of pressure x")),
+            "cop_y": (("cop", "time"), cops[..., 1], dict(units="mm", long_name="centre of pressure y")),
+            "force": (("foot", "time"), np.stack([force[s] for s in sides]),
+                      dict(units="N", long_name="vertical force of the foot")),
+            "forefoot_force": (("foot", "time"), np.stack([fore[s] for s in sides]),
+                               dict(units="N", long_name="vertical force of the forefoot",
+                                    definition=f"load beyond {forefoot_from:g} of the footprint's length from its "
+                                    "heel end, along its axis")),
+            "heel_x": ("foot", [placed[s]["heel"][0] for s in sides], dict(units="mm", long_name="heel centre x")),
+            "heel_y": ("foot", [placed[s]["heel"][1] for s in sides], dict(units="mm", long_name="heel centre y")),
+            "axis_angle": ("foot", [float(np.degrees(np.arctan2(placed[s]["axis"][1], placed[s]["axis"][0])))
+                                    for s in sides], dict(units="deg", long_name="foot axis direction")),
+        },  # fmt: skip
+        coords={"cop": names, "foot": list(sides),
+                "time": ("time", time, dict(units="s", long_name="time since the first frame"))},  # fmt: skip
+        attrs=dict(seed=int(seed), body_mass_kg=float(body_mass_kg), body_weight_n=body_weight, feet=feet,
+                   sway=sway, sway_ap_mm=float(sway_ap_mm), sway_ml_mm=float(sway_ml_mm),
+                   left_share=float(left_share), forefoot_share=float(forefoot_share),
+                   forefoot_from=float(forefoot_from), stance_width_mm=float(stance_width_mm),
+                   toe_out_deg=float(toe_out_deg), step_off=repr(step_off), condition=condition,
+                   foot_length_mm=float(foot_length_mm), plantar_version=__version__),  # fmt: skip
+    )
+    return trial, truth
+
+
+def _sway_random_walk(rng, time, rate_hz, rms):
+    """An Ornstein-Uhlenbeck sway (2 s time constant), smoothed to 2 Hz, scaled to RMS ``rms`` over the recording."""
+    from scipy.signal import butter, lfilter, sosfiltfilt
+
+    tau_s = 2.0
+    a = math.exp(-1.0 / (rate_hz * tau_s))
+    burn_in = int(round(5 * tau_s * rate_hz))  # start in the stationary state
+    noise = rng.normal(0.0, 1.0, time.size + burn_in)
+    walk = lfilter([math.sqrt(1 - a * a)], [1.0, -a], noise)[burn_in:]
+    if 2.0 < 0.5 * rate_hz:
+        walk = sosfiltfilt(butter(2, 2.0, fs=rate_hz, output="sos"), walk)
+    walk = walk - walk.mean()
+    return walk * rms / max(float(np.std(walk)), 1e-12)
+
+
+def _forefoot_fractions(template, forefoot_from):
+    """Fraction of each structure's load beyond ``forefoot_from`` of the footprint's length (fine grid)."""
+    h = _TRUTH_GRID_MM
+    along = np.arange(template.heel_end + h / 2, template.toe_end, h)
+    across = np.arange(template.lateral_edge + h / 2, template.medial_edge, h)
+    A, C = np.meshgrid(along, across, indexing="ij")
+    density = template.density(A, C).reshape(len(STRUCTURES), -1)
+    front = ((A - template.heel_end) / template.length >= forefoot_from).ravel()
+    return density[:, front].sum(axis=1) / density.sum(axis=1)
+
+
 def _foot_forces(time, t_on, stance, weight, scale, template):
     """Force of each structure of one foot at ``time``, (n_frames, n_structures) N; its contacts do not overlap."""
     step = np.searchsorted(t_on, time, side="right") - 1
