@@ -34,8 +34,7 @@ DEFAULT_TARGETS = {
 }
 
 #: What each default target is, as the report cites it.
-OWINGS_2009 = ("in-shoe criterion of Owings et al. 2009 (Diabet Med 26:1141-1146) for footwear of people "
-               "at risk of diabetic foot ulcers")  # fmt: skip
+OWINGS_2009 = "in-shoe criterion of Owings et al. 2009, Diabet Med 26:1141-1146"
 
 
 def condition_kind(label, attrs=None):

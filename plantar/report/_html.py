@@ -39,6 +39,7 @@ td.flag { color: var(--flag); font-weight: 600; }
 td.flag::after { content: " \\25B2"; font-size: 10px; }
 td.beyond { color: var(--ok); font-weight: 600; }
 .figure { margin: 4px 0 14px; max-width: 100%; }
+.print-only { display: none; }
 .grid { display: flex; flex-wrap: wrap; gap: 12px; }
 footer { color: var(--muted); font-size: 12px; padding: 12px 28px; border-top: 1px solid var(--rule); }
 @media (max-width: 640px) {
@@ -66,10 +67,15 @@ footer { color: var(--muted); font-size: 12px; padding: 12px 28px; border-top: 1
   table.data th, table.data td { padding: 2px 4px; white-space: normal; overflow-wrap: anywhere; }
   table.data tr { break-inside: avoid; }
   table.data thead { display: table-header-group; }
-  .figure { break-inside: avoid; }
+  .figure { break-inside: avoid; zoom: var(--print-zoom, 1); }
+  .figure.animation { display: none; }
+  .figure.animation + .print-only, .print-only { display: block; }
   .modebar-container, .modebar, g.updatemenu-container, g.slider-container { display: none !important; }
 }
 """
+
+#: Tallest figure printed at its size, CSS px: a taller one is printed smaller (CSS zoom) to fit one page.
+PRINT_HEIGHT_PX = 900
 
 #: Page sizes of the printed report (CSS ``@page size``), and the width in CSS px at which
 #: figures are drawn for print (the page's width less its margins, 96 px per inch).

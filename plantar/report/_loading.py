@@ -207,8 +207,6 @@ def add_summary(report, *, baseline=None, target_kpa=None, targets=None):
         _figure(report, section, f"Left and right, peak pressure ({shown})", "symmetry_bars",
                 (analyses[shown],), {"metric": "peak_pressure"},
                 "Mean ± SD of complete steps per region and side, with the symmetry index.")
-    elif sides:
-        report.add_note("No condition has complete steps of both feet, so there is no left/right symmetry.")
 
     if len(labels) < 2:
         report.add_note("Only one condition was given, so there is no comparison between conditions.")

@@ -511,8 +511,15 @@ def _figure_html(fig, div_id):
                               config={"displaylogo": False, "responsive": True})  # fmt: skip
     finally:
         fig.layout.width = width
-    style = f' style="max-width: {int(width)}px"' if width else ""
-    return f'<div class="figure"{style}>{content}</div>'
+    styles = [f"max-width: {int(width)}px"] if width else []
+    height = fig.layout.height or 450
+    if height > _html.PRINT_HEIGHT_PX:  # printed smaller, so that it fits on one page
+        styles.append(f"--print-zoom: {_html.PRINT_HEIGHT_PX / height:.3f}")
+    style = f' style="{"; ".join(styles)}"' if styles else ""
+    css = "figure animation" if fig.frames else "figure"
+    after = ('<p class="caption print-only">An animation: open the HTML report to play it.</p>'
+             if fig.frames else "")  # fmt: skip
+    return f'<div class="{css}"{style}>{content}</div>{after}'
 
 
 def _json_column(column):

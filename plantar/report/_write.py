@@ -171,10 +171,11 @@ def _paired(left, right):
     """One trial of both feet; the two are swapped if the files say so."""
     if (file_side(left), file_side(right)) == ("right", "left"):
         left, right = right, left
-    from ._pair import _stem
+    from ._pair import _SIDE_STEM
 
     trial = pair_feet(left, right)
-    name = _stem(left)
+    match = _SIDE_STEM.match(Path(str(left.attrs.get("source_file", "") or "")).stem)
+    name = match.group("stem").rstrip(" _-.") if match else ""
     if name and not trial.attrs.get("condition"):
         trial.attrs["_pair_name"] = name
     logger.info("paired %s", trial.attrs.get("source_file", "two one-foot recordings"))
