@@ -458,7 +458,7 @@ def _sentences(comparisons, pairs, analyses, goal, source, sides):
                              "still above" if after > limit and before > limit else
                              "now above the target" if after > limit >= before else "")  # fmt: skip
                     said.append(f"{REGION_NAMES[r]} {before:.0f} → {after:.0f} kPa ({pct:+.0f} %, {verdict}"
-                                + (f"; {where}" if where else "") + ")")
+                                + (f", {where}" if where else "") + ")")
                 parts.append(f"above the {limit:g} kPa target: peak pressure " + ", ".join(said))
             others = [r for r in SUMMARY_REGIONS if rows[r][4] and r not in above]
             others.sort(key=lambda r: -abs(rows[r][2]))
