@@ -64,7 +64,8 @@ footer { color: var(--muted); font-size: 12px; padding: 12px 28px; border-top: 1
   .caption { break-after: avoid; }
   .table-wrap { overflow: visible; }
   table.data { font-size: 8.5pt; width: 100%; }
-  table.data th, table.data td { padding: 2px 4px; white-space: normal; overflow-wrap: anywhere; }
+  table.data th, table.data td { padding: 2px 4px; white-space: normal; }
+  table.data th { overflow-wrap: anywhere; }
   table.data tr { break-inside: avoid; }
   table.data thead { display: table-header-group; }
   .figure { break-inside: avoid; zoom: var(--print-zoom, 1); }
