@@ -172,8 +172,9 @@ class Report:
         >>> from plantar.report import Report
         >>> report = Report()
         >>> for seed, label in enumerate(["barefoot", "shod", "orthotic A"]):
-        ...     trial, _ = plantar.synth.walk(seed=seed, passes=2, mat_length_mm=1500, condition=label)
-        ...     _ = report.add_trial(trial, animation=False)
+        ...     trial, _ = plantar.synth.walk(seed=seed, passes=2, mat_length_mm=1500,
+        ...                                   condition="barefoot" if seed == 0 else "shod")
+        ...     _ = report.add_trial(trial, label=label, animation=False)
         >>> comparison = report.add_summary()
         >>> report.pairs
         [('shod', 'barefoot'), ('orthotic A', 'shod')]
