@@ -105,6 +105,7 @@ example:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--passes", type=_positive_int, default=4,
                       help="synthetic: passes over the mat per condition (default: 4)")  # fmt: skip
+    _comparison_arguments(demo)
     demo.add_argument("--overwrite", action="store_true", help="replace existing files")
     demo.set_defaults(run=_demo)
 
@@ -113,30 +114,38 @@ example:
         "report",
         "write the loading report of one or more conditions (HTML, CSV, JSON)",
         """\
-Analyse each trial as one condition (barefoot, shod, orthotic A, ...), compare
-every condition with the baseline (the first, or --baseline), and write ONE
-self-contained HTML report that works offline: header, plain-language summary,
-regional loading per side with peaks above --target-kpa flagged, left/right
-offloading, the comparison with 95 % confidence intervals and whether each
-change is beyond the patient's step-to-step noise, and every figure. Beside it:
-the same numbers as a tidy CSV and as JSON. What cannot be shown (a condition
-without complete steps, a single condition, conditions from different mats) is
-said in a note; the rest is still written.
+Analyse each trial as one condition (barefoot, shod, orthotic A, ...) and write
+ONE self-contained HTML report that works offline: header, plain-language
+summary, regional loading per side, left/right offloading, the comparisons
+with 95 % confidence intervals and whether each change is beyond the patient's
+step-to-step noise, and every figure. Beside it: the same numbers as a tidy CSV
+and as JSON. A condition's kind (barefoot, shod, orthotic: from its label, or
+--kind) decides what it is compared with: the shoe with barefoot, each orthotic
+with its shoe (--baseline compares all with one), and its target: in-shoe
+recordings are flagged above 200 kPa (Owings et al. 2009), plate recordings get
+none unless --target sets one. Two files of one walk, one per foot (e.g.
+Tekscan F-Scan L/R), are one condition: paired by themselves when their names
+end in L/R and they share a recording time, or written LEFT+RIGHT, or --pair.
+What cannot be shown is said in a note; the rest is still written.
 
 example:
-  plantar report barefoot.nc shod.nc insole.nc --label barefoot --label shod --label "orthotic A" -o report.html""",
+  plantar report barefoot.nc shod.nc insole.nc --label barefoot --label shod --label "orthotic A" -o report.html
+  plantar report FrasP01L.asf FrasP01R.asf --pdf -o fscan.html
+  plantar report walkL.asf+walkR.asf shoeL.asf+shoeR.asf --label shod --label orthotic-A""",
     )
     report.add_argument("trials", nargs="+", type=Path, metavar="TRIAL", help="trial files, one per condition")
     report.add_argument("-o", "--output", type=Path, default=Path("report.html"),
                         help="HTML file to write (default: report.html); .csv and .json go beside it")  # fmt: skip
     report.add_argument("--label", action="append", default=None, metavar="NAME",
                         help="condition label, once per trial in order (default: each trial's condition)")  # fmt: skip
-    report.add_argument("--baseline", metavar="NAME", help="condition to compare with (default: the first)")
-    report.add_argument("--target-kpa", type=float, default=200.0,
-                        help="peak pressure target in kPa (default: 200, the in-shoe criterion of "
-                             "Owings et al. 2009)")  # fmt: skip
+    report.add_argument("--kind", action="append", default=None, choices=KINDS,
+                        help="condition kind, once per condition in order (default: from each label)")  # fmt: skip
+    _comparison_arguments(report)
+    report.add_argument("--pair", action="store_true",
+                        help="take the files two by two as the left and right foot of one condition")  # fmt: skip
     report.add_argument("--no-animation", action="store_true", help="leave out the animations of the frames")
     report.add_argument("--pdf", action="store_true", help="also write a PDF (needs Chromium)")
+    report.add_argument("--paper", choices=("A4", "Letter"), default="A4", help="PDF page size (default: A4)")
     report.add_argument("--open", action="store_true", help="open the report in the web browser")
     report.add_argument("--overwrite", action="store_true", help="replace existing files")
     report.set_defaults(run=_report)
@@ -449,6 +458,32 @@ example:
     return parser
 
 
+#: Condition kinds of the report (plantar.report.KINDS; written out so that the parser does not import plotly).
+KINDS = ("barefoot", "shod", "orthotic")
+
+
+def _comparison_arguments(command):
+    """--baseline, --target-kpa and --target, shared by report and demo."""
+    command.add_argument("--baseline", metavar="NAME",
+                         help="compare every condition with this one (default: shod vs barefoot, each "
+                              "orthotic vs its shoe, others vs the first)")  # fmt: skip
+    command.add_argument("--target-kpa", type=_positive_float, default=None, metavar="KPA",
+                         help="one peak pressure target for every condition (default: 200 kPa for in-shoe "
+                              "recordings, Owings et al. 2009; none for plates)")  # fmt: skip
+    command.add_argument("--target", action="append", default=None, metavar="KIND=KPA", type=_kind_target,
+                         help="target per condition kind, e.g. shod=200 or barefoot=none (repeatable)")
+
+
+def _kind_target(text):
+    kind, _, value = str(text).partition("=")
+    kind = kind.strip().lower()
+    if kind not in KINDS or not value.strip():
+        raise argparse.ArgumentTypeError(f"give KIND=KPA with KIND one of {', '.join(KINDS)}, got {text!r}")
+    if value.strip().lower() == "none":
+        return kind, None
+    return kind, _positive_float(value)
+
+
 def _command(commands, name, summary, description):
     return commands.add_parser(
         name,
@@ -536,7 +571,7 @@ def _demo(args):
         summary.update(condition=condition, contacts=int(analysis.sizes["step"]),
                        complete=int(analysis["complete"].sum()))  # fmt: skip
         rows.append(summary)
-    report.add_summary(baseline="barefoot")
+    report.add_summary(baseline=args.baseline, target_kpa=args.target_kpa, targets=dict(args.target or []))
     print(f"A {walker['body_mass_kg']:g} kg walker, right heel offloaded by {100 * walker['offload']['right_heel']:g} %, "
           f"barefoot, shod and with an orthotic that offloads the right metatarsal heads; {what}:")  # fmt: skip
     print()
@@ -549,14 +584,17 @@ def _demo(args):
 def _report(args):
     from .report import write_report
 
-    if args.label is not None and len(args.label) != len(args.trials):
-        raise ValueError(f"--label was given {len(args.label)} times for {len(args.trials)} trials; give one per trial")
+    trials = []
     for path in args.trials:
-        if not path.exists():
-            raise FileNotFoundError(f"'{path}' does not exist")
-    paths = write_report(args.trials, args.output, labels=args.label, baseline=args.baseline,
-                         target_kpa=args.target_kpa, animation=not args.no_animation, overwrite=args.overwrite,
-                         pdf=args.pdf, open_browser=args.open)  # fmt: skip
+        parts = [Path(p) for p in str(path).split("+")] if not path.exists() and "+" in str(path) else [path]
+        for part in parts:
+            if not part.exists():
+                raise FileNotFoundError(f"'{part}' does not exist")
+        trials.append(tuple(parts) if len(parts) == 2 else path)
+    paths = write_report(trials, args.output, labels=args.label, kinds=args.kind, baseline=args.baseline,
+                         target_kpa=args.target_kpa, targets=dict(args.target or []), pair=True if args.pair else "auto",
+                         animation=not args.no_animation, overwrite=args.overwrite, pdf=args.pdf, paper=args.paper,
+                         open_browser=args.open)  # fmt: skip
     _print_report(paths)
 
 

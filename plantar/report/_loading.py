@@ -9,28 +9,21 @@ from .._schema import SCHEMA_TRIAL
 from ..analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1, _current, analyze, to_table
 from ..offloading import offloading
 from ..utils import logger
+from ..viz._common import REGION_TITLES
 from . import _html
+from ._conditions import check_kind, condition_kind, default_pairs, measurement, resolve_targets
 
-#: Default target for mean peak pressure, kPa. Owings et al. 2009 (Diabet Med 26:1141-1146)
-#: proposed an in-shoe peak pressure below 200 kPa for footwear that keeps a healed diabetic
-#: foot ulcer healed; Bus et al. 2013 (Diabetes Care 36:4109-4116) used it to modify footwear.
-#: It is an in-shoe criterion: barefoot walkway peaks of healthy feet usually exceed it.
+#: The in-shoe peak-pressure target, kPa: Owings et al. 2009 (Diabet Med 26:1141-1146) proposed an
+#: in-shoe peak pressure below 200 kPa for footwear that keeps a healed diabetic foot ulcer healed;
+#: Bus et al. 2013 (Diabetes Care 36:4109-4116) used it to modify footwear. It applies to in-shoe
+#: measurements only (see :data:`plantar.report.DEFAULT_TARGETS`).
 TARGET_KPA = 200.0
 
-#: Regions in reading order, with the words used in tables and sentences.
-REGION_NAMES = {
-    "total": "whole foot",
-    "heel": "heel",
-    "arch": "midfoot",
-    "forefoot": "forefoot",
-    "metatarsal_heads": "metatarsal heads",
-    "mth1": "1st metatarsal head",
-    "mth2_3": "2nd-3rd metatarsal heads",
-    "mth4_5": "4th-5th metatarsal heads",
-    "toes": "toes",
-    "hallux": "hallux",
-    "lesser_toes": "lesser toes",
-}
+#: Regions in reading order, with the one name a reader sees for each (tables, sentences, figures).
+REGION_NAMES = REGION_TITLES
+
+#: Regions the summary speaks of: the base regions (the composites repeat them).
+SUMMARY_REGIONS = ("heel", "arch", "mth1", "mth2_3", "mth4_5", "hallux", "lesser_toes")
 
 #: Metrics shown in the comparison tables (every metric is in the CSV and JSON).
 TABLE_METRICS = ("peak_pressure", "pressure_time_integral")
@@ -44,14 +37,11 @@ ASYMMETRY_PCT = 10.0
 #: under 8 MB with plotly.js (benchmarks/report.py).
 ANIMATION = dict(max_frames=120, max_values=200_000)
 
-#: Families of regions: the summary names at most one region of each.
-_FAMILIES = (("heel",), ("arch",), ("metatarsal_heads", "mth1", "mth2_3", "mth4_5"), ("toes", "hallux", "lesser_toes"))
-
 _METRIC_WORDS = {"peak_pressure": "peak pressure", "pressure_time_integral": "pressure-time integral",
                  "force_time_integral": "force-time integral"}  # fmt: skip
 
 
-def add_trial(report, data, *, label=None, animation=True, analysis=None):
+def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=None):
     """Analyse a trial (or take an analysis, or the trial's analysis given) and add its section; return the analysis."""
     schema = data.attrs.get("plantar_schema")
     if schema not in (SCHEMA_TRIAL, SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
@@ -62,24 +52,31 @@ def add_trial(report, data, *, label=None, animation=True, analysis=None):
     label = str(label if label is not None else data.attrs.get("condition") or f"condition {len(report.conditions) + 1}")
     if label in report.conditions:
         raise ValueError(f"a condition labelled {label!r} is already in the report; give another label")
+    attrs = dict(data.attrs)
+    given = analysis is not None  # then the trial itself was not checked by the analysis
+    kind = check_kind(kind) if kind is not None else condition_kind(label, attrs)
     if analysis is None:
         analysis = analyze(trial) if trial is not None else data
     analysis = _current(analysis)  # an analysis/1 upgraded once, here
-    report.conditions[label] = dict(trial=trial, analysis=analysis)
+    where = measurement({**analysis.attrs, **attrs})
+    report.conditions[label] = dict(trial=trial, analysis=analysis, kind=kind, measurement=where)
     _header(report, analysis)
     section = f"Condition: {label}"
     complete = analysis["complete"].values
     sides = analysis["side"].values
     n = {s: int(np.sum(complete & (sides == s))) for s in ("left", "right")}
     report.add_numbers(_steps_numbers(analysis, label), table="steps")
-    report.add_table(_condition_table(analysis, n), "Recording and gait", section=section,
+    report.add_table(_condition_table(analysis, n, kind, where), "Recording and gait", section=section,
                      caption="Complete steps: the whole footprint on the mat and the whole contact recorded; "
                              "only they enter the statistics.")  # fmt: skip
     if analysis.sizes["step"] == 0:
         report.add_note(f"{label}: no foot contact was found in the recording, so it has no maps or statistics.")
     elif n["left"] + n["right"] == 0:
-        report.add_note(f"{label}: no complete step (every footprint was cut by the mat edge or the recording); "
-                        "its maps, curves and statistics are left out.")  # fmt: skip
+        report.add_note(f"{label}: {_why_incomplete(analysis, attrs)}")
+    else:
+        missing = [s for s in ("left", "right") if not n[s]]
+        if missing:
+            report.add_note(f"{label}: {_missing_side(analysis, attrs, missing[0])}")
     figures = [
         ("Footprints", "walk_footprints", (analysis,), {},
          "Every foot contact on the mat, numbered in time; left and right outlined in their colours, "
@@ -89,10 +86,10 @@ def add_trial(report, data, *, label=None, animation=True, analysis=None):
         if n[side]:
             figures.append((f"Peak pressure, mean {side} step", "peak_pressure_map", (analysis,),
                             dict(side=side),
-                            f"Mean of the {n[side]} complete {side} steps, aligned on the heel centre and foot axis; "
-                            "region outlines and the mean centre-of-pressure path (gait line)."))  # fmt: skip
-        elif analysis.sizes["step"]:
-            report.add_note(f"{label}: no complete {side} step; the {side} foot is left out of the maps and statistics.")
+                            f"Map: the mean of the {n[side]} complete {side} steps' peak-pressure maps, aligned on "
+                            "the heel centre and foot axis (resampling and averaging lower the highest cell); the "
+                            "tables give the mean of each step's peak value, stated under the map's title too. "
+                            "Region outlines and the mean centre-of-pressure path (gait line)."))  # fmt: skip
     if n["left"] + n["right"]:
         figures += [
             ("Force curves", "force_curves", (analysis,), {},
@@ -102,11 +99,44 @@ def add_trial(report, data, *, label=None, animation=True, analysis=None):
              "relative to the walker's progression."),
         ]  # fmt: skip
     if trial is not None and animation:
-        figures.append(("Pressure frames", "pressure_animation", (trial,), ANIMATION,
+        figures.append(("Pressure frames", "pressure_animation", (trial,), dict(ANIMATION, check=given),
                         "The recording as it was measured; press play or drag the slider (frames thinned in time)."))
     for title, name, args, kwargs, caption in figures:
         _figure(report, section, title, name, args, kwargs, caption)
     return analysis
+
+
+def _why_incomplete(analysis, attrs):
+    """Why no step is complete, and what to do about it (one or two sentences)."""
+    n_frames = int(analysis.sizes.get("time", 0))
+    frame_on = analysis["frame_on"].values if "frame_on" in analysis else np.array([])
+    count = analysis["frame_count"].values if "frame_count" in analysis else np.array([])
+    rate = float(analysis.attrs.get("sampling_rate_hz", 0) or 0)
+    whole = n_frames and len(frame_on) and bool(np.all(frame_on == 0)) and bool(np.all(frame_on + count >= n_frames))
+    cut_in_time = n_frames and len(frame_on) and bool(np.all((frame_on == 0) | (frame_on + count >= n_frames)))
+    if whole and rate and n_frames / rate >= 2.0:
+        return (f"the foot is on the sensor for the whole recording ({n_frames / rate:.0f} s): a static stance, "
+                "not walking, so no step begins and ends in it and its tables are empty. Analyse standing "
+                "recordings with the standing (balance) analysis rather than this walking report.")  # fmt: skip
+    if cut_in_time:
+        advice = ("If the file is one contact cut out by the plate's software, read it with layout=\"window\" "
+                  "(plantar.make_trial(..., layout=\"window\")) so that the contact counts as complete; "
+                  "otherwise record from before the foot lands until after it lifts.")  # fmt: skip
+        return ("every contact is cut by the start or the end of the recording, so no step is complete and its "
+                "maps, curves and statistics are left out. " + advice)
+    return ("every footprint was cut by the edge of the mat or the recording, so no step is complete and its "
+            "maps, curves and statistics are left out; have the walker cross the middle of the mat.")
+
+
+def _missing_side(analysis, attrs, side):
+    """What is said once when one foot has no complete step."""
+    recorded = set(analysis["side"].values.astype(str).tolist()) & {"left", "right"}
+    one_foot = attrs.get("side") in ("left", "right") or recorded <= {("right" if side == "left" else "left")}
+    what = "insole" if attrs.get("layout") == "insole" else "foot"
+    if one_foot:
+        return (f"only the {'right' if side == 'left' else 'left'} {what} was recorded, so the {side} foot and "
+                "left/right symmetry are left out of its tables and figures.")  # fmt: skip
+    return f"no complete {side} step (every {side} footprint was cut), so the {side} foot is left out of its tables."
 
 
 def _check_analysis_of(analysis, trial):
@@ -126,67 +156,118 @@ def _check_analysis_of(analysis, trial):
                              f"the trial {trial.sizes[dim]}")  # fmt: skip
 
 
-def add_summary(report, *, baseline=None, target_kpa=TARGET_KPA):
-    """Add regional loading, left/right offloading, the comparison and the plain-language summary."""
-    from ..compare import compare, comparison_table
+def add_summary(report, *, baseline=None, target_kpa=None, targets=None):
+    """Add regional loading, left/right offloading, the comparisons and the plain-language summary."""
+    from ..compare import compare
 
     if not report.conditions:
         report.add_note("No trial was added, so there is nothing to summarise.")
         return None
     labels = list(report.conditions)
-    if baseline is None:
-        baseline = labels[0]
-    if baseline not in labels:
+    if baseline is not None and baseline not in labels:
         raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
-    target_kpa = float(target_kpa)
-    if not (math.isfinite(target_kpa) and target_kpa > 0):
-        raise ValueError(f"target_kpa must be a positive number of kPa, got {target_kpa!r}")
-    analyses = {label: report.conditions[label]["analysis"] for label in labels}
+    table, sources = resolve_targets(targets, target_kpa)
+    info = report.conditions
+    goal = {k: table[(info[k]["measurement"], info[k]["kind"])] for k in labels}
+    source = {k: sources[(info[k]["measurement"], info[k]["kind"])] for k in labels}
+    report.targets = {k: dict(target_kpa=goal[k], source=source[k], kind=info[k]["kind"],
+                              measurement=info[k]["measurement"]) for k in labels}  # fmt: skip
+    if baseline is not None:
+        pairs = [(k, baseline) for k in labels if k != baseline]
+    else:
+        pairs = default_pairs({k: info[k]["kind"] for k in labels})
+    report.pairs = pairs
+    if pairs:
+        report.meta["Comparisons"] = "; ".join(f"{label} vs {base}" for label, base in pairs)
+    report.meta["Targets"] = _target_summary(report.targets)
+    analyses = {label: info[label]["analysis"] for label in labels}
     _note_different_mats(report, analyses)
-    comparison = compare(analyses, baseline=baseline)
-    report.comparison = comparison
-    numbers = comparison_table(comparison)
-    report.add_numbers(_tidy_comparison(numbers), table="comparison")
+    first = pairs[0][1] if pairs else labels[0]
+    baselines = list(dict.fromkeys([first] + [b for _, b in pairs]))
+    comparisons = {b: compare(analyses, baseline=b) for b in baselines}
+    comparison = comparisons[first]
+    report.comparison, report.comparisons = comparison, comparisons
+    report.add_numbers(_tidy_comparison(comparisons, pairs), table="comparison")
+    sides = [s for s in ("left", "right") if any(_n_complete(a, s) for a in analyses.values())]
 
     section = "Regional loading"
-    for side in ("left", "right"):
-        frame, flags = _loading_table(comparison, side, target_kpa)
+    for side in sides:
+        frame, flags = _loading_table(comparison, side, goal)
         report.add_table(frame, f"{side.capitalize()} foot", section=section, flags=flags,
-                         caption=f"Mean ± SD over complete steps (n). Flagged: mean peak pressure above the "
-                                 f"{target_kpa:g} kPa target (in-shoe criterion of Owings et al. 2009).")  # fmt: skip
-    sym = _symmetry_table(analyses)
-    report.add_numbers(_tidy_symmetry(analyses), table="offloading")
-    report.add_table(sym, "Left/right offloading", section=section,
-                     caption="Symmetry index SI = (right - left) / mean of both x 100 % of the force-time "
-                             "integral; negative: the right foot carries less.")  # fmt: skip
-    _figure(report, section, f"Left and right, peak pressure ({baseline})", "symmetry_bars",
-            (analyses[baseline],), {"metric": "peak_pressure"},
-            "Mean ± SD of complete steps per region and side, with the symmetry index.")
+                         caption="Mean ± SD of each complete step's peak pressure (n steps); PTI: pressure-time "
+                                 "integral; load: share of the whole foot's force-time integral. "
+                                 + _target_caption(report.targets))  # fmt: skip
+    both = [k for k in labels if all(_n_complete(analyses[k], s) for s in ("left", "right"))]
+    if both:
+        report.add_numbers(_tidy_symmetry({k: analyses[k] for k in both}), table="offloading")
+        report.add_table(_symmetry_table({k: analyses[k] for k in both}), "Left/right offloading", section=section,
+                         caption="Symmetry index SI = (right - left) / mean of both x 100 % of the force-time "
+                                 "integral; negative: the right foot carries less.")  # fmt: skip
+        shown = first if first in both else both[0]
+        _figure(report, section, f"Left and right, peak pressure ({shown})", "symmetry_bars",
+                (analyses[shown],), {"metric": "peak_pressure"},
+                "Mean ± SD of complete steps per region and side, with the symmetry index.")
 
     if len(labels) < 2:
         report.add_note("Only one condition was given, so there is no comparison between conditions.")
     else:
         section = "Comparison"
-        for label in labels:
-            if label == baseline:
-                continue
-            frame, classes = _comparison_table(comparison, label, baseline)
-            report.add_html(_html.table(frame, classes=classes), f"{label} vs {baseline}", section=section)
+        for label, base in pairs:
+            c = comparisons[base]
+            ready = [s for s in sides if _n_complete(analyses[label], s) and _n_complete(analyses[base], s)]
+            for metric in TABLE_METRICS:
+                frame, classes = _comparison_table(c, label, base, metric, ready)
+                if len(frame):
+                    unit = str(c["metric_units"].sel(metric=metric).values)
+                    report.add_html(_html.table(frame, classes=classes),
+                                    f"{label} vs {base}: {_METRIC_WORDS[metric]} ({unit})", section=section)
         report.add_html(
             '<p class="caption">Difference = condition minus baseline, with its 95 % confidence interval '
             "(Welch). Beyond noise: the interval excludes 0 and the change exceeds the minimal detectable "
             "change MDC95 = 1.96 x sqrt(2) x SEM from this patient's own step-to-step variability "
             "(Weir 2005). g: Hedges' effect size.</p>", "How to read the comparison", section=section)  # fmt: skip
-        for side in ("left", "right"):
-            ready = [label for label in labels if _n_complete(analyses[label], side)]
-            if baseline in ready and len(ready) > 1:
-                _figure(report, "Summary", f"{side.capitalize()} foot: mean peak pressure by condition",
-                        "compare_maps", ({k: analyses[k] for k in ready},),
-                        dict(baseline=baseline, side=side, comparison=comparison),
-                        "Feet aligned on heel centre and foot axis; same colour scale. Difference maps: "
-                        "condition minus baseline; regions whose peak pressure changed beyond noise are marked.")  # fmt: skip
-    report.summary[:] = _sentences(comparison, analyses, baseline, target_kpa)
+        for base in baselines:
+            group = [base] + [k for k, b in pairs if b == base]
+            if len(group) < 2:
+                continue
+            for side in sides:
+                ready = [k for k in group if _n_complete(analyses[k], side)]
+                if base in ready and len(ready) > 1:
+                    _figure(report, section, f"{side.capitalize()} foot: mean peak pressure, "
+                                             f"{', '.join(ready[1:])} vs {base}",
+                            "compare_maps", ({k: analyses[k] for k in ready},),
+                            dict(baseline=base, side=side, comparison=comparisons[base]),
+                            "Feet aligned on heel centre and foot axis; same colour scale. Maps: mean of the "
+                            "steps' aligned peak-pressure maps. Difference maps: condition minus baseline; regions "
+                            "whose peak pressure changed beyond noise are marked.")  # fmt: skip
+    report.summary[:] = _sentences(comparisons, pairs, analyses, goal, source, sides)
     return comparison
+
+
+def _target_summary(targets):
+    """The targets in a few words for the header: "shod, orthotic: 200 kPa; barefoot: none"."""
+    groups = {}
+    for label, t in targets.items():
+        groups.setdefault(t["target_kpa"], []).append(label)
+    return "; ".join(f"{', '.join(labels)}: " + ("none" if value is None else f"{value:g} kPa")
+                     for value, labels in groups.items())  # fmt: skip
+
+
+def _target_caption(targets):
+    """Which target applies to which condition, with its source; or why none does."""
+    groups = {}
+    for label, t in targets.items():
+        groups.setdefault((t["target_kpa"], t["source"]), []).append(label)
+    parts = []
+    for (value, source), labels in groups.items():
+        names = ", ".join(labels)
+        if value is None:
+            parts.append(f"{names}: no target (the 200 kPa criterion of Owings et al. 2009 is for in-shoe "
+                         "measurements; no published barefoot or shoe-on-plate threshold transfers between "
+                         "devices)")  # fmt: skip
+        else:
+            parts.append(f"{names}: flagged above {value:g} kPa ({source})")
+    return "Targets: " + "; ".join(parts) + "."
 
 
 # -- tables -----------------------------------------------------------------------------------------
@@ -194,10 +275,11 @@ def _fmt(value, digits=0):
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _condition_table(analysis, n):
+def _condition_table(analysis, n, kind, where):
     a = analysis.attrs
     stance = analysis["stance_time"].values[analysis["complete"].values] if analysis.sizes["step"] else []
     rows = {
+        "condition kind": f"{kind or 'not stated'} ({where} measurement)",
         "foot contacts": f"{analysis.sizes['step']}",
         "complete steps (left / right)": f"{n['left']} / {n['right']}",
         "cadence (steps/min)": _fmt(a.get("cadence_steps_per_min", np.nan)),
@@ -212,18 +294,23 @@ def _condition_table(analysis, n):
     return frame
 
 
-def _loading_table(comparison, side, target_kpa):
+def _loading_table(comparison, side, goal):
+    """Regional loading of one side: the conditions that have complete steps of it, flagged above their target."""
     columns, flags = {}, []
-    peak = comparison.sel(side=side, metric="peak_pressure")
-    for label in comparison.condition.values.tolist():
-        c = comparison.sel(condition=label, side=side)
-        columns[f"{label}: peak (kPa)"] = [
-            f"{_fmt(m)} ± {_fmt(s)} ({int(k)})" for m, s, k in
-            zip(c["mean"].sel(metric="peak_pressure").values, c["sd"].sel(metric="peak_pressure").values,
-                c["n"].sel(metric="peak_pressure").values)]  # fmt: skip
-        flags.append(peak["mean"].sel(condition=label).values > target_kpa)
-        columns[f"{label}: PTI (kPa s)"] = [_fmt(v, 1) for v in c["mean"].sel(metric="pressure_time_integral").values]
-        columns[f"{label}: load (%)"] = [_fmt(v, 1) for v in c["mean"].sel(metric="relative_load").values]
+    c = comparison.sel(side=side)
+    mean, sd, n = c["mean"].values, c["sd"].values, c["n"].values  # (condition, region, metric)
+    metrics = c.metric.values.tolist()
+    peak, pti, load = (metrics.index(m) for m in ("peak_pressure", "pressure_time_integral", "relative_load"))
+    total = comparison.region.values.tolist().index("total")
+    for k, label in enumerate(comparison.condition.values.tolist()):
+        if n[k, total, peak] == 0:
+            continue
+        columns[f"{label}: peak (kPa)"] = [f"{_fmt(m)} ± {_fmt(s)} ({int(j)})"
+                                           for m, s, j in zip(mean[k, :, peak], sd[k, :, peak], n[k, :, peak])]
+        target = goal.get(label)
+        flags.append(mean[k, :, peak] > target if target is not None else np.zeros(len(mean[k]), bool))
+        columns[f"{label}: PTI (kPa s)"] = [_fmt(v, 1) for v in mean[k, :, pti]]
+        columns[f"{label}: load (%)"] = [_fmt(v, 1) for v in mean[k, :, load]]
     regions = comparison.region.values.tolist()
     frame = pd.DataFrame(columns, index=pd.Index([REGION_NAMES.get(r, r) for r in regions], name="region"))
     mask = np.zeros(frame.shape, dtype=bool)
@@ -235,8 +322,6 @@ def _loading_table(comparison, side, target_kpa):
 def _symmetry_table(analyses):
     columns = {}
     for label, analysis in analyses.items():
-        if not analysis.sizes["step"]:
-            continue
         o = offloading(analysis)
         columns[f"{label}: left (N s)"] = [_fmt(v, 1) for v in o["left_mean"].values]
         columns[f"{label}: right (N s)"] = [_fmt(v, 1) for v in o["right_mean"].values]
@@ -245,35 +330,32 @@ def _symmetry_table(analyses):
     return pd.DataFrame(columns, index=pd.Index([REGION_NAMES.get(r, r) for r in regions], name="region"))
 
 
-def _comparison_table(comparison, label, baseline):
+def _comparison_table(comparison, label, baseline, metric, sides):
+    """One metric of one condition against its baseline: a row per side and region, narrow enough to print."""
     rows, classes, index = [], {}, []
-    sides, regions = ("left", "right"), comparison.region.values.tolist()
+    regions = comparison.region.values.tolist()
+    if not sides:
+        return pd.DataFrame(), classes
     names = ("mean", "diff", "ci_low", "ci_high", "diff_pct", "hedges_g", "mdc", "verdict", "beyond_noise")
-    # Each variable as one (side, region) array per metric: far faster than a .sel() per cell.
-    cells = {}
-    for metric in TABLE_METRICS:
-        c = comparison.sel(condition=label, metric=metric, side=list(sides)).transpose("side", "region")
-        b = comparison["mean"].sel(condition=baseline, metric=metric, side=list(sides)).transpose("side", "region")
-        cells[metric] = {name: c[name].values for name in names} | {"baseline": b.values}
-    units = {metric: str(comparison["metric_units"].sel(metric=metric).values) for metric in TABLE_METRICS}
+    c = comparison.sel(condition=label, metric=metric, side=list(sides)).transpose("side", "region")
+    v = {name: c[name].values for name in names}
+    b = comparison["mean"].sel(condition=baseline, metric=metric, side=list(sides)).transpose("side", "region").values
+    digits = 0 if str(comparison["metric_units"].sel(metric=metric).values) == "kPa" else 1
     for i, side in enumerate(sides):
         for j, region in enumerate(regions):
-            row = {}
-            for metric in TABLE_METRICS:
-                v, unit = cells[metric], units[metric]
-                digits = 0 if unit == "kPa" else 1
-                name = _METRIC_WORDS.get(metric, metric)
-                row[f"{name}: {baseline} ({unit})"] = _fmt(float(v["baseline"][i, j]), digits)
-                row[f"{name}: {label} ({unit})"] = _fmt(float(v["mean"][i, j]), digits)
-                row[f"{name}: difference [95 % CI]"] = (
-                    f"{_fmt(float(v['diff'][i, j]), digits)} [{_fmt(float(v['ci_low'][i, j]), digits)}, "
-                    f"{_fmt(float(v['ci_high'][i, j]), digits)}]")  # fmt: skip
-                row[f"{name}: %"] = _fmt(float(v["diff_pct"][i, j]))
-                row[f"{name}: g"] = _fmt(float(v["hedges_g"][i, j]), 1)
-                row[f"{name}: MDC"] = _fmt(float(v["mdc"][i, j]), digits)
-                row[f"{name}: verdict"] = str(v["verdict"][i, j])
-                if bool(v["beyond_noise"][i, j]):
-                    classes[(len(rows), len(row) - 1)] = "beyond"
+            row = {
+                baseline: _fmt(float(b[i, j]), digits),
+                label: _fmt(float(v["mean"][i, j]), digits),
+                "difference [95 % CI]": (f"{_fmt(float(v['diff'][i, j]), digits)} "
+                                         f"[{_fmt(float(v['ci_low'][i, j]), digits)}, "
+                                         f"{_fmt(float(v['ci_high'][i, j]), digits)}]"),  # fmt: skip
+                "%": _fmt(float(v["diff_pct"][i, j])),
+                "g": _fmt(float(v["hedges_g"][i, j]), 1),
+                "MDC": _fmt(float(v["mdc"][i, j]), digits),
+                "verdict": str(v["verdict"][i, j]),
+            }
+            if bool(v["beyond_noise"][i, j]):
+                classes[(len(rows), len(row) - 1)] = "beyond"
             rows.append(row)
             index.append(f"{side} {REGION_NAMES.get(region, region)}")
     return pd.DataFrame(rows, index=pd.Index(index, name="side and region")), classes
@@ -288,18 +370,46 @@ def _steps_numbers(analysis, label):
     return table.assign(condition=label, statistic=statistic).drop(columns="complete")
 
 
-def _tidy_comparison(frame):
-    value_columns = [c for c in frame.columns
-                     if c not in ("condition", "side", "region", "metric", "units", "verdict", "device")
-                     and pd.api.types.is_numeric_dtype(frame[c])]  # fmt: skip
-    long = frame.melt(id_vars=["condition", "side", "region", "metric", "units"], value_vars=value_columns,
-                      var_name="statistic", value_name="value")  # fmt: skip
-    verdict = frame[["condition", "side", "region", "metric", "verdict"]].copy()
-    verdict["statistic"] = "beyond_noise"
-    verdict["value"] = (frame["verdict"] == "beyond noise").astype(float).where(
-        frame["verdict"].isin(["beyond noise", "within noise"]))
-    verdict["units"] = "1 = beyond noise, 0 = within noise"
-    return pd.concat([long, verdict.drop(columns="verdict")], ignore_index=True)
+#: Statistics of one condition alone, and of a condition against its baseline.
+_DESCRIPTIVE = ("mean", "sd", "n")
+_PAIRED = ("diff", "diff_pct", "ci_low", "ci_high", "p_value", "hedges_g", "sem", "mdc")
+
+
+def _tidy_comparison(comparisons, pairs):
+    """Each condition's mean, SD and n once; each pair's difference statistics with its baseline named."""
+    first = next(iter(comparisons.values()))
+    frames = [_long(first, list(first.condition.values), _DESCRIPTIVE, "")]
+    for label, base in pairs:
+        frames.append(_long(comparisons[base], [label], _PAIRED + ("beyond_noise",), base))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _long(comparison, labels, names, baseline):
+    """Variables ``names`` of ``labels`` as tidy rows, with numpy (no pandas melt)."""
+    c = comparison.sel(condition=labels)
+    shape = c["mean"].shape  # condition, side, region, metric
+    grid = np.meshgrid(*(np.asarray(c[d].values, dtype=object) for d in ("condition", "side", "region", "metric")),
+                       indexing="ij")  # fmt: skip
+    units = np.broadcast_to(np.asarray(c["metric_units"].values, dtype=object), shape).ravel()
+    frames = []
+    for name in names:
+        values = c[name].values.astype(float).ravel()
+        if name == "beyond_noise":
+            enough = np.isin(c["verdict"].values, ("beyond noise", "within noise")).ravel()
+            values = np.where(enough, values, np.nan)
+            unit = np.full(values.size, "1 = beyond noise, 0 = within noise", dtype=object)
+        elif name in ("n",):
+            unit = np.full(values.size, "1", dtype=object)
+        elif name in ("diff_pct",):
+            unit = np.full(values.size, "%", dtype=object)
+        elif name in ("p_value", "hedges_g"):
+            unit = np.full(values.size, "1", dtype=object)
+        else:
+            unit = units
+        frames.append(pd.DataFrame({"condition": grid[0].ravel(), "baseline": baseline, "side": grid[1].ravel(),
+                                    "region": grid[2].ravel(), "metric": grid[3].ravel(), "statistic": name,
+                                    "value": values, "units": unit}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
 
 
 def _tidy_symmetry(analyses):
@@ -318,56 +428,70 @@ def _tidy_symmetry(analyses):
 
 
 # -- words ----------------------------------------------------------------------------------------------
-def _sentences(comparison, analyses, baseline, target_kpa):
+def _sentences(comparisons, pairs, analyses, goal, source, sides):
+    """The summary: per comparison and side, the regions above target and what became of them, then the
+    other changes beyond noise, largest first; then each condition against its target; then left/right."""
     out = []
-    labels = comparison.condition.values.tolist()
-    shown = ("heel", "arch", "metatarsal_heads", "mth1", "mth2_3", "mth4_5", "toes", "hallux", "lesser_toes")
-    for label in labels:
-        if label == baseline:
-            continue
-        for side in ("left", "right"):
+    for label, base in pairs:
+        comparison = comparisons[base]
+        for side in sides:
             c = comparison.sel(condition=label, side=side, metric="peak_pressure")
-            b = comparison.sel(condition=baseline, side=side, metric="peak_pressure")
+            b = comparison.sel(condition=base, side=side, metric="peak_pressure")
+            prefix = f"{side.capitalize()} foot, {label} vs {base}: "
             if int(b["n"].sel(region="total")) < 2 or int(c["n"].sel(region="total")) < 2:
-                out.append(f"{side.capitalize()} foot, {label} vs {baseline}: too few complete steps to compare.")
+                out.append(prefix + "too few complete steps to compare.")
                 continue
-            changed = [r for r in shown if bool(c["beyond_noise"].sel(region=r))]
-            changed.sort(key=lambda r: -abs(float(c["diff_pct"].sel(region=r))))
-            picked = []  # the largest change of each family of regions, the largest first
-            for r in changed:
-                family = next(f for f in _FAMILIES if r in f)
-                if not any(p in family for p in picked):
-                    picked.append(r)
-            prefix = f"{side.capitalize()} foot, {label} vs {baseline}: "
-            if picked:
-                changes = [f"{REGION_NAMES[r]} {float(b['mean'].sel(region=r)):.0f} → "
-                           f"{float(c['mean'].sel(region=r)):.0f} kPa ({float(c['diff_pct'].sel(region=r)):+.0f} %)"
-                           for r in picked[:2]]  # fmt: skip
-                out.append(prefix + "peak pressure " + ", ".join(changes) + ", beyond noise.")
-            else:
-                out.append(prefix + "no region's peak pressure changed beyond step-to-step noise.")
-    for label in labels:
-        above = []
-        for side in ("left", "right"):
-            mean = comparison["mean"].sel(condition=label, side=side, metric="peak_pressure")
-            for r in shown:
-                if r in ("metatarsal_heads", "toes"):
-                    continue
-                v = float(mean.sel(region=r))
-                if np.isfinite(v) and v > target_kpa:
-                    above.append((f"{side} {REGION_NAMES[r]}", v))
-        if len(above) > 3:
-            highest = max(above, key=lambda a: a[1])
-            out.append(f"{label}: mean peak pressure above the {target_kpa:g} kPa target in {len(above)} regions, "
-                       f"highest under the {highest[0]} ({highest[1]:.0f} kPa).")  # fmt: skip
-        elif above:
-            out.append(f"{label}: mean peak pressure above the {target_kpa:g} kPa target under the "
-                       + ", ".join(f"{name} ({v:.0f} kPa)" for name, v in above) + ".")
-        elif np.isfinite(float(comparison["mean"].sel(condition=label, side="left", metric="peak_pressure",
-                                                      region="total"))):  # fmt: skip
-            out.append(f"{label}: no region's mean peak pressure is above the {target_kpa:g} kPa target.")
+            rows = {r: (float(b["mean"].sel(region=r)), float(c["mean"].sel(region=r)),
+                        float(c["diff"].sel(region=r)), float(c["diff_pct"].sel(region=r)),
+                        bool(c["beyond_noise"].sel(region=r))) for r in SUMMARY_REGIONS}  # fmt: skip
+            limits = [t for t in (goal.get(base), goal.get(label)) if t is not None]
+            above = [r for r in SUMMARY_REGIONS if limits and max(rows[r][0], rows[r][1]) > min(limits)]
+            above.sort(key=lambda r: -max(rows[r][0], rows[r][1]))
+            parts = []
+            if above:
+                limit = min(limits)
+                said = []
+                for r in above:
+                    before, after, _, pct, beyond = rows[r]
+                    verdict = "beyond noise" if beyond else "within noise"
+                    where = ("now below the target" if after <= limit < before else
+                             "still above" if after > limit and before > limit else
+                             "now above the target" if after > limit >= before else "")  # fmt: skip
+                    said.append(f"{REGION_NAMES[r]} {before:.0f} → {after:.0f} kPa ({pct:+.0f} %, {verdict}"
+                                + (f", {where}" if where else "") + ")")
+                parts.append(f"above the {limit:g} kPa target: peak pressure " + ", ".join(said))
+            others = [r for r in SUMMARY_REGIONS if rows[r][4] and r not in above]
+            others.sort(key=lambda r: -abs(rows[r][2]))
+            if others:
+                said = [f"{REGION_NAMES[r]} {rows[r][0]:.0f} → {rows[r][1]:.0f} kPa ({rows[r][3]:+.0f} %)"
+                        for r in others[:3]]  # fmt: skip
+                more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+                lead = "other changes beyond noise, largest first: " if above else "peak pressure "
+                parts.append(lead + ", ".join(said) + more + (", beyond noise" if not above else ""))
+            elif not above:
+                parts.append("no region's peak pressure changed beyond step-to-step noise")
+            out.append(prefix + "; ".join(parts) + ".")
     for label, analysis in analyses.items():
-        if not analysis.sizes["step"]:
+        target = goal.get(label)
+        if target is None:
+            continue
+        high = []
+        for side in sides:
+            if not _n_complete(analysis, side):
+                continue
+            mean = comparisons[next(iter(comparisons))]["mean"].sel(condition=label, side=side, metric="peak_pressure")
+            for r in SUMMARY_REGIONS:
+                v = float(mean.sel(region=r))
+                if np.isfinite(v) and v > target:
+                    high.append((f"{side} {REGION_NAMES[r]}", v))
+        if high:
+            high.sort(key=lambda a: -a[1])
+            out.append(f"{label}: mean peak pressure above the {target:g} kPa target under the "
+                       + ", ".join(f"{name} ({v:.0f} kPa)" for name, v in high) + f" ({source[label]}).")
+        elif any(_n_complete(analysis, s) for s in sides):
+            out.append(f"{label}: no region's mean peak pressure is above the {target:g} kPa target.")
+    for label, analysis in analyses.items():
+        if not all(_n_complete(analysis, s) for s in ("left", "right")):
             continue
         o = offloading(analysis)
         notes = []
@@ -404,7 +528,8 @@ def _header(report, analysis):
     report.meta.setdefault("Calibration", a.get("calibration_id", "") or "none stated")
     mass = float(a.get("body_mass_kg", 0) or 0)
     report.meta.setdefault("Body mass", f"{mass:g} kg" if mass > 0 else "not stated")
-    report.meta["Conditions"] = ", ".join(report.conditions)
+    report.meta["Conditions"] = ", ".join(
+        label if (c["kind"] or "") in ("", label) else f"{label} ({c['kind']})" for label, c in report.conditions.items())
 
 
 def _n_complete(analysis, side):

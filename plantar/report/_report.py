@@ -14,10 +14,12 @@ import pandas as pd
 from .._version import __version__
 from ..utils import fill_doc, logger, verbose
 from ..utils._files import check_output, csv_text, output_files
+from ..viz._common import REGION_TITLES as REGION_NAMES
 from . import _html
 
 #: Columns of the tidy table of every number in a report (``Report.numbers``).
-NUMBER_COLUMNS = ["table", "condition", "side", "step", "region", "metric", "statistic", "value", "units"]
+NUMBER_COLUMNS = ["table", "condition", "baseline", "side", "step", "region", "region_name", "metric", "statistic",
+                  "value", "units"]
 
 #: Sections that always come first, in this order; others follow in the order they were added.
 FIRST_SECTIONS = ("Summary", "Regional loading", "Comparison")
@@ -69,11 +71,14 @@ class Report:
         self.meta = {}
         self.conditions = {}
         self.comparison = None
+        self.comparisons = {}
+        self.pairs = []
+        self.targets = {}
         self._items = []  # dicts: section, title, kind ("figure" | "html"), content
         self._numbers = []
 
     # -- adding content -------------------------------------------------------------------
-    def add_trial(self, trial, *, label=None, animation=True, analysis=None):
+    def add_trial(self, trial, *, label=None, kind=None, animation=True, analysis=None):
         """Add one condition: analyse the trial and add its section.
 
         The section holds the recording and gait table, the footprints of the
@@ -91,6 +96,11 @@ class Report:
         label : str | None
             Condition label, e.g. ``"orthotic A"``; default the trial's
             ``condition`` attribute.
+        kind : str | None
+            ``"barefoot"``, ``"shod"`` or ``"orthotic"``: what the condition is,
+            which decides what it is compared with and which target applies;
+            default from the trial's attr ``condition_kind``, else the words of
+            the label (:func:`plantar.report.condition_kind`).
         animation : bool
             Add the animation of the pressure frames.
         analysis : xarray.Dataset | None
@@ -115,47 +125,65 @@ class Report:
         """
         from ._loading import add_trial
 
-        return add_trial(self, trial, label=label, animation=animation, analysis=analysis)
+        return add_trial(self, trial, label=label, kind=kind, animation=animation, analysis=analysis)
 
-    def add_summary(self, *, baseline=None, target_kpa=200.0):
-        """Add regional loading, left/right offloading, the comparison and the summary sentences.
+    def add_summary(self, *, baseline=None, target_kpa=None, targets=None):
+        """Add regional loading, left/right offloading, the comparisons and the summary sentences.
 
-        Call it after the conditions are added with :meth:`add_trial`. The
-        regional loading tables flag mean peak pressures above ``target_kpa``;
-        the comparison (:func:`plantar.compare.compare`) gives every condition's
-        difference to the baseline with its 95 % confidence interval, effect
-        size and whether it is beyond the patient's step-to-step noise.
+        Call it after the conditions are added with :meth:`add_trial`. Each
+        condition is compared with the one a clinician asks about: a shoe with
+        barefoot, each orthotic with its shoe (the nearest shod condition before
+        it); ``baseline`` compares every condition with one instead. A
+        comparison (:func:`plantar.compare.compare`) gives the difference with
+        its 95 % confidence interval, effect size and whether it is beyond the
+        patient's step-to-step noise. The summary leads, for each comparison
+        and foot, with the regions above the target and what became of them,
+        then the other changes beyond noise, largest first.
+
+        Targets fit the measurement: in-shoe recordings (insoles) of shod and
+        orthotic conditions are flagged above 200 kPa, the in-shoe criterion of
+        Owings et al. 2009 (Diabet Med 26:1141-1146); plate and walkway
+        recordings get no target (see :data:`plantar.report.DEFAULT_TARGETS`
+        for why no barefoot threshold is set).
 
         Parameters
         ----------
         baseline : str | None
-            The condition the others are compared with; default the first added.
-        target_kpa : float
-            Peak-pressure target in kPa (default 200 kPa: the in-shoe criterion
-            of Owings et al. 2009, Diabet Med 26:1141-1146, for footwear of
-            people at risk of diabetic foot ulcers; barefoot peaks of healthy
-            feet usually exceed it).
+            The condition every other is compared with; default: by kind, as above
+            (conditions of no kind are compared with the first).
+        target_kpa : float | None
+            One peak-pressure target in kPa for every condition, whatever its
+            measurement; default None: the targets by measurement and kind.
+        targets : dict of str to float | None
+            Targets per condition kind (``"barefoot"``, ``"shod"``,
+            ``"orthotic"``), kPa or None for no target; they replace the
+            defaults (and ``target_kpa``) for that kind.
 
         Returns
         -------
         comparison : xarray.Dataset | None
-            The comparison (``comparison/1``), or None if no condition was added.
+            The comparison (``comparison/1``) of every condition with the first
+            baseline, or None if no condition was added; every baseline's is in
+            :attr:`comparisons`, the pairs compared in :attr:`pairs`.
 
         Examples
         --------
         >>> import plantar
         >>> from plantar.report import Report
         >>> report = Report()
-        >>> for seed, label in enumerate(["barefoot", "shod"]):
-        ...     trial, _ = plantar.synth.walk(seed=seed, passes=2, mat_length_mm=1500, condition=label)
-        ...     _ = report.add_trial(trial, animation=False)
-        >>> comparison = report.add_summary(baseline="barefoot")
-        >>> comparison.condition.values.tolist()
-        ['barefoot', 'shod']
+        >>> for seed, label in enumerate(["barefoot", "shod", "orthotic A"]):
+        ...     trial, _ = plantar.synth.walk(seed=seed, passes=2, mat_length_mm=1500,
+        ...                                   condition="barefoot" if seed == 0 else "shod")
+        ...     _ = report.add_trial(trial, label=label, animation=False)
+        >>> comparison = report.add_summary()
+        >>> report.pairs
+        [('shod', 'barefoot'), ('orthotic A', 'shod')]
+        >>> report.targets["shod"]["target_kpa"] is None    # a shoe on a plate: no in-shoe target
+        True
         """
         from ._loading import add_summary
 
-        return add_summary(self, baseline=baseline, target_kpa=target_kpa)
+        return add_summary(self, baseline=baseline, target_kpa=target_kpa, targets=targets)
 
     def add_figure(self, fig, title, *, section=None, caption="", replace=False):
         """Add a plotly figure.
@@ -295,8 +323,11 @@ class Report:
         if not self._numbers:
             return pd.DataFrame(columns=NUMBER_COLUMNS)
         frame = pd.concat(self._numbers, ignore_index=True)
-        for column in ("table", "condition", "side", "region", "metric", "statistic", "units"):
+        for column in ("table", "condition", "baseline", "side", "region", "region_name", "metric", "statistic",
+                       "units"):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+        named = frame["region"] != ""
+        frame.loc[named, "region_name"] = frame.loc[named, "region"].map(lambda r: REGION_NAMES.get(r, r))
         frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
         return frame
 
@@ -310,7 +341,7 @@ class Report:
     # -- writing ----------------------------------------------------------------------------
     @fill_doc
     @verbose
-    def save(self, fname, *, overwrite=False, open_browser=False, pdf=False, verbose=None):
+    def save(self, fname, *, overwrite=False, open_browser=False, pdf=False, paper="A4", verbose=None):
         """Write the report: ``fname`` (HTML), and beside it ``.csv`` and ``.json`` of every number.
 
         The files are written to temporary files in the same folder and moved
@@ -332,7 +363,12 @@ class Report:
             Open the report in the default web browser.
         pdf : bool
             Also print it to ``.pdf`` with a headless Chromium (needs
-            ``chromium`` or ``google-chrome`` on the PATH).
+            ``chromium`` or ``google-chrome`` on the PATH): the summary on the
+            first page under the header (subject, date, device, calibration,
+            conditions), each section from a new page, no figure or table row
+            split across pages, no plot toolbars.
+        paper : str
+            Page size of the print: ``"A4"`` (default) or ``"Letter"``.
         %(verbose)s
 
         Returns
@@ -357,6 +393,7 @@ class Report:
         >>> sorted(report.save(out))
         ['csv', 'html', 'json']
         """
+        paper = _check_paper(paper)
         paths = _paths(fname, pdf=pdf)
         check_paths(paths.values(), overwrite=overwrite)
         browser = _chromium() if pdf else None
@@ -365,7 +402,7 @@ class Report:
         paths["html"].parent.mkdir(parents=True, exist_ok=True)
         numbers = self.numbers
         content = {
-            "html": self.to_html().encode("utf-8"),
+            "html": self.to_html(paper=paper).encode("utf-8"),
             "csv": csv_text(numbers).encode("utf-8"),
             "json": self._json_text(numbers).encode("utf-8"),
         }
@@ -377,38 +414,37 @@ class Report:
             for kind, data in content.items():
                 temporary[kind].write_bytes(data)
             if pdf:
-                _print_pdf(browser, temporary["html"], temporary["pdf"])
+                _print_pdf(browser, temporary["html"], temporary["pdf"], width_px=_html.PAPER[paper][1])
         for kind, path in paths.items():
             logger.info("wrote %s (%s)", path, _size(path))
         if open_browser:
             webbrowser.open(paths["html"].resolve().as_uri())
         return paths
 
-    def to_html(self):
-        """The report as one HTML document (str)."""
+    def to_html(self, *, paper="A4"):
+        """The report as one HTML document (str); ``paper`` ("A4" or "Letter") is its printed page size."""
         import plotly.offline
 
+        paper = _check_paper(paper)
         sections, n_fig = [], 0
         for section, _ in self.sections:
             parts = [self._summary_html()] if section == "Summary" else []
             for item in (i for i in self._items if i["section"] == section):
                 caption = f'<p class="caption">{_html.esc(item["caption"])}</p>' if item["caption"] else ""
+                css = "item"
                 if item["kind"] == "figure":
                     n_fig += 1
-                    content = item["content"].to_html(
-                        full_html=False, include_plotlyjs=False, div_id=f"figure-{n_fig}",
-                        config={"displaylogo": False, "responsive": True},
-                    )  # fmt: skip
-                    content = f'<div class="figure">{content}</div>'
+                    content = _figure_html(item["content"], f"figure-{n_fig}")
                 else:
                     content = item["content"]
-                parts.append(f"<h3>{_html.esc(item['title'])}</h3>{caption}{content}")
+                    css += " long" if content.count("<tr>") > 14 else ""
+                parts.append(f'<div class="{css}"><h3>{_html.esc(item["title"])}</h3>{caption}{content}</div>')
             sections.append((section, "\n".join(parts)))
         meta = [("Subject", self.subject)] + list(self.meta.items())
         footer = (f"Written by plantar {__version__} on "
                   f"{datetime.datetime.now().astimezone().isoformat(timespec='minutes')}. "
                   "Every number in this report is in the CSV and JSON files beside it.")  # fmt: skip
-        return _html.page(title=self.title, meta=meta, sections=sections,
+        return _html.page(title=self.title, meta=meta, sections=sections, paper=paper,
                           plotlyjs=plotly.offline.get_plotlyjs() if n_fig else "", footer=footer)  # fmt: skip
 
     # -- internals ----------------------------------------------------------------------------
@@ -443,10 +479,7 @@ class Report:
         return head[:-2] + ',\n "numbers": [\n  ' + lines + "\n ]\n}\n"
 
     def _json(self, numbers):
-        records = numbers.replace({np.nan: None}).to_dict(orient="records")
-        for record in records:
-            if record.get("step") is not None:
-                record["step"] = int(record["step"])
+        records = [dict(zip(NUMBER_COLUMNS, row)) for row in zip(*(_json_column(numbers[c]) for c in NUMBER_COLUMNS))]
         return {
             "title": self.title,
             "subject": self.subject,
@@ -457,6 +490,51 @@ class Report:
             "numbers": records,
             "plantar_version": __version__,
         }
+
+
+#: Paper sizes of the printed report.
+PAPER_SIZES = tuple(_html.PAPER)
+
+
+def _check_paper(paper):
+    for name in _html.PAPER:
+        if str(paper).lower() == name.lower():
+            return name
+    raise ValueError(f"paper must be one of {PAPER_SIZES}, got {paper!r}")
+
+
+def _figure_html(fig, div_id):
+    """A figure as a div that fills its column up to the figure's own width (screen, phone and print)."""
+    width = fig.layout.width
+    fig.layout.width = None  # drawn at the width of its column; restored below
+    try:
+        content = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                              config={"displaylogo": False, "responsive": True})  # fmt: skip
+    finally:
+        fig.layout.width = width
+    styles = [f"max-width: {int(width)}px"] if width else []
+    height = fig.layout.height or 450
+    if height > _html.PRINT_HEIGHT_PX:  # printed smaller, so that it fits on one page
+        styles.append(f"--print-zoom: {_html.PRINT_HEIGHT_PX / height:.3f}")
+    style = f' style="{"; ".join(styles)}"' if styles else ""
+    css = "figure animation" if fig.frames else "figure"
+    after = ('<p class="caption print-only">An animation: open the HTML report to play it.</p>'
+             if fig.frames else "")  # fmt: skip
+    return f'<div class="{css}"{style}>{content}</div>{after}'
+
+
+def _json_column(column):
+    """A column as a list for JSON: NaN as None, steps as int (numpy's tolist, no per-cell pandas)."""
+    if column.dtype == object:
+        return column.tolist()
+    values = column.to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    out = (values.astype(np.int64) if column.name == "step" else values).tolist() if finite.all() else None
+    if out is None:
+        out = np.where(finite, values, 0).astype(np.int64 if column.name == "step" else float).tolist()
+        for k in np.flatnonzero(~finite).tolist():
+            out[k] = None
+    return out
 
 
 def _paths(fname, *, pdf=False):
@@ -490,9 +568,11 @@ def _chromium():
     return None
 
 
-def _print_pdf(browser, html_path, pdf_path):
+def _print_pdf(browser, html_path, pdf_path, *, width_px=718):
+    # The window is as wide as the printed page, so that the figures are drawn at the page's width.
     with tempfile.TemporaryDirectory() as profile:
         command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   f"--window-size={width_px},1000", "--hide-scrollbars",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    f"--user-data-dir={profile}", "--no-pdf-header-footer", "--virtual-time-budget=20000",
                    f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]  # fmt: skip

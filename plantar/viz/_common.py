@@ -16,17 +16,17 @@ from ..regions import BASE_REGIONS, REGIONS
 #: Left and right, from the Okabe-Ito palette (safe for colour-blind readers).
 SIDE_COLOURS = {"left": "#0072B2", "right": "#D55E00", "unknown": "#7F7F7F"}
 
-#: Readable region names.
+#: The one name of each region a reader sees: figures, report tables and sentences.
 REGION_TITLES = {
-    "total": "total",
+    "total": "whole foot",
     "heel": "heel",
-    "arch": "arch",
+    "arch": "midfoot",
     "forefoot": "forefoot",
     "metatarsal_heads": "metatarsal heads",
     "toes": "toes",
-    "mth1": "MTH 1",
-    "mth2_3": "MTH 2-3",
-    "mth4_5": "MTH 4-5",
+    "mth1": "1st metatarsal head",
+    "mth2_3": "2nd-3rd metatarsal heads",
+    "mth4_5": "4th-5th metatarsal heads",
     "hallux": "hallux",
     "lesser_toes": "lesser toes",
 }

@@ -10,7 +10,7 @@ from ..metrics import _BLOCK_FRAMES
 from ._common import PRESSURE_SCALE, loaded_box, map_size, mm, mm_axes, new_figure, pool_max, pooled_centres
 
 
-def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=400_000):
+def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=400_000, check=True):
     """The pressure frames as an animated heatmap with a play button and a time slider.
 
     To stay light (a 60 s walkway recording gives about 1 MB of figure JSON),
@@ -32,6 +32,10 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
         ``(start, end)`` in s: animate only this part of the recording.
     max_values : int
         Most pressure values sent over all frames.
+    check : bool
+        Check the trial with :func:`plantar.check_trial` first (default). A
+        caller that already checked it (the report: the trial was analysed)
+        passes False to save the time of a second check.
 
     Returns
     -------
@@ -57,7 +61,8 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
     >>> fig.layout.sliders[0].currentvalue.suffix
     ' s'
     """
-    check_trial(trial)
+    if check:
+        check_trial(trial)
     require_grid(trial, "the animation")
     for name, value in (("max_frames", max_frames), ("max_values", max_values)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

@@ -56,8 +56,8 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     side : {"left", "right"} | None
         With ``step=None``, the side whose mean step is shown.
     regions : bool
-        Draw the outlines of the regions (heel, arch, MTH 1, MTH 2-3, MTH 4-5,
-        hallux, lesser toes).
+        Draw the outlines of the regions (heel, midfoot, the three metatarsal
+        head regions, hallux, lesser toes).
     cop : bool
         Draw the centre-of-pressure path (gait line): the step's, or for the mean
         step the mean of the steps' paths at each percent of stance.
@@ -85,8 +85,8 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     >>> analysis = plantar.analyze(trial)
     >>> fig = peak_pressure_map(analysis, step=0)
     >>> [trace.name for trace in fig.data]    # doctest: +NORMALIZE_WHITESPACE
-    ['heel', 'arch', 'MTH 1', 'MTH 2-3', 'MTH 4-5', 'hallux', 'lesser toes',
-     'regions (halo)', 'regions', 'centre of pressure']
+    ['heel', 'midfoot', '1st metatarsal head', '2nd-3rd metatarsal heads', '4th-5th metatarsal heads',
+     'hallux', 'lesser toes', 'regions (halo)', 'regions', 'centre of pressure']
     >>> fig.layout.coloraxis.colorbar.title.text
     'kPa'
     >>> fig = peak_pressure_map(analysis, side="left")   # the mean of the complete left steps
@@ -142,12 +142,20 @@ def _mean_step_map(analysis, side, regions, cop):
         fig.add_trace(_cop_trace(aligned["mean_cop_across"].values, aligned["mean_cop_along"].values,
                                  aligned["stance_percent"].values, "%{customdata:.0f} % of stance"))  # fmt: skip
     n = aligned.attrs["n_steps"]
-    subtitle = f"{n} complete step{'s' if n != 1 else ''} aligned on heel and foot axis; peak {float(mean.max()):.0f} kPa"
+    subtitle = (f"mean of {n} step{'s' if n != 1 else ''}' peak-pressure maps, aligned: highest cell "
+                f"{float(np.nanmax(mean)):.0f} kPa; mean of the steps' peak values {_mean_peak(analysis, side):.0f} kPa")
     width, height = map_size(np.ptp(x), np.ptp(y))
     fig.update_layout(title=dict(text=f"Mean {side} step: peak pressure", subtitle=dict(text=subtitle)),
                       showlegend=False, width=width, height=height, **pressure_axis(float(mean.max())))  # fmt: skip
     mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE)
     return fig
+
+
+def _mean_peak(analysis, side):
+    """Mean over the side's complete steps of each step's whole-foot peak pressure (the report tables' number), kPa."""
+    keep = analysis["complete"].values & (analysis["side"].values == side)
+    peaks = analysis["peak_pressure"].sel(region="total").values[keep]
+    return float(np.mean(peaks)) if peaks.size else float("nan")
 
 
 def _cop_trace(x, y, when, when_format):

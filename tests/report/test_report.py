@@ -55,7 +55,8 @@ def test_header_names_subject_device_and_conditions(written, demo):
     assert meta["Conditions"] == "barefoot, shod, orthotic"
     assert meta["Device"] == demo["barefoot"].attrs["device"]
     assert meta["Body mass"] == "70 kg"
-    assert "Subject:</b> demo" in html
+    assert "<dt>Subject</dt><dd>demo</dd>" in html
+    assert meta["Comparisons"] == "shod vs barefoot; orthotic vs shod"
 
 
 def test_csv_and_json_hold_the_same_numbers(written):
@@ -79,16 +80,25 @@ def test_every_step_number_is_in_the_csv(written, demo):
 
 
 def test_comparison_numbers_equal_the_comparison(written, demo):
+    """Each condition's own numbers once; each pair's difference with the baseline it was compared with."""
     paths, html = written
     csv = pd.read_csv(paths["csv"], keep_default_na=False, na_values=[""])
+    csv["baseline"] = csv["baseline"].fillna("")
     analyses = {label: plantar.analyze(trial) for label, trial in demo.items()}
-    comparison = compare(analyses, baseline="barefoot")
-    rows = csv[(csv["table"] == "comparison")].set_index(["condition", "side", "region", "metric", "statistic"])
+    comparison = compare(analyses, baseline="shod")  # the orthotic is compared with its shoe
+    rows = csv[(csv["table"] == "comparison")].set_index(["condition", "baseline", "side", "region", "metric",
+                                                          "statistic"])  # fmt: skip
     for statistic in ("mean", "sd", "diff", "ci_low", "ci_high", "hedges_g", "mdc"):
         expected = float(comparison[statistic].sel(condition="orthotic", side="right", region="mth2_3",
                                                    metric="peak_pressure"))  # fmt: skip
-        got = rows.loc[("orthotic", "right", "mth2_3", "peak_pressure", statistic), "value"]
+        baseline = "" if statistic in ("mean", "sd") else "shod"
+        got = rows.loc[("orthotic", baseline, "right", "mth2_3", "peak_pressure", statistic), "value"]
         assert got == pytest.approx(expected, rel=1e-9)
+    assert set(rows.xs("diff", level="statistic").index.droplevel([2, 3, 4]).unique()) == {
+        ("shod", "barefoot"), ("orthotic", "shod")}
+    # every row carries the key and the one display name of its region
+    named = csv[csv["region"] == "mth2_3"]["region_name"].unique().tolist()
+    assert named == ["2nd-3rd metatarsal heads"]
     # the table shown in the page carries the same numbers, rounded
     mean = float(comparison["mean"].sel(condition="orthotic", side="right", region="metatarsal_heads",
                                         metric="peak_pressure"))  # fmt: skip
@@ -101,6 +111,8 @@ def test_summary_states_the_orthotic_offloading_the_model_made(demo, tmp_path):
                          animation=False, verbose="error")  # fmt: skip
     summary = json.loads(paths["json"].read_text())["summary"]
     right = next(s for s in summary if s.startswith("Right foot, orthotic vs shod: peak pressure"))
+    # the region the orthotic targets leads: the largest change of the foot
+    assert right.startswith("Right foot, orthotic vs shod: peak pressure 2nd-3rd metatarsal heads "), right
     change = re.search(r"(\S*metatarsal heads?) (\d+) → (\d+) kPa \(([-+]\d+) %\)", right)
     assert change is not None, right
     before, after, percent = float(change.group(2)), float(change.group(3)), float(change.group(4))
@@ -133,6 +145,57 @@ def test_target_flags_follow_the_threshold(demo, tmp_path):
         assert len(flagged) >= 1
 
 
+def test_no_plate_step_is_flagged_against_the_in_shoe_criterion(written):
+    """The demo walks on a plate: the 200 kPa in-shoe criterion flags nothing, and the page says why."""
+    paths, html = written
+    assert 'class="flag"' not in html
+    assert "criterion of Owings et al. 2009 is for in-shoe measurements" in html
+    assert json.loads(paths["json"].read_text())["meta"]["Targets"] == "barefoot, shod, orthotic: none"
+
+
+def test_in_shoe_recordings_get_the_in_shoe_target(demo):
+    """The same walk read as insoles (layout="insole") is flagged above 200 kPa, with its source cited."""
+    report = Report()
+    insoles, _ = plantar.synth.insoles(seed=0, duration_s=8.0, condition="shod")
+    assert insoles.attrs["layout"] == "insole"
+    report.add_trial(insoles, label="shod", animation=False)
+    comparison = report.add_summary()
+    html = report.to_html()
+    assert report.targets["shod"]["target_kpa"] == 200.0 and "Owings" in report.targets["shod"]["source"]
+    n_flagged = 0
+    for side in ("left", "right"):
+        table = html.split(f"<h3>{side.capitalize()} foot</h3>")[1].split("</table>")[0]
+        flagged = re.findall(r'<td class="flag">([\d.]+) ±', table)
+        means = comparison["mean"].sel(condition="shod", side=side, metric="peak_pressure").values
+        assert sorted(float(v) for v in flagged) == sorted(float(f"{m:.0f}") for m in means if m > 200.0)
+        n_flagged += len(flagged)
+    assert n_flagged >= 1
+
+
+def test_summary_leads_with_the_regions_above_target_and_what_became_of_them(demo, tmp_path):
+    """With a 200 kPa target for shoes, the orthotic's summary line starts with the targeted metatarsal heads."""
+    paths = write_report({"shod": demo["shod"], "orthotic": demo["orthotic"]}, tmp_path / "r.html",
+                         targets={"shod": 200, "orthotic": 200}, animation=False, verbose="error")  # fmt: skip
+    summary = json.loads(paths["json"].read_text())["summary"]
+    right = next(s for s in summary if s.startswith("Right foot, orthotic vs shod:"))
+    assert right.startswith("Right foot, orthotic vs shod: above the 200 kPa target: peak pressure "), right
+    analyses = {k: plantar.analyze(demo[k]) for k in ("shod", "orthotic")}
+    c = compare(analyses, baseline="shod").sel(side="right", metric="peak_pressure")
+    before = c["mean"].sel(condition="shod").to_series()
+    after = c["mean"].sel(condition="orthotic").to_series()
+    above = [r for r in ("heel", "arch", "mth1", "mth2_3", "mth4_5", "hallux", "lesser_toes")
+             if max(before[r], after[r]) > 200]  # fmt: skip
+    assert "mth2_3" in above
+    head = right.split(";")[0]
+    for r in above:  # every region above target is named, with its before and after
+        name = plantar.report.REGION_NAMES[r]
+        assert f"{name} {before[r]:.0f} → {after[r]:.0f} kPa" in head, (r, head)
+    # ... the highest first
+    order = sorted(above, key=lambda r: -max(before[r], after[r]))
+    positions = [head.index(plantar.report.REGION_NAMES[r] + " ") for r in order]
+    assert positions == sorted(positions)
+
+
 def test_a_single_condition_gives_a_report_with_a_note(demo, tmp_path):
     paths = write_report([demo["barefoot"]], tmp_path / "one.html", animation=False, verbose="error")
     notes = json.loads(paths["json"].read_text())["notes"]
@@ -147,7 +210,7 @@ def test_a_trial_without_complete_steps_is_noted_and_the_rest_shown(demo, tmp_pa
     paths = write_report({"barefoot": demo["barefoot"], "cut": short, "empty": empty}, tmp_path / "r.html",
                          animation=False, verbose="error")  # fmt: skip
     notes = json.loads(paths["json"].read_text())["notes"]
-    assert any(n.startswith("cut: no complete step") for n in notes)
+    assert any(n.startswith("cut: every") and "no step is complete" in n for n in notes)
     assert any(n.startswith("empty: no foot contact") for n in notes)
     assert any("different mats" in n for n in notes)
     html = paths["html"].read_text()
@@ -179,7 +242,7 @@ def test_existing_files_are_not_replaced(demo, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(labels=["a"]), "labels has 1 names for 2 trials"),
+        (dict(labels=["a"]), "labels has 1 names for 2 conditions"),
         (dict(labels=["a", "a"]), "labels must be different"),
         (dict(baseline="orthotic B"), "baseline must be one of the conditions"),
         (dict(target_kpa=-5), "target_kpa must be a positive number"),
@@ -233,7 +296,7 @@ def test_analyses_given_are_used_not_computed_again(demo, written, tmp_path, mon
 def test_analyses_must_be_of_the_trials(demo, tmp_path):
     analysis = plantar.analyze(demo["barefoot"])
     other, _ = plantar.synth.walk(seed=0, passes=1, mat_length_mm=1000.0, pitch_mm=8.0)
-    with pytest.raises(ValueError, match="analyses has 1 analyses for 2 trials"):
+    with pytest.raises(ValueError, match="analyses has 1 analyses for 2 conditions"):
         write_report([demo["barefoot"], demo["shod"]], tmp_path / "r.html", analyses=[analysis])
     with pytest.raises(ValueError, match="analysis is not of this trial"):
         write_report([other], tmp_path / "r.html", analyses=[analysis])

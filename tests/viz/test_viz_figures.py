@@ -88,7 +88,8 @@ def test_step_map_shows_the_step_peak_map(walk):
     fig = viz.peak_pressure_map(analysis, step=k)
     assert isinstance(fig, go.Figure)
     heatmaps = _heatmaps(fig)
-    assert [t.name for t in heatmaps] == ["heel", "arch", "MTH 1", "MTH 2-3", "MTH 4-5", "hallux", "lesser toes"]
+    assert [t.name for t in heatmaps] == ["heel", "midfoot", "1st metatarsal head", "2nd-3rd metatarsal heads",
+                                            "4th-5th metatarsal heads", "hallux", "lesser toes"]
     assert [t.name for t in fig.data[len(heatmaps):]] == ["regions (halo)", "regions", "centre of pressure"]
     peak = analysis.peak_pressure_map.isel(step=k).values
     labels = analysis.region_label.isel(step=k).values
