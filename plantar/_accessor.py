@@ -10,6 +10,7 @@ import xarray as xr
 
 from ._schema import check_counts, check_trial
 from .analyze import analyze, to_table
+from .balance import balance
 from .io import save
 from .metrics import cop, describe, total_force
 from .offloading import offloading
@@ -33,6 +34,7 @@ class PlantarAccessor:
         self._ds = ds
 
     analyze = _forward(analyze)
+    balance = _forward(balance)
     check_trial = _forward(check_trial)
     check_counts = _forward(check_counts)
     cop = _forward(cop)

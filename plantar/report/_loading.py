@@ -73,6 +73,8 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
         report.add_note(f"{label}: no foot contact was found in the recording, so it has no maps or statistics.")
     elif n["left"] + n["right"] == 0:
         report.add_note(f"{label}: {_why_incomplete(analysis, attrs)}")
+        if trial is not None and _static_stance(analysis):
+            _balance(report, trial, label, section)
     else:
         missing = [s for s in ("left", "right") if not n[s]]
         if missing:
@@ -106,18 +108,43 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
     return analysis
 
 
+def _static_stance(analysis):
+    """Whether every contact lasts the whole recording, of 2 s or more: someone standing, not walking."""
+    n_frames = int(analysis.sizes.get("time", 0))
+    frame_on = analysis["frame_on"].values if "frame_on" in analysis else np.array([])
+    count = analysis["frame_count"].values if "frame_count" in analysis else np.array([])
+    rate = float(analysis.attrs.get("sampling_rate_hz", 0) or 0)
+    whole = n_frames and len(frame_on) and bool(np.all(frame_on == 0)) and bool(np.all(frame_on + count >= n_frames))
+    return bool(whole and rate and n_frames / rate >= 2.0)
+
+
+def _balance(report, trial, label, section):
+    """The standing-balance section of a static stance, or a note saying why it cannot be measured."""
+    from ..balance import balance
+    from ._balance import balance_section
+
+    try:
+        result = balance(trial)
+    except ValueError as exc:
+        report.add_note(f"{label}: no standing balance either: {exc}")
+        return
+    html, fig = balance_section(result)
+    report.add_html(html, "Standing balance: load and sway", section=section)
+    report.add_figure(fig, "Centre-of-pressure sway", section=section,
+                      caption="The centre of pressure over the standing window, with its 95 % prediction ellipse.")
+
+
 def _why_incomplete(analysis, attrs):
     """Why no step is complete, and what to do about it (one or two sentences)."""
     n_frames = int(analysis.sizes.get("time", 0))
     frame_on = analysis["frame_on"].values if "frame_on" in analysis else np.array([])
     count = analysis["frame_count"].values if "frame_count" in analysis else np.array([])
     rate = float(analysis.attrs.get("sampling_rate_hz", 0) or 0)
-    whole = n_frames and len(frame_on) and bool(np.all(frame_on == 0)) and bool(np.all(frame_on + count >= n_frames))
     cut_in_time = n_frames and len(frame_on) and bool(np.all((frame_on == 0) | (frame_on + count >= n_frames)))
-    if whole and rate and n_frames / rate >= 2.0:
+    if _static_stance(analysis):
         return (f"the foot is on the sensor for the whole recording ({n_frames / rate:.0f} s): a static stance, "
-                "not walking, so no step begins and ends in it and its tables are empty. Analyse standing "
-                "recordings with the standing (balance) analysis rather than this walking report.")  # fmt: skip
+                "not walking, so no step begins and ends in it and its tables are empty; its standing balance "
+                "(load and sway, plantar.balance) follows.")  # fmt: skip
     if cut_in_time:
         advice = ("If the file is one contact cut out by the plate's software, read it with layout=\"window\" "
                   "(plantar.make_trial(..., layout=\"window\")) so that the contact counts as complete; "

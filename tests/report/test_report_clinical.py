@@ -159,3 +159,16 @@ def test_the_mean_step_map_states_both_statistics(tmp_path):
     report.add_summary()
     cell = re.search(r"<td>whole foot</td><td>(\d+) ±", report.to_html().split("<h3>Left foot</h3>")[1])
     assert float(cell.group(1)) == pytest.approx(round(table), abs=0.5)
+
+
+def test_a_standing_recording_gets_its_balance_section():
+    """A static stance is analysed as standing: the section shows plantar.balance's own numbers."""
+    trial, truth = plantar.synth.stand(seed=4, duration_s=12.0)
+    trial.attrs["condition"] = "standing"
+    report = Report()
+    report.add_trial(trial, animation=False)
+    html = report.to_html()
+    result = plantar.balance(trial)
+    assert "Standing balance: load and sway" in html and "Centre-of-pressure sway" in html
+    assert f"{float(result['path_length'].sel(cop='body')):.0f}" in html
+    assert f"{float(result['ellipse_area'].sel(cop='body')):.0f}" in html
