@@ -428,13 +428,20 @@ class AnatomicalMask:
                 if cost[i, j] <= reach and markers[pr[i], pc[i]] == 0:
                     markers[pr[i], pc[i]] = seed_codes[j]
                     placed[j] = True
-        # Seeds without a peak of their own: the footprint sensel nearest the seed.
+        # Seeds without a peak of their own (on a coarse mat neighbouring heads may show as one peak): the
+        # highest free sensel of the footprint within half the reach of the seed, else the nearest one.
         fr, fc = np.nonzero(footprint)
         for j in np.flatnonzero(~placed):
             d = np.hypot((u[fr, fc] - seed_u[j]) * length, v[fr, fc] - seed_v[j])
-            i = int(np.argmin(d))
-            if d[i] <= reach and markers[fr[i], fc[i]] == 0:
-                markers[fr[i], fc[i]] = seed_codes[j]
+            free = markers[fr, fc] == 0
+            near = free & (d <= reach / 2)
+            if near.any():
+                i = int(np.argmax(np.where(near, peak[fr, fc], -1.0)))
+            elif (free & (d <= reach)).any():
+                i = int(np.argmin(np.where(free, d, np.inf)))
+            else:
+                continue
+            markers[fr[i], fc[i]] = seed_codes[j]
         labels = _flood(peak, markers, footprint)
         missing = footprint & (labels == 0)
         if missing.any() and (labels > 0).any():
