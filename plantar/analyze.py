@@ -694,14 +694,20 @@ def to_table(analysis):
     ----------
     analysis : xarray.Dataset
         An analysis (schema ``analysis/2``, or ``analysis/1``: the table holds
-        the per-step numbers both have alike) from :func:`analyze`.
+        the per-step numbers the analysis has) from :func:`analyze`.
 
     Returns
     -------
     table : pandas.DataFrame
         Columns ``step``, ``side``, ``complete``, ``region``, ``metric``,
-        ``value``, ``units``. Step-level metrics (foot length, step length,
-        CPEI, ...) have an empty ``region``. Ready for R, pandas or a spreadsheet.
+        ``value``, ``units``, ``definition``. Step-level metrics (foot length,
+        step length, CPEI, force peaks, gait line, ...) have an empty
+        ``region``. Where systems define a quantity differently, each variant
+        is a metric of its own, side by side (``pressure_time_integral`` per
+        novel and ``pressure_time_integral_melai``; ``peak_pressure`` and
+        ``peak_mask_pressure``; ``contact_area`` and ``max_contact_area``), and
+        ``definition`` says which is which, with its source. Ready for R,
+        pandas or a spreadsheet.
 
     Examples
     --------
@@ -709,10 +715,13 @@ def to_table(analysis):
     >>> trial, _ = plantar.synth.walk(seed=2, passes=1)
     >>> table = plantar.to_table(plantar.analyze(trial))
     >>> list(table.columns)
-    ['step', 'side', 'complete', 'region', 'metric', 'value', 'units']
+    ['step', 'side', 'complete', 'region', 'metric', 'value', 'units', 'definition']
     >>> row = table.query("metric == 'peak_pressure' and region == 'heel'").iloc[0]
     >>> row["units"]
     'kPa'
+    >>> heel = table.query("region == 'heel' and metric.str.startswith('pressure_time_integral')")
+    >>> sorted(set(heel.metric))
+    ['pressure_time_integral', 'pressure_time_integral_melai']
     """
     if analysis.attrs.get("plantar_schema") not in (SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):  # same per-step metrics
         raise ValueError(
@@ -725,18 +734,25 @@ def to_table(analysis):
     )
     frames = []
     for name in STEP_REGION_METRICS:
+        if name not in analysis:  # an analysis written before the metric existed
+            continue
         values = analysis[name].values
         frame = base.loc[base.index.repeat(values.shape[1])].reset_index(drop=True)
         frame["region"] = np.tile(analysis["region"].values, len(steps))
         frame["metric"] = name
         frame["value"] = values.ravel()
         frame["units"] = analysis[name].attrs["units"]
+        frame["definition"] = analysis[name].attrs.get("definition", "")
         frames.append(frame)
-    for name in STEP_VARIABLES:
+    for name in STEP_LEVEL:
+        if name not in analysis:
+            continue
         frame = base.copy()
         frame["region"] = ""
         frame["metric"] = name
         frame["value"] = analysis[name].values
         frame["units"] = analysis[name].attrs["units"]
+        frame["definition"] = analysis[name].attrs.get("definition", "")
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)[["step", "side", "complete", "region", "metric", "value", "units"]]
+    columns = ["step", "side", "complete", "region", "metric", "value", "units", "definition"]
+    return pd.concat(frames, ignore_index=True)[columns]
