@@ -315,13 +315,17 @@ class AnatomicalMask:
     (:data:`ANATOMICAL_SEEDS`, scaled to the foot's length and to the width of
     its metatarsal band). The local maxima of the peak-pressure image are
     matched one to one to the seeds (the matching of least total distance,
-    within 6 % of foot length); a seed without a peak stays where it is (on a
-    coarse mat neighbouring heads may show as one peak). The heel seed is the
-    highest peak of the heel (u < 0.30). From the seeds, a watershed on the
+    within 6 % of foot length; a plateau of equal readings is one peak). The
+    heel seed is the highest peak of the heel (u < 0.30). From the seeds
+    matched to a peak, a watershed on the
     peak-pressure image (flooded from the highest pressure down in 64 levels,
     8-connected) gives every sensel of the footprint to the seed it is
-    reached from along the highest pressures: boundaries fall on the valleys. Sensels the flood
-    does not reach (a footprint in pieces) go to the nearest labelled sensel.
+    reached from along the highest pressures: boundaries fall on the valleys.
+    Sensels the flood does not reach (a footprint in pieces) go to the nearest
+    labelled sensel. A seed without a peak of its own (neighbouring heads that
+    show as one peak, on a coarse mat or a real forefoot) shares the basin it
+    lies in with the basin's peak: the basin is split between them by distance
+    in the foot frame, as a geometric mask would be where there is no valley.
 
     The regions of :data:`REGIONS` keep their names (``mth2_3`` = MTH2 +
     MTH3, ``lesser_toes`` = toes 2-5, ...), so the percent scheme's regions
@@ -390,7 +394,7 @@ class AnatomicalMask:
             0 outside the footprint, else 1 .. 10 (see
             :data:`ANATOMICAL_BASE_REGIONS`).
         """
-        from scipy.ndimage import distance_transform_edt, maximum_filter
+        from scipy.ndimage import distance_transform_edt, label, maximum_filter
         from scipy.optimize import linear_sum_assignment
 
         footprint = np.asarray(footprint, dtype=bool)
@@ -418,7 +422,10 @@ class AnatomicalMask:
         seed_v = medial - np.array([s[2] for s in ANATOMICAL_SEEDS]) * width
         is_peak = footprint & (peak == maximum_filter(peak, size=3, mode="constant")) & (peak > 0.05 * peak.max())
         is_peak &= u >= HEEL_END_U
-        pr, pc = np.nonzero(is_peak)
+        # A plateau (equal readings side by side, as a coarsely quantised export gives) is one peak.
+        plateaus, count = label(is_peak, structure=np.ones((3, 3), dtype=bool))
+        first = np.unique(plateaus.ravel(), return_index=True)[1][1:] if count else np.zeros(0, dtype=int)
+        pr, pc = np.unravel_index(first, is_peak.shape)
         cost = np.hypot((u[pr, pc][:, None] - seed_u[None]) * length, v[pr, pc][:, None] - seed_v[None])
         reach = _SEED_REACH * length
         placed = np.zeros(len(ANATOMICAL_SEEDS), dtype=bool)
@@ -428,25 +435,32 @@ class AnatomicalMask:
                 if cost[i, j] <= reach and markers[pr[i], pc[i]] == 0:
                     markers[pr[i], pc[i]] = seed_codes[j]
                     placed[j] = True
-        # Seeds without a peak of their own (on a coarse mat neighbouring heads may show as one peak): the
-        # highest free sensel of the footprint within half the reach of the seed, else the nearest one.
-        fr, fc = np.nonzero(footprint)
-        for j in np.flatnonzero(~placed):
-            d = np.hypot((u[fr, fc] - seed_u[j]) * length, v[fr, fc] - seed_v[j])
-            free = markers[fr, fc] == 0
-            near = free & (d <= reach / 2)
-            if near.any():
-                i = int(np.argmax(np.where(near, peak[fr, fc], -1.0)))
-            elif (free & (d <= reach)).any():
-                i = int(np.argmin(np.where(free, d, np.inf)))
-            else:
-                continue
-            markers[fr[i], fc[i]] = seed_codes[j]
+        # The basins of the peaks, flooded over the peak-pressure image: their boundaries lie on the valleys.
         labels = _flood(peak, markers, footprint)
         missing = footprint & (labels == 0)
         if missing.any() and (labels > 0).any():
             _, (ir, ic) = distance_transform_edt(labels == 0, return_indices=True)
             labels[missing] = labels[ir[missing], ic[missing]]
+        # A seed without a peak of its own (neighbouring heads that show as one peak, on a coarse mat or a real
+        # foot) shares the basin it lies in with the basin's peak: the basin is split between them by distance
+        # in the foot frame, as a geometric mask would be where there is no valley.
+        fr, fc = np.nonzero(footprint)
+        along, across = u * length, v
+        for j in np.flatnonzero(~placed):
+            d = np.hypot(along[fr, fc] - seed_u[j] * length, across[fr, fc] - seed_v[j])
+            i = int(np.argmin(d))
+            if d[i] > reach:
+                continue
+            basin = labels == labels[fr[i], fc[i]]
+            owner = (markers > 0) & basin
+            if not owner.any():
+                continue
+            own_along, own_across = along[owner].mean(), across[owner].mean()
+            to_seed = np.hypot(along - seed_u[j] * length, across - seed_v[j])
+            to_owner = np.hypot(along - own_along, across - own_across)
+            take = basin & (to_seed < to_owner)
+            markers[fr[i], fc[i]] = seed_codes[j]
+            labels[take] = seed_codes[j]
         return labels.astype(np.int8)
 
     def coarse(self, labels):
