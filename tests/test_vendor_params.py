@@ -216,3 +216,45 @@ def test_table_carries_the_variants_with_their_definitions():
     for name in ("force_peak1", "loading_rate", "gait_line_length", "stride_time", "stance_cycle_percent"):
         row = table.query("step == 0 and metric == @name")
         assert len(row) == 1 and row.iloc[0]["region"] == "" and row.iloc[0]["definition"]
+
+
+@pytest.mark.parametrize("folder, name", [("novel-emed", "emed_test.lst"), ("rsscan-footscan", "footscan_test.xls")])
+def test_anatomical_regions_of_the_real_plate_steps_lie_in_anatomical_order(folder, name):
+    from real_data import real_file
+
+    trial = plantar.read(real_file(folder, name))
+    analysis = plantar.analyze(trial, mask="anatomical")
+    assert analysis.side.values.tolist() == ["right"]
+    assert (analysis.contact_area.sel(region=list(ANATOMICAL_BASE_REGIONS))[0] > 0).all()
+    np.testing.assert_allclose(analysis.force_time_integral.sel(region="total"),
+                               plantar.analyze(trial).force_time_integral.sel(region="total"), rtol=1e-12)  # fmt: skip
+    # Foot frame: along the axis from the heel centre, and medial (a right foot's medial side, toward the body's
+    # midline, is to the left of its axis).
+    angle = np.radians(float(analysis.axis_angle[0]))
+    X, Y = np.meshgrid(analysis.x.values - float(analysis.heel_x[0]), analysis.y.values - float(analysis.heel_y[0]))
+    along = X * np.cos(angle) + Y * np.sin(angle)
+    medial = -X * np.sin(angle) + Y * np.cos(angle)
+    labels, load = analysis.mask_label.values[0], analysis.peak_pressure_map.values[0]
+
+    def centre(region):
+        inside = labels == ANATOMICAL_BASE_REGIONS.index(region) + 1
+        return np.average(along[inside], weights=load[inside]), np.average(medial[inside], weights=load[inside])
+
+    heads = [centre(f"mth{i}") for i in range(1, 6)]
+    assert all(a[1] > b[1] for a, b in zip(heads, heads[1:]))  # MTH1 most medial .. MTH5 most lateral
+    assert centre("hallux")[0] > heads[0][0] and centre("toe2")[0] > heads[1][0]  # toes beyond their heads
+    assert centre("heel")[0] < centre("arch")[0] < min(h[0] for h in heads)
+
+
+def test_emed_force_curve_features_match_the_force_the_file_states():
+    from real_data import real_file
+
+    trial = plantar.read(real_file("novel-emed", "emed_test.lst"))
+    analysis = plantar.analyze(trial)
+    first, count = int(analysis.frame_on[0]), int(analysis.frame_count[0])
+    stated = force_curve_features(trial.force_reported.values[first : first + count],
+                                  trial.time.values[first : first + count])  # fmt: skip
+    for name in ("force_peak1", "force_valley", "force_peak2"):
+        assert float(analysis[name][0]) == pytest.approx(stated[name], abs=0.5)  # the export rounds each row
+        assert float(analysis[name + "_instant"][0]) == pytest.approx(stated[name + "_instant"], abs=0.1)
+    assert float(analysis.loading_rate[0]) == pytest.approx(stated["loading_rate"], rel=1e-3)
