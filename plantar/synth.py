@@ -230,8 +230,12 @@ def walk(
         ``heel_x``, ``heel_y`` (mm), ``axis_angle`` (deg), ``foot_angle``
         (deg, + = toe-out), ``foot_length``, ``foot_width`` (mm), ``step_length``,
         ``step_width``, ``stride_length`` (mm, GAITRite definitions), ``impulse`` (N s),
-        ``force_time_integral`` and ``relative_load`` per ``region``, and per
-        ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm).
+        ``force_time_integral`` and ``relative_load`` per ``region``, per
+        ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm),
+        and per ``y`` and ``x`` (the mat's sensels) ``structure``: the
+        structure that loads each sensel in the step (0 = none, k =
+        ``STRUCTURES[k - 1]``: the one with the largest share of the sensel's
+        pressure-time integral).
 
     Examples
     --------
@@ -243,6 +247,9 @@ def walk(
     ['left', 'right']
     >>> round(float(truth.foot_length[0]), 6)
     260.0
+    >>> k = int(truth.structure[0].max())    # the sensels of the first step are labelled with their structure
+    >>> plantar.synth.STRUCTURES[k - 1] in plantar.synth.STRUCTURES
+    True
     """
     gait = _gait_parameters(
         speed_m_s, cadence_steps_per_min, step_length_mm, stance_fraction,
