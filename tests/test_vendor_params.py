@@ -29,7 +29,7 @@ def _matched(analysis, truth):
     return pairs
 
 
-@pytest.mark.parametrize("pitch_mm", [5.0, 8.0])
+@pytest.mark.parametrize("pitch_mm", [5.0, 8.0, 10.0])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_anatomical_mask_finds_the_structure_loading_each_sensel(pitch_mm, seed):
     trial, truth = plantar.synth.walk(seed=seed, passes=2, pitch_mm=pitch_mm)
@@ -258,3 +258,13 @@ def test_emed_force_curve_features_match_the_force_the_file_states():
         assert float(analysis[name][0]) == pytest.approx(stated[name], abs=0.5)  # the export rounds each row
         assert float(analysis[name + "_instant"][0]) == pytest.approx(stated[name + "_instant"], abs=0.1)
     assert float(analysis.loading_rate[0]) == pytest.approx(stated["loading_rate"], rel=1e-3)
+
+
+def test_table_of_an_analysis_written_before_the_new_variables():
+    trial, _ = plantar.synth.walk(seed=2, passes=1)
+    analysis = plantar.analyze(trial)
+    new = ["pressure_time_integral_melai", "peak_mask_pressure", "max_contact_area", "contact_start", "force_peak1",
+           "gait_line_length", "stride_time", "step_contact_area"]
+    table = plantar.to_table(analysis.drop_vars(new))
+    assert not set(new) & set(table.metric)
+    assert len(table.query("metric == 'peak_pressure'")) == analysis.sizes["step"] * analysis.sizes["region"]
