@@ -76,9 +76,9 @@ STEP_VARIABLES = {
 }  # fmt: skip
 
 #: The gait cycle of a step -> (units, long_name, definition): from its first contact to the next first contact
-#: of the same foot, with the opposite foot's contact between (GAITRite definitions).
-_CYCLE = ("; NaN unless the step, the opposite foot's next step and the same foot's next step follow one another "
-          "in the pass, all complete")
+#: of the same foot (GAITRite definitions).
+_CYCLE = ("; NaN unless the same foot's next step follows in the pass, right after or after one step of the other "
+          "foot, both complete")
 _SUPPORT = ("; NaN unless the opposite foot's previous and next steps are seen (complete, same pass)")
 GAIT_CYCLE = {
     "stride_time": ("s", "stride time", "t_on of the same foot's next step - t_on (one gait cycle)" + _CYCLE),
@@ -435,19 +435,20 @@ def _gait_cycle(t_on, stance, double_support, side, complete, passes):
     index = np.arange(n)
     known = np.isin(side, ("left", "right")) & complete
 
-    def follows(offset):
-        """Step k + offset exists, is complete, in k's pass, of the opposite (odd) or same (even) side."""
-        j = index + offset
-        inside = (j >= 0) & (j < n)
-        j = np.clip(j, 0, n - 1)
-        same_side = side[j] == side
-        return inside & known & known[j] & (passes[j] == passes) & (same_side if offset % 2 == 0 else ~same_side), j
+    def follows(offset, same):
+        """Step k + offset exists, is complete, in k's pass, of k's side (same) or the other (not same)."""
+        j = np.clip(index + offset, 0, n - 1)
+        inside = (index + offset >= 0) & (index + offset < n)
+        return inside & known & known[j] & (passes[j] == passes) & ((side[j] == side) == same)
 
-    next_opposite, _ = follows(1)
-    next_same, j2 = follows(2)
-    previous_opposite, _ = follows(-1)
-    stride_ok = next_opposite & next_same
-    support_ok = previous_opposite & next_opposite
+    # The same foot's next contact: right after (the other foot unseen: one insole, a footfall off the mat)
+    # or after one contact of the other foot.
+    next_opposite = follows(1, False)
+    at_once = follows(1, True)
+    after_other = next_opposite & follows(2, True)
+    stride_ok = at_once | after_other
+    j2 = np.clip(np.where(at_once, index + 1, index + 2), 0, n - 1)
+    support_ok = follows(-1, False) & next_opposite
     stride = np.where(stride_ok, t_on[j2] - t_on, np.nan)
     single = np.where(support_ok, stance - double_support, np.nan)
     out["stride_time"] = stride
