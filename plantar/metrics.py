@@ -516,6 +516,11 @@ def cop(trial):
     return xr.Dataset(out)
 
 
+#: The loading metrics every analysis has had since the first schema: what ``compare`` compares by default.
+LOADING_METRICS = ("peak_pressure", "mean_pressure", "max_force", "force_time_integral", "pressure_time_integral",
+                   "contact_area", "contact_time", "relative_load")
+
+
 #: Force-curve features of a step -> (units, long_name, definition).
 FORCE_CURVE = {
     "force_peak1": ("N", "first force peak",
