@@ -268,28 +268,34 @@ def _flood(peak, markers, footprint):
 
     At each of :data:`_FLOOD_LEVELS` falling levels, the labels grow over the footprint's sensels at or above
     the level, one ring of 8-neighbours at a time, each sensel taking the label of its highest-pressure labelled
-    neighbour. Two basins meet where the pressure between them is lowest: on the valley. Whole-image array
-    operations per ring, no loop over sensels.
+    neighbour. Two basins meet where the pressure between them is lowest: on the valley. Each ring is one array
+    operation over the sensels still unlabelled (their neighbours by offsets into the padded image), no loop
+    over sensels.
     """
-    labels = markers.astype(np.int16)
     rows, cols = peak.shape
+    width = cols + 2
+    labels = np.zeros((rows + 2, width), dtype=np.int16)
+    labels[1:-1, 1:-1] = markers
+    height = np.full((rows + 2, width), -1.0)
+    height[1:-1, 1:-1] = np.where(footprint, peak, -1.0)
+    labels, height = labels.ravel(), height.ravel()
+    offsets = np.array([dr * width + dc for dr, dc in _NEIGHBOURS])
+    r, c = np.nonzero(footprint & (markers == 0))
+    remaining = (r + 1) * width + (c + 1)
     for level in np.linspace(peak.max(), 0.0, _FLOOD_LEVELS + 1)[1:]:
-        allowed = footprint & (peak >= level)
-        while True:
-            grow = allowed & (labels == 0)
-            if not grow.any():
-                break
-            height = np.pad(np.where(labels > 0, peak, -1.0), 1, constant_values=-1.0)
-            padded = np.pad(labels, 1)
-            shifted_h = np.stack([height[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols] for dr, dc in _NEIGHBOURS])
-            shifted_l = np.stack([padded[1 + dr : 1 + dr + rows, 1 + dc : 1 + dc + cols] for dr, dc in _NEIGHBOURS])
-            best = np.argmax(shifted_h, axis=0)
-            candidate = np.take_along_axis(shifted_l, best[None], axis=0)[0]
-            take = grow & (candidate > 0)
+        pool = remaining[height[remaining] >= level]
+        while pool.size:
+            around = pool[:, None] + offsets
+            found = labels[around]
+            best = np.argmax(np.where(found > 0, height[around], -2.0), axis=1)
+            got = found[np.arange(pool.size), best]
+            take = got > 0
             if not take.any():
                 break
-            labels[take] = candidate[take]
-    return labels
+            labels[pool[take]] = got[take]
+            pool = pool[~take]
+        remaining = remaining[labels[remaining] == 0]
+    return labels.reshape(rows + 2, width)[1:-1, 1:-1].copy()
 
 
 def _matrix(base_regions, regions):
