@@ -506,8 +506,13 @@ def get_mask(mask):
     Parameters
     ----------
     mask : str | object
-        A name in :data:`MASKS`, or an object with ``name``, ``sided_regions``
-        and ``label(geometry, side, x_mm, y_mm, footprint)``.
+        A name in :data:`MASKS` (``"percent"``, ``"anatomical"``), or an
+        object with ``name``, ``sided_regions`` and ``label(geometry, side,
+        x_mm, y_mm, footprint)``; optionally ``base_regions``, ``regions`` and
+        ``region_matrix()`` (its own regions; else those of the percent
+        scheme), ``coarse(labels)`` (its labels in :data:`BASE_REGIONS`, for
+        drawing) and ``uses_pressure = True`` (``label`` is then also given
+        ``peak_kpa``, the step's peak pressure per sensel).
 
     Returns
     -------
@@ -519,6 +524,8 @@ def get_mask(mask):
     >>> from plantar.regions import get_mask
     >>> get_mask("percent").name
     'percent'
+    >>> get_mask("anatomical").base_regions[2:7]
+    ('mth1', 'mth2', 'mth3', 'mth4', 'mth5')
     """
     if isinstance(mask, str):
         if mask not in MASKS:
