@@ -267,8 +267,12 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     contact_time = np.where(anywhere, time[last] - time[first] + dt, 0.0)
     # Instants as % of stance: 0 % = the first frame (t_on), 100 % = the last (t_off).
     span = time[-1] - time[0]
+
+    def percent(frame):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(anywhere & (span > 0), 100.0 * (time[frame] - time[0]) / span, np.nan)
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        percent = lambda frame: np.where(anywhere & (span > 0), 100.0 * (time[frame] - time[0]) / span, np.nan)  # noqa: E731
         contact_percent = np.where(anywhere, 100.0 * contact_time / contact_time[0], np.nan)
     return {
         "peak_pressure": np.where(combine, base_max[None], 0.0).max(axis=1, initial=0.0),
