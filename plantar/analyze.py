@@ -18,10 +18,21 @@ import pandas as pd
 import xarray as xr
 
 from . import regions
-from ._schema import _check_trial_structure, require_grid
+from ._schema import STANDARD_GRAVITY_M_S2, _check_trial_structure, require_grid
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
-from .metrics import STANCE_PERCENT, STEP_REGION_METRICS, arch_index, cpei, step_metrics, time_normalise
+from .metrics import (
+    FORCE_CURVE,
+    GAIT_LINE,
+    STANCE_PERCENT,
+    STEP_REGION_METRICS,
+    arch_index,
+    cpei,
+    force_curve_features,
+    gait_line,
+    step_metrics,
+    time_normalise,
+)
 from .steps import FootstepSegmentation, SideAssignment, _groups
 from .utils import fill_doc, logger, verbose as _verbose
 
@@ -35,7 +46,9 @@ STEP_VARIABLES = {
     "t_off": ("s", "last contact", "time of the last frame with contact"),
     "stance_time": ("s", "stance time", "t_off - t_on + one frame period"),
     "double_support_time": ("s", "double support time",
-                            "time this foot shares the ground with the previous and the next step"),
+                            "time this foot shares the ground with the previous and the next step of its pass "
+                            "(initial + terminal double support; each contact lasting from its first frame to one "
+                            "frame period after its last, as stance_time)"),
     "heel_x": ("mm", "heel centre x", "peak-pressure-weighted centroid of the heel region (u < 0.30)"),
     "heel_y": ("mm", "heel centre y", "peak-pressure-weighted centroid of the heel region (u < 0.30)"),
     "axis_angle": ("deg", "foot axis direction",
@@ -62,6 +75,30 @@ STEP_VARIABLES = {
                    "footprint (toes = u >= 0.80), thirds across the foot axis"),
 }  # fmt: skip
 
+#: The gait cycle of a step -> (units, long_name, definition): from its first contact to the next first contact
+#: of the same foot (GAITRite definitions).
+_CYCLE = ("; NaN unless the same foot's next step follows in the pass, right after or after one step of the other "
+          "foot, both complete")
+_SUPPORT = ("; NaN unless the opposite foot's previous and next steps are seen (complete, same pass)")
+GAIT_CYCLE = {
+    "stride_time": ("s", "stride time", "t_on of the same foot's next step - t_on (one gait cycle)" + _CYCLE),
+    "swing_time": ("s", "swing time", "stride_time - stance_time" + _CYCLE),
+    "single_support_time": ("s", "single support time",
+                            "stance_time - double_support_time: the foot alone on the ground (the opposite foot's "
+                            "swing)" + _SUPPORT),
+    "stance_cycle_percent": ("%", "stance (% of gait cycle)", "stance_time / stride_time x 100" + _CYCLE),
+    "swing_cycle_percent": ("%", "swing (% of gait cycle)", "swing_time / stride_time x 100" + _CYCLE),
+    "double_support_cycle_percent": ("%", "double support (% of gait cycle)",
+                                     "double_support_time / stride_time x 100" + _CYCLE + _SUPPORT[1:]),
+    "single_support_cycle_percent": ("%", "single support (% of gait cycle)",
+                                     "single_support_time / stride_time x 100" + _CYCLE + _SUPPORT[1:]),
+    "stride_cadence": ("steps/min", "cadence of the stride", "2 x 60 / stride_time" + _CYCLE),
+}  # fmt: skip
+
+
+#: Every per-step variable of the analysis -> (units, long_name, definition).
+STEP_LEVEL = {**STEP_VARIABLES, **GAIT_CYCLE, **FORCE_CURVE, **GAIT_LINE}
+
 
 #: Where each step's series lie in the trial -> (units, long_name, definition).
 FRAME_INDEX = {
@@ -84,6 +121,9 @@ STEP_SERIES = {
                    "load and from frame_count on"),
     "step_force": ("N", "vertical force of the step",
                    "sum over the step's own samples of pressure x sensel area; NaN from frame_count on"),
+    "step_contact_area": ("mm2", "contact area of the step",
+                          "area of the step's sensels loaded in the frame (above the contact threshold); NaN from "
+                          "frame_count on"),
 }  # fmt: skip
 
 #: The stance-normalised series on (step, stance_percent) -> (source on step_frame, units, long_name, definition).
@@ -234,25 +274,36 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     )
     side = sides.sides_
 
-    n, n_regions = len(steps), len(regions.REGIONS)
-    region_names = list(regions.REGIONS)
+    region_names = list(getattr(scheme, "regions", regions.REGIONS))
+    matrix = scheme.region_matrix() if hasattr(scheme, "region_matrix") else regions.region_matrix()
+    base_regions = tuple(getattr(scheme, "base_regions", regions.BASE_REGIONS))
+    n, n_regions = len(steps), len(region_names)
     sided = [region_names.index(r) for r in getattr(scheme, "sided_regions", ())]
+    dt = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / float(trial.attrs["sampling_rate_hz"])
+    mass = float(trial.attrs.get("body_mass_kg", 0.0) or 0.0)
+    body_weight = mass * STANDARD_GRAVITY_M_S2 if mass > 0 else None
     metric_values = {name: np.full((n, n_regions), np.nan) for name in STEP_REGION_METRICS}
     # Per-step series on their own axis: frames since the step's first contact, padded to the longest stance.
     longest = int(frame_count.max()) if n else 0
     series = {name: np.full((n, longest), np.nan) for name in STEP_SERIES}
     region_force = np.full((n, n_regions, STANCE_PERCENT.size), np.nan)
     label_maps = np.zeros((n, y.size, x.size), dtype=np.int8)
+    own_labels = base_regions != regions.BASE_REGIONS  # the scheme's own labels are kept beside the percent ones
+    mask_maps = np.zeros((n, y.size, x.size), dtype=np.int8) if own_labels else None
     peak_maps = np.zeros((n, y.size, x.size), dtype=np.float32)
-    step_values = {name: np.full(n, np.nan) for name in STEP_VARIABLES}
+    step_values = {name: np.full(n, np.nan) for name in (*STEP_VARIABLES, *FORCE_CURVE, *GAIT_LINE)}
     for k, (step, g) in enumerate(zip(steps, geometry)):
         block = step.pressure(pressure)
         count = frame_count[k]
         peak = block.max(axis=0)
         footprint = peak > threshold
-        labels = scheme.label(g, side[k], x[step.cols], y[step.rows], footprint)
+        if getattr(scheme, "uses_pressure", False):
+            labels = scheme.label(g, side[k], x[step.cols], y[step.rows], footprint, peak_kpa=peak)
+        else:
+            labels = scheme.label(g, side[k], x[step.cols], y[step.rows], footprint)
         step_time = time[step.frames]
-        m = step_metrics(block, labels, time_s=step_time, sensel_area_mm2=area_mm2, threshold_kpa=threshold)
+        m = step_metrics(block, labels, time_s=step_time, sensel_area_mm2=area_mm2, threshold_kpa=threshold,
+                         matrix=matrix)  # fmt: skip
         for name in STEP_REGION_METRICS:
             metric_values[name][k] = m[name]
             if side[k] == "unknown":
@@ -266,10 +317,15 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         series["step_cop_x"][k, :count] = cop_x
         series["step_cop_y"][k, :count] = cop_y
         series["step_force"][k, :count] = m["force"][:, 0]
+        series["step_contact_area"][k, :count] = m["loaded_area"][:, 0]
         region_force[k] = time_normalise(m["force"], step_time, n_points=STANCE_PERCENT.size).T
         if side[k] == "unknown":
             region_force[k, sided] = np.nan
-        label_maps[k, step.rows, step.cols] = labels
+        if own_labels:
+            mask_maps[k, step.rows, step.cols] = labels
+            label_maps[k, step.rows, step.cols] = scheme.coarse(labels)
+        else:
+            label_maps[k, step.rows, step.cols] = labels
         peak_maps[k, step.rows, step.cols] = peak
         step_values["heel_x"][k], step_values["heel_y"][k] = g.heel_x, g.heel_y
         step_values["axis_angle"][k] = np.degrees(np.arctan2(g.axis_y, g.axis_x))
@@ -277,6 +333,10 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         step_values["stance_time"][k] = m["contact_time"][0]
         step_values["cpei"][k] = cpei(cop_x, cop_y, g, side[k], footprint, x[step.cols], y[step.rows])
         step_values["arch_index"][k] = arch_index(g, footprint, x[step.cols], y[step.rows])
+        for name, value in force_curve_features(m["force"][:, 0], step_time, body_weight_n=body_weight).items():
+            step_values[name][k] = value
+        for name, value in gait_line(cop_x, cop_y, step_time, g, side[k]).items():
+            step_values[name][k] = value
     step_values["t_on"], step_values["t_off"] = t_on.astype(float), t_off.astype(float)
     # Insoles do not travel over the sensor: no line of progression, no step length or width.
     usable = np.where(complete & (layout != "insole"), side, "unknown")
@@ -299,16 +359,23 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     (step_values["step_length"], step_values["step_width"], step_values["stride_length"]) = gaitrite_distances(
         heel, usable, passes, pass_direction=pass_direction
     )
-    step_values["double_support_time"] = _double_support(t_on, t_off, sides.pass_index_)
+    step_values["double_support_time"] = _double_support(t_on, t_off, sides.pass_index_, dt)
+    cycle = _gait_cycle(t_on, step_values["stance_time"], step_values["double_support_time"], side, complete,
+                        sides.pass_index_)  # fmt: skip
     cadence, speed = _cadence_and_speed(t_on, heel, complete, side, sides.pass_index_, sides.direction_)
     if layout == "insole":
         speed = float("nan")  # insoles do not travel over the sensor
 
     stance = _stance_series(series, t_on, t_off)
     body_cop = _body_cop(series, frame_on, time.size)
+    step_values.update(cycle)
     analysis = _dataset(trial, step_values, metric_values, complete, side, sides.pass_index_, line, frame_on,
                         frame_count, series, stance, region_force, label_maps, peak_maps, body_cop,
                         region_names)  # fmt: skip
+    if own_labels:
+        analysis["mask_label"] = (("step", "y", "x"), mask_maps, {
+            "units": "1", "long_name": f"region of each sensel ({scheme.name} mask)",
+            "definition": "0 = outside, k = k-th base region of the mask: " + ", ".join(base_regions)})  # fmt: skip
     analysis.attrs.update(
         plantar_schema=SCHEMA_ANALYSIS,
         plantar_version=__version__,
@@ -345,14 +412,55 @@ def _complete(step, shape, layout):
     return True
 
 
-def _double_support(t_on, t_off, passes):
-    """Time each step shares with the previous and the next step of its pass."""
+def _double_support(t_on, t_off, passes, dt):
+    """Time each step shares with the previous and the next step of its pass.
+
+    A contact holds the ground from its first contact frame to one frame period after its last (as stance_time).
+    """
     n = len(t_on)
     out = np.zeros(n)
     for k in range(n):
         for j in (k - 1, k + 1):
             if 0 <= j < n and passes[j] == passes[k]:
-                out[k] += max(0.0, min(t_off[k], t_off[j]) - max(t_on[k], t_on[j]))
+                out[k] += max(0.0, min(t_off[k], t_off[j]) + dt - max(t_on[k], t_on[j]))
+    return out
+
+
+def _gait_cycle(t_on, stance, double_support, side, complete, passes):
+    """Stride, swing and support times of each step and their share of the gait cycle (see GAIT_CYCLE)."""
+    n = len(t_on)
+    out = {name: np.full(n, np.nan) for name in GAIT_CYCLE}
+    if n == 0:
+        return out
+    side, passes, complete = np.asarray(side), np.asarray(passes), np.asarray(complete, dtype=bool)
+    index = np.arange(n)
+    known = np.isin(side, ("left", "right")) & complete
+
+    def follows(offset, same):
+        """Step k + offset exists, is complete, in k's pass, of k's side (same) or the other (not same)."""
+        j = np.clip(index + offset, 0, n - 1)
+        inside = (index + offset >= 0) & (index + offset < n)
+        return inside & known & known[j] & (passes[j] == passes) & ((side[j] == side) == same)
+
+    # The same foot's next contact: right after (the other foot unseen: one insole, a footfall off the mat)
+    # or after one contact of the other foot.
+    next_opposite = follows(1, False)
+    at_once = follows(1, True)
+    after_other = next_opposite & follows(2, True)
+    stride_ok = at_once | after_other
+    j2 = np.clip(np.where(at_once, index + 1, index + 2), 0, n - 1)
+    support_ok = follows(-1, False) & next_opposite
+    stride = np.where(stride_ok, t_on[j2] - t_on, np.nan)
+    single = np.where(support_ok, stance - double_support, np.nan)
+    out["stride_time"] = stride
+    out["swing_time"] = stride - stance
+    out["single_support_time"] = single
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["stance_cycle_percent"] = 100.0 * stance / stride
+        out["swing_cycle_percent"] = 100.0 * (stride - stance) / stride
+        out["double_support_cycle_percent"] = np.where(support_ok, 100.0 * double_support / stride, np.nan)
+        out["single_support_cycle_percent"] = 100.0 * single / stride
+        out["stride_cadence"] = 120.0 / stride
     return out
 
 
@@ -435,7 +543,7 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, fr
         return (dims, data, attrs)
 
     data = {}
-    for name, (units, long_name, definition) in STEP_VARIABLES.items():
+    for name, (units, long_name, definition) in STEP_LEVEL.items():
         data[name] = var("step", step_values[name], units, long_name, definition)
     for name, values in (("frame_on", frame_on), ("frame_count", frame_count)):
         data[name] = var("step", np.asarray(values, dtype=np.int64), *FRAME_INDEX[name])
@@ -561,8 +669,9 @@ def upgrade_analysis(analysis):
     for name, values in (("frame_on", frame_on), ("frame_count", frame_count)):
         ds[name] = ("step", values.astype(np.int64), dict(zip(("units", "long_name", "definition"), FRAME_INDEX[name])))
     for name, (units, long_name, definition) in STEP_SERIES.items():
-        ds[name] = (("step", "step_frame"), series[name], {"units": units, "long_name": long_name,
-                                                           "definition": definition})  # fmt: skip
+        if name in series:  # analysis/1 kept no contact area per frame
+            ds[name] = (("step", "step_frame"), series[name], {"units": units, "long_name": long_name,
+                                                               "definition": definition})  # fmt: skip
     for name, (_, units, long_name, definition) in STANCE_SERIES.items():
         ds[name] = (("step", "stance_percent"), stance[name], {"units": units, "long_name": long_name,
                                                                "definition": definition})  # fmt: skip
@@ -587,14 +696,20 @@ def to_table(analysis):
     ----------
     analysis : xarray.Dataset
         An analysis (schema ``analysis/2``, or ``analysis/1``: the table holds
-        the per-step numbers both have alike) from :func:`analyze`.
+        the per-step numbers the analysis has) from :func:`analyze`.
 
     Returns
     -------
     table : pandas.DataFrame
         Columns ``step``, ``side``, ``complete``, ``region``, ``metric``,
-        ``value``, ``units``. Step-level metrics (foot length, step length,
-        CPEI, ...) have an empty ``region``. Ready for R, pandas or a spreadsheet.
+        ``value``, ``units``, ``definition``. Step-level metrics (foot length,
+        step length, CPEI, force peaks, gait line, ...) have an empty
+        ``region``. Where systems define a quantity differently, each variant
+        is a metric of its own, side by side (``pressure_time_integral`` per
+        novel and ``pressure_time_integral_melai``; ``peak_pressure`` and
+        ``peak_mask_pressure``; ``contact_area`` and ``max_contact_area``), and
+        ``definition`` says which is which, with its source. Ready for R,
+        pandas or a spreadsheet.
 
     Examples
     --------
@@ -602,10 +717,13 @@ def to_table(analysis):
     >>> trial, _ = plantar.synth.walk(seed=2, passes=1)
     >>> table = plantar.to_table(plantar.analyze(trial))
     >>> list(table.columns)
-    ['step', 'side', 'complete', 'region', 'metric', 'value', 'units']
+    ['step', 'side', 'complete', 'region', 'metric', 'value', 'units', 'definition']
     >>> row = table.query("metric == 'peak_pressure' and region == 'heel'").iloc[0]
     >>> row["units"]
     'kPa'
+    >>> heel = table.query("region == 'heel' and metric.str.startswith('pressure_time_integral')")
+    >>> sorted(set(heel.metric))
+    ['pressure_time_integral', 'pressure_time_integral_melai']
     """
     if analysis.attrs.get("plantar_schema") not in (SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):  # same per-step metrics
         raise ValueError(
@@ -618,18 +736,25 @@ def to_table(analysis):
     )
     frames = []
     for name in STEP_REGION_METRICS:
+        if name not in analysis:  # an analysis written before the metric existed
+            continue
         values = analysis[name].values
         frame = base.loc[base.index.repeat(values.shape[1])].reset_index(drop=True)
         frame["region"] = np.tile(analysis["region"].values, len(steps))
         frame["metric"] = name
         frame["value"] = values.ravel()
         frame["units"] = analysis[name].attrs["units"]
+        frame["definition"] = analysis[name].attrs.get("definition", "")
         frames.append(frame)
-    for name in STEP_VARIABLES:
+    for name in STEP_LEVEL:
+        if name not in analysis:
+            continue
         frame = base.copy()
         frame["region"] = ""
         frame["metric"] = name
         frame["value"] = analysis[name].values
         frame["units"] = analysis[name].attrs["units"]
+        frame["definition"] = analysis[name].attrs.get("definition", "")
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)[["step", "side", "complete", "region", "metric", "value", "units"]]
+    columns = ["step", "side", "complete", "region", "metric", "value", "units", "definition"]
+    return pd.concat(frames, ignore_index=True)[columns]

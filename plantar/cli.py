@@ -178,12 +178,16 @@ summary with the left/right symmetry of the load; with -o, writes a tidy table
 (one row per step x region x metric, with units) for R, pandas or a spreadsheet.
 
 example:
-  plantar analyze plantar-demo/barefoot.nc -o barefoot_steps.csv""",
+  plantar analyze plantar-demo/barefoot.nc -o barefoot_steps.csv
+  plantar analyze plantar-demo/barefoot.nc --mask anatomical -o barefoot_mth.csv""",
     )
     analyze_cmd.add_argument("input", type=Path, help="trial file to analyse")
     analyze_cmd.add_argument("-o", "--output", type=Path, help="write the tidy table to this CSV file")
     analyze_cmd.add_argument("--format", choices=list(io.known_formats()), help="force the input format")
     analyze_cmd.add_argument("--threshold-kpa", type=float, help="contact threshold per sensel (default: from the data)")
+    analyze_cmd.add_argument("--mask", choices=["percent", "anatomical"], default="percent",
+                             help="regions: percent of foot length and width (default), or anatomical (each "
+                                  "metatarsal head and toe along the footprint's pressure valleys)")
     analyze_cmd.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     analyze_cmd.set_defaults(run=_analyze)
 
@@ -657,7 +661,7 @@ def _analyze(args):
     if args.output is not None:
         check_output(args.output, overwrite=args.overwrite)  # before the analysis, not after
     trial = io.read(args.input, format=args.format)
-    result = analyze(trial, threshold_kpa=args.threshold_kpa)
+    result = analyze(trial, threshold_kpa=args.threshold_kpa, mask=args.mask)
     print(_analysis_summary(args.input, result))
     if args.output is not None:
         table = to_table(result)

@@ -17,7 +17,7 @@ import xarray as xr
 
 from ._version import __version__
 from .analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1
-from .metrics import STEP_REGION_METRICS
+from .metrics import LOADING_METRICS, STEP_REGION_METRICS
 
 SCHEMA_COMPARISON = "comparison/1"
 
@@ -102,10 +102,12 @@ def compare(analyses, *, baseline=None, metrics=None, complete_only=True, confid
         takes the first label.
     metrics : sequence of str | str | None
         Per step and region metrics to compare, in the order wanted: any of
+        :data:`plantar.metrics.STEP_REGION_METRICS` (the variants and the
+        regional timing too). ``None`` (default) compares the loading metrics
         ``peak_pressure``, ``mean_pressure``, ``max_force``,
         ``force_time_integral``, ``pressure_time_integral``, ``contact_area``,
-        ``contact_time``, ``relative_load``. ``None`` (default) compares all of
-        them, in that order.
+        ``contact_time``, ``relative_load``, in that order
+        (:data:`plantar.metrics.LOADING_METRICS`), which every analysis has.
     complete_only : bool
         Use complete steps only (default): a footprint cut by the mat edge or the
         end of the recording would bias its side's numbers.
@@ -253,7 +255,7 @@ def _check_arguments(analyses, baseline, metrics, complete_only, confidence):
     if baseline not in analyses:
         raise ValueError(f"baseline must be one of the labels {tuple(labels)}, got {baseline!r}")
     if metrics is None:
-        metrics = list(STEP_REGION_METRICS)
+        metrics = list(LOADING_METRICS)
     elif isinstance(metrics, str):
         metrics = [metrics]
     else:

@@ -126,25 +126,49 @@ def describe(trial):
     }
 
 
-#: Per step x region metrics: name -> (units, long_name, definition).
+#: Per step x region metrics: name -> (units, long_name, definition). Times "% of stance" run from the step's
+#: first contact frame (0 %, t_on) to its last (100 %, t_off), as the stance_percent axis does.
 STEP_REGION_METRICS = {
-    "peak_pressure": ("kPa", "peak pressure", "max over time and over the region's sensels"),
+    "peak_pressure": ("kPa", "peak pressure", "max over time and over the region's sensels (peak sensor)"),
     "mean_pressure": ("kPa", "mean pressure",
                       "mean over the frames the region is loaded of region force / loaded region area"),
     "max_force": ("N", "maximum force", "max over time of sum(pressure x sensel area) over the region"),
     "force_time_integral": ("N s", "force-time integral",
                             "trapezoid integral of the region force over contact, from the frame "
                             "before the first to the frame after the last contact"),
-    "pressure_time_integral": ("kPa s", "pressure-time integral",
-                               "trapezoid integral of the region's peak-sensel pressure (novel style)"),
-    "contact_area": ("mm2", "contact area", "area of the region's sensels ever loaded"),
+    "pressure_time_integral": ("kPa s", "pressure-time integral (novel)",
+                               "novel's definition: trapezoid integral of the region's peak-sensel pressure over "
+                               "time, the area under the peak pressure curve (pressuRe pti_1; Telfer et al. 2023, "
+                               "Sci Rep 13:17068)"),
+    "pressure_time_integral_melai": ("kPa s", "pressure-time integral (Melai)",
+                                     "Melai et al. 2011 (Gait Posture 34:379): force_time_integral / contact_area "
+                                     "(pressuRe pti_2); NaN for a region never loaded"),
+    "peak_mask_pressure": ("kPa", "peak mask pressure",
+                           "max over time of region force / contact_area (the region's ever-loaded area; "
+                           "pressuRe's peak mask pressure); NaN for a region never loaded"),
+    "contact_area": ("mm2", "contact area", "area of the region's sensels ever loaded (ever-loaded area)"),
+    "max_contact_area": ("mm2", "largest instantaneous contact area",
+                         "max over time of the area of the region's sensels loaded in the frame"),
     "contact_time": ("s", "contact time",
                      "from the first to the last frame the region is loaded, plus one frame period"),
+    "contact_time_percent": ("%", "contact time (% of stance)",
+                             "contact_time / the step's stance time (total's contact_time) x 100 (novel multimask)"),
+    "contact_start": ("%", "first contact of the region",
+                      "first frame the region is loaded, % of stance (0 % = t_on, 100 % = t_off; novel multimask "
+                      "'begin'); NaN if never loaded or for a one-frame step"),
+    "contact_end": ("%", "last contact of the region",
+                    "last frame the region is loaded, % of stance (novel multimask 'end'); NaN as contact_start"),
+    "peak_pressure_instant": ("%", "time of peak pressure",
+                              "first frame of the region's peak pressure, % of stance (novel multimask); NaN as "
+                              "contact_start"),
+    "max_force_instant": ("%", "time of maximum force",
+                          "first frame of the region's maximum force, % of stance (novel multimask); NaN as "
+                          "contact_start"),
     "relative_load": ("%", "relative load", "region force-time integral / total x 100"),
 }  # fmt: skip
 
 
-def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kpa=0.0):
+def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kpa=0.0, matrix=None):
     """Loading metrics of one step for every region.
 
     Parameters
@@ -161,15 +185,20 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
         Area of one sensel, mm^2.
     threshold_kpa : float
         A sensel is loaded when its pressure exceeds this.
+    matrix : array_like, shape (n_base, n_regions) | None
+        Sums base-region values into the regions reported (a masking scheme's
+        ``region_matrix()``); ``None`` = :func:`plantar.regions.region_matrix`
+        (the 7 base regions into the 11 regions).
 
     Returns
     -------
     metrics : dict of str to ndarray
-        One array of shape (11,) per name of :data:`STEP_REGION_METRICS`, in the
-        order of :data:`plantar.regions.REGIONS`, and ``"force"``, shape
-        (n_frames, 11), the region forces in N. A region without loaded sensels
-        has zeros and a NaN mean pressure; a step without any load has NaN
-        relative loads.
+        One array of shape (n_regions,) per name of :data:`STEP_REGION_METRICS`,
+        in the order of the matrix's columns (:data:`plantar.regions.REGIONS`),
+        ``"force"``, shape (n_frames, n_regions), the region forces in N, and
+        ``"loaded_area"``, the same shape, the area loaded in each frame, mm^2.
+        A region without loaded sensels has zeros, NaN mean pressures and NaN
+        times; a step without any load has NaN relative loads.
 
     Examples
     --------
@@ -185,6 +214,8 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     [0.3, 0.2, 0.1]
     >>> m["relative_load"][1:3].round(1).tolist()
     [66.7, 33.3]
+    >>> m["pressure_time_integral_melai"][1:3].round(3).tolist()   # FTI / area: 0.2 N s / 100 mm2
+    [2.0, 1.0]
     """
     p = np.asarray(step_pressure)
     labels = np.asarray(labels)
@@ -200,7 +231,7 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     base_ids, starts = np.unique(label_flat[order], return_index=True)
     from .regions import region_matrix  # regions sits above metrics
 
-    combine = region_matrix().T[:, base_ids - 1]  # (11, present base regions)
+    combine = (region_matrix() if matrix is None else np.asarray(matrix, dtype=float)).T[:, base_ids - 1]
     if starts.size:
         base_force = np.add.reduceat(flat, starts, axis=1)
         base_peak = np.maximum.reduceat(flat, starts, axis=1)
@@ -224,22 +255,45 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     fti = np.trapezoid(np.vstack([pad, force, pad]), t_pad, axis=0)
     pti = np.trapezoid(np.vstack([pad, peak_sensel, pad]), t_pad, axis=0)
     carried = loaded_area > 0
+    ever_area = (combine @ base_ever) * sensel_area_mm2
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_pressure = np.where(carried, force / np.where(carried, loaded_area, 1.0) * 1e3, 0.0).sum(axis=0) / carried.sum(axis=0)
         relative = 100.0 * fti / fti[0]
+        area = np.where(ever_area > 0, ever_area, np.nan)
+        melai = fti / area * 1e3  # N s / mm2 -> kPa s
+        mask_peak = force.max(axis=0) / area * 1e3  # N / mm2 -> kPa
+    anywhere = carried.any(axis=0)
     first = np.argmax(carried, axis=0)
     last = n_frames - 1 - np.argmax(carried[::-1], axis=0)
-    contact_time = np.where(carried.any(axis=0), time[last] - time[first] + dt, 0.0)
+    contact_time = np.where(anywhere, time[last] - time[first] + dt, 0.0)
+    # Instants as % of stance: 0 % = the first frame (t_on), 100 % = the last (t_off).
+    span = time[-1] - time[0]
+
+    def percent(frame):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(anywhere & (span > 0), 100.0 * (time[frame] - time[0]) / span, np.nan)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        contact_percent = np.where(anywhere, 100.0 * contact_time / contact_time[0], np.nan)
     return {
         "peak_pressure": np.where(combine, base_max[None], 0.0).max(axis=1, initial=0.0),
         "mean_pressure": mean_pressure,
         "max_force": force.max(axis=0),
         "force_time_integral": fti,
         "pressure_time_integral": pti,
-        "contact_area": (combine @ base_ever) * sensel_area_mm2,
+        "pressure_time_integral_melai": melai,
+        "peak_mask_pressure": mask_peak,
+        "contact_area": ever_area,
+        "max_contact_area": loaded_area.max(axis=0),
         "contact_time": contact_time,
+        "contact_time_percent": contact_percent,
+        "contact_start": percent(first),
+        "contact_end": percent(last),
+        "peak_pressure_instant": percent(np.argmax(peak_sensel, axis=0)),
+        "max_force_instant": percent(np.argmax(force, axis=0)),
         "relative_load": relative,
         "force": force,
+        "loaded_area": loaded_area,
     }
 
 
@@ -466,3 +520,199 @@ def cop(trial):
             units="mm", long_name=f"centre of pressure {name} (whole mat)"
         )
     return xr.Dataset(out)
+
+
+#: The loading metrics every analysis has had since the first schema: what ``compare`` compares by default.
+LOADING_METRICS = ("peak_pressure", "mean_pressure", "max_force", "force_time_integral", "pressure_time_integral",
+                   "contact_area", "contact_time", "relative_load")
+
+
+#: Force-curve features of a step -> (units, long_name, definition).
+FORCE_CURVE = {
+    "force_peak1": ("N", "first force peak",
+                    "largest force in the first half of stance (0-50 %), refined between frames by the parabola "
+                    "through the frame and its neighbours (Moticon and footscan reports)"),
+    "force_peak1_instant": ("%", "time of the first force peak", "% of stance (0 % = t_on, 100 % = t_off)"),
+    "force_valley": ("N", "mid-stance force minimum",
+                     "smallest force between the two peaks, refined as the peaks"),
+    "force_valley_instant": ("%", "time of the force minimum", "% of stance (0 % = t_on, 100 % = t_off)"),
+    "force_peak2": ("N", "second force peak", "largest force in the second half of stance (50-100 %), refined "
+                    "as force_peak1"),
+    "force_peak2_instant": ("%", "time of the second force peak", "% of stance (0 % = t_on, 100 % = t_off)"),
+    "loading_rate": ("N/s", "loading rate",
+                     "mean slope of the force from first contact to the first peak: (force_peak1 - force at "
+                     "t_on) / (its time - t_on) (footscan 'load rate')"),
+    "loading_rate_bw": ("1/s", "loading rate in body weights per second",
+                        "loading_rate / (body_mass_kg x 9.80665 N/kg); NaN when the body mass is unknown"),
+}  # fmt: skip
+
+
+def _refine(values, i):
+    """Value and sub-sample offset of an extremum at index i: the parabola through i - 1, i, i + 1."""
+    if 0 < i < len(values) - 1:
+        a, b, c = values[i - 1], values[i], values[i + 1]
+        curvature = a - 2.0 * b + c
+        if np.isfinite(curvature) and curvature != 0:
+            offset = float(np.clip(0.5 * (a - c) / curvature, -0.5, 0.5))
+            return float(b - 0.25 * (a - c) * offset), offset
+    return float(values[i]), 0.0
+
+
+def force_curve_features(force_n, time_s, *, body_weight_n=None):
+    """First and second force peaks, the minimum between them and the loading rate of one step.
+
+    Stance runs from the first (0 %) to the last (100 %) frame of ``time_s``.
+    The first peak is the largest force of the first half of stance, the
+    second the largest of the second half, the valley the smallest force
+    between them; each is refined between frames by the parabola through the
+    extreme frame and its two neighbours (exact for a parabolic extremum). The
+    loading rate is the mean slope from first contact to the first peak. A
+    curve with one hump (running, standing) gives its peak as both peaks,
+    or the hump and a point on its flank.
+
+    Parameters
+    ----------
+    force_n : array_like of float, shape (n_frames,)
+        The step's vertical force in its frames, N (NaN frames are skipped).
+    time_s : array_like of float, shape (n_frames,)
+        The frames' times, s, evenly spaced.
+    body_weight_n : float | None
+        Body weight, N, for the loading rate in body weights per second.
+
+    Returns
+    -------
+    features : dict of str to float
+        The names of :data:`FORCE_CURVE`; NaN for a step of fewer than three
+        frames.
+
+    Examples
+    --------
+    A double hump: peaks of 800 N at 25 % and 700 N at 75 % of a 0.6 s stance:
+
+    >>> import numpy as np
+    >>> from plantar.metrics import force_curve_features
+    >>> t = np.arange(61) * 0.01
+    >>> tau = t / 0.6
+    >>> f = 800 * np.exp(-0.5 * ((tau - 0.25) / 0.12) ** 2) + 700 * np.exp(-0.5 * ((tau - 0.75) / 0.12) ** 2)
+    >>> out = force_curve_features(f, t, body_weight_n=700.0)
+    >>> round(out["force_peak1"]), round(out["force_peak1_instant"]), round(out["force_peak2_instant"])
+    (800, 25, 75)
+    >>> 50 < out["force_valley_instant"] < 60     # nearer the lower peak
+    True
+    """
+    out = dict.fromkeys(FORCE_CURVE, float("nan"))
+    force = np.asarray(force_n, dtype=float)
+    time = np.asarray(time_s, dtype=float)
+    keep = np.isfinite(force)
+    force, time = force[keep], time[keep]
+    if force.size < 3 or time[-1] <= time[0]:
+        return out
+    span = time[-1] - time[0]
+    dt = float(np.median(np.diff(time)))
+    percent = 100.0 * (time - time[0]) / span
+    first_half = np.flatnonzero(percent <= 50.0)
+    second_half = np.flatnonzero(percent >= 50.0)
+    i1 = int(first_half[np.argmax(force[first_half])])
+    i2 = int(second_half[np.argmax(force[second_half])])
+    between = np.arange(i1, i2 + 1)
+    iv = int(between[np.argmin(force[between])])
+    for name, i in (("force_peak1", i1), ("force_valley", iv), ("force_peak2", i2)):
+        value, offset = _refine(force, i)
+        out[name] = value
+        out[name + "_instant"] = 100.0 * (time[i] + offset * dt - time[0]) / span
+    rise_s = out["force_peak1_instant"] / 100.0 * span
+    if rise_s > 0:
+        out["loading_rate"] = (out["force_peak1"] - force[0]) / rise_s
+        if body_weight_n is not None and body_weight_n > 0:
+            out["loading_rate_bw"] = out["loading_rate"] / body_weight_n
+    return {k: float(v) for k, v in out.items()}
+
+
+#: Gait-line measures of a step -> (units, long_name, definition).
+GAIT_LINE = {
+    "gait_line_length": ("mm", "gait line length", "length of the step's centre-of-pressure path (the polyline "
+                         "through its frames with load)"),
+    "gait_line_width": ("mm", "gait line width",
+                        "largest lateral excursion of the centre-of-pressure path from the heel-to-toe line (the "
+                        "foot axis, heel centre toward the second toe); NaN for a step of unknown side"),
+    "gait_line_start_along": ("%", "gait line start, along the foot",
+                              "first centre of pressure along the foot axis, % of foot length from the heel end"),
+    "gait_line_start_medial": ("mm", "gait line start, across the foot",
+                               "first centre of pressure across the foot axis, mm, positive medial; NaN for a step "
+                               "of unknown side"),
+    "gait_line_end_along": ("%", "gait line end, along the foot",
+                            "last centre of pressure along the foot axis, % of foot length from the heel end"),
+    "gait_line_end_medial": ("mm", "gait line end, across the foot",
+                             "last centre of pressure across the foot axis, mm, positive medial; NaN as above"),
+    "gait_line_velocity": ("mm/s", "mean gait line velocity",
+                           "gait_line_length / time from the first to the last frame with load"),
+    "gait_line_heel_percent": ("%", "time of the centre of pressure under the heel",
+                               "share of the step's frames with load whose centre of pressure lies at u < 0.30 of "
+                               "foot length (the heel band of the percent scheme)"),
+    "gait_line_midfoot_percent": ("%", "time of the centre of pressure under the midfoot",
+                                  "as gait_line_heel_percent, 0.30 <= u < 0.55"),
+    "gait_line_forefoot_percent": ("%", "time of the centre of pressure under the forefoot",
+                                   "as gait_line_heel_percent, u >= 0.55"),
+}  # fmt: skip
+
+
+def gait_line(cop_x_mm, cop_y_mm, time_s, geometry, side):
+    """Length, width, ends, speed and dwell times of one step's centre-of-pressure path (gait line).
+
+    Parameters
+    ----------
+    cop_x_mm, cop_y_mm : array_like of float, shape (n_frames,)
+        The step's centre of pressure in its frames, mm; NaN in frames without load.
+    time_s : array_like of float, shape (n_frames,)
+        The frames' times, s.
+    geometry : plantar.geometry.FootGeometry
+        The step's foot frame (heel centre, axis, heel end, length).
+    side : {"left", "right", "unknown"}
+        The step's side: which way is medial.
+
+    Returns
+    -------
+    measures : dict of str to float
+        The names of :data:`GAIT_LINE`; NaN without a frame of load (and the
+        length and velocity NaN with fewer than two).
+
+    Examples
+    --------
+    A left foot along +y: the path runs straight from 20 mm behind the heel centre to 180 mm ahead of it, and
+    bows 6 mm laterally (-x) half way:
+
+    >>> import numpy as np
+    >>> from plantar.geometry import FootGeometry
+    >>> from plantar.metrics import gait_line
+    >>> g = FootGeometry(0.0, 0.0, 0.0, 1.0, -40.0, 250.0, 100.0, 10.0)
+    >>> y = np.linspace(-20.0, 180.0, 41)
+    >>> x = -6.0 * np.sin(np.pi * (y + 20.0) / 200.0)
+    >>> out = gait_line(x, y, np.arange(41) * 0.015, g, "left")
+    >>> round(out["gait_line_width"], 3), out["gait_line_start_along"], out["gait_line_end_along"]
+    (6.0, 8.0, 88.0)
+    >>> round(out["gait_line_heel_percent"] + out["gait_line_midfoot_percent"] + out["gait_line_forefoot_percent"])
+    100
+    """
+    out = dict.fromkeys(GAIT_LINE, float("nan"))
+    x, y = np.asarray(cop_x_mm, dtype=float), np.asarray(cop_y_mm, dtype=float)
+    time = np.asarray(time_s, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if not keep.any():
+        return out
+    x, y, time = x[keep], y[keep], time[keep]
+    u, v_left = geometry.foot_coords(x, y)
+    sign = {"left": -1.0, "right": 1.0}.get(side, np.nan)  # v_left x sign = + medial
+    medial = v_left * sign
+    out["gait_line_start_along"], out["gait_line_end_along"] = 100.0 * u[0], 100.0 * u[-1]
+    out["gait_line_start_medial"], out["gait_line_end_medial"] = medial[0], medial[-1]
+    out["gait_line_width"] = float(np.max(-medial))
+    if x.size > 1:
+        out["gait_line_length"] = float(np.hypot(np.diff(x), np.diff(y)).sum())
+        if time[-1] > time[0]:
+            out["gait_line_velocity"] = out["gait_line_length"] / (time[-1] - time[0])
+    from .regions import ARCH_END_U, HEEL_END_U  # regions sits above metrics
+
+    out["gait_line_heel_percent"] = 100.0 * np.mean(u < HEEL_END_U)
+    out["gait_line_midfoot_percent"] = 100.0 * np.mean((u >= HEEL_END_U) & (u < ARCH_END_U))
+    out["gait_line_forefoot_percent"] = 100.0 * np.mean(u >= ARCH_END_U)
+    return {k: float(v) for k, v in out.items()}

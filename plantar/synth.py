@@ -230,8 +230,12 @@ def walk(
         ``heel_x``, ``heel_y`` (mm), ``axis_angle`` (deg), ``foot_angle``
         (deg, + = toe-out), ``foot_length``, ``foot_width`` (mm), ``step_length``,
         ``step_width``, ``stride_length`` (mm, GAITRite definitions), ``impulse`` (N s),
-        ``force_time_integral`` and ``relative_load`` per ``region``, and per
-        ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm).
+        ``force_time_integral`` and ``relative_load`` per ``region``, per
+        ``time``: ``force`` and ``force_on_mat`` (N), ``cop_x``, ``cop_y`` (mm),
+        and per ``y`` and ``x`` (the mat's sensels) ``structure``: the
+        structure that loads each sensel in the step (0 = none, k =
+        ``STRUCTURES[k - 1]``: the one with the largest share of the sensel's
+        pressure-time integral).
 
     Examples
     --------
@@ -243,6 +247,10 @@ def walk(
     ['left', 'right']
     >>> round(float(truth.foot_length[0]), 6)
     260.0
+    >>> import numpy as np
+    >>> k = int(np.flatnonzero(truth.complete)[0])    # each of the twelve structures loads sensels of its own
+    >>> np.unique(truth.structure[k]).tolist() == list(range(len(plantar.synth.STRUCTURES) + 1))
+    True
     """
     gait = _gait_parameters(
         speed_m_s, cadence_steps_per_min, step_length_mm, stance_fraction,
@@ -299,7 +307,7 @@ def walk(
         condition=condition,
         body_mass_kg=float(body_mass_kg),
     )
-    truth = _truth_dataset(truth_steps, template, time)
+    truth = _truth_dataset(truth_steps, template, time, mat.n_rows, mat.n_cols)
     truth.attrs.update(
         seed=int(seed),
         body_mass_kg=float(body_mass_kg),
@@ -1147,6 +1155,9 @@ def _render_step(step, template, mat, time, pressure):
     cop[frames[loaded]] = (forces[loaded] @ centres) / total[loaded, None]
 
     fti_base = impulse_by_structure @ template.region_fractions
+    # The structure that loads each sensel: the largest share of its pressure-time integral.
+    share = kernels * impulse_by_structure[:, None, None]
+    structure = np.where(share.max(axis=0, initial=0.0) > 0, np.argmax(share, axis=0) + 1, 0).astype(np.int8)
     return dict(
         side=side,
         t_on=step["t_on"],
@@ -1161,6 +1172,7 @@ def _render_step(step, template, mat, time, pressure):
         force=force,
         force_on_mat=force_on_mat,
         cop=cop,
+        structure=(rows, cols, structure),
     )
 
 
@@ -1195,7 +1207,7 @@ def _sensor_kernels(template, step, mat):
     return kernels, rows, cols, kernels.sum(axis=(1, 2))
 
 
-def _truth_dataset(steps, template, time):
+def _truth_dataset(steps, template, time, n_rows, n_cols):
     n = len(steps)
 
     def column(key):
@@ -1214,6 +1226,11 @@ def _truth_dataset(steps, template, time):
 
     def var(dims, data, units, long_name, **extra):
         return (dims, data, dict(units=units, long_name=long_name, **extra))
+
+    structure = np.zeros((n, n_rows, n_cols), dtype=np.int8)
+    for k, s in enumerate(steps):
+        rows, cols, local = s["structure"]
+        structure[k, rows, cols] = local
 
     ds = xr.Dataset(
         {
@@ -1256,6 +1273,9 @@ def _truth_dataset(steps, template, time):
                                 "vertical force of the part of the foot on the mat"),
             "cop_x": var(("step", "time"), cop[..., 0], "mm", "centre of pressure x (whole foot)"),
             "cop_y": var(("step", "time"), cop[..., 1], "mm", "centre of pressure y (whole foot)"),
+            "structure": var(("step", "y", "x"), structure, "1", "structure that loads the sensel",
+                             definition="0 = none, k = STRUCTURES[k - 1]: the structure with the largest share "
+                             "of the sensel's pressure-time integral in the step"),
         },
         coords={
             "step": ("step", np.arange(n)),

@@ -14,6 +14,7 @@ import xarray as xr
 
 import plantar
 from plantar import regions, synth
+from plantar.metrics import STEP_REGION_METRICS
 
 SETTINGS = {
     "barefoot": dict(),
@@ -262,7 +263,8 @@ def test_to_table_is_tidy_and_complete(demo):
     table = plantar.to_table(analysis)
     n_steps, n_regions = analysis.sizes["step"], analysis.sizes["region"]
     per_region = table[table.region != ""]
-    assert len(per_region) == n_steps * n_regions * 8
+    assert len(per_region) == n_steps * n_regions * len(STEP_REGION_METRICS)
+    assert (table.definition != "").all()
     row = per_region[(per_region.step == 2) & (per_region.region == "heel") & (per_region.metric == "max_force")]
     assert float(row.value.iloc[0]) == pytest.approx(float(analysis.max_force.sel(region="heel")[2]))
     assert set(table.units) >= {"kPa", "N", "N s", "kPa s", "mm2", "s", "%", "mm", "deg"}

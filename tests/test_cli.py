@@ -186,6 +186,22 @@ def test_analyze_prints_a_summary_and_writes_the_tidy_table(tmp_path):
     assert_one_line_error(run("analyze", tmp_path / "walk.nc", "-o", tmp_path / "steps.csv"), "steps.csv", "exists")
 
 
+def test_analyze_with_the_anatomical_mask_writes_each_metatarsal_head(tmp_path):
+    import pandas as pd
+
+    trial, _ = plantar.synth.walk(seed=4, passes=1)
+    plantar.save(trial, tmp_path / "walk.nc")
+    result = run("analyze", tmp_path / "walk.nc", "--mask", "anatomical", "-o", tmp_path / "steps.csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "steps.csv", keep_default_na=False)
+    expected = plantar.to_table(plantar.analyze(trial, mask="anatomical"))
+    assert len(table) == len(expected)
+    assert {"mth1", "mth2", "mth3", "mth4", "mth5", "toe2", "toes3_5"} <= set(table.region)
+    row = expected.query("metric == 'force_time_integral' and region == 'mth2' and step == 1").iloc[0]
+    got = table[(table.metric == "force_time_integral") & (table.region == "mth2") & (table.step == 1)]
+    assert float(got.value.iloc[0]) == pytest.approx(row["value"])
+
+
 def test_analyze_a_trial_without_steps(tmp_path):
     plantar.save(plantar.make_trial(np.zeros((20, 10, 10)), pitch_mm=5.0, rate_hz=100.0), tmp_path / "empty.nc")
     result = run("analyze", tmp_path / "empty.nc")

@@ -17,9 +17,10 @@ from scipy import stats
 import plantar
 from plantar import regions, synth
 from plantar.compare import compare, comparison_table
-from plantar.metrics import STEP_REGION_METRICS
+from plantar.metrics import LOADING_METRICS, STEP_REGION_METRICS
 
-METRICS = tuple(STEP_REGION_METRICS)
+#: The metrics compare compares by default.
+METRICS = LOADING_METRICS
 REGIONS = tuple(regions.REGIONS)
 #: Walks of 4 passes over the default 2 m mat: about 5 complete steps per side.
 PASSES = 4
@@ -45,8 +46,8 @@ def _analysis(values, sides, *, complete=None, device="hand-made mat"):
         values = np.repeat(values[:, None], len(REGIONS), axis=1)
     n = values.shape[0]
     complete = np.ones(n, bool) if complete is None else np.asarray(complete, bool)
-    data = {name: (("step", "region"), values * (k + 1), {"units": units})
-            for k, (name, (units, _, _)) in enumerate(STEP_REGION_METRICS.items())}  # fmt: skip
+    data = {name: (("step", "region"), values * (k + 1), {"units": STEP_REGION_METRICS[name][0]})
+            for k, name in enumerate(METRICS)}  # fmt: skip
     data["complete"] = ("step", complete)
     return xr.Dataset(
         data,
