@@ -146,6 +146,9 @@ example:
     report.add_argument("--no-animation", action="store_true", help="leave out the animations of the frames")
     report.add_argument("--pdf", action="store_true", help="also write a PDF (needs Chromium)")
     report.add_argument("--paper", choices=("A4", "Letter"), default="A4", help="PDF page size (default: A4)")
+    report.add_argument("--mask", choices=("percent", "anatomical"), default="percent",
+                        help="regions: percent of foot length (default) or anatomical (each metatarsal head, "
+                             "hallux, second toe, lesser toes)")  # fmt: skip
     report.add_argument("--open", action="store_true", help="open the report in the web browser")
     report.add_argument("--overwrite", action="store_true", help="replace existing files")
     report.set_defaults(run=_report)
@@ -598,7 +601,7 @@ def _report(args):
     paths = write_report(trials, args.output, labels=args.label, kinds=args.kind, baseline=args.baseline,
                          target_kpa=args.target_kpa, targets=dict(args.target or []), pair=True if args.pair else "auto",
                          animation=not args.no_animation, overwrite=args.overwrite, pdf=args.pdf, paper=args.paper,
-                         open_browser=args.open)  # fmt: skip
+                         mask=args.mask, open_browser=args.open)  # fmt: skip
     _print_report(paths)
 
 

@@ -41,7 +41,7 @@ _METRIC_WORDS = {"peak_pressure": "peak pressure", "pressure_time_integral": "pr
                  "force_time_integral": "force-time integral"}  # fmt: skip
 
 
-def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=None):
+def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=None, mask="percent"):
     """Analyse a trial (or take an analysis, or the trial's analysis given) and add its section; return the analysis."""
     schema = data.attrs.get("plantar_schema")
     if schema not in (SCHEMA_TRIAL, SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1):
@@ -56,7 +56,7 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
     given = analysis is not None  # then the trial itself was not checked by the analysis
     kind = check_kind(kind) if kind is not None else condition_kind(label, attrs)
     if analysis is None:
-        analysis = analyze(trial) if trial is not None else data
+        analysis = analyze(trial, mask=mask) if trial is not None else data
     analysis = _current(analysis)  # an analysis/1 upgraded once, here
     where = measurement({**analysis.attrs, **attrs})
     report.conditions[label] = dict(trial=trial, analysis=analysis, kind=kind, measurement=where)

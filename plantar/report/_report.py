@@ -78,7 +78,7 @@ class Report:
         self._numbers = []
 
     # -- adding content -------------------------------------------------------------------
-    def add_trial(self, trial, *, label=None, kind=None, animation=True, analysis=None):
+    def add_trial(self, trial, *, label=None, kind=None, animation=True, analysis=None, mask="percent"):
         """Add one condition: analyse the trial and add its section.
 
         The section holds the recording and gait table, the footprints of the
@@ -107,6 +107,10 @@ class Report:
             The trial's analysis from :func:`plantar.analyze`, if it was already
             computed: it is used instead of analysing the trial again (the
             trial still gives the animation).
+        mask : {"percent", "anatomical"}
+            The regions of the analysis done here (:func:`plantar.analyze`):
+            the percent scheme, or the anatomical one (each metatarsal head,
+            hallux, second toe, lesser toes). Unused when ``analysis`` is given.
 
         Returns
         -------
@@ -125,7 +129,7 @@ class Report:
         """
         from ._loading import add_trial
 
-        return add_trial(self, trial, label=label, kind=kind, animation=animation, analysis=analysis)
+        return add_trial(self, trial, label=label, kind=kind, animation=animation, analysis=analysis, mask=mask)
 
     def add_summary(self, *, baseline=None, target_kpa=None, targets=None):
         """Add regional loading, left/right offloading, the comparisons and the summary sentences.

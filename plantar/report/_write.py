@@ -11,7 +11,8 @@ from ._report import Report, _paths, check_paths
 @fill_doc
 @verbose
 def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, target_kpa=None, targets=None,
-                 title=None, animation=True, analyses=None, pair="auto", overwrite=False, pdf=False, paper="A4",
+                 title=None, animation=True, analyses=None, mask="percent", pair="auto", overwrite=False, pdf=False,
+                 paper="A4",
                  open_browser=False, verbose=None):  # fmt: skip
     """Write the loading report of one or more conditions: HTML, CSV and JSON.
 
@@ -62,6 +63,10 @@ def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, targe
         (in the order of ``trials``, or a dict with their labels): the report
         uses them instead of analysing the trials again. None (the default)
         analyses each trial.
+    mask : {"percent", "anatomical"}
+        The regions of the analyses done here: the percent scheme (default) or
+        the anatomical one (each metatarsal head, the hallux, the second toe and
+        the lesser toes; see :func:`plantar.analyze`).
     pair : "auto" | bool
         ``"auto"`` (default): two trials in a row that are the left and the
         right foot of one recording (their attr ``side`` or file names end in
@@ -141,7 +146,7 @@ def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, targe
     report = Report(title=title or ("Plantar pressure report" + (f": {subject}" if subject else "")), subject=subject)
     for trial, label, kind, analysis in zip(loaded, labels, kinds, analyses):
         logger.info("%s %s", "analysing" if analysis is None else "adding", label)
-        report.add_trial(trial, label=label, kind=kind, animation=animation, analysis=analysis)
+        report.add_trial(trial, label=label, kind=kind, animation=animation, analysis=analysis, mask=mask)
     report.add_summary(baseline=baseline, target_kpa=target_kpa, targets=targets)
     return report.save(fname, overwrite=overwrite, pdf=pdf, paper=paper, open_browser=open_browser)
 

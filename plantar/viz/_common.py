@@ -29,6 +29,13 @@ REGION_TITLES = {
     "mth4_5": "4th-5th metatarsal heads",
     "hallux": "hallux",
     "lesser_toes": "lesser toes",
+    # the anatomical scheme's own regions (plantar.regions.AnatomicalMask)
+    "mth2": "2nd metatarsal head",
+    "mth3": "3rd metatarsal head",
+    "mth4": "4th metatarsal head",
+    "mth5": "5th metatarsal head",
+    "toe2": "second toe",
+    "toes3_5": "3rd-5th toes",
 }
 
 #: Pressure: inferno from light (low) to dark (high), so that peaks stand out on the

@@ -4,6 +4,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from real_data import real_file
 
@@ -172,3 +173,18 @@ def test_a_standing_recording_gets_its_balance_section():
     assert "Standing balance: load and sway" in html and "Centre-of-pressure sway" in html
     assert f"{float(result['path_length'].sel(cop='body')):.0f}" in html
     assert f"{float(result['ellipse_area'].sel(cop='body')):.0f}" in html
+
+
+def test_the_report_can_use_the_anatomical_regions(tmp_path):
+    """With mask="anatomical" the tables name each metatarsal head, with the analysis's own numbers."""
+    walks = plantar.datasets.demo_walks(seed=0, passes=2, conditions=("barefoot",))
+    trial = walks["barefoot"][0]
+    paths = write_report([trial], tmp_path / "r.html", mask="anatomical", animation=False)
+    table = pd.read_csv(paths["csv"])
+    analysis = plantar.analyze(trial, mask="anatomical")
+    assert {"mth2", "mth3", "mth4", "mth5", "toe2"} <= set(table["region"])
+    assert set(table.loc[table.region == "mth3", "region_name"]) == {"3rd metatarsal head"}
+    rows = table[(table.table == "steps") & (table.region == "mth3") & (table.metric == "peak_pressure")]
+    expected = analysis.peak_pressure.sel(region="mth3").values[rows.step.astype(int).values]
+    np.testing.assert_allclose(rows.value.values, expected, rtol=1e-6)
+    assert "3rd metatarsal head" in paths["html"].read_text()
