@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import io
+from ..io import netcdf
 from .._schema import SCHEMA_COUNTS, SCHEMA_TRIAL, check_trial
 from ..utils import logger
 from ..utils._files import write_text
@@ -503,10 +504,12 @@ class Clinic:
         stored.attrs = {**trial.attrs, "subject": code, "condition": label, "clinic_trial_uid": uid,
                         "clinic_visit_id": int(visit), "clinic_condition_kind": kind,
                         "clinic_description": str(description or "")}  # fmt: skip
-        io.save(stored, path)  # atomic, never replacing, synced: the file exists whole or not at all
+        # Checked above; written atomically, never replacing, synced: the file exists whole or not at all.
+        # Its hash is of the bytes as they were written, not of the file read back.
+        sha, size_bytes = netcdf.write(stored, path)
         os.chmod(path, 0o600)
         try:
-            record = self._insert_trial(stored, relative, _sha256(path), path.stat().st_size)
+            record = self._insert_trial(stored, relative, sha, size_bytes)
         except BaseException:
             path.unlink(missing_ok=True)  # no row, no file
             raise

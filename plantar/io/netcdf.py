@@ -32,6 +32,7 @@ one; this cuts the read time of a walkway recording by about a third. Files with
 (written by other software) are read by xarray as usual.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -408,6 +409,14 @@ def write(ds, path, *, overwrite=False):
     overwrite : bool
         Replace an existing file.
 
+    Returns
+    -------
+    sha256 : str
+        The SHA-256 of the file's bytes (hex), computed from the bytes as they
+        were written, so that a caller needs not read the file back to hash it.
+    size_bytes : int
+        The file's size.
+
     Raises
     ------
     FileExistsError
@@ -423,9 +432,10 @@ def write(ds, path, *, overwrite=False):
     >>> import plantar
     >>> from plantar.io import netcdf
     >>> path = Path(tempfile.mkdtemp()) / "t.nc"
-    >>> netcdf.write(plantar.make_trial(np.zeros((3, 4, 4)), pitch_mm=5.0, rate_hz=10.0), path)
-    >>> path.exists()
-    True
+    >>> sha, size = netcdf.write(plantar.make_trial(np.zeros((3, 4, 4)), pitch_mm=5.0, rate_hz=10.0), path)
+    >>> import hashlib
+    >>> sha == hashlib.sha256(path.read_bytes()).hexdigest(), size == path.stat().st_size
+    (True, True)
     """
     name = next(v for v in _FRAME_VARIABLES if v in ds.data_vars)
     frames = ds[name]
@@ -441,7 +451,9 @@ def write(ds, path, *, overwrite=False):
     for var in rest.variables:  # HDF5 checksums chunked data only: every array but a scalar is chunked
         if rest[var].ndim:
             encoding[var]["fletcher32"] = True
-    write_bytes(path, _image(rest, encoding, name, frames), overwrite=overwrite)
+    image = _image(rest, encoding, name, frames)
+    write_bytes(path, image, overwrite=overwrite)
+    return hashlib.sha256(image).hexdigest(), image.nbytes
 
 
 def _image(rest, encoding, name, frames):
@@ -449,8 +461,9 @@ def _image(rest, encoding, name, frames):
     buffer = io.BytesIO()
     with h5netcdf.File(buffer, "w", libver=_LIBVER) as f:
         rest.dump_to_store(xr.backends.H5NetCDFStore(f), encoding=encoding)
-        _write_frames(f, name, frames)
+        _create_frames(f, name, frames)
     with h5py.File(buffer, "r+", libver=_LIBVER) as f:  # closed by h5netcdf: every attribute is final
+        _write_frames(f[name], frames.values)
         f.attrs[CHECKSUM_ATTR] = json.dumps(_checksums(f), sort_keys=True)
     return buffer.getbuffer()
 
@@ -465,20 +478,29 @@ def _chunks(shape):
     return min(n_frames, CHUNK_FRAMES), min(n_rows, CHUNK_SENSELS), min(n_cols, CHUNK_SENSELS)
 
 
-def _write_frames(f, name, frames):
-    data = np.ascontiguousarray(frames.values)
-    n_frames, n_rows, n_cols = data.shape
-    ct, cy, cx = _chunks(data.shape)
+def _create_frames(f, name, frames):
+    """The frame variable, chunked, compressed and checksummed, without its values (see _write_frames)."""
     var = f.create_variable(
         name,
         frames.dims,
-        data.dtype,
-        chunks=(ct, cy, cx),
+        frames.dtype,
+        chunks=_chunks(frames.shape),
         compression="gzip",
         compression_opts=DEFLATE_LEVEL,
         fletcher32=True,
     )
     var.attrs.update(_storable(frames.attrs))
+
+
+def _write_frames(dset, data):
+    """Write the chunks of ``data`` that hold anything but zeros into the HDF5 dataset ``dset``.
+
+    Written straight through h5py (the netCDF layer adds nothing to a value write
+    but a per-call cost); unwritten chunks read back as zeros.
+    """
+    data = np.ascontiguousarray(data)
+    n_frames, n_rows, n_cols = data.shape
+    ct, cy, cx = dset.chunks
     # Compare bit patterns, so that NaN and -0.0 count as data.
     bits = data.view(f"u{data.dtype.itemsize}")
     ny, nx = -(-n_rows // cy), -(-n_cols // cx)
@@ -489,7 +511,7 @@ def _write_frames(f, name, frames):
         tiles = used.reshape(ny, cy, nx, cx).any(axis=(1, 3))
         for j, k in zip(*np.nonzero(tiles)):
             rows, cols = slice(j * cy, (j + 1) * cy), slice(k * cx, (k + 1) * cx)
-            var[block, rows, cols] = data[block, rows, cols]
+            dset[block, rows, cols] = data[block, rows, cols]
 
 
 FORMAT = FileFormat(

@@ -865,7 +865,7 @@ def test_save_invalid_dataset(tmp_path, make_bad, exc_type, match):
     assert list(tmp_path.iterdir()) == []
 
 
-def _failing_write_frames(f, name, frames):
+def _failing_write_frames(*args):
     raise RuntimeError("simulated failure while writing the frames")
 
 
@@ -898,9 +898,9 @@ def test_save_writes_through_a_temporary_file(tmp_path, monkeypatch):
     seen = {}
     original_frames, original_sync = plantar.io.netcdf._write_frames, plantar.utils._files._sync
 
-    def spy_frames(f, name, frames):
+    def spy_frames(*args):
         seen["while building"] = sorted(p.name for p in tmp_path.iterdir())
-        return original_frames(f, name, frames)
+        return original_frames(*args)
 
     def spy_sync(path):
         seen["before the move"] = sorted(p.name for p in tmp_path.iterdir())
@@ -926,9 +926,9 @@ def test_save_never_replaces_a_file_created_during_the_save(tmp_path, monkeypatc
     path = tmp_path / "trial.nc"
     original = plantar.io.netcdf._write_frames
 
-    def other_writer_meanwhile(f, name, frames):
+    def other_writer_meanwhile(*args):
         path.write_bytes(b"another process's recording")
-        return original(f, name, frames)
+        return original(*args)
 
     monkeypatch.setattr(plantar.io.netcdf, "_write_frames", other_writer_meanwhile)
     with pytest.raises(FileExistsError):
