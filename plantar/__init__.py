@@ -10,12 +10,14 @@ from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
 from .compare import compare, comparison_table
+from .followup import FollowupResult, followup
 from .io import read, save
 from .metrics import cop, describe, total_force
 from .offloading import offloading
 from .utils import set_log_level, use_log_level
 
 __all__ = [
+    "FollowupResult",
     "PlantarAccessor",
     "__version__",
     "analyze",
@@ -26,6 +28,7 @@ __all__ = [
     "cop",
     "datasets",
     "describe",
+    "followup",
     "geometry",
     "io",
     "make_counts",

@@ -8,7 +8,8 @@ CSV and as JSON beside the HTML file.
 """
 
 from ._loading import ASYMMETRY_PCT, REGION_NAMES, TARGET_KPA
+from ._followup import write_followup_report
 from ._report import NUMBER_COLUMNS, Report
 from ._write import write_report
 
-__all__ = ["ASYMMETRY_PCT", "NUMBER_COLUMNS", "REGION_NAMES", "Report", "TARGET_KPA", "write_report"]
+__all__ = ["ASYMMETRY_PCT", "NUMBER_COLUMNS", "REGION_NAMES", "Report", "TARGET_KPA", "write_followup_report", "write_report"]

@@ -11,8 +11,8 @@ from ._report import Report, _paths, check_paths
 @fill_doc
 @verbose
 def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET_KPA, title=None,
-                 animation=True, analyses=None, overwrite=False, pdf=False, open_browser=False,
-                 verbose=None):  # fmt: skip
+                 animation=True, analyses=None, overwrite=False, pdf=False, open_browser=False, subject=None,
+                 anonymous=False, verbose=None):  # fmt: skip
     """Write the loading report of one or more conditions: HTML, CSV and JSON.
 
     Each trial is one condition (e.g. barefoot, shod, orthotic A). The report
@@ -57,6 +57,13 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
         Also print the report to PDF with a headless Chromium.
     open_browser : bool
         Open the report in the web browser.
+    subject : str | None
+        Who the report is of, shown in its header and title (e.g. a patient
+        code); default the ``subject`` attribute of the first trial that has one.
+    anonymous : bool
+        Never take the subject from the trials (a vendor file may carry the
+        patient's name there): the header shows ``subject`` if given, else
+        "anonymous".
     %(verbose)s
 
     Returns
@@ -80,6 +87,14 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
 
     >>> analyses = [plantar.analyze(walk) for walk in walks]
     >>> paths = write_report(walks, out, analyses=analyses, animation=False, overwrite=True, verbose="error")
+
+    An anonymous report names the subject by the code given, whatever the trials say:
+
+    >>> named = [walk.assign_attrs(subject="Jane Example") for walk in walks]
+    >>> paths = write_report(named, out, analyses=analyses, animation=False, overwrite=True, subject="P012",
+    ...                      anonymous=True, verbose="error")
+    >>> any("Jane" in path.read_text() for path in paths.values())
+    False
     """
     check_paths(_paths(fname, pdf=pdf).values(), overwrite=overwrite)  # before the analysis, not after
     if isinstance(trials, dict):
@@ -113,7 +128,12 @@ def write_report(trials, fname, *, labels=None, baseline=None, target_kpa=TARGET
         labels = _unique([str(t.attrs.get("condition", "") or f"condition {k + 1}") for k, t in enumerate(loaded)])
     if baseline is not None and str(baseline) not in labels:
         raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
-    subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
+    if subject is not None:
+        subject = str(subject)
+    elif anonymous:
+        subject = "anonymous"
+    else:
+        subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
     report = Report(title=title or ("Plantar pressure report" + (f": {subject}" if subject else "")), subject=subject)
     for trial, label, analysis in zip(loaded, labels, analyses):
         logger.info("%s %s", "analysing" if analysis is None else "adding", label)
