@@ -271,7 +271,11 @@ def followup(trials, *, confidence=0.95, complete_only=True):
     visits = _errors(visits, records)
     comparisons = {}
     for against in ("first", "previous"):
-        visits, comparisons[against] = _changes(visits, against, float(confidence))
+        visits, comparisons[against] = _changes(visits, against, float(confidence), family=None)
+    # The verdicts hold the confidence over every change the follow-up compares (Bonferroni).
+    family = sum(comparisons.values())
+    for against in ("first", "previous"):
+        visits, _ = _changes(visits, against, float(confidence), family=family)
     trend = _trend(visits, float(confidence))
     return FollowupResult(visits=visits[list(VISIT_COLUMNS)].reset_index(drop=True), trend=trend, notes=notes,
                           confidence=float(confidence), comparisons=comparisons)  # fmt: skip
@@ -367,31 +371,53 @@ def _visit_table(records):
 
 
 def _errors(visits, records):
-    """Add sem, error_df and error_source per condition, side, region and metric."""
+    """Add sem, se, error_df and error_source per condition, side, region and metric (see the module's text)."""
     valid = records[records["n"] > 0].copy()
-    valid["visit_mean"] = valid.groupby(["visit", *_KEYS], dropna=False)["trial_mean"].transform("mean")
-    valid["visit_trials"] = valid.groupby(["visit", *_KEYS], dropna=False)["trial_mean"].transform("size")
+    by_visit = valid.groupby(["visit", *_KEYS], dropna=False)
+    valid["visit_mean"] = by_visit["trial_mean"].transform("mean")
+    valid["visit_trials"] = by_visit["trial_mean"].transform("size")
     valid["dev2"] = (valid["trial_mean"] - valid["visit_mean"]) ** 2
-    valid["step_part"] = valid["step_var"] / valid["n"]  # variance of a trial mean from step-to-step scatter
-    valid["step_df"] = (valid["n"] - 1).clip(lower=0)
+    valid["inv_n"] = 1.0 / valid["n"]
+    valid["step_df"] = (valid["n"] - 1).where(np.isfinite(valid["step_var"]), 0)
+    valid["step_ss"] = (valid["step_var"] * valid["step_df"]).fillna(0.0)
+    # Under the model, E[sum of squared deviations of a visit's trials] = phi s^2 (1 - 1/m) sum(1/n_j).
+    valid["expected"] = (1.0 - 1.0 / valid["visit_trials"]) * valid["inv_n"]
     repeated = valid[valid["visit_trials"] >= 2]
-    between = repeated.groupby(_KEYS, dropna=False).agg(
-        ss=("dev2", "sum"), trials=("dev2", "size"), visits=("visit", "nunique")).reset_index()  # fmt: skip
+    group = valid.groupby(_KEYS, dropna=False).agg(step_ss=("step_ss", "sum"), step_df=("step_df", "sum"),
+                                                   inv_n=("inv_n", "mean")).reset_index()  # fmt: skip
+    between = repeated.groupby(_KEYS, dropna=False).agg(ss=("dev2", "sum"), trials=("dev2", "size"),
+                                                        visits=("visit", "nunique"),
+                                                        expected=("expected", "sum")).reset_index()  # fmt: skip
     between["df"] = between["trials"] - between["visits"]
-    steps = valid.groupby(_KEYS, dropna=False).agg(step_part=("step_part", "mean"), step_df=("step_df", "sum"))
-    error = between.merge(steps.reset_index(), on=_KEYS, how="left")
+    error = between.merge(group, on=_KEYS, how="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error["step_var"] = error["step_ss"] / error["step_df"]  # pooled step-to-step variance
+        ratio = error["ss"] / error["step_var"]  # ~ phi x chi-square(df), phi = between-trial inflation
+    # How much more the trials scatter than their steps predict, pooled over every measure of the condition.
+    usable = np.isfinite(ratio) & (error["step_var"] > 0) & (error["step_df"] > 0) & (error["df"] > 0)
+    pooled = error[usable].assign(ratio=ratio[usable]).groupby("condition").agg(
+        ratio=("ratio", "sum"), expected=("expected", "sum"), measures=("df", "size"))  # fmt: skip
+    inflation = (pooled["ratio"] / pooled["expected"]).clip(lower=1.0)
+    error["inflation"] = error["condition"].map(inflation).astype(float)
+    error["measures"] = error["condition"].map(pooled["measures"]).astype(float)
+    modelled = (np.isfinite(error["step_var"]) & (error["step_var"] > 0) & (error["step_df"] > 0)
+                & np.isfinite(error["inflation"]))  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         own = error["ss"] / error["df"]
-    floor = error["step_part"].fillna(0.0)
-    use_floor = ~(own >= floor)
-    error["sem"] = np.sqrt(np.where(use_floor, floor, own))
-    error["error_df"] = np.where(use_floor, error["step_df"], error["df"]).astype(float)
+    error["unit_var"] = np.where(modelled, error["inflation"] * error["step_var"], np.nan)  # per step
+    error["sem"] = np.sqrt(np.where(modelled, error["unit_var"] * error["inv_n"], own).astype(float))
+    error["error_df"] = np.where(modelled, error["step_df"], error["df"]).astype(float)
     error["error_source"] = [
-        f"the patient's repeated trials ({int(v)} visits with 2+ trials, df {int(d)}"
-        + (", step-to-step floor)" if f else ")")
-        for v, d, f in zip(error["visits"], error["error_df"], use_floor)
+        f"the patient's repeated trials ({int(v)} visits with 2+ trials of {c}; trials scatter {i:.2f} x as much "
+        f"as their steps predict, pooled over {int(m)} measures; step variance df {int(d)})" if p else
+        f"the patient's repeated trials ({int(v)} visits with 2+ trials of {c}, df {int(d)})"
+        for v, c, i, m, d, p in zip(error["visits"], error["condition"], error["inflation"], error["measures"],
+                                    error["error_df"], modelled)
     ]  # fmt: skip
-    visits = visits.merge(error[[*_KEYS, "sem", "error_df", "error_source"]], on=_KEYS, how="left")
+    visits = visits.merge(error[[*_KEYS, "sem", "unit_var", "error_df", "error_source"]], on=_KEYS, how="left")
+    visits = visits.astype({"sem": float, "unit_var": float, "error_df": float, "error_source": object})
+    inv_n = by_visit["inv_n"].sum().rename("sum_inv_n").reset_index()
+    visits = visits.merge(inv_n, on=["visit", *_KEYS], how="left")
     visits["published"] = visits["sem"].isna()
     first = visits[visits["trials"] > 0].groupby(_KEYS, dropna=False)["mean"].first().rename("first_mean")
     visits = visits.merge(first.reset_index(), on=_KEYS, how="left")
@@ -400,9 +426,12 @@ def _errors(visits, records):
     visits.loc[published, "sem"] = (cv / 100.0 * visits["first_mean"].abs())[published]
     visits.loc[published, "error_df"] = np.inf
     visits.loc[published, "error_source"] = np.where(np.isfinite(cv), "published: " + source, "none")[published]
+    trials = visits["trials"].where(visits["trials"] > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        se_own = visits["sem"] / np.sqrt(visits["trials"].where(visits["trials"] > 0))
-    visits["se"] = np.where(published, visits["sem"].where(visits["trials"] > 0), se_own)
+        se_model = np.sqrt(visits["unit_var"] * visits["sum_inv_n"]) / trials  # var(mean of m) = sum(var_j) / m^2
+        se_own = visits["sem"] / np.sqrt(trials)
+    se = np.where(np.isfinite(visits["unit_var"]), se_model, se_own)
+    visits["se"] = np.where(published, visits["sem"].where(visits["trials"] > 0), se)
     return visits
 
 
@@ -432,7 +461,7 @@ def _quantile(q, df):
     return np.where(np.isfinite(df), stdtrit(np.where(df >= 1, df, 1.0), q), ndtri(q))
 
 
-def _changes(visits, against, confidence):
+def _changes(visits, against, confidence, family):
     visits = visits.copy()
     has = (visits["trials"] > 0) & np.isfinite(visits["mean"])
     keys = [visits[k] for k in _KEYS]
@@ -453,8 +482,7 @@ def _changes(visits, against, confidence):
     se_change = np.sqrt(visits["se"].to_numpy() ** 2 + ref_se**2)
     q = _quantile(0.5 + confidence / 2.0, visits["error_df"])
     k = int(np.isfinite(change).sum())
-    family = 1.0 - (1.0 - confidence) / max(k, 1)
-    q_family = _quantile(0.5 + family / 2.0, visits["error_df"])
+    q_family = _quantile(1.0 - (1.0 - confidence) / (2.0 * max(family or k, 1)), visits["error_df"])
     mdc = np.where(np.isfinite(change), q * se_change, np.nan)
     threshold = np.where(np.isfinite(change), q_family * se_change, np.nan)
     visits[f"change_{against}"] = change
