@@ -10,20 +10,25 @@ so it needs neither a clinic nor the trials' files.
 
 **The error model.** A trial's value is the mean of its complete steps of one
 side. Trials of the same condition at the same visit measure the same walking,
-so their scatter is the between-session error of one trial; its SD (the
-standard error of measurement, SEM) comes, in order of preference, from
+so their scatter is the between-session error of a trial. It comes, in order of
+preference, from
 
-1. the patient's own repeated trials: the pooled within-visit SD of the trial
-   values over every visit with two or more trials of the condition, but never
-   less than the step-to-step part alone (pooled step SD / sqrt(steps per
-   trial)), which is known from many steps even when the trials are few;
+1. the patient's own repeated trials: a trial mean of n steps varies as
+   ``phi x s^2 / n``, with ``s^2`` the step-to-step variance of the measure
+   (pooled over all the patient's trials of the condition) and ``phi >= 1`` how
+   much more the trials of a visit scatter than their steps alone predict,
+   estimated from every visit with two or more trials and pooled over every
+   side, region and metric of the condition (each measure's own few trials
+   could not estimate it; many together can). The degrees of freedom are those
+   of ``s^2``. A measure without a step-to-step variance (one step per trial)
+   uses its trials' own scatter;
 2. published test-retest reliability (:data:`PUBLISHED_ERROR`), as a coefficient
    of variation applied to the patient's first-visit mean, when no visit has two
    trials of the condition;
 
 and the table says which (``error_source``). A visit's mean is the mean of its
-trials; its standard error is SEM / sqrt(trials) with the patient's own error
-and the published SEM of a session otherwise.
+trials, its standard error ``sqrt(phi s^2 sum(1 / n_j)) / m`` for m trials of
+n_j steps, or the published SEM of a session.
 
 **The verdict.** A change is *beyond measurement error* when it exceeds the
 minimal detectable change at the family-wise confidence of the follow-up: a
@@ -114,9 +119,10 @@ VISIT_COLUMNS = {
     "mean": (None, "visit mean: mean over trials of each trial's mean over its steps"),
     "ci_low": (None, "confidence interval of the visit mean, lower end: mean - t_q(df) se"),
     "ci_high": (None, "confidence interval of the visit mean, upper end: mean + t_q(df) se"),
-    "se": (None, "standard error of the visit mean: sem / sqrt(trials) (own error) or sem (published)"),
-    "sem": (None, "between-session standard error of measurement of one trial (see error_source)"),
-    "error_df": ("1", "degrees of freedom of sem (inf for a published value)"),
+    "se": (None, "standard error of the visit mean: sqrt(phi s^2 sum(1 / n_j)) / trials (own error), or sem"),
+    "sem": (None, "between-session standard error of measurement of one trial of the patient's mean number "
+                  "of steps (see error_source)"),
+    "error_df": ("1", "degrees of freedom of the error (of s^2; inf for a published value)"),
     "error_source": ("", "where sem comes from: the patient's own repeated trials, or the published source"),
     "change_first": (None, "mean - the first visit's mean (same condition, side, region, metric)"),
     "change_first_low": (None, "confidence interval of change_first, lower end"),
@@ -327,12 +333,11 @@ def _summarise(analysis, complete_only):
     side = analysis["side"].values
     used = analysis["complete"].values.astype(bool) if complete_only else np.ones(side.size, bool)
     region_names = [str(r) for r in analysis["region"].values]
-    frames = []
+    columns = {"side": [], "region": [], "metric": [], "units": [], "trial_mean": [], "step_var": [], "n": []}
     for name in (*REGION_METRICS, *SPATIOTEMPORAL):
         if name not in analysis:
             continue
-        values = analysis[name].values.astype(float)
-        values = values.reshape(side.size, -1)  # (step, region) or (step, 1)
+        values = analysis[name].values.astype(float).reshape(side.size, -1)  # (step, region) or (step, 1)
         names = region_names if name in STEP_REGION_METRICS else [""]
         for s in SIDES:
             x = np.where((used & (side == s))[:, None], values, np.nan)
@@ -340,11 +345,16 @@ def _summarise(analysis, complete_only):
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = np.nansum(x, axis=0) / n
                 var = np.nansum((x - mean) ** 2, axis=0) / (n - 1)
-            var = np.where(n >= 2, var, np.nan)
-            frames.append(pd.DataFrame({"side": s, "region": names, "metric": name,
-                                        "units": analysis[name].attrs.get("units", ""),
-                                        "trial_mean": np.where(n > 0, mean, np.nan), "step_var": var, "n": n}))  # fmt: skip
-    table = pd.concat(frames, ignore_index=True)
+            columns["side"] += [s] * len(names)
+            columns["region"] += names
+            columns["metric"] += [name] * len(names)
+            columns["units"] += [analysis[name].attrs.get("units", "")] * len(names)
+            columns["trial_mean"].append(np.where(n > 0, mean, np.nan))
+            columns["step_var"].append(np.where(n >= 2, var, np.nan))
+            columns["n"].append(n)
+    for key in ("trial_mean", "step_var", "n"):
+        columns[key] = np.concatenate(columns[key])
+    table = pd.DataFrame(columns)
     # The whole foot's relative load is 100 % by definition: nothing to follow.
     return table[~((table["metric"] == "relative_load") & (table["region"] == "total"))]
 

@@ -378,8 +378,8 @@ def visits(*, seed, weeks=(0.0, 6.0, 12.0), offload=None, trials_per_visit=2, pa
     seeds = np.random.SeedSequence(seed).generate_state(weeks.size * trials_per_visit)
     out = []
     for k, week in enumerate(weeks):
-        share = (week - weeks[0]) / span if span > 0 else 0.0
-        fractions = {key: first + share * (last - first) for key, (first, last) in plan.items()}
+        share = float(week - weeks[0]) / span if span > 0 else 0.0
+        fractions = {key: float(first + share * (last - first)) for key, (first, last) in plan.items()}
         walks = [walk(seed=int(seeds[k * trials_per_visit + j]), passes=passes, offload=fractions or None, **options)
                  for j in range(trials_per_visit)]  # fmt: skip
         out.append({"weeks": float(week), "offload": fractions, "trials": [w[0] for w in walks],
