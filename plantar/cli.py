@@ -141,7 +141,7 @@ example:
     report.add_argument("--subject", metavar="NAME", help="who the report is of, e.g. a patient code "
                         "(default: the trials' subject)")  # fmt: skip
     report.add_argument("--anonymous", action="store_true",
-                        help="never show the trials' subject (it may be a name): show --subject or 'anonymous'")  # fmt: skip
+                        help="never show the trials' subject (it may be a name): --subject or 'anonymous'")
     report.add_argument("--overwrite", action="store_true", help="replace existing files")
     report.set_defaults(run=_report)
 

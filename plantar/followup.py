@@ -54,7 +54,7 @@ import datetime
 import numpy as np
 import pandas as pd
 
-from .analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1, STEP_VARIABLES
+from .analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1
 from .metrics import STEP_REGION_METRICS
 
 #: The per step and region metrics followed over visits.
@@ -249,11 +249,12 @@ def followup(trials, *, confidence=0.95, complete_only=True):
     Examples
     --------
     A patient whose right heel offload eases from 30 % to 10 % over 12 weeks,
-    two walks per visit:
+    two walks of two passes per visit:
 
     >>> import plantar
     >>> visits = plantar.synth.visits(seed=2, weeks=(0, 6, 12), offload={"right_heel": (0.3, 0.1)},
-    ...                               trials_per_visit=2, mat_length_mm=3000, mat_width_mm=400, pitch_mm=10)
+    ...                               trials_per_visit=2, passes=2, mat_length_mm=3000, mat_width_mm=400,
+    ...                               pitch_mm=10, rate_hz=50)
     >>> records = [{"visit": k + 1, "weeks": v["weeks"], "condition": "barefoot",
     ...             "analysis": plantar.analyze(t, verbose="error")}
     ...            for k, v in enumerate(visits) for t in v["trials"]]

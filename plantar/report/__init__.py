@@ -12,4 +12,5 @@ from ._followup import write_followup_report
 from ._report import NUMBER_COLUMNS, Report
 from ._write import write_report
 
-__all__ = ["ASYMMETRY_PCT", "NUMBER_COLUMNS", "REGION_NAMES", "Report", "TARGET_KPA", "write_followup_report", "write_report"]
+__all__ = ["ASYMMETRY_PCT", "NUMBER_COLUMNS", "REGION_NAMES", "Report", "TARGET_KPA", "write_followup_report",
+           "write_report"]

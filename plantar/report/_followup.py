@@ -96,8 +96,9 @@ def write_followup_report(result, fname, *, subject, concern=None, title=None, m
                     "one).</p>", "Measurement error used", section="Timeline")  # fmt: skip
     for side, region in pairs:
         report.add_figure(_figure(visits, side, region), f"{side} {region}", section="Regions of concern over time",
-                          caption="Visit means with their confidence intervals per condition; the band is the first "
-                                  "visit's mean plus or minus the change needed to be beyond measurement error.")  # fmt: skip
+                          caption="Visit means with their confidence intervals per condition; the band is the "
+                                  "first visit's mean plus or minus the change needed to be beyond measurement "
+                                  "error.")  # fmt: skip
     changes, flags = _verdict_table(visits, pairs)
     report.add_table(changes, "Changes", section="Verdicts", flags=flags,
                      caption="Change since the first and since the previous visit, with its confidence interval; "

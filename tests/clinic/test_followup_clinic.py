@@ -30,7 +30,8 @@ def _tekscan(path, trial):
             f"SENSEL_AREA {pitch * pitch} mm2", "NOISE_THRESHOLD 3",
             f"SECONDS_PER_FRAME {1 / trial.attrs['sampling_rate_hz']}", "TIME Monday, 15 April 2024 10:02:11 a.m.",
             "SATURATION_PRESSURE 1514.73 KPa", "CALIBRATION_MODE_1 Walk", "COMMENTS:", f"{NAME}, walkway",
-            "START_FRAME 1", f"END_FRAME {n}", "UNITS KPa", "MIRROR_ROW 0", "MIRROR_COL 0", "ASCII_DATA @@", ""]  # fmt: skip
+            "START_FRAME 1", f"END_FRAME {n}", "UNITS KPa", "MIRROR_ROW 0", "MIRROR_COL 0", "ASCII_DATA @@",
+            ""]  # fmt: skip
     body = []
     for k, frame in enumerate(frames):
         body.append(f"Frame {k + 1}")
