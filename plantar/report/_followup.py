@@ -109,7 +109,7 @@ def write_followup_report(result, fname, *, subject, concern=None, title=None, m
         trend = result.trend[result.trend["metric"].isin(SHOWN_METRICS)]
         trend = trend[[(s, r) in pairs for s, r in zip(trend["side"], trend["region"])]]
         table = pd.DataFrame({"condition": trend["condition"], "side": trend["side"], "region": trend["region"],
-                              "metric": trend["metric"],
+                              "metric": [_METRIC_TITLES.get(m, m) for m in trend["metric"]],
                               "slope per week": [f"{s:.3g} {u}/week [{lo:.3g}, {hi:.3g}]" for s, u, lo, hi in
                                                  zip(trend["slope_per_week"], trend["units"], trend["slope_low"],
                                                      trend["slope_high"])]}).set_index("condition")  # fmt: skip
@@ -204,7 +204,7 @@ def _figure(visits, side, region):
             if np.isfinite(band).any():
                 x = own["weeks"].tolist()
                 fig.add_scatter(x=x + x[::-1], y=(first + band).tolist() + (first - band).tolist()[::-1],
-                                fill="toself", fillcolor="rgba(120,120,120,0.15)", line=dict(width=0),
+                                mode="lines", fill="toself", fillcolor="rgba(120,120,120,0.15)", line=dict(width=0),
                                 hoverinfo="skip", showlegend=False, row=1, col=col)  # fmt: skip
             fig.add_scatter(x=own["weeks"], y=own["mean"], mode="lines+markers", name=condition,
                             legendgroup=condition, showlegend=col == 1, line=dict(color=colour),
@@ -213,7 +213,7 @@ def _figure(visits, side, region):
                             hovertemplate="week %{x:.1f}: %{y:.3g} " + units + "<extra>" + condition + "</extra>",
                             row=1, col=col)  # fmt: skip
         layout.update(plain_axes_layout(fig, x_title="weeks since the first visit", y_title=units, row=1, col=col))
-    layout.update(height=360, title=dict(text=f"{side} {region}"))
+    layout.update(height=330, margin=dict(l=60, r=30, t=40, b=50))
     set_layout(fig, layout)
     return fig
 
