@@ -36,8 +36,9 @@ follow-up makes many comparisons at once (sides x regions x metrics x visits),
 and at 95 % each, a patient whose walking did not change would have some region
 called changed nearly every time. So the threshold is
 ``t_q(df) x SE_change`` with ``q = 1 - (1 - confidence) / (2 k)``, k the number of
-changes compared against the same reference (Bonferroni), ``SE_change`` the
-standard error of the difference of the two visit means. The per-comparison
+changes the follow-up compares, since the first and since the previous visit
+together (Bonferroni), ``SE_change`` the standard error of the difference of the
+two visit means. The per-comparison
 minimal detectable change (``mdc``, at ``confidence``; with one trial per visit
 it is the familiar ``MDC95 = 1.96 x sqrt(2) x SEM``, Weir 2005, J Strength Cond
 Res 19:231) is reported beside it.
@@ -128,7 +129,7 @@ VISIT_COLUMNS = {
     "change_first_low": (None, "confidence interval of change_first, lower end"),
     "change_first_high": (None, "confidence interval of change_first, upper end"),
     "mdc_first": (None, "minimal detectable change vs the first visit at the confidence: t_q(df) se_change"),
-    "threshold_first": (None, "the same at the family-wise confidence (Bonferroni over the changes compared)"),
+    "threshold_first": (None, "the same at the family-wise confidence (Bonferroni over every change compared)"),
     "verdict_first": ("", "beyond / within measurement error: |change_first| > threshold_first"),
     "change_previous": (None, "mean - the previous visit's mean"),
     "change_previous_low": (None, "confidence interval of change_previous, lower end"),
@@ -172,7 +173,7 @@ class FollowupResult:
         The confidence of the intervals.
     comparisons : dict of str to int
         The number of changes compared against the first and against the
-        previous visit (the Bonferroni k of each family).
+        previous visit; their sum is the Bonferroni k of the verdicts.
     """
 
     visits: pd.DataFrame
