@@ -20,7 +20,8 @@ preference, from
    estimated from every visit with two or more trials and pooled over every
    side, region and metric of the condition (each measure's own few trials
    could not estimate it; many together can). The degrees of freedom are those
-   of ``s^2``. A measure without a step-to-step variance (one step per trial)
+   of ``s^2``. A measure without a step-to-step variance (one step per trial;
+   cadence and walking speed, one value per trial, followed with side "both")
    uses its trials' own scatter;
 2. published test-retest reliability (:data:`PUBLISHED_ERROR`), as a coefficient
    of variation applied to the patient's first-visit mean, when no visit has two
@@ -63,6 +64,8 @@ REGION_METRICS = ("peak_pressure", "force_time_integral", "relative_load", "cont
 #: The per-step spatiotemporal parameters followed over visits (region "" in the table).
 SPATIOTEMPORAL = ("stance_time", "double_support_time", "step_length", "step_width", "stride_length",
                   "foot_angle")  # fmt: skip
+#: Spatiotemporal parameters of a whole trial (attrs of the analysis), followed with side "both".
+TRIAL_PARAMETERS = {"cadence_steps_per_min": "steps/min", "walking_speed_m_s": "m/s"}
 SIDES = ("left", "right")
 #: Follow-ups earlier than this after the first visit are too early to show structural change, weeks.
 STRUCTURAL_CHANGE_WEEKS = 4.0
@@ -111,7 +114,7 @@ VISIT_COLUMNS = {
     "date": ("", "the visit's date"),
     "weeks": ("week", "weeks since the first visit"),
     "condition": ("", "condition label (compared with the same label at other visits)"),
-    "side": ("", "left or right"),
+    "side": ("", "left or right; 'both' for cadence and walking speed"),
     "region": ("", "region of plantar.regions; '' for a spatiotemporal parameter"),
     "metric": ("", "per-step metric of plantar.analyze"),
     "units": ("", "units of the metric"),
@@ -354,6 +357,13 @@ def _summarise(analysis, complete_only):
             columns["trial_mean"].append(np.where(n > 0, mean, np.nan))
             columns["step_var"].append(np.where(n >= 2, var, np.nan))
             columns["n"].append(n)
+    for name, units in TRIAL_PARAMETERS.items():  # one value per trial, both feet: no step-to-step variance
+        value = float(analysis.attrs.get(name, np.nan))
+        for key, item in (("side", "both"), ("region", ""), ("metric", name), ("units", units)):
+            columns[key].append(item)
+        columns["trial_mean"].append(np.array([value]))
+        columns["step_var"].append(np.array([np.nan]))
+        columns["n"].append(np.array([int(np.isfinite(value))]))
     for key in ("trial_mean", "step_var", "n"):
         columns[key] = np.concatenate(columns[key])
     table = pd.DataFrame(columns)

@@ -111,7 +111,8 @@ def test_the_error_model_from_repeated_trials_matches_the_trials_themselves(heel
 
     # The inflation of trial-to-trial over step-to-step scatter, pooled over every measure followed.
     ratio = expected = 0.0
-    for side, region, metric in result.visits[["side", "region", "metric"]].drop_duplicates().itertuples(index=False):
+    measures = result.visits.query("side != 'both'")[["side", "region", "metric"]].drop_duplicates()
+    for side, region, metric in measures.itertuples(index=False):  # cadence and speed have no step variance
         with np.errstate(invalid="ignore", divide="ignore"):
             step_var, df, ss, e = parts(measure(side, region, metric))
         if df > 0 and step_var > 0 and np.isfinite(ss):
@@ -153,6 +154,11 @@ def test_published_error_is_used_without_repeated_trials_and_said_so():
     # Relative load has no published between-session value: its change is not judged.
     assert _row(result, 2, "right", "heel", "relative_load")["verdict_first"] == VERDICTS[2]
     assert _row(result, 2, "right", "heel", "relative_load")["error_source"] == "none"
+    # Cadence and walking speed: one value a trial, both feet; no published value either.
+    records = _records(visits)
+    for metric in ("cadence_steps_per_min", "walking_speed_m_s"):
+        row = _row(result, 2, "both", "", metric)
+        assert row["mean"] == records[1]["analysis"].attrs[metric] and row["verdict_first"] == VERDICTS[2]
 
 
 def test_dates_give_weeks_and_an_early_follow_up_gets_its_note():
