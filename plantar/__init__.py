@@ -11,12 +11,14 @@ from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
 from .balance import balance, balance_table
 from .compare import compare, comparison_table
+from .followup import FollowupResult, followup
 from .io import read, save
 from .metrics import cop, describe, total_force
 from .offloading import offloading
 from .utils import set_log_level, use_log_level
 
 __all__ = [
+    "FollowupResult",
     "PlantarAccessor",
     "__version__",
     "analyze",
@@ -29,6 +31,7 @@ __all__ = [
     "cop",
     "datasets",
     "describe",
+    "followup",
     "geometry",
     "io",
     "is_sensor_trial",

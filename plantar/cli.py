@@ -150,6 +150,10 @@ example:
                         help="regions: percent of foot length (default) or anatomical (each metatarsal head, "
                              "hallux, second toe, lesser toes)")  # fmt: skip
     report.add_argument("--open", action="store_true", help="open the report in the web browser")
+    report.add_argument("--subject", metavar="NAME", help="who the report is of, e.g. a patient code "
+                        "(default: the trials' subject)")  # fmt: skip
+    report.add_argument("--anonymous", action="store_true",
+                        help="never show the trials' subject (it may be a name): --subject or 'anonymous'")
     report.add_argument("--overwrite", action="store_true", help="replace existing files")
     report.set_defaults(run=_report)
 
@@ -601,7 +605,8 @@ def _report(args):
     paths = write_report(trials, args.output, labels=args.label, kinds=args.kind, baseline=args.baseline,
                          target_kpa=args.target_kpa, targets=dict(args.target or []), pair=True if args.pair else "auto",
                          animation=not args.no_animation, overwrite=args.overwrite, pdf=args.pdf, paper=args.paper,
-                         mask=args.mask, open_browser=args.open)  # fmt: skip
+                         mask=args.mask, open_browser=args.open, subject=args.subject,
+                         anonymous=args.anonymous)  # fmt: skip
     _print_report(paths)
 
 
@@ -1231,6 +1236,7 @@ example:
   plantar clinic patient add P012 --name "Jane Example" --birth-year 1961 -C my-clinic
   plantar clinic visit add P012 --date 2024-03-01 --complaint "right heel pain" -C my-clinic
   plantar clinic trial add walk.nc --visit 1 --kind barefoot -C my-clinic
+  plantar clinic followup P012 -C my-clinic
   plantar clinic check -C my-clinic""",
     )
     groups = clinic.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -1367,6 +1373,26 @@ example:
     _trial_options(trial_import)
     trial_import.set_defaults(run=_clinic_trial_add)
 
+    followup = _command(groups, "followup", "write a patient's follow-up report: change over the visits", """\
+Analyse every trial of a patient again and write the follow-up report (HTML, CSV
+and JSON): per visit, condition, side, region and metric the visit mean with its
+95 % confidence interval, the change since the first and the previous visit, a
+verdict on whether it is beyond measurement error (from the patient's repeated
+trials at a visit, else from published test-retest values), the trend per week
+with three or more visits, and a note for a follow-up within 4 weeks. Written to
+reports/PATIENT in the clinic (or --out DIR) and recorded in the clinic's reports.
+--anonymous names the patient by code only (no name, no birth year).
+
+example:
+  plantar clinic followup P012 -C my-clinic
+  plantar clinic followup P012 --anonymous --out P012-followup -C my-clinic""")
+    followup.add_argument("code", metavar="PATIENT", help="the patient's code")
+    followup.add_argument("--out", type=Path, metavar="DIR", help="folder to write to (default: reports/PATIENT "
+                          "in the clinic)")  # fmt: skip
+    followup.add_argument("--anonymous", action="store_true", help="name the patient by code only")
+    _clinic_option(followup)
+    followup.set_defaults(run=_clinic_followup)
+
     check = _command(groups, "check", "verify every file's sha256; find orphan and missing files", """\
 Check every trial and report file against the sha256 in the database, list files
 that are missing or changed, and trial files without a row (orphans: what a crash
@@ -1486,6 +1512,13 @@ def _clinic_trial_add(args):
                                   calibration=args.calibration)  # fmt: skip
     print(f"added {row['kind']} trial {row['uid']} ({row['label']}) to visit {row['visit']} of patient "
           f"{row['patient']}: {row['path']}, {row['frames']} frames at {row['sampling_rate_hz']:g} Hz")  # fmt: skip
+
+
+def _clinic_followup(args):
+    with _open_clinic(args) as clinic:
+        paths = clinic.write_followup_report(args.code, folder=args.out, anonymous=args.anonymous)
+        recorded = clinic._inside(paths["html"])
+    print(f"wrote {paths['html']} (+ .csv, .json){' and recorded it in the clinic' if recorded else ''}")
 
 
 def _clinic_check(args):

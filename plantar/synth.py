@@ -327,6 +327,109 @@ def walk(
     return trial, truth
 
 
+def visits(*, seed, weeks=(0.0, 6.0, 12.0), offload=None, trials_per_visit=2, passes=1, **options):
+    """Simulate a patient seen at several visits, whose loading may change between them.
+
+    Each visit is ``trials_per_visit`` walks (:func:`walk`, each with its own
+    seed drawn from ``seed``) of the same walker. An offload changes linearly
+    with time from the first to the last visit: ``{"right_heel": (0.3, 0.1)}``
+    offloads the right heel by 30 % at the first visit and by 10 % at the last
+    (a heel getting better over the weeks); ``{"right_metatarsal_heads": (0.0,
+    0.25)}`` is an orthotic's metatarsal offload appearing; a single number keeps
+    the offload the same at every visit. Everything else (gait, body, step-to-step
+    variability) stays the same, so a patient without ``offload`` does not
+    change at all between visits, beyond step-to-step variability.
+
+    Parameters
+    ----------
+    seed : int
+        Seed: the same arguments and seed give the same visits.
+    weeks : sequence of float
+        Time of each visit in weeks since the first (increasing, from 0).
+    offload : dict of str to float | (float, float) | None
+        Per ``"<left|right>_<region>"`` (as in :func:`walk`), the offload fraction
+        at every visit, or the pair (at the first visit, at the last visit).
+    trials_per_visit : int
+        Walks recorded at each visit.
+    passes : int
+        Passes over the mat per walk.
+    **options
+        Passed to :func:`walk` (e.g. ``mat_length_mm``, ``condition``, ``pitch_mm``).
+
+    Returns
+    -------
+    visits : list of dict
+        One per visit, in time order: ``weeks`` (float), ``offload`` (the
+        fractions used at that visit, dict), ``trials`` and ``truths`` (lists of
+        the walks' trials and ground truths, as :func:`walk` returns them).
+
+    Examples
+    --------
+    >>> import plantar
+    >>> visits = plantar.synth.visits(seed=1, weeks=(0, 6, 12), offload={"right_heel": (0.3, 0.1)},
+    ...                               trials_per_visit=1, mat_length_mm=1200)
+    >>> [round(v["offload"]["right_heel"], 2) for v in visits]
+    [0.3, 0.2, 0.1]
+    >>> len(visits[0]["trials"]), visits[0]["trials"][0].pressure.dims
+    (1, ('time', 'y', 'x'))
+    """
+    weeks = np.asarray(weeks, dtype=float)
+    if weeks.ndim != 1 or weeks.size < 1 or not np.all(np.isfinite(weeks)) or np.any(np.diff(weeks) <= 0):
+        raise ValueError(f"weeks must be increasing finite times, got {weeks.tolist()}")
+    if not (isinstance(trials_per_visit, numbers.Integral) and trials_per_visit >= 1):
+        raise ValueError(f"trials_per_visit must be a positive integer, got {trials_per_visit!r}")
+    span = weeks[-1] - weeks[0]
+    plan = {}
+    for key, value in (offload or {}).items():
+        first, last = (value, value) if isinstance(value, numbers.Real) else tuple(value)
+        plan[key] = (float(first), float(last))
+    seeds = np.random.SeedSequence(seed).generate_state(weeks.size * trials_per_visit)
+    out = []
+    for k, week in enumerate(weeks):
+        share = float(week - weeks[0]) / span if span > 0 else 0.0
+        fractions = {key: float(first + share * (last - first)) for key, (first, last) in plan.items()}
+        walks = [walk(seed=int(seeds[k * trials_per_visit + j]), passes=passes, offload=fractions or None, **options)
+                 for j in range(trials_per_visit)]  # fmt: skip
+        out.append({"weeks": float(week), "offload": fractions, "trials": [w[0] for w in walks],
+                    "truths": [w[1] for w in walks]})  # fmt: skip
+    return out
+
+
+def visit_truth(truths, metric="relative_load"):
+    """The true visit mean of a per-step region metric, per side and region, over the complete steps.
+
+    Parameters
+    ----------
+    truths : sequence of xarray.Dataset
+        The ground truths of a visit's walks (from :func:`walk` or :func:`visits`).
+    metric : {"relative_load", "force_time_integral"}
+        The region metric of the truth.
+
+    Returns
+    -------
+    truth : xarray.DataArray
+        Dims ``(side, region)``: the mean over the complete steps of each side of
+        every walk (each walk's mean first, then the mean of the walks, as
+        :func:`plantar.followup` averages trials), in the metric's units.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> _, truth = plantar.synth.walk(seed=0, passes=2, offload={"right_heel": 0.3})
+    >>> heel = plantar.synth.visit_truth([truth]).sel(region="heel")
+    >>> bool(heel.sel(side="right") < heel.sel(side="left"))
+    True
+    """
+    per_walk = []
+    for truth in truths:
+        values = truth[metric].where(truth["complete"])
+        per_walk.append(xr.concat([values.where(truth["side"] == side).mean("step") for side in _SIDES],
+                                  dim=xr.DataArray(list(_SIDES), dims="side", name="side")))  # fmt: skip
+    result = xr.concat(per_walk, dim="walk").mean("walk")
+    result.attrs = {"units": truths[0][metric].attrs["units"], "long_name": truths[0][metric].attrs["long_name"]}
+    return result
+
+
 def insoles(
     *,
     seed,

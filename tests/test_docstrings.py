@@ -17,6 +17,7 @@ from plantar.io import _vendor, emed, footscan, journal, netcdf, pliance, teksca
 MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, steps,
            sys.modules["plantar.analyze"], sys.modules["plantar.offloading"], sys.modules["plantar.compare"],
            sys.modules["plantar.balance"],
+           sys.modules["plantar.followup"],
            netcdf, tekscan, emed, footscan, xsensor, pliance, _vendor,
            sensitronics, kitronyx, csv_rows, drivers, _transport, pmat1, protocols, recorder, session,
            journal, sim, sys.modules["plantar.drivers.sim.sensor"], sys.modules["plantar.drivers.sim.faults"],

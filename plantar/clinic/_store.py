@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import io
+from ..io import netcdf
 from .._schema import SCHEMA_COUNTS, SCHEMA_TRIAL, check_trial
 from ..utils import logger
 from ..utils._files import write_text
@@ -503,10 +504,12 @@ class Clinic:
         stored.attrs = {**trial.attrs, "subject": code, "condition": label, "clinic_trial_uid": uid,
                         "clinic_visit_id": int(visit), "clinic_condition_kind": kind,
                         "clinic_description": str(description or "")}  # fmt: skip
-        io.save(stored, path)  # atomic, never replacing, synced: the file exists whole or not at all
+        # Checked above; written atomically, never replacing, synced: the file exists whole or not at all.
+        # Its hash is of the bytes as they were written, not of the file read back.
+        sha, size_bytes = netcdf.write(stored, path)
         os.chmod(path, 0o600)
         try:
-            record = self._insert_trial(stored, relative, _sha256(path), path.stat().st_size)
+            record = self._insert_trial(stored, relative, sha, size_bytes)
         except BaseException:
             path.unlink(missing_ok=True)  # no row, no file
             raise
@@ -718,6 +721,132 @@ class Clinic:
                 raise ClinicError(f"clinic '{self.folder}': there is no visit {visit}")
             uids = session.scalars(sa.select(Trial.uid).where(Trial.visit_id == int(visit)).order_by(Trial.id)).all()
         return {uid: analyze(self.read_trial(uid), **options) for uid in uids}
+
+    def followup(self, code, *, confidence=0.95, **options):
+        """Follow a patient over their visits: :func:`plantar.followup` of every trial, analysed again.
+
+        Every trial of the patient is read (its sha256 checked) and analysed with
+        :func:`plantar.analyze`; trials are followed by their condition label
+        (e.g. ``barefoot``, ``orthotic A``) across visits, dated by their visit.
+
+        Parameters
+        ----------
+        code : str
+            The patient's code.
+        confidence : float
+            Confidence of the intervals (see :func:`plantar.followup`).
+        **options
+            Passed to :func:`plantar.analyze` (e.g. ``threshold_kpa``).
+
+        Returns
+        -------
+        result : plantar.FollowupResult
+            The follow-up; its ``visits`` table names visits by their id.
+
+        Raises
+        ------
+        ClinicError
+            If there is no such patient, the patient has no trials, or a trial file
+            is missing or changed.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import plantar
+        >>> from plantar.clinic import Clinic
+        >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+        >>> _ = clinic.add_patient("P001")
+        >>> for date in ("2024-03-01", "2024-04-12"):
+        ...     visit = clinic.add_visit("P001", date=date)
+        ...     walk, _ = plantar.synth.walk(seed=visit, passes=1, mat_length_mm=1200)
+        ...     _ = clinic.add_trial(walk, visit=visit, kind="barefoot")
+        >>> result = clinic.followup("P001")
+        >>> sorted(set(result.visits["weeks"]))
+        [0.0, 6.0]
+        >>> clinic.close()
+        """
+        from ..analyze import analyze
+        from ..followup import followup
+
+        table = self.trials(patient=code)
+        if table.empty:
+            raise ClinicError(f"clinic '{self.folder}': patient '{code}' has no trials to follow")
+        records = [{"visit": int(row.visit), "date": row.date, "condition": row.label,
+                    "analysis": analyze(self.read_trial(row.uid), **options)}
+                   for row in table.itertuples()]  # fmt: skip
+        logger.info("clinic '%s': following patient '%s' over %d visits, %d trials", self.folder, code,
+                    table["visit"].nunique(), len(table))  # fmt: skip
+        return followup(records, confidence=confidence)
+
+    def write_followup_report(self, code, *, folder=None, anonymous=False, overwrite=False, **options):
+        """Write a patient's follow-up report (HTML, CSV, JSON) and record it in the clinic.
+
+        Parameters
+        ----------
+        code : str
+            The patient's code.
+        folder : str | os.PathLike | None
+            Where to write; default ``reports/CODE`` in the clinic. A report
+            written inside the clinic folder is recorded in its reports table
+            (each file with its sha256); one written elsewhere is not.
+        anonymous : bool
+            Name the patient by code only. Otherwise the header shows the code,
+            the name and the birth year.
+        overwrite : bool
+            Replace existing files.
+        **options
+            Passed to :meth:`followup`.
+
+        Returns
+        -------
+        paths : dict of str to pathlib.Path
+            ``{"html": ..., "csv": ..., "json": ...}``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import plantar
+        >>> from plantar.clinic import Clinic
+        >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+        >>> _ = clinic.add_patient("P001", name="Jane Example")
+        >>> for date in ("2024-03-01", "2024-04-12"):
+        ...     visit = clinic.add_visit("P001", date=date)
+        ...     walk, _ = plantar.synth.walk(seed=visit, passes=1, mat_length_mm=1200)
+        ...     _ = clinic.add_trial(walk, visit=visit, kind="barefoot")
+        >>> paths = clinic.write_followup_report("P001", anonymous=True, verbose="error")
+        >>> "Jane" in paths["html"].read_text()
+        False
+        >>> clinic.close()
+        """
+        from ..report import write_followup_report
+
+        verbose = options.pop("verbose", None)
+        with Session(self._engine) as session:
+            patient = _patient_dict(self._get_patient(session, code))
+        subject = code if anonymous else _named(patient)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = self.folder / REPORTS / code if folder is None else Path(os.fspath(folder))
+        inside = self._inside(folder)
+        if inside:
+            _private_folders(self.folder, folder)
+        result = self.followup(code, **options)
+        fname = folder / f"{code}-followup-{stamp}{'-anonymous' if anonymous else ''}.html"
+        paths = write_followup_report(result, fname, subject=subject, overwrite=overwrite, verbose=verbose,
+                                      meta={"Anonymous": "yes" if anonymous else "no"})  # fmt: skip
+        if inside:
+            for path in paths.values():
+                os.chmod(path, 0o600)
+                self.add_report(path, patient=code, kind="followup", anonymous=anonymous)
+        return paths
+
+    def _inside(self, folder):
+        try:
+            Path(os.path.realpath(folder)).relative_to(os.path.realpath(self.folder))
+        except ValueError:
+            return False
+        return True
 
     # ----------------------------------------------------------------------------
     # reports
@@ -1095,6 +1224,16 @@ def _patient_dict(patient):
 def _visit_dict(visit):
     return {"id": visit.id, "date": visit.date, "complaint": visit.complaint, "clinician": visit.clinician,
             "notes": visit.notes}  # fmt: skip
+
+
+def _named(patient):
+    """The patient as a report names them: code, name and birth year where known."""
+    parts = [patient["code"]]
+    if patient["name"]:
+        parts.append(patient["name"])
+    if patient["birth_year"]:
+        parts.append(f"born {patient['birth_year']}")
+    return ", ".join(parts)
 
 
 def _trial_dict(trial, visit, code):

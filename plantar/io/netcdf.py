@@ -32,6 +32,8 @@ one; this cuts the read time of a walkway recording by about a third. Files with
 (written by other software) are read by xarray as usual.
 """
 
+import concurrent.futures
+import hashlib
 import io
 import json
 import os
@@ -408,6 +410,14 @@ def write(ds, path, *, overwrite=False):
     overwrite : bool
         Replace an existing file.
 
+    Returns
+    -------
+    sha256 : str
+        The SHA-256 of the file's bytes (hex), computed from the bytes as they
+        were written, so that a caller needs not read the file back to hash it.
+    size_bytes : int
+        The file's size.
+
     Raises
     ------
     FileExistsError
@@ -423,9 +433,10 @@ def write(ds, path, *, overwrite=False):
     >>> import plantar
     >>> from plantar.io import netcdf
     >>> path = Path(tempfile.mkdtemp()) / "t.nc"
-    >>> netcdf.write(plantar.make_trial(np.zeros((3, 4, 4)), pitch_mm=5.0, rate_hz=10.0), path)
-    >>> path.exists()
-    True
+    >>> sha, size = netcdf.write(plantar.make_trial(np.zeros((3, 4, 4)), pitch_mm=5.0, rate_hz=10.0), path)
+    >>> import hashlib
+    >>> sha == hashlib.sha256(path.read_bytes()).hexdigest(), size == path.stat().st_size
+    (True, True)
     """
     name = next(v for v in _FRAME_VARIABLES if v in ds.data_vars)
     frames = ds[name]
@@ -449,7 +460,9 @@ def write(ds, path, *, overwrite=False):
     for var in rest.variables:  # HDF5 checksums chunked data only: every array but a scalar is chunked
         if rest[var].ndim:
             encoding[var]["fletcher32"] = True
-    write_bytes(path, _image(rest, encoding, name, frames), overwrite=overwrite)
+    image = _image(rest, encoding, name, frames)
+    write_bytes(path, image, overwrite=overwrite)
+    return hashlib.sha256(image).hexdigest(), image.nbytes
 
 
 def _image(rest, encoding, name, frames):
@@ -458,8 +471,10 @@ def _image(rest, encoding, name, frames):
     with h5netcdf.File(buffer, "w", libver=_LIBVER) as f:
         rest.dump_to_store(xr.backends.H5NetCDFStore(f), encoding=encoding)
         if frames is not None:
-            _write_frames(f, name, frames)
+            _create_frames(f, name, frames)
     with h5py.File(buffer, "r+", libver=_LIBVER) as f:  # closed by h5netcdf: every attribute is final
+        if frames is not None:
+            _write_frames(f[name], frames.values)
         f.attrs[CHECKSUM_ATTR] = json.dumps(_checksums(f), sort_keys=True)
     return buffer.getbuffer()
 
@@ -474,31 +489,82 @@ def _chunks(shape):
     return min(n_frames, CHUNK_FRAMES), min(n_rows, CHUNK_SENSELS), min(n_cols, CHUNK_SENSELS)
 
 
-def _write_frames(f, name, frames):
-    data = np.ascontiguousarray(frames.values)
-    n_frames, n_rows, n_cols = data.shape
-    ct, cy, cx = _chunks(data.shape)
+def _create_frames(f, name, frames):
+    """The frame variable, chunked, compressed and checksummed, without its values (see _write_frames)."""
     var = f.create_variable(
         name,
         frames.dims,
-        data.dtype,
-        chunks=(ct, cy, cx),
+        frames.dtype,
+        chunks=_chunks(frames.shape),
         compression="gzip",
         compression_opts=DEFLATE_LEVEL,
         fletcher32=True,
     )
     var.attrs.update(_storable(frames.attrs))
+
+
+def _write_frames(dset, data):
+    """Write the chunks of ``data`` that hold anything but zeros into the HDF5 dataset ``dset``.
+
+    Unwritten chunks read back as zeros. The chunks are compressed in threads
+    (zlib works without Python's lock) and written as HDF5 would write them:
+    deflated at the dataset's level, the Fletcher-32 checksum after (the same
+    bytes as HDF5's own filters make, a test compares them); a dataset with any
+    other filters is written through h5py.
+    """
+    data = np.ascontiguousarray(data)
+    n_frames, n_rows, n_cols = data.shape
+    ct, cy, cx = dset.chunks
     # Compare bit patterns, so that NaN and -0.0 count as data.
     bits = data.view(f"u{data.dtype.itemsize}")
     ny, nx = -(-n_rows // cy), -(-n_cols // cx)
+    tiles = []
     for t0 in range(0, n_frames, ct):
-        block = slice(t0, t0 + ct)
         used = np.zeros((ny * cy, nx * cx), dtype=bool)
-        used[:n_rows, :n_cols] = np.any(bits[block] != 0, axis=0)
-        tiles = used.reshape(ny, cy, nx, cx).any(axis=(1, 3))
-        for j, k in zip(*np.nonzero(tiles)):
-            rows, cols = slice(j * cy, (j + 1) * cy), slice(k * cx, (k + 1) * cx)
-            var[block, rows, cols] = data[block, rows, cols]
+        used[:n_rows, :n_cols] = np.bitwise_or.reduce(bits[t0 : t0 + ct], axis=0) != 0  # no frame-sized temporary
+        tiles += [(t0, j * cy, k * cx) for j, k in zip(*np.nonzero(used.reshape(ny, cy, nx, cx).any(axis=(1, 3))))]
+    level = _deflate_only(dset)
+    if level is None or data.dtype != dset.dtype:
+        for t0, y0, x0 in tiles:
+            dset[t0 : t0 + ct, y0 : y0 + cy, x0 : x0 + cx] = data[t0 : t0 + ct, y0 : y0 + cy, x0 : x0 + cx]
+        return
+
+    def chunk(offset):
+        t0, y0, x0 = offset
+        tile = np.zeros((ct, cy, cx), dtype=data.dtype)  # an edge chunk is stored whole, padded with zeros
+        part = data[t0 : t0 + ct, y0 : y0 + cy, x0 : x0 + cx]
+        tile[: part.shape[0], : part.shape[1], : part.shape[2]] = part
+        packed = zlib.compress(tile.tobytes(), level)
+        return packed + _fletcher32(packed).to_bytes(4, "little")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for offset, payload in zip(tiles, pool.map(chunk, tiles)):
+            dset.id.write_direct_chunk(offset, payload)
+
+
+def _deflate_only(dset):
+    """The deflate level if the dataset's filters are deflate then Fletcher-32 (as plantar makes them), else None."""
+    plist = dset.id.get_create_plist()
+    filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    codes = [f[0] for f in filters]
+    if codes != [_H5Z_FILTER_DEFLATE, _H5Z_FILTER_FLETCHER32] or len(filters[0][2]) != 1:
+        return None
+    return int(filters[0][2][0])
+
+
+def _fletcher32(data):
+    """HDF5's Fletcher-32 checksum of bytes: 16-bit big-endian words (an odd last byte as a high byte),
+    ``sum1 = sum(w)``, ``sum2 = sum((n - i) w_i)``, each reduced mod 65535 into 1 .. 65535 (0 for no data),
+    ``sum2 << 16 | sum1``."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size % 2:
+        raw = np.append(raw, np.uint8(0))
+    words = raw.view(">u2").astype(np.uint64)
+    weights = np.arange(words.size, 0, -1, dtype=np.uint64)
+    total1, total2 = int(words.sum()), int((words * weights).sum())  # exact below 2**64: chunks up to 40 MB
+    sum1 = total1 % 65535 or (65535 if total1 else 0)
+    sum2 = total2 % 65535 or (65535 if total2 else 0)
+    return (sum2 << 16) | sum1
 
 
 FORMAT = FileFormat(

@@ -15,9 +15,10 @@ file per insole) become one condition with both feet with :func:`pair_feet`.
 
 from ._conditions import DEFAULT_TARGETS, KINDS, condition_kind
 from ._loading import ASYMMETRY_PCT, REGION_NAMES, TARGET_KPA
+from ._followup import write_followup_report
 from ._pair import file_side, pair_feet
 from ._report import NUMBER_COLUMNS, PAPER_SIZES, Report
 from ._write import write_report
 
 __all__ = ["ASYMMETRY_PCT", "DEFAULT_TARGETS", "KINDS", "NUMBER_COLUMNS", "PAPER_SIZES", "REGION_NAMES", "Report",
-           "TARGET_KPA", "condition_kind", "file_side", "pair_feet", "write_report"]
+           "TARGET_KPA", "condition_kind", "file_side", "pair_feet", "write_followup_report", "write_report"]

@@ -14,6 +14,17 @@ _SIDE_STEM = re.compile(r"^(?P<stem>.*?)(?:[ _\-.]?)(?P<side>left|right|l|r)$", 
 def file_side(trial):
     """The foot of a one-foot recording: its attr ``side``, else the end of its file name, else None.
 
+    Parameters
+    ----------
+    trial : xarray.Dataset
+        A trial or an analysis of one foot (e.g. one F-Scan insole file).
+
+    Returns
+    -------
+    side : {"left", "right"} | None
+        The foot, or None when neither the attr ``side`` nor a file name
+        ending in L/R or left/right says it (or the trial holds both feet).
+
     Examples
     --------
     >>> import numpy as np, plantar

@@ -12,8 +12,7 @@ from ._report import Report, _paths, check_paths
 @verbose
 def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, target_kpa=None, targets=None,
                  title=None, animation=True, analyses=None, mask="percent", pair="auto", overwrite=False, pdf=False,
-                 paper="A4",
-                 open_browser=False, verbose=None):  # fmt: skip
+                 paper="A4", open_browser=False, subject=None, anonymous=False, verbose=None):  # fmt: skip
     """Write the loading report of one or more conditions: HTML, CSV and JSON.
 
     Each trial is one condition (e.g. barefoot, shod, orthotic A); two
@@ -83,6 +82,13 @@ def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, targe
         Page size of the printed report: ``"A4"`` (default) or ``"Letter"``.
     open_browser : bool
         Open the report in the web browser.
+    subject : str | None
+        Who the report is of, shown in its header and title (e.g. a patient
+        code); default the ``subject`` attribute of the first trial that has one.
+    anonymous : bool
+        Never take the subject from the trials (a vendor file may carry the
+        patient's name there): the header shows ``subject`` if given, else
+        "anonymous".
     %(verbose)s
 
     Returns
@@ -106,6 +112,14 @@ def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, targe
 
     >>> analyses = [plantar.analyze(walk) for walk in walks]
     >>> paths = write_report(walks, out, analyses=analyses, animation=False, overwrite=True, verbose="error")
+
+    An anonymous report names the subject by the code given, whatever the trials say:
+
+    >>> named = [walk.assign_attrs(subject="Jane Example") for walk in walks]
+    >>> paths = write_report(named, out, analyses=analyses, animation=False, overwrite=True, subject="P012",
+    ...                      anonymous=True, verbose="error")
+    >>> any("Jane" in path.read_text() for path in paths.values())
+    False
     """
     check_paths(_paths(fname, pdf=pdf).values(), overwrite=overwrite)  # before the analysis, not after
     if isinstance(trials, dict):
@@ -142,7 +156,12 @@ def write_report(trials, fname, *, labels=None, kinds=None, baseline=None, targe
         trial.attrs.pop("_pair_name", None)
     if baseline is not None and str(baseline) not in labels:
         raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
-    subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
+    if subject is not None:
+        subject = str(subject)
+    elif anonymous:
+        subject = "anonymous"
+    else:
+        subject = next((str(t.attrs.get("subject", "")) for t in loaded if t.attrs.get("subject")), "")
     report = Report(title=title or ("Plantar pressure report" + (f": {subject}" if subject else "")), subject=subject)
     for trial, label, kind, analysis in zip(loaded, labels, kinds, analyses):
         logger.info("%s %s", "analysing" if analysis is None else "adding", label)

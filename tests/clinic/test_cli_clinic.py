@@ -8,7 +8,8 @@ from plantar.cli import main
 COMMANDS = [["clinic"], ["clinic", "init"], ["clinic", "patient"], ["clinic", "patient", "add"],
             ["clinic", "patient", "list"], ["clinic", "patient", "show"], ["clinic", "patient", "export"],
             ["clinic", "visit"], ["clinic", "visit", "add"], ["clinic", "trial"], ["clinic", "trial", "add"],
-            ["clinic", "trial", "import"], ["clinic", "check"], ["clinic", "backup"], ["clinic", "restore"]]  # fmt: skip
+            ["clinic", "trial", "import"], ["clinic", "followup"], ["clinic", "check"], ["clinic", "backup"],
+            ["clinic", "restore"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

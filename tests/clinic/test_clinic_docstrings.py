@@ -13,7 +13,8 @@ METHODS = {name: getattr(Clinic, name) for name, _ in inspect.getmembers(Clinic,
 
 def test_the_store_api_is_found():
     assert {"init", "open", "add_patient", "patients", "patient", "add_visit", "add_trial", "import_trial", "trials",
-            "read_trial", "analyze_visit", "add_report", "check", "export_patient", "backup", "restore"} <= set(METHODS)  # fmt: skip
+            "read_trial", "analyze_visit", "add_report", "check", "export_patient", "backup", "restore", "followup",
+            "write_followup_report"} <= set(METHODS)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))

@@ -865,7 +865,7 @@ def test_save_invalid_dataset(tmp_path, make_bad, exc_type, match):
     assert list(tmp_path.iterdir()) == []
 
 
-def _failing_write_frames(f, name, frames):
+def _failing_write_frames(*args):
     raise RuntimeError("simulated failure while writing the frames")
 
 
@@ -898,9 +898,9 @@ def test_save_writes_through_a_temporary_file(tmp_path, monkeypatch):
     seen = {}
     original_frames, original_sync = plantar.io.netcdf._write_frames, plantar.utils._files._sync
 
-    def spy_frames(f, name, frames):
+    def spy_frames(*args):
         seen["while building"] = sorted(p.name for p in tmp_path.iterdir())
-        return original_frames(f, name, frames)
+        return original_frames(*args)
 
     def spy_sync(path):
         seen["before the move"] = sorted(p.name for p in tmp_path.iterdir())
@@ -926,9 +926,9 @@ def test_save_never_replaces_a_file_created_during_the_save(tmp_path, monkeypatc
     path = tmp_path / "trial.nc"
     original = plantar.io.netcdf._write_frames
 
-    def other_writer_meanwhile(f, name, frames):
+    def other_writer_meanwhile(*args):
         path.write_bytes(b"another process's recording")
-        return original(f, name, frames)
+        return original(*args)
 
     monkeypatch.setattr(plantar.io.netcdf, "_write_frames", other_writer_meanwhile)
     with pytest.raises(FileExistsError):
@@ -955,3 +955,46 @@ def test_attrs_accepted_by_check_trial_are_storable(tmp_path, value):
     path = tmp_path / "trial.nc"
     plantar.save(trial, path)
     xr.testing.assert_identical(plantar.read(path), trial)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "uint16", "float64"])
+def test_frame_chunks_are_the_bytes_hdf5s_own_filters_write(tmp_path, dtype):
+    """The chunks compressed by plantar (deflate, then Fletcher-32) equal those HDF5's filters write, edges too."""
+    import io as _io
+
+    import h5py
+
+    rng = np.random.default_rng(3)
+    data = (rng.random((70, 40, 33)) * 400).astype(dtype)
+    data[rng.random(data.shape) < 0.6] = 0
+    data[:, 32:, :] = 0  # a row of chunks with no data: not written at all
+    data[5, 33, 1] = 7  # ... but for one sample
+    trial = plantar.make_trial(data.astype(float), pitch_mm=5.0, rate_hz=100.0)
+    frames = trial.pressure.astype(dtype)
+    chunks = {}
+    for how in ("hdf5", "plantar"):
+        buffer = _io.BytesIO()
+        with h5py.File(buffer, "w") as f:
+            dset = f.create_dataset("p", data.shape, data.dtype, chunks=plantar.io.netcdf._chunks(data.shape),
+                                    compression="gzip", compression_opts=plantar.io.netcdf.DEFLATE_LEVEL,
+                                    fletcher32=True)  # fmt: skip
+            if how == "hdf5":
+                dset[...] = frames.values
+            else:
+                plantar.io.netcdf._write_frames(dset, frames.values)
+            chunks[how] = {dset.id.get_chunk_info(i).chunk_offset: bytes(dset.id.read_direct_chunk(
+                dset.id.get_chunk_info(i).chunk_offset)[1]) for i in range(dset.id.get_num_chunks())}  # fmt: skip
+            np.testing.assert_array_equal(dset[...], frames.values)
+    hdf5 = {k: v for k, v in chunks["hdf5"].items() if any(np.frombuffer(v, np.uint8))}
+    assert set(chunks["plantar"]) <= set(hdf5) and len(chunks["plantar"]) >= 4
+    for offset, payload in chunks["plantar"].items():
+        assert payload == hdf5[offset], offset
+
+
+def test_fletcher32_matches_hdf5_on_odd_lengths_and_the_reduction_edge():
+    from plantar.io.netcdf import _fletcher32
+
+    # sum1 = 65535 words of 1 -> 65535 (not 0), as HDF5's folding reduction gives; an odd last byte is a high byte.
+    assert _fletcher32(b"\x00\x01" * 65535) & 0xFFFF == 65535
+    assert _fletcher32(b"\x01") == (0x0100 << 16) | 0x0100
+    assert _fletcher32(b"") == 0

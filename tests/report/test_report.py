@@ -303,3 +303,25 @@ def test_analyses_must_be_of_the_trials(demo, tmp_path):
     with pytest.raises(ValueError, match="analysis must be an analysis"):
         write_report([demo["barefoot"]], tmp_path / "r.html", analyses=[demo["barefoot"]])
     assert not (tmp_path / "r.html").exists()
+
+
+def test_an_anonymous_report_never_shows_the_trials_subject(tmp_path, capsys):
+    """A vendor file may carry the patient's name as its subject: --anonymous keeps it out of every file."""
+    from plantar.cli import main
+
+    paths = []
+    for k, condition in enumerate(("barefoot", "shod")):
+        trial, _ = plantar.synth.walk(seed=k, passes=1, mat_length_mm=1500, condition=condition)
+        plantar.save(trial.assign_attrs(subject="Jane Example"), tmp_path / f"{condition}.nc")
+        paths.append(str(tmp_path / f"{condition}.nc"))
+    named = tmp_path / "named.html"
+    assert main(["report", *paths, "-o", str(named), "--no-animation"]) == 0
+    assert "Jane Example" in named.read_text(encoding="utf-8")  # the name is there to leave out
+    for args, shown in ((["--anonymous"], "anonymous"), (["--anonymous", "--subject", "P012"], "P012")):
+        out = tmp_path / f"{shown}.html"
+        assert main(["report", *paths, "-o", str(out), "--no-animation", *args]) == 0
+        for path in (out, out.with_suffix(".csv"), out.with_suffix(".json")):
+            assert "Jane" not in path.read_text(encoding="utf-8")
+        assert json.loads(out.with_suffix(".json").read_text())["subject"] == shown
+        assert f"<dt>Subject</dt><dd>{shown}</dd>" in out.read_text(encoding="utf-8")  # the header's subject
+    capsys.readouterr()
