@@ -449,8 +449,9 @@ def _image(rest, encoding, name, frames):
     buffer = io.BytesIO()
     with h5netcdf.File(buffer, "w", libver=_LIBVER) as f:
         rest.dump_to_store(xr.backends.H5NetCDFStore(f), encoding=encoding)
-        _write_frames(f, name, frames)
+        data = _create_frames(f, name, frames)
     with h5py.File(buffer, "r+", libver=_LIBVER) as f:  # closed by h5netcdf: every attribute is final
+        _write_frames(f, name, data)  # through h5py itself: h5netcdf looks the variable up on every write
         f.attrs[CHECKSUM_ATTR] = json.dumps(_checksums(f), sort_keys=True)
     return buffer.getbuffer()
 
@@ -465,20 +466,27 @@ def _chunks(shape):
     return min(n_frames, CHUNK_FRAMES), min(n_rows, CHUNK_SENSELS), min(n_cols, CHUNK_SENSELS)
 
 
-def _write_frames(f, name, frames):
+def _create_frames(f, name, frames):
+    """Declare the frame array in the h5netcdf file ``f`` (chunked, deflated, checksummed); return its values."""
     data = np.ascontiguousarray(frames.values)
-    n_frames, n_rows, n_cols = data.shape
-    ct, cy, cx = _chunks(data.shape)
     var = f.create_variable(
         name,
         frames.dims,
         data.dtype,
-        chunks=(ct, cy, cx),
+        chunks=_chunks(data.shape),
         compression="gzip",
         compression_opts=DEFLATE_LEVEL,
         fletcher32=True,
     )
     var.attrs.update(_storable(frames.attrs))
+    return data
+
+
+def _write_frames(f, name, data):
+    """Write the chunks of ``data`` that hold a non-zero value into variable ``name`` of the h5py file ``f``."""
+    dataset = f[name]
+    n_frames, n_rows, n_cols = data.shape
+    ct, cy, cx = _chunks(data.shape)
     # Compare bit patterns, so that NaN and -0.0 count as data.
     bits = data.view(f"u{data.dtype.itemsize}")
     ny, nx = -(-n_rows // cy), -(-n_cols // cx)
@@ -489,7 +497,7 @@ def _write_frames(f, name, frames):
         tiles = used.reshape(ny, cy, nx, cx).any(axis=(1, 3))
         for j, k in zip(*np.nonzero(tiles)):
             rows, cols = slice(j * cy, (j + 1) * cy), slice(k * cx, (k + 1) * cx)
-            var[block, rows, cols] = data[block, rows, cols]
+            dataset[block, rows, cols] = data[block, rows, cols]
 
 
 FORMAT = FileFormat(
