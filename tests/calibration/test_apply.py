@@ -139,3 +139,19 @@ def test_max_seen_counts_is_the_highest_reading_of_every_calibration_recording(s
     assert cal.max_seen_counts.attrs["units"] == "count"
     assert (cal.max_seen_counts.values[session.sensor.hot] == 4095).all()
     assert (cal.saturation_counts.values == 4095).all()  # the rail: what flags a reading as saturated
+
+
+def test_the_power_curve_of_frames_is_the_formula_at_every_cell():
+    """Frames take the power only of their loaded cells: the others are 0 kPa, NaN stays NaN."""
+    rng = np.random.default_rng(3)
+    e = (rng.random((20, 16, 12)) ** 6 * 3000).astype(np.float32)
+    e[e < 30] = 0.0
+    e[0, 0, :2] = np.nan
+    e[1, 2, 3] = -0.0
+    a, b = 0.0123, 1.37
+    got = plantar.calibration.curve_kpa("power", (a, b), e)
+    expected = a * np.maximum(e.astype(np.float64), 0) ** b
+    assert got.dtype == np.float32 and got.shape == e.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)  # NaN where e is NaN, 0 where unloaded
+    assert np.isnan(got[0, 0, :2]).all() and (got[e == 0] == 0).all() and not np.signbit(got[e == 0]).any()
+    assert 0.05 < (e > 0).mean() < 0.95  # both kinds of cells were there
