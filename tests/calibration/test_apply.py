@@ -155,3 +155,17 @@ def test_the_power_curve_of_frames_is_the_formula_at_every_cell():
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)  # NaN where e is NaN, 0 where unloaded
     assert np.isnan(got[0, 0, :2]).all() and (got[e == 0] == 0).all() and not np.signbit(got[e == 0]).any()
     assert 0.05 < (e > 0).mean() < 0.95  # both kinds of cells were there
+
+
+@pytest.mark.parametrize("percentile", [0, 10, 50, 99.9, 100])
+def test_the_readings_at_rest_are_numpys_lower_percentile(percentile):
+    """Counted, not sorted: the same reading per sensel as numpy's, in the span and beyond it."""
+    from plantar.calibration._common import _PERCENTILE_SPAN, _lower_percentile
+
+    rng = np.random.default_rng(int(percentile * 10))
+    counts = (rng.random((300, 6, 5)) ** 6 * 4000).astype(np.uint16)  # mostly near 0, some far above
+    counts[:, 0, 0] = 1000 + rng.integers(0, 3, 300)  # a narrow span far from 0
+    counts[:, 1, 1] = rng.integers(0, 4 * _PERCENTILE_SPAN, 300)  # readings spread beyond the span
+    expected = np.percentile(counts, percentile, axis=0, method="lower")
+    got = _lower_percentile(counts, percentile)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
