@@ -14,7 +14,9 @@ recorder's threads. Prints, measured in this one run:
   were due (it sends a late scan late, never skips it) and its own CPU
 - the recorder process's CPU time (everything: start-up, reading, decoding,
   the journal, the NetCDF at the end) per second recorded   target <= 10 % of a core
-- on Linux, the same split into start-up, recording (per s) and finishing
+- on Linux, the same split into start-up, recording (per s) and finishing, each
+  with its share of the recorder's CPU, and the steady state alone against the
+  target (the target is for the total)
 
 with the machine's load during the run. Exits 0 when every target is met, 1 if not.
 
@@ -145,8 +147,12 @@ def main():
         start_cpu = phases["journal"][1]
         steady = (c2 - c1) / (t2 - t1)
         finish = cpu - start_cpu - steady * args.seconds
-        print(f"recorder by phase: start-up {start_cpu:.2f} s CPU; recording {steady:.1%} of a core; "
-              f"finishing (journal to NetCDF) about {finish:.2f} s CPU")  # fmt: skip
+        print(f"recorder by phase: start-up {start_cpu:.2f} s CPU ({start_cpu / cpu:.0%} of its CPU); recording "
+              f"{steady:.1%} of a core ({steady * args.seconds / cpu:.0%}); finishing (journal to NetCDF) about "
+              f"{finish:.2f} s CPU ({finish / cpu:.0%})")  # fmt: skip
+        print(f"steady state alone: {steady:.1%} of a core (target <= {TARGET_CPU:.0%}: "
+              f"{'met' if steady <= TARGET_CPU else 'MISSED'}); start-up and finish add "
+              f"{(start_cpu + finish) / args.seconds:.1%} of a core over {args.seconds:g} s")  # fmt: skip
     print(f"recorder process: {cpu:.2f} s CPU for {args.seconds:g} s recorded ({wall:.1f} s wall) = {share:.1%} "
           f"of one core (target <= {TARGET_CPU:.0%}; ratio to target {share / TARGET_CPU:.2f})")  # fmt: skip
     print(load.line())

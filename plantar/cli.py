@@ -1341,7 +1341,7 @@ example:
   plantar clinic trial add walk.nc --visit 1 --kind barefoot -C my-clinic
   plantar clinic trial import insole.csv --visit 1 --kind orthotic --label "orthotic A" -C my-clinic""")
     trials = trial.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    from .clinic import CONDITION_KINDS
+    from ._clinic_kinds import CONDITION_KINDS  # not from .clinic: SQLAlchemy costs half a second to import
 
     def _trial_options(sub):
         sub.add_argument("--visit", type=_positive_int, required=True, help="the visit's number")

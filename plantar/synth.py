@@ -1019,17 +1019,18 @@ class _Template:
         self.width = self.medial_edge - self.lateral_edge
         self.region_fractions = _region_fractions(self)
 
-    def density(self, along, across):
+    def density(self, along, across, structures=slice(None)):
         """Load density of each structure at points, 1/mm^2, shape (n_structures, ...).
 
-        Each structure's density integrates to 1 over the plane.
+        Each structure's density integrates to 1 over the plane. ``structures``
+        (a slice) takes some of them only.
         """
         shape = (-1,) + (1,) * np.ndim(along)
-        r2 = ((along - self.along.reshape(shape)) / self.semi_along.reshape(shape)) ** 2 + (
-            (across - self.across.reshape(shape)) / self.semi_across.reshape(shape)
+        r2 = ((along - self.along[structures].reshape(shape)) / self.semi_along[structures].reshape(shape)) ** 2 + (
+            (across - self.across[structures].reshape(shape)) / self.semi_across[structures].reshape(shape)
         ) ** 2
-        gamma = self.gamma.reshape(shape)
-        norm = (gamma + 1) / (np.pi * self.semi_along * self.semi_across).reshape(shape)
+        gamma = self.gamma[structures].reshape(shape)
+        norm = (gamma + 1) / (np.pi * self.semi_along[structures] * self.semi_across[structures]).reshape(shape)
         return np.where(r2 < 1, norm * np.clip(1 - r2, 0, None) ** gamma, 0.0)
 
 
@@ -1052,7 +1053,12 @@ def _region_fractions(template):
     along = np.arange(template.heel_end + h / 2, template.toe_end, h)
     across = np.arange(template.lateral_edge + h / 2, template.medial_edge, h)
     A, C = np.meshgrid(along, across, indexing="ij")
-    density = template.density(A, C)
+    # Each structure's density on the grid points of its ellipse's bounding box (zero beyond it).
+    density = np.zeros((len(STRUCTURES),) + A.shape)
+    for k in range(len(STRUCTURES)):
+        rows = slice(*np.searchsorted(along, template.along[k] + np.array([-1, 1]) * template.semi_along[k]))
+        cols = slice(*np.searchsorted(across, template.across[k] + np.array([-1, 1]) * template.semi_across[k]))
+        density[k, rows, cols] = template.density(A[rows, cols], C[rows, cols], slice(k, k + 1))[0]
     footprint = density.max(axis=0) > 0
     u = (A - template.heel_end) / template.length
     labels = regions.percent_labels(u, C, footprint)

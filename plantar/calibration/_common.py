@@ -165,7 +165,7 @@ def _rest_mismatch(raw, cal):
     offsets in most sensels.
     """
     counts = raw["counts"].values
-    rest = np.percentile(counts, REST_PERCENTILE, axis=0, method="lower").astype(np.float64)
+    rest = _lower_percentile(counts, REST_PERCENTILE).astype(np.float64)
     offset = cal["offset_counts"].values.astype(np.float64)
     tol = MAT_CHECK_SIGMA * np.maximum(cal["noise_counts"].values, cal.attrs["noise_floor_counts"]) + 1.0
     ok = cal["status"].values == STATUS["ok"]
@@ -188,6 +188,43 @@ def _rest_mismatch(raw, cal):
         f"{int(hot.sum())} stuck at the rail; row {r}, col {c} reads {rest[r, c]:.0f} counts at rest, "
         f"the tare {offset[r, c]:.0f})"
     )
+
+
+#: Readings within this many counts above a sensel's lowest are told apart by :func:`_lower_percentile`.
+_PERCENTILE_SPAN = 64
+#: Frames whose readings :func:`_lower_percentile` counts at once (bounds its temporary arrays).
+_PERCENTILE_BATCH_FRAMES = 128
+
+
+def _lower_percentile(counts, percentile):
+    """``np.percentile(counts, percentile, axis=0, method="lower")`` of integer frames, counted instead of sorted.
+
+    The ``method="lower"`` percentile is one of each sensel's readings, the
+    k-th smallest. Each sensel's readings from its lowest to
+    ``_PERCENTILE_SPAN - 2`` counts above are counted (one histogram of all
+    sensels, a batch of frames at a time), which finds it wherever it lies in
+    that span, as it does for a sensel unloaded in enough frames; the other
+    sensels are sorted as numpy does.
+    """
+    n = counts.shape[0]
+    k = int(np.percentile(np.arange(n), percentile, method="lower"))  # the index numpy takes
+    flat = counts.reshape(n, -1)
+    n_cells, span = flat.shape[1], _PERCENTILE_SPAN
+    low = flat.min(axis=0)
+    base = np.arange(n_cells, dtype=np.int64) * span
+    hist = np.zeros(n_cells * span, np.int64)
+    for start in range(0, n, _PERCENTILE_BATCH_FRAMES):
+        above = flat[start : start + _PERCENTILE_BATCH_FRAMES].astype(np.int64) - low
+        np.minimum(above, span - 1, out=above)
+        above += base
+        hist += np.bincount(above.ravel(), minlength=hist.size)
+    # The first value whose readings at or below it outnumber k; the last bin holds all beyond the span.
+    at = np.argmax(hist.reshape(n_cells, span).cumsum(axis=1) > k, axis=1)
+    out = (low.astype(np.int64) + at).astype(counts.dtype)
+    beyond = np.flatnonzero(at == span - 1)
+    if beyond.size:
+        out[beyond] = np.percentile(flat[:, beyond], percentile, axis=0, method="lower")
+    return out.reshape(counts.shape[1:])
 
 
 def _fraction(value, name):

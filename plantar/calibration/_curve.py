@@ -113,7 +113,14 @@ def curve_kpa(model, params, e):
     if model == "linear":
         return a * e
     if model == "power":
-        return a * np.power(np.maximum(e, 0), params[1])
+        b = params[1]
+        if e.ndim < 3 or not (a > 0 and b > 0):
+            return a * np.power(np.maximum(e, 0), b)
+        # Frames: mostly unloaded cells, whose pressure is a * 0 ** b = 0; the power of the others only.
+        out = np.zeros(e.shape, np.result_type(e, a))
+        loaded = ~(e <= 0)  # NaN included
+        out[loaded] = a * np.power(np.maximum(e[loaded], 0), b)
+        return out
     if model == "exponential":
         return a * np.expm1(e / params[1])
     raise ValueError(f"model must be one of {tuple(MODELS)}, got {model!r}")

@@ -24,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: The kinds of condition a trial is recorded in; a free label tells the variants apart.
-CONDITION_KINDS = ("barefoot", "shod", "orthotic")
+from .._clinic_kinds import CONDITION_KINDS
 
 #: Constraint names follow one convention, so that migrations can name them on every database.
 NAMING_CONVENTION = {

@@ -513,10 +513,11 @@ def _expand_zero_runs(payloads, sizes, n_cells):
     :func:`numpy.repeat` then expands all the frames' words in one call.
     """
     n_words = np.asarray(sizes, np.int64) // 2
-    n_cells = np.broadcast_to(np.asarray(n_cells, np.int64), n_words.shape)
+    n_cells = np.asarray(n_cells, np.int64)  # one per frame, or one for all
     bad = n_words == 0
     if bad.any():  # no words: nothing to expand (and no last word to look at)
         keep = np.flatnonzero(~bad)
+        n_cells = np.broadcast_to(n_cells, n_words.shape)
         flat, bad[keep] = _expand_zero_runs(payloads, n_words[keep] * 2, n_cells[keep])
         return flat, bad
     words = np.frombuffer(payloads, _U16).astype(np.uint16, copy=False)

@@ -1,9 +1,10 @@
 """Crash-safe recording: frames go to a journal as they arrive.
 
 The journal format is described in :mod:`plantar.io.journal`, which reads it.
-Each record is flushed to the operating system as soon as it is written, so
-killing the recorder loses nothing already received, and the file is synced to
-disk every second, so a power loss loses at most the last second. When a
+A writer thread takes the frames queued every :data:`DRAIN_INTERVAL_S` (50 ms)
+and hands their records to the operating system at once, so killing the recorder
+loses at most what arrived in the last 50 ms, and the file is synced to disk
+every second, so a power loss loses at most the last second. When a
 recording ends, the journal becomes a NetCDF raw recording and is removed.
 """
 
@@ -38,6 +39,11 @@ from ..io.journal import (
 from ..utils import logger
 from . import pmat1
 from ._frame import FLAG_AFTER_REBOOT, FLAG_AFTER_RECONNECT
+
+
+#: Seconds between two writes of what the reader queued: the frames of a read reach the operating
+#: system this much later at most (well within the second a power cut may cost).
+DRAIN_INTERVAL_S = 0.05
 
 
 class Recorder:
@@ -86,6 +92,7 @@ class Recorder:
         )
         self._fsync_interval_s = float(fsync_interval_s)
         self._queue = queue.SimpleQueue()
+        self._closed = threading.Event()  # set once the END record is queued: write it now
         self._lock = threading.Lock()
         self._closing = False
         self._error = None
@@ -182,6 +189,7 @@ class Recorder:
         with self._lock:
             self._queue.put(("end", stats or {}))
             self._queue.put(None)
+        self._closed.set()
         self._thread.join()
         try:
             self._file.close()
@@ -199,10 +207,10 @@ class Recorder:
         last_sync = time.monotonic()
         stop = False
         while not stop:
-            try:
-                items = [self._queue.get(timeout=0.2)]
-            except queue.Empty:
-                items = []
+            # Wake up every DRAIN_INTERVAL_S (or at once when closing) and take all that is queued:
+            # waking up for each read of the port would cost more than encoding and writing it.
+            self._closed.wait(DRAIN_INTERVAL_S)
+            items = []
             while True:
                 try:
                     items.append(self._queue.get_nowait())

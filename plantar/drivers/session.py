@@ -296,7 +296,11 @@ class Session:
         """The bytes waiting (at least one, or none after the read timeout)."""
         if self._bulk:
             return port.read(65536)
-        return port.read(max(1, port.in_waiting))
+        data = port.read(max(1, port.in_waiting))
+        # A read that waited for the first byte returns only that: take what came with it too, so that
+        # a packet arriving at once is decoded and handed on in one turn instead of two.
+        waiting = port.in_waiting
+        return data + port.read(waiting) if waiting else data
 
     @staticmethod
     def _send(port, data):

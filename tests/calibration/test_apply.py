@@ -139,3 +139,33 @@ def test_max_seen_counts_is_the_highest_reading_of_every_calibration_recording(s
     assert cal.max_seen_counts.attrs["units"] == "count"
     assert (cal.max_seen_counts.values[session.sensor.hot] == 4095).all()
     assert (cal.saturation_counts.values == 4095).all()  # the rail: what flags a reading as saturated
+
+
+def test_the_power_curve_of_frames_is_the_formula_at_every_cell():
+    """Frames take the power only of their loaded cells: the others are 0 kPa, NaN stays NaN."""
+    rng = np.random.default_rng(3)
+    e = (rng.random((20, 16, 12)) ** 6 * 3000).astype(np.float32)
+    e[e < 30] = 0.0
+    e[0, 0, :2] = np.nan
+    e[1, 2, 3] = -0.0
+    a, b = 0.0123, 1.37
+    got = plantar.calibration.curve_kpa("power", (a, b), e)
+    expected = a * np.maximum(e.astype(np.float64), 0) ** b
+    assert got.dtype == np.float32 and got.shape == e.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)  # NaN where e is NaN, 0 where unloaded
+    assert np.isnan(got[0, 0, :2]).all() and (got[e == 0] == 0).all() and not np.signbit(got[e == 0]).any()
+    assert 0.05 < (e > 0).mean() < 0.95  # both kinds of cells were there
+
+
+@pytest.mark.parametrize("percentile", [0, 10, 50, 99.9, 100])
+def test_the_readings_at_rest_are_numpys_lower_percentile(percentile):
+    """Counted, not sorted: the same reading per sensel as numpy's, in the span and beyond it."""
+    from plantar.calibration._common import _PERCENTILE_SPAN, _lower_percentile
+
+    rng = np.random.default_rng(int(percentile * 10))
+    counts = (rng.random((300, 6, 5)) ** 6 * 4000).astype(np.uint16)  # mostly near 0, some far above
+    counts[:, 0, 0] = 1000 + rng.integers(0, 3, 300)  # a narrow span far from 0
+    counts[:, 1, 1] = rng.integers(0, 4 * _PERCENTILE_SPAN, 300)  # readings spread beyond the span
+    expected = np.percentile(counts, percentile, axis=0, method="lower")
+    got = _lower_percentile(counts, percentile)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)

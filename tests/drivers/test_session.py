@@ -411,3 +411,38 @@ def test_plantar_record_on_a_full_disk_exits_1_in_one_line(tmp_path):
         _check_against_truth(raw, mat.truth)
     finally:
         subprocess.run(["umount", str(tiny)], capture_output=True)
+
+
+
+class _PtyLikePort:
+    """A port as pyserial's posix one behaves: ``read(n)`` returns at most ``n`` of the bytes waiting.
+
+    ``in_waiting`` is 0 the first time it is asked (the reader waits for the first byte
+    of a packet that then arrives whole), and the bytes left after that.
+    """
+
+    def __init__(self, data):
+        self.data = bytearray(data)
+        self.reads = 0
+        self.asked = 0
+
+    @property
+    def in_waiting(self):
+        self.asked += 1
+        return 0 if self.asked == 1 else len(self.data)
+
+    def read(self, n):
+        self.reads += 1
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+
+def test_a_packet_that_arrived_at_once_is_read_in_one_turn():
+    """A read that waited for one byte also takes the bytes that came with it: one turn per packet."""
+    from plantar.drivers.session import Session
+
+    packet = plantar.drivers.pmat1.encode_frame(np.eye(4, dtype=int), seq=1, t_device_us=0)
+    port = _PtyLikePort(packet)
+    assert Session("loop://")._read(port) == packet
+    assert port.reads == 2 and port.data == b""

@@ -976,7 +976,9 @@ def _walk_frames(shape, pitch_mm, rate_hz, seed, walk_s, **walk_kwargs):
         seed=seed, duration_s=walk_s, mat_length_mm=floor_rows * pitch_y, mat_width_mm=floor_cols * pitch_x,
         pitch_mm=(pitch_x, pitch_y), rate_hz=rate_hz, **walk_kwargs,
     )  # fmt: skip
-    pressure = np.nan_to_num(np.asarray(trial.pressure.values, dtype=np.float32), nan=0.0)
+    pressure = np.asarray(trial.pressure.values, dtype=np.float32)
+    if not np.isfinite(pressure).all():  # one pass; rewrite (a copy) only a walk that needs it
+        pressure = np.nan_to_num(pressure, nan=0.0)
     n, n_rows, n_cols = pressure.shape
     if n_rows < rows or n_cols < cols:  # rounding of the grid: pad with unloaded sensels
         pressure = np.pad(pressure, ((0, 0), (0, max(0, rows - n_rows)), (0, max(0, cols - n_cols))))
@@ -986,5 +988,5 @@ def _walk_frames(shape, pitch_mm, rate_hz, seed, walk_s, **walk_kwargs):
     load[1:, 1:] = pressure.sum(axis=0, dtype=np.float64).cumsum(0).cumsum(1)
     sums = load[rows:, cols:] - load[:-rows, cols:] - load[rows:, :-cols] + load[:-rows, :-cols]
     r0, c0 = (int(v) for v in np.unravel_index(np.argmax(sums), sums.shape))
-    frames = np.ascontiguousarray(pressure[:, r0 : r0 + rows, c0 : c0 + cols])
+    frames = pressure[:, r0 : r0 + rows, c0 : c0 + cols].copy()  # never the trial's own array
     return frames, trial, truth, (r0, c0)
