@@ -120,7 +120,9 @@ def sensor_layout():
     (16, 1.0)
     """
     text = (resources.files("plantar.io") / "data" / "moticon_opengo_sensors.csv").read_text()
-    return pd.read_csv(io.StringIO(text), index_col="sensor")
+    layout = pd.read_csv(io.StringIO(text), index_col="sensor")
+    layout["area_share"] /= layout["area_share"].sum()  # the table's shares are rounded to 4 decimals
+    return layout
 
 
 def read(path):
@@ -496,7 +498,7 @@ def _fit_total_area(per_side, share, size):
         force.append(v["force"][ok])
     model, force = np.concatenate(model), np.concatenate(force)
     denominator = float(model @ model)
-    if denominator > 0 and np.count_nonzero(model) >= 10:
+    if denominator > 0:
         return float(model @ force) / denominator, True
     # no loaded sample: the effective area scales about linearly with the size (20 480 mm² at size 7, 14 400 at 3)
     return 14_400.0 + (max(size, 1) - 3) * 1_520.0, False
