@@ -550,7 +550,8 @@ def _add_user_events(path, trial, names, columns, frame, values):
 FORMAT = FileFormat(
     name="moticon",
     description="Moticon OpenGo text export",
-    extensions=(".txt",),
+    extensions=(".txt", ".csv"),
     sniff=sniff,
     reader=read,
+    name_fallback=False,
 )

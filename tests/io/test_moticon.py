@@ -225,6 +225,9 @@ def test_a_broken_file_is_refused_naming_the_line_and_field(tmp_path, text, part
 
 def test_a_text_file_of_no_known_format_is_refused(tmp_path):
     path = _write(tmp_path, "shopping\n", "notes.txt")
-    with pytest.raises(FileFormatError) as exc:
+    with pytest.raises(FileFormatError, match="not a format plantar knows"):
         plantar.read(path)
+    # the same text handed to the reader by name is refused naming the line and field
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path, format="moticon")
     assert_names(exc, path, "'# time' line of column names", "missing")
