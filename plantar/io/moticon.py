@@ -70,6 +70,10 @@ KPA_PER_N_CM2 = 10.0
 FILL, ASPECT = 0.756, 0.322
 #: Gap between the two insoles in the trial frame, as a fraction of the insole length.
 GAP = 0.2
+#: Plausible total force of one insole in N (the export's own range is 0 .. a few kN).
+FORCE_LIMITS_N = (0.0, 100_000.0)
+#: Plausible centre of pressure in insole units (the export's range is -0.5 .. +0.5).
+COP_LIMIT = 1.0
 #: Vendor step codes -> (side, event): 1 heel strike, 2 toe off.
 STEP_CODES = {11: ("left", 1), 15: ("left", 2), 21: ("right", 1), 25: ("right", 2)}
 _COLUMN = re.compile(r"^(left|right) (.*?)\s*\[(.*)\]$")
@@ -86,8 +90,7 @@ def sniff(head):
     Returns
     -------
     is_moticon : bool
-        True if it starts with ``# Start time:`` (or ``# Start timestamp:``) and
-        holds ``# Sensor insoles:``.
+        True if it starts with ``# Start time:`` (or ``# Start timestamp:``).
 
     Examples
     --------
@@ -98,8 +101,7 @@ def sniff(head):
     >>> moticon.sniff(b"time;left pressure 1\n")
     False
     """
-    head = head.lstrip(b"\xef\xbb\xbf")
-    return head.startswith(b"# Start time") and b"\n# Sensor insoles:" in head
+    return head.lstrip(b"\xef\xbb\xbf").startswith(b"# Start time")
 
 
 @functools.lru_cache(maxsize=1)
@@ -473,6 +475,17 @@ def _side_values(path, first, names, columns, values, side):
         k = core[int(np.argmax(empty[row]))]
         raise parse_error(path, first + row + 1, f"column '{names[k]}'", "empty cell while the insole's other cells hold a sample")
     pressure = np.stack([values[index[("pressure", side, n)]] for n in range(1, N_SENSORS + 1)], axis=1)
+    force = values[index[("force", side)]]
+    low, high = FORCE_LIMITS_N
+    with np.errstate(invalid="ignore"):
+        checks = [(index[("force", side)], (force < low) | (force > high), f"a force outside {low:g} .. {high:g} N")]
+        checks += [(index[("cop", side, a)], np.abs(values[index[("cop", side, a)]]) > COP_LIMIT,
+                    f"a centre of pressure outside -{COP_LIMIT:g} .. {COP_LIMIT:g} insole units")
+                   for a in "XY" if ("cop", side, a) in index]
+    for k, bad, what in checks:
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise parse_error(path, first + row + 1, f"column '{names[k]}'", f"{values[k][row]:g} is {what}")
 
     def triple(key):
         cols = [index.get((key, side, a)) for a in "XYZ"]
@@ -481,7 +494,7 @@ def _side_values(path, first, names, columns, values, side):
     cop = [index.get(("cop", side, a)) for a in "XY"]
     return {
         "pressure": pressure,
-        "force": values[index[("force", side)]],
+        "force": force,
         "cop": (values[cop[0]], values[cop[1]]) if None not in cop else None,
         "acc": triple("acc"),
         "ang": triple("ang"),

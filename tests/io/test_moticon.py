@@ -213,6 +213,7 @@ def _rows(change):
         (_small(_rows(lambda r: r[1].__setitem__(18, "12.00"))), ["line 7", "left steps", "not a step code"]),
         (_small(_rows(lambda r: r[2].__setitem__(0, "0.01"))), ["line 8", "column 'time'", "does not follow"]),
         (_small(extra_header=["# Size: big"]), ["line 5", "header field 'Size'"]),
+        (_small(_rows(lambda r: r[0].__setitem__(17, "3.4e38"))), ["line 6", "left total force", "outside 0 .. 100000 N"]),
     ],
 )
 def test_a_broken_file_is_refused_naming_the_line_and_field(tmp_path, text, parts):
