@@ -53,7 +53,7 @@ from ._vendor import check_plausible, implausible_pressure, parse_error
 ENCODING = "latin-1"
 #: Sensors per pedar insole.
 N_SENSORS = 99
-#: Gap left between the two insoles of the drawing is kept as drawn.
+#: Lines searched for the header fields.
 _HEADER_LINES = 30
 _TYPE = re.compile(r"^sensor type:\s*(\S+)", re.MULTILINE)
 
@@ -213,17 +213,15 @@ def read(path):
     sides, numbers = _sensor_columns(path, lines, ids_line)
     n_sensors = numbers.size
     first = ids_line + 1
-    rows = [i for i in range(first, len(lines)) if lines[i].strip()]
-    if not rows:
+    end = len(lines)
+    while end > first and not lines[end - 1].strip():
+        end -= 1  # the line ends after the last row
+    if end == first:
         raise parse_error(path, first + 1, "frames", "no frame rows after the sensor numbers")
-    if rows[-1] - first + 1 != len(rows):
-        blank = next(i for i in range(first, rows[-1]) if not lines[i].strip())
-        raise parse_error(path, blank + 1, "frames", "blank line inside the frame table")
-    table = _read_table(path, lines, first, len(rows), n_sensors)
+    table = _read_table(path, lines, first, end - first, n_sensors)
     times, pressure = table[:, 0], table[:, 1:]
-    last = lines[rows[-1]].rstrip("\r")
-    if not last.endswith("\t"):
-        raise parse_error(path, rows[-1] + 1, f"frame row, cell {n_sensors + 1}", "the row does not end with a tab: cut short")
+    if not lines[end - 1].rstrip("\r").endswith("\t"):
+        raise parse_error(path, end, f"frame row, cell {n_sensors + 1}", "the row does not end with a tab: cut short")
     bad = implausible_pressure(pressure)
     if bad is not None:
         row, col = bad

@@ -195,3 +195,12 @@ def test_an_asc_file_of_no_known_format_is_not_taken_for_pliance(tmp_path):
     path = _write(tmp_path, "some notes\nnothing here\n", "notes.asc")
     with pytest.raises(FileFormatError, match="not a format plantar knows"):
         plantar.read(path)
+
+
+def test_a_blank_line_inside_the_frames_is_refused(tmp_path):
+    lines = _text(3).split("\n")
+    lines.insert(7, "")
+    path = _write(tmp_path, "\n".join(lines))
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(path)
+    assert_names(exc, path, "line 8", "0 cells, expected 199")
