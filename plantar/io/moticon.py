@@ -285,7 +285,7 @@ def read(path):
         start_time=header["start"],
         start_time_text=header["start_text"],
         duration_text=header["duration_text"],
-        insole_size=header["size"],
+        insole_size=header["size_text"],
         serial_numbers=header["serials"],
         recording_type=header["recording_type"],
         recording_name=header["name"],
@@ -338,17 +338,18 @@ def _add(trial, name, values, units, long_name):
 def _read_header(path, lines):
     fields, names_line = {}, None
     for i, line in enumerate(lines):
-        if not line.startswith("#"):
-            break
-        body = line[1:].strip().rstrip("\r")
+        body = line[1:] if line.startswith("#") else line  # the names' line may come without '#'
+        body = body.strip().rstrip("\r")
         if body.startswith("time") and ("\t" in body or ";" in body):
             names_line = i
+            break
+        if not line.startswith("#"):
             break
         key, _, value = body.partition(":")
         fields[key.strip()] = (value.strip(), i + 1)
     if names_line is None:
         raise parse_error(path, len(fields) + 1, "'# time' line of column names", "missing")
-    names_text = lines[names_line][1:].strip().rstrip("\r")
+    names_text = lines[names_line].lstrip("#").strip().rstrip("\r")
     sep = "\t" if "\t" in names_text else ";"
     names = [n.strip() for n in names_text.split(sep)]
     start, start_text = "", ""
@@ -373,6 +374,7 @@ def _read_header(path, lines):
             if not value.isdigit() or not 0 < int(value) < 100:
                 raise parse_error(path, line_no, "header field 'Size'", f"{value!r} is not an insole size")
             size = int(value)
+    size_text = str(size) if size else ""
 
     def text(key):
         return fields.get(key, ("", 0))[0]
@@ -385,6 +387,7 @@ def _read_header(path, lines):
         "duration_s": duration_s,
         "duration_text": duration_text,
         "size": size,
+        "size_text": size_text,
         "serials": text("Sensor insoles"),
         "recording_type": text("Recording type"),
         "name": text("Name"),

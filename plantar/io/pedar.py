@@ -210,7 +210,8 @@ def read(path):
     lines = text.split("\n")
     header = _read_header(path, lines)
     ids_line = header["ids_line"]
-    sides, numbers = _sensor_columns(path, lines, ids_line)
+    masked = [side for side in ("left", "right") if header[f"mask_{side}"]]
+    sides, numbers = _sensor_columns(path, lines, ids_line, masked)
     n_sensors = numbers.size
     first = ids_line + 1
     end = len(lines)
@@ -274,6 +275,7 @@ def read(path):
         mask_right=header["mask_right"],
         first_frame_time_s=float(times[0]),
         side_split_x_mm=geometry["split_x_mm"],
+        **({"side": str(sides[0])} if np.unique(sides).size == 1 else {}),
         sensor_geometry=(
             f"novel pedar insole size {header['size']}: published sensor areas; outlines from novel's layout "
             f"drawing scaled by {geometry['mm_per_unit']:.1f} mm per unit (the median ratio of published to "
@@ -359,8 +361,12 @@ def _read_header(path, lines):
     }
 
 
-def _sensor_columns(path, lines, ids_line):
-    """Sides and numbers of the sensor columns: two runs of numbers 1..99, left first."""
+def _sensor_columns(path, lines, ids_line, masks):
+    """Sides and numbers of the sensor columns: two runs of numbers 1..99, left first.
+
+    ``masks`` lists the sides with a mask definition line; a file of one run of numbers
+    is that insole's when exactly one is given.
+    """
     cells = lines[ids_line].rstrip("\r").split("\t")[1:]
     if cells and not cells[-1].strip():
         cells = cells[:-1]
@@ -371,9 +377,15 @@ def _sensor_columns(path, lines, ids_line):
     if numbers.size == 0 or numbers.min() < 1 or numbers.max() > N_SENSORS:
         raise parse_error(path, ids_line + 1, "sensor numbers", f"expected numbers 1 .. {N_SENSORS}")
     breaks = np.flatnonzero(np.diff(numbers) <= 0) + 1
+    if breaks.size == 0 and len(masks) == 1:
+        return np.full(numbers.size, masks[0]), numbers  # one insole, named by its mask line
     if breaks.size != 1:
         raise parse_error(
-            path, ids_line + 1, "sensor numbers", "expected two increasing runs of sensor numbers (left insole, then right)"
+            path,
+            ids_line + 1,
+            "sensor numbers",
+            "expected two increasing runs of sensor numbers (left insole, then right), "
+            "or one run and the mask definition of one insole",
         )
     sides = np.where(np.arange(numbers.size) < breaks[0], "left", "right")
     return sides, numbers

@@ -52,7 +52,7 @@ def test_the_real_exports_read_with_every_value_of_the_file(which):
         )
         np.testing.assert_array_equal(trial[f"acc_z_{side}"].values, table[:, col[f"{side} acceleration Z[g]"]])
     assert trial.attrs["force_variable"] == "force_reported"
-    assert trial.attrs["insole_size"] == (7 if which == "walk" else 3)
+    assert trial.attrs["insole_size"] == ("7" if which == "walk" else "3")
 
 
 def test_samples_missing_from_one_insole_are_nan_on_that_side_only():
@@ -139,7 +139,9 @@ def test_the_semicolon_csv_variant_reads_the_same(tmp_path):
     head, _, body = text.partition("\n0.00")
     comma.write_text(head.replace("\t", ";") + "\n0,00" + body.replace(".", ",").replace("\t", ";"), encoding="utf-8")
     trial = plantar.read(_walk())
-    for path in (csv, comma):
+    bare = tmp_path / "walk_bare.csv"
+    bare.write_text(text.replace("\t", ";").replace("# time;", "time;"), encoding="utf-8")
+    for path in (csv, comma, bare):
         again = plantar.read(path)
         for name in ("pressure", "force_reported_left", "cop_vendor_y_right", "step_event_left"):
             np.testing.assert_array_equal(again[name].values, trial[name].values)

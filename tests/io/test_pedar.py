@@ -204,3 +204,21 @@ def test_a_blank_line_inside_the_frames_is_refused(tmp_path):
     with pytest.raises(FileFormatError) as exc:
         plantar.read(path)
     assert_names(exc, path, "line 8", "0 cells, expected 199")
+
+
+def test_a_one_insole_export_takes_its_side_from_the_mask_definition(tmp_path):
+    numbers = "\t".join(str(k) for k in range(1, 100))
+    rows = [f"{0.01 * (f + 1):.5f}\t" + "\t".join([f"{5.0 * f:.3f}"] + ["0.000"] * 98) + "\t" for f in range(2)]
+    text = "\n".join(
+        ["file name:  walk.sol\tdate/time  25.04.23 10.49", "sensor type:  y-1870r ",
+         "total time [secs]:  0.020\ttime per frame [secs]:  0.01000\tscanning rate [Hz]:   100",
+         "pressure values in  kPa", "", "mask definition: ", "right insole: 1,2,3", "",
+         f"time[secs]    \t{numbers}\t", *rows]
+    )
+    trial = plantar.read(_write(tmp_path, text))
+    assert trial.attrs["side"] == "right" and set(trial.sensor_side.values.astype(str)) == {"right"}
+    assert trial.sensor_x.values.min() > trial.attrs["side_split_x_mm"]  # placed where the right insole is
+    without_mask = _write(tmp_path, text.replace("right insole: 1,2,3", ""), "nomask.asc")
+    with pytest.raises(FileFormatError) as exc:
+        plantar.read(without_mask)
+    assert_names(exc, without_mask, "line 9", "sensor numbers", "one run")
