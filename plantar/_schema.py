@@ -19,6 +19,13 @@ with NaN). It has no ``sensor_pitch_*`` attrs (there is no pitch) and says where
 its geometry comes from in ``sensor_geometry``. :func:`make_sensor_trial` builds one;
 :func:`is_sensor_trial` tells the layouts apart; functions that need a grid call
 :func:`require_grid`.
+
+Per-frame variables a file states for each insole of a two-insole trial end in
+``_left``/``_right`` (``force_reported_left``, ``cop_x_reported_right``, ...). Where
+the sensor areas are not published (Moticon), the attr ``force_variable`` names the
+per-frame force, without the side, that force-based analysis uses instead of
+sum(pressure x area) (``"force_reported"``: ``force_reported_left`` and
+``force_reported_right``), and ``sensor_area_source`` says where the areas come from.
 """
 
 import datetime

@@ -1,7 +1,7 @@
 """Reading and writing trials: the native NetCDF format and, through the same
 :func:`read`, every supported vendor format."""
 
-from . import emed, footscan, journal, netcdf, pliance, tekscan, xsensor
+from . import emed, footscan, journal, moticon, netcdf, pedar, pliance, tekscan, xsensor
 from ._dispatch import (
     FileFormat,
     FileFormatError,
@@ -17,6 +17,8 @@ register_format(emed.FORMAT)
 register_format(footscan.FORMAT)
 register_format(xsensor.FORMAT)
 register_format(pliance.FORMAT)
+register_format(pedar.FORMAT)
+register_format(moticon.FORMAT)
 register_format(journal.FORMAT)
 
 __all__ = ["FileFormat", "FileFormatError", "known_formats", "read", "register_format", "save"]

@@ -3,7 +3,11 @@
 Each format registers a :class:`FileFormat`: a name, the file name endings it
 usually has, a ``sniff`` test on the first bytes of a file, and a reader that returns
 a trial. :func:`read` picks the format from the content first and from the file name
-ending second, so a renamed file still opens and a wrong ending does not mislead.
+ending second, so a renamed file still opens and a wrong ending does not mislead. The
+name is only a fallback: a file whose content a format recognises goes to that format
+whatever its ending (a pedar ``.asc`` is never handed to the pliance reader), and the
+ending alone decides only when it is one format's and not a generic one (``.txt``);
+otherwise the file is "not a format plantar knows".
 """
 
 import dataclasses
@@ -42,6 +46,11 @@ class FileFormat:
         format's. Must not raise.
     reader : callable
         ``reader(path: pathlib.Path) -> xarray.Dataset``: the trial or raw recording.
+    name_fallback : bool
+        True (default) if a file whose content no format recognises is handed to
+        this reader when its name ending is this format's alone (the reader then
+        says what is wrong). False for a generic ending such as ``.txt``: a text
+        file of no known format is then "not a format plantar knows".
     """
 
     name: str
@@ -49,6 +58,7 @@ class FileFormat:
     extensions: tuple
     sniff: Callable[[bytes], bool]
     reader: Callable
+    name_fallback: bool = True
 
 
 _FORMATS = {}
@@ -179,9 +189,9 @@ def _recognise(path):
             return file_format
     suffix = "".join(path.suffixes[-1:]).lower()
     claimed = [f for f in _FORMATS.values() if suffix in f.extensions]
-    if len(claimed) == 1:
+    if len(claimed) == 1 and claimed[0].name_fallback:
         return claimed[0]  # its reader explains what is wrong with the content
-    # no format, or several (.csv): the content is none of theirs
+    # no format, several (.csv, .asc) or a generic ending (.txt): the content is none of theirs
     raise FileFormatError(
         f"cannot read '{path}': not a format plantar knows (known: {_describe_formats()})"
     )

@@ -54,6 +54,9 @@ FILES = [
     ("xsensor", "xsensor_data.csv", True),
     ("novel-pliance", "pliance_test.asc", True),
     ("rsscan-footscan", "footscan_test.xls", False),
+    ("novel-pedar", "pedar_example.asc", True),
+    ("moticon-opengo", "230927_102114.txt", True),
+    ("moticon-opengo", "text_export_events.txt", True),
 ]
 
 #: Values a number is replaced with.

@@ -110,3 +110,11 @@ def test_reading_prints_nothing(real, tmp_path, capfd):
         with pytest.raises(FileFormatError):
             plantar.read(cut)
     assert capfd.readouterr() == ("", "")
+
+
+def test_every_real_file_is_recognised_by_exactly_one_format(real):
+    """Content decides: no two formats claim the same file (pedar and pliance share .asc)."""
+    path, _ = real
+    head = path.read_bytes()[: plantar.io._dispatch.SNIFF_BYTES]
+    claimed = [f.name for f in plantar.io.known_formats().values() if f.sniff(head)]
+    assert len(claimed) == 1, claimed
