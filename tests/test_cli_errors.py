@@ -26,7 +26,7 @@ BAD_COMMAND_LINES = [
     (["demo", "--seconds", "-1"], "--seconds: must be a positive number"),
     (["demo", "--source", "camera"], "--source: invalid choice"),
     (["report"], "required: TRIAL"),
-    (["report", "a.nc", "--target-kpa", "lots"], "--target-kpa: invalid float value"),
+    (["report", "a.nc", "--target-kpa", "lots"], "--target-kpa: must be a positive number, got 'lots'"),
     (["convert", "a.csv"], "required: -o/--output"),
     (["convert", "a.csv", "-o", "b.nc", "--format", "word"], "--format: invalid choice"),
     (["analyze"], "required: input"),
