@@ -4,11 +4,12 @@ The public functions are re-exported here; ``ds.plantar.<function>()`` forwards 
 them. See the README for the data model and a first run.
 """
 
-from . import calibration, datasets, drivers, geometry, io, metrics, regions, steps, synth
+from . import calibration, cohort, datasets, drivers, geometry, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
+from .cohort import batch
 from .compare import compare, comparison_table
 from .io import read, save
 from .metrics import cop, describe, total_force
@@ -19,8 +20,10 @@ __all__ = [
     "PlantarAccessor",
     "__version__",
     "analyze",
+    "batch",
     "check_counts",
     "check_trial",
+    "cohort",
     "compare",
     "comparison_table",
     "cop",

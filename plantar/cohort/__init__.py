@@ -1,0 +1,16 @@
+"""Studies and cohorts: many files analysed in parallel, conditions compared across subjects.
+
+:func:`batch` maps :func:`analyse_one` over a study's files on Dask and writes
+one tidy table, a per-file status table and the aligned mean maps of each
+subject and condition. :func:`group_compare` compares conditions within
+subjects (paired tests, effect sizes, Holm's correction) and
+:func:`pixel_compare` tests the aligned maps sensel by sensel with
+permutation inference that controls the family-wise error.
+"""
+
+from ._batch import STATUS_COLUMNS, TABLE_COLUMNS, analyse_one, batch, read_study
+from ._manifest import MANIFEST_COLUMNS, manifest_from_pattern, read_manifest
+from ._synth import STUDY_CONDITIONS, synthetic_study
+
+__all__ = ["MANIFEST_COLUMNS", "STATUS_COLUMNS", "TABLE_COLUMNS", "analyse_one", "batch", "manifest_from_pattern",
+           "read_manifest", "read_study", "STUDY_CONDITIONS", "synthetic_study"]
