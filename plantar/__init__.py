@@ -9,7 +9,7 @@ from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, make_counts, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
-from .cohort import batch
+from .cohort import batch, group_compare, pixel_compare
 from .compare import compare, comparison_table
 from .io import read, save
 from .metrics import cop, describe, total_force
@@ -30,11 +30,13 @@ __all__ = [
     "datasets",
     "describe",
     "geometry",
+    "group_compare",
     "io",
     "make_counts",
     "make_trial",
     "metrics",
     "offloading",
+    "pixel_compare",
     "read",
     "regions",
     "save",
