@@ -119,8 +119,60 @@ def analyse_one(path, *, threshold_kpa=None, mask="percent", spacing_mm=SPACING_
     }
 
 
+def footprint_axis(analysis):
+    """Each step's foot axis from its footprint's shape alone: the long principal axis of the contact area.
+
+    The analysis' ``axis_angle`` runs from the heel centre to the forefoot's
+    load centroid, so a change of load under the forefoot (an offload under
+    one metatarsal head) turns it by a degree or so, and maps aligned on it
+    differ along every edge of the footprint. The principal axis of the
+    footprint (the sensels above the contact threshold, unweighted; second
+    moments) depends on where the foot touches, not how hard: the maps of
+    :func:`batch` are aligned on it, pointing the same way as ``axis_angle``
+    (toward the toes).
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis from :func:`plantar.analyze`.
+
+    Returns
+    -------
+    axis_angle : numpy.ndarray
+        Per step, deg counter-clockwise from +x; the analysis' own angle where
+        the footprint has fewer than 3 sensels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> from plantar.cohort import footprint_axis
+    >>> trial, truth = plantar.synth.walk(seed=0, passes=1, toe_out_deg=0.0, variability=0.0)
+    >>> analysis = plantar.analyze(trial)
+    >>> bool(np.all(np.abs(footprint_axis(analysis) - analysis.axis_angle.values) < 10))
+    True
+    """
+    x, y = analysis["x"].values.astype(float), analysis["y"].values.astype(float)
+    peak = analysis["peak_pressure_map"].values
+    threshold = float(analysis.attrs.get("threshold_kpa", 0.0))
+    angles = analysis["axis_angle"].values.astype(float).copy()
+    for k in range(peak.shape[0]):  # one footprint per step
+        rows, cols = np.nonzero(np.nan_to_num(peak[k]) > threshold)
+        if rows.size < 3 or not np.isfinite(angles[k]):
+            continue
+        px, py = x[cols] - x[cols].mean(), y[rows] - y[rows].mean()
+        covariance = np.array([[px @ px, px @ py], [px @ py, py @ py]])
+        _, vectors = np.linalg.eigh(covariance)
+        long_axis = vectors[:, -1]
+        toward = np.array([np.cos(np.radians(angles[k])), np.sin(np.radians(angles[k]))])
+        long_axis = long_axis if long_axis @ toward >= 0 else -long_axis
+        angles[k] = np.degrees(np.arctan2(long_axis[1], long_axis[0]))
+    return angles
+
+
 def _map_sums(analysis, spacing_mm):
     """Sum and count of each side's aligned complete-step maps, on one grid for both sides."""
+    analysis = analysis.assign(axis_angle=("step", footprint_axis(analysis), analysis["axis_angle"].attrs))
     sums, counts = {}, {}
     for side in _SIDES:
         chosen = (analysis["side"].values == side) & analysis["complete"].values.astype(bool)

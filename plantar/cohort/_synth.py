@@ -8,9 +8,9 @@ import pandas as pd
 from .. import synth
 from ..io import save
 
-#: The conditions of :func:`synthetic_study` by default: barefoot, and an insole that takes half the load off
-#: the right first metatarsal head.
-STUDY_CONDITIONS = {"barefoot": {}, "insole": {"offload": {"right_mth1": 0.5}}}
+#: The conditions of :func:`synthetic_study` by default: barefoot, and insoles that take half the load off the
+#: first metatarsal head of both feet, the rest of the feet unchanged (``local``).
+STUDY_CONDITIONS = {"barefoot": {}, "insole": {"offload": {"left_mth1": 0.5, "right_mth1": 0.5}, "local": True}}
 
 
 def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2, seed=0, mat_length_mm=2000.0):
@@ -30,8 +30,9 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
         Number of subjects, ``s01``, ``s02``, ...
     conditions : dict of str to dict | None
         Condition label -> keyword arguments of :func:`plantar.synth.walk`
-        (``offload``, ``condition`` = footwear, ``stance_scale``); default
-        :data:`STUDY_CONDITIONS`.
+        (``offload``, ``condition`` = footwear, ``stance_scale``), and
+        ``local=True`` to keep the rest of the foot as it is under an offload
+        (see Notes); default :data:`STUDY_CONDITIONS`.
     trials : int
         Trials (walks) per subject and condition.
     passes : int
@@ -50,6 +51,17 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
         The ground truth per complete step: ``subject``, ``condition``,
         ``trial``, ``step``, ``side``, ``region``, ``metric``
         (``force_time_integral``, N s, and ``relative_load``, %), ``value``.
+
+    Notes
+    -----
+    In the walking model an offload moves the region's share of each step's
+    impulse to the rest of the foot (momentum balance: the feet carry body
+    weight), so every other region carries a few percent more. With
+    ``local=True`` (the same offload on both feet) the walker's body mass is
+    lowered by the share of the impulse the offload removes (from the model's
+    mean loading of a foot), as if a cane carried it: the other regions are
+    then unchanged on average and the only difference is under the offloaded
+    region, a known truth for sensel-by-sensel tests.
 
     Examples
     --------
@@ -75,10 +87,16 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
                       speed_m_s=float(rng.uniform(1.0, 1.35)), cadence_steps_per_min=float(rng.uniform(100, 120)),
                       step_width_mm=float(rng.uniform(70, 130)), toe_out_deg=float(rng.uniform(2, 12)))  # fmt: skip
         for condition, change in conditions.items():
+            change = dict(change)
+            person = dict(walker)
+            if change.pop("local", False):
+                person["body_mass_kg"] *= _kept_impulse(change.get("offload"), change.get("condition", "barefoot"),
+                                                        person["foot_length_mm"])  # fmt: skip
             for trial in range(1, trials + 1):
                 walk_seed = int(rng.integers(2**31))
                 trial_ds, truth = synth.walk(seed=walk_seed, passes=passes, mat_length_mm=mat_length_mm,
-                                             subject=subject, **walker, **change)  # fmt: skip
+                                             subject=subject, **person, **change)  # fmt: skip
+                trial_ds.attrs["body_mass_kg"] = walker["body_mass_kg"]
                 trial_ds.attrs["condition"] = condition
                 path = folder / f"{subject}_{condition}_{trial}.nc"
                 save(trial_ds, path, overwrite=True)
@@ -95,3 +113,22 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
                         "metric": metric, "value": values.ravel()})  # fmt: skip
                     truths.append(frame)
     return pd.DataFrame(rows), pd.concat(truths, ignore_index=True)
+
+
+def _kept_impulse(offload, footwear, foot_length_mm):
+    """Share of a step's impulse an offloaded foot keeps, from the model's mean structure loading.
+
+    Each step's impulse follows from body weight and its structures share it,
+    so lowering body mass by this share leaves the other structures' loads as
+    they were. Both feet must be offloaded alike.
+    """
+    template = synth._template(footwear, foot_length_mm)
+    gains = synth._offload_gains(offload)
+    tau = synth._TAU_FINE
+    full = synth._structure_forces(tau, template.schedule, template.weight, 1.0, 1.0).sum(axis=1)
+    kept = [synth._structure_forces(tau, template.schedule, template.weight, gains[side], 1.0).sum(axis=1)
+            for side in ("left", "right")]  # fmt: skip
+    shares = [np.trapezoid(k, tau) / np.trapezoid(full, tau) for k in kept]
+    if not np.isclose(shares[0], shares[1]):
+        raise ValueError(f"local=True needs the same offload on both feet, got {offload!r}")
+    return float(shares[0])
