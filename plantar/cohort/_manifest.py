@@ -41,8 +41,9 @@ def read_manifest(path):
     ------
     ValueError
         If a required column is missing, a required cell is empty, a side is
-        not ``left``/``right``, a body mass is not a number, or a file is listed
-        twice; the message names the manifest and the line.
+        not ``left``/``right``, a body mass is not a number, a file is listed
+        twice, or two files have the same subject, condition, visit, trial and
+        side; the message names the manifest and the line.
 
     Examples
     --------
@@ -203,4 +204,10 @@ def _checked(frame, where, *, line_offset):
     # Trials without a number: their order among the files of the same subject, condition and visit.
     order = frame.groupby(["subject", "condition", "visit"]).cumcount() + 1
     frame["trial"] = frame["trial"].where(frame["trial"] != "", order.astype(str))
+    same = frame.duplicated(["subject", "condition", "visit", "trial", "side"])
+    if same.any():
+        i = int(same.idxmax())
+        raise ValueError(f"{at(i)}: subject {frame.at[i, 'subject']!r}, condition {frame.at[i, 'condition']!r}, visit "
+                         f"{frame.at[i, 'visit']!r}, trial {frame.at[i, 'trial']!r} and side {frame.at[i, 'side']!r} "
+                         "are those of an earlier file; give each file its own trial (or side)")  # fmt: skip
     return frame

@@ -13,7 +13,8 @@ from ..io import save
 STUDY_CONDITIONS = {"barefoot": {}, "insole": {"offload": {"left_mth1": 0.5, "right_mth1": 0.5}, "local": True}}
 
 
-def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2, seed=0, mat_length_mm=2000.0):
+def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2, seed=0, mat_length_mm=2000.0,
+                    subjects=None):  # fmt: skip
     """Write a synthetic study to a folder: walkers x conditions x trials, with the truth.
 
     Every subject is a walker of the synthetic model (:func:`plantar.synth.walk`)
@@ -41,6 +42,10 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
         Seed: the same arguments give the same study.
     mat_length_mm : float
         Length of the mat, mm (a shorter mat gives smaller files and fewer steps).
+    subjects : sequence of int | None
+        Write only these subjects (numbers from 1): the others are drawn but
+        not walked, so that a study can be written in parts (in parallel)
+        and the parts together are the whole study. Default all.
 
     Returns
     -------
@@ -81,6 +86,7 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     rows, truths = [], []
+    wanted = set(range(1, n_subjects + 1) if subjects is None else subjects)
     for i in range(n_subjects):
         subject = f"s{i + 1:02d}"
         walker = dict(body_mass_kg=float(rng.uniform(55, 95)), foot_length_mm=float(rng.uniform(245, 275)),
@@ -94,6 +100,8 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
                                                         person["foot_length_mm"])  # fmt: skip
             for trial in range(1, trials + 1):
                 walk_seed = int(rng.integers(2**31))
+                if i + 1 not in wanted:
+                    continue
                 trial_ds, truth = synth.walk(seed=walk_seed, passes=passes, mat_length_mm=mat_length_mm,
                                              subject=subject, **person, **change)  # fmt: skip
                 trial_ds.attrs["body_mass_kg"] = walker["body_mass_kg"]
@@ -112,7 +120,7 @@ def synthetic_study(folder, *, n_subjects=6, conditions=None, trials=2, passes=2
                         "region": np.tile(truth["region"].values, int(complete.sum())),
                         "metric": metric, "value": values.ravel()})  # fmt: skip
                     truths.append(frame)
-    return pd.DataFrame(rows), pd.concat(truths, ignore_index=True)
+    return pd.DataFrame(rows), pd.concat(truths, ignore_index=True) if truths else pd.DataFrame()
 
 
 def _kept_impulse(offload, footwear, foot_length_mm):
