@@ -11,8 +11,9 @@ permutation inference that controls the family-wise error.
 from ._batch import STATUS_COLUMNS, TABLE_COLUMNS, analyse_one, batch, footprint_axis, read_study
 from ._manifest import MANIFEST_COLUMNS, manifest_from_pattern, read_manifest
 from ._pixels import METHODS, pixel_compare
+from ._report import REPORT_METRICS, write_cohort_report
 from ._stats import GROUP_COLUMNS, group_compare, holm
 from ._synth import STUDY_CONDITIONS, synthetic_study
 
 __all__ = ["GROUP_COLUMNS", "MANIFEST_COLUMNS", "STATUS_COLUMNS", "TABLE_COLUMNS", "analyse_one", "batch", "footprint_axis", "group_compare", "holm", "manifest_from_pattern", "METHODS", "pixel_compare",
-           "read_manifest", "read_study", "STUDY_CONDITIONS", "synthetic_study"]
+           "read_manifest", "read_study", "STUDY_CONDITIONS", "synthetic_study", "REPORT_METRICS", "write_cohort_report"]

@@ -10,6 +10,7 @@ the butterfly) come from :mod:`plantar.geometry` and :mod:`plantar.analyze`.
 
 from .animation import pressure_animation
 from .charts import butterfly, force_curves, symmetry_bars
+from .cohort import pixel_map
 from .maps import compare_maps, peak_pressure_map, walk_footprints
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "compare_maps",
     "force_curves",
     "peak_pressure_map",
+    "pixel_map",
     "pressure_animation",
     "symmetry_bars",
     "walk_footprints",
