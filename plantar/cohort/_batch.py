@@ -417,7 +417,8 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
                    "sha256": job["sha256"], "cache": ""}  # fmt: skip
             rows.append(row)
             finished += 1
-            logger.warning("%s: %s", job["file"], result["reason"])
+            reason = result["reason"]
+            logger.warning("%s", reason if job["file"] in reason else f"{job['file']}: {reason}")
             if progress is not None:
                 progress(finished, total, row)
     study = {"table": _table(tables), "status": _status(rows, frame), "maps": _maps(maps, spacing_mm)}
