@@ -1389,7 +1389,8 @@ example:
   plantar batch study/ --manifest study/manifest.csv -o results --scheduler tcp://10.0.0.5:8786""")
     sub.add_argument("source", help="the study's folder, or a glob such as 'data/*.asf' (quote it)")
     which = sub.add_mutually_exclusive_group(required=True)
-    which.add_argument("--manifest", type=Path, help="CSV: file, subject, condition[, visit, trial, body_mass_kg, side]")
+    which.add_argument("--manifest", type=Path,
+                       help="CSV: file, subject, condition[, visit, trial, body_mass_kg, side]")  # fmt: skip
     which.add_argument("--pattern", help="file name pattern, e.g. '{subject}_{condition}_{trial}.asf'")
     sub.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     sub.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786), or 'serial' for no Dask")

@@ -15,5 +15,23 @@ from ._report import REPORT_METRICS, write_cohort_report
 from ._stats import GROUP_COLUMNS, group_compare, holm
 from ._synth import STUDY_CONDITIONS, synthetic_study
 
-__all__ = ["GROUP_COLUMNS", "MANIFEST_COLUMNS", "STATUS_COLUMNS", "TABLE_COLUMNS", "analyse_one", "batch", "footprint_axis", "group_compare", "holm", "manifest_from_pattern", "METHODS", "pixel_compare",
-           "read_manifest", "read_study", "STUDY_CONDITIONS", "synthetic_study", "REPORT_METRICS", "write_cohort_report"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "MANIFEST_COLUMNS",
+    "METHODS",
+    "REPORT_METRICS",
+    "STATUS_COLUMNS",
+    "STUDY_CONDITIONS",
+    "TABLE_COLUMNS",
+    "analyse_one",
+    "batch",
+    "footprint_axis",
+    "group_compare",
+    "holm",
+    "manifest_from_pattern",
+    "pixel_compare",
+    "read_manifest",
+    "read_study",
+    "synthetic_study",
+    "write_cohort_report",
+]

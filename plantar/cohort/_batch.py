@@ -354,8 +354,8 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
     ['skipped', 'skipped', 'skipped', 'skipped']
     """
     if (manifest is None) == (pattern is None):
-        raise ValueError("give manifest (a CSV file or DataFrame) or pattern (e.g. '{subject}_{condition}_{trial}.nc'), "
-                         "one of them")  # fmt: skip
+        raise ValueError("give manifest (a CSV file or DataFrame) or pattern (e.g. "
+                         "'{subject}_{condition}_{trial}.nc'), one of them")
     if not (np.isfinite(spacing_mm) and spacing_mm > 0):
         raise ValueError(f"spacing_mm must be a positive number of mm, got {spacing_mm!r}")
     output = _output_folder(output)
@@ -460,7 +460,8 @@ def _execute(jobs, scheduler, n_workers):
             try:
                 result = future.result()
             except Exception as exc:  # noqa: BLE001  (a worker that died: that file's error, not the batch's)
-                result = {"status": "error", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+                text = str(exc).splitlines()
+                result = {"status": "error", "reason": f"{type(exc).__name__}: {text[0] if text else ''}"}
             future.release()
             yield job, result
     finally:
@@ -510,7 +511,8 @@ def _read_cache(cache, key):
     with np.load(cache / f"{key}.npz") as saved:
         maps = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), saved["peak_pressure_sum"]),
                            "n_steps": ("side", saved["n_steps"])},
-                          coords={"side": list(_SIDES), "along_mm": saved["along_mm"], "across_mm": saved["across_mm"]})  # fmt: skip
+                          coords={"side": list(_SIDES), "along_mm": saved["along_mm"],
+                                  "across_mm": saved["across_mm"]})  # fmt: skip
     return {"table": table, "maps": maps, "steps": info["steps"]}
 
 

@@ -67,7 +67,8 @@ def read_manifest(path):
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
         raise ValueError(f"manifest '{path}' has no column {', '.join(map(repr, missing))}; "
-                         f"it needs {', '.join(_REQUIRED)} (and may have visit, trial, body_mass_kg, side)")  # fmt: skip
+                         f"it needs {', '.join(_REQUIRED)} "
+                         "(and may have visit, trial, body_mass_kg, side)")  # fmt: skip
     frame["file"] = [str(f) if Path(f).is_absolute() else str(path.parent / f) for f in frame["file"].str.strip()]
     return _checked(frame, f"manifest '{path}'", line_offset=2)
 

@@ -97,8 +97,9 @@ def write_cohort_report(study, fname, *, baseline=None, metrics=REPORT_METRICS, 
     flags = np.zeros(shown.shape, dtype=bool)
     flags[:, list(shown.columns).index("status")] = (shown["status"] == "error").to_numpy()
     report.add_table(shown.set_index("file"), "Status of every file", section="Files", flags=flags[:, 1:],
-                     caption="ok: analysed now; skipped: done before with the same content and options (from the "
-                             "cache), or a name that does not match the pattern; error: the one-line reason.")  # fmt: skip
+                     caption="ok: analysed now; skipped: done before with the same content and options (from "
+                             "the cache), or a name that does not match the pattern; error: the one-line "
+                             "reason.")  # fmt: skip
     return report.save(fname, overwrite=overwrite)
 
 
@@ -136,7 +137,8 @@ def _group_section(report, table, baseline, metrics):
                      flags=flags[:, 1:],
                      caption=f"Each subject's steps averaged first; paired differences from {baseline} across "
                              "subjects with their 95 % confidence interval; paired t-test and Wilcoxon signed-rank "
-                             f"test, both Holm-corrected over every region and metric; flagged: p (t, Holm) < {alpha:g}. "
+                             "test, both Holm-corrected over every region and metric; flagged: p (t, Holm) < "
+                             f"{alpha:g}. "
                              "Every statistic of every metric is in the CSV.")  # fmt: skip
 
 

@@ -14,7 +14,8 @@ GROUP_COLUMNS = {
     "metric": ("", "the metric"),
     "units": ("", "units of the metric"),
     "n_subjects": ("1", "subjects with a mean in both conditions (the pairs)"),
-    "mean_baseline": (None, "mean over the pairs of the subjects' baseline means (each the mean of the subject's steps)"),
+    "mean_baseline": (None, "mean over the pairs of the subjects' baseline means (each the mean of the subject's "
+                            "steps)"),
     "mean_condition": (None, "mean over the pairs of the subjects' condition means"),
     "diff": (None, "mean paired difference d = mean_i(condition_i - baseline_i)"),
     "diff_pct": ("%", "100 * diff / mean_baseline"),

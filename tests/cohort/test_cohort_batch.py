@@ -41,7 +41,8 @@ def study(tmp_path_factory, client):
     parts = client.gather(client.map(lambda i: write(subjects=[i]), range(1, N_SUBJECTS + 1)))
     manifest = pd.concat([m for m, _ in parts], ignore_index=True)
     truth = pd.concat([t for _, t in parts], ignore_index=True)
-    result = plantar.batch(folder / "data", folder / "out", pattern="{subject}_{condition}_{trial}.nc", scheduler=client)
+    result = plantar.batch(folder / "data", folder / "out", pattern="{subject}_{condition}_{trial}.nc",
+                           scheduler=client)
     return {"folder": folder, "manifest": manifest, "truth": truth, "result": result}
 
 
