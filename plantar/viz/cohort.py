@@ -70,6 +70,7 @@ def pixel_map(result):
     fig.update_layout(
         title=dict(text=f"Where the {a['side']} foot's peak pressure changed", subtitle=dict(text=subtitle)),
         width=max(width, 560), height=height, showlegend=True,
+        legend=dict(x=1.0, y=0.0, xanchor="right", yanchor="bottom"),
         coloraxis=dict(colorscale=DIFFERENCE_SCALE, cmin=-limit, cmax=limit, colorbar=dict(title=dict(text="kPa"))),
     )  # fmt: skip
     mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE)
