@@ -4,12 +4,13 @@ The public functions are re-exported here; ``ds.plantar.<function>()`` forwards 
 them. See the README for the data model and a first run.
 """
 
-from . import calibration, datasets, drivers, geometry, io, metrics, regions, steps, synth
+from . import calibration, cohort, datasets, drivers, geometry, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, is_sensor_trial, make_counts, make_sensor_trial, make_trial
 from ._version import __version__
 from .analyze import analyze, to_table, upgrade_analysis
 from .balance import balance, balance_table
+from .cohort import batch, group_compare, pixel_compare
 from .compare import compare, comparison_table
 from .followup import FollowupResult, followup
 from .io import read, save
@@ -24,8 +25,10 @@ __all__ = [
     "analyze",
     "balance",
     "balance_table",
+    "batch",
     "check_counts",
     "check_trial",
+    "cohort",
     "compare",
     "comparison_table",
     "cop",
@@ -33,6 +36,7 @@ __all__ = [
     "describe",
     "followup",
     "geometry",
+    "group_compare",
     "io",
     "is_sensor_trial",
     "make_counts",
@@ -40,6 +44,7 @@ __all__ = [
     "make_trial",
     "metrics",
     "offloading",
+    "pixel_compare",
     "read",
     "regions",
     "save",

@@ -466,6 +466,7 @@ example:
     show_step.add_argument("input", type=Path, help="calibration file (.pmcal.nc)")
     show_step.set_defaults(run=_calibrate_show)
     _clinic_commands(commands)
+    _batch_commands(commands)
     return parser
 
 
@@ -1556,6 +1557,102 @@ def _clinic_restore(args):
 def _columns(rows):
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+# --------------------------------------------------------------------------------------
+# plantar batch: a study's files analysed in parallel (plantar.cohort does the work)
+
+
+def _batch_commands(commands):
+    sub = _command(commands, "batch", "analyse a study's files in parallel on Dask into one tidy table", """\
+Analyse every file of a study, one task per file, on a local Dask cluster of
+processes (every core) or on an existing cluster (--scheduler tcp://host:8786),
+and write into OUT: table.csv and table.parquet (one row per subject,
+condition, visit, trial, step, side, region and metric), status.csv (ok, error
+with its reason, or skipped, per file), maps.nc (aligned mean peak-pressure
+maps per subject, condition and side) and, with --report, the cohort report.
+Which file is which comes from a manifest CSV (file, subject, condition, and
+optionally visit, trial, body_mass_kg, side) or from the file names
+(--pattern). A broken file never stops the batch; a re-run skips the files
+done before with the same content and options.
+
+example:
+  plantar batch study/ --pattern "{subject}_{condition}_{trial}.asf" -o results --report
+  plantar batch study/ --manifest study/manifest.csv -o results --scheduler tcp://10.0.0.5:8786""")
+    sub.add_argument("source", help="the study's folder, or a glob such as 'data/*.asf' (quote it)")
+    which = sub.add_mutually_exclusive_group(required=True)
+    which.add_argument("--manifest", type=Path,
+                       help="CSV: file, subject, condition[, visit, trial, body_mass_kg, side]")  # fmt: skip
+    which.add_argument("--pattern", help="file name pattern, e.g. '{subject}_{condition}_{trial}.asf'")
+    sub.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    sub.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786), or 'serial' for no Dask")
+    sub.add_argument("--workers", type=_positive_int, help="workers of the local cluster (default: every core)")
+    sub.add_argument("--threshold-kpa", type=_positive_float, help="contact threshold in kPa (default: from the data)")
+    sub.add_argument("--spacing-mm", type=_positive_float, default=5.0, help="grid of the aligned maps (default 5 mm)")
+    sub.add_argument("--report", action="store_true", help="also write OUT/report.html (group table, maps, status)")
+    sub.add_argument("--baseline", help="the condition the others are compared with in the report (default: first)")
+    sub.set_defaults(run=_batch)
+
+
+def _batch(args):
+    from .cohort import batch, write_cohort_report
+
+    bar = _ProgressBar(quiet=args.quiet)
+    try:
+        study = batch(args.source, args.output, manifest=args.manifest, pattern=args.pattern,
+                      scheduler=args.scheduler, n_workers=args.workers, threshold_kpa=args.threshold_kpa,
+                      spacing_mm=args.spacing_mm, progress=bar.update)  # fmt: skip
+    finally:
+        bar.close()
+    status = study["status"]
+    counts = status["status"].value_counts()
+    print(f"{len(status)} files: {counts.get('ok', 0)} ok, {counts.get('error', 0)} errors, "
+          f"{counts.get('skipped', 0)} skipped; {study['table'].subject.nunique()} subjects, "
+          f"{len(study['table'])} rows")  # fmt: skip
+    for row in status[status["status"] == "error"].itertuples():
+        print(f"  error: {row.reason}")
+    for name, path in study["paths"].items():
+        print(f"wrote {path} ({_size(path)})")
+    if args.report:
+        paths = write_cohort_report(study, args.output / "report.html", baseline=args.baseline, overwrite=True)
+        print(f"wrote {paths['html']} ({_size(paths['html'])}), with every number in {paths['csv'].name}")
+
+
+class _ProgressBar:
+    """A progress bar on stderr, redrawn in place on a terminal; a line every 10 % otherwise."""
+
+    def __init__(self, *, quiet=False):
+        import time
+
+        self._quiet = quiet
+        self._tty = sys.stderr.isatty()
+        self._started = time.monotonic()
+        self._shown = -1
+        self._width = 0
+        self._errors = 0
+
+    def update(self, done, total, row):
+        import time
+
+        if self._quiet or total == 0:
+            return
+        elapsed = time.monotonic() - self._started
+        self._errors += row.get("status") == "error"
+        errors = self._errors
+        filled = int(30 * done / total)
+        text = (f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} files  {errors} errors  {elapsed:5.0f} s"
+                + (f"  ~{elapsed / done * (total - done):.0f} s left" if done < total else ""))  # fmt: skip
+        if self._tty:
+            sys.stderr.write("\r" + text.ljust(self._width))
+            sys.stderr.flush()
+            self._width = len(text)
+        elif 10 * done // total > self._shown:
+            self._shown = 10 * done // total
+            print(text, file=sys.stderr)
+
+    def close(self):
+        if self._tty and self._width:
+            sys.stderr.write("\n")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ download and comes with its ground truth.
 """
 
 from . import synth
+from .cohort._synth import STUDY_CONDITIONS, synthetic_study  # noqa: F401  (a study of many walkers: cohorts)
 
 #: The demo walker: 70 kg, the right heel offloaded by 30 % (as after a heel injury).
 DEMO_WALKER = dict(body_mass_kg=70.0, foot_length_mm=260.0, offload={"right_heel": 0.3})

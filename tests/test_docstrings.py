@@ -9,12 +9,12 @@ from numpydoc.docscrape import FunctionDoc
 
 import plantar
 from plantar import analyze as _analyze_function  # noqa: F401  (the module is shadowed by the function)
-from plantar import calibration, datasets, geometry, io, metrics, regions, steps, synth, utils
+from plantar import calibration, cohort, datasets, geometry, io, metrics, regions, steps, synth, utils
 from plantar import drivers, report, viz
 from plantar.drivers import _transport, csv_rows, kitronyx, pmat1, protocols, recorder, sensitronics, session, sim
 from plantar.io import _vendor, emed, footscan, journal, netcdf, pliance, tekscan, xsensor
 
-MODULES = (plantar, io, metrics, regions, synth, datasets, utils, geometry, steps,
+MODULES = (plantar, cohort, io, metrics, regions, synth, datasets, utils, geometry, steps,
            sys.modules["plantar.analyze"], sys.modules["plantar.offloading"], sys.modules["plantar.compare"],
            sys.modules["plantar.balance"],
            sys.modules["plantar.followup"],

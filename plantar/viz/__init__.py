@@ -11,6 +11,7 @@ the butterfly) come from :mod:`plantar.geometry` and :mod:`plantar.analyze`.
 from .animation import pressure_animation
 from .balance import sway_figure
 from .charts import butterfly, force_curves, symmetry_bars
+from .cohort import pixel_map
 from .maps import compare_maps, peak_pressure_map, walk_footprints
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "compare_maps",
     "force_curves",
     "peak_pressure_map",
+    "pixel_map",
     "pressure_animation",
     "sway_figure",
     "symmetry_bars",
