@@ -9,8 +9,6 @@ results in ``name_`` attributes, so that a lab can tune or replace either.
 import dataclasses
 
 import numpy as np
-from scipy.ndimage import find_objects
-from skimage.measure import label
 
 from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range
 from .utils import logger
@@ -251,11 +249,15 @@ class FootstepSegmentation:
         parts = []
         for coarse, own in regions:
             _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet, own)
-            labels = None  # the previous foot's, freed before the next is made
-            labels = label(coarse, connectivity=3)
-            for index, box in enumerate(find_objects(labels), start=1):
-                if box is not None:
-                    parts += _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule, feet, own)
+            # Each pooled region's contact at full resolution, held as runs; then the parts of all at once.
+            boxes, contact = [], []
+            for box, region in _components([(coarse.shape, _runs(coarse))])[0]:
+                full, runs = _region_contact(pressure, box, region, factors, threshold, stuck, below_rule, feet, own)
+                boxes.append(full)
+                contact.append((tuple(s.stop - s.start for s in full), runs))
+            for full, found in zip(boxes, _components(contact)):
+                parts += [(*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
+                          for box, mask in found]  # fmt: skip
         x, y = trial["x"].values, trial["y"].values
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
@@ -492,42 +494,142 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     return stuck
 
 
-def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=None, feet=None, own=None):
-    """The connected parts of contact inside one pooled region, at full resolution.
+def _region_contact(pressure, box, region, factors, threshold, stuck, below_rule=None, feet=None, own=None):
+    """The contact inside one pooled region at full resolution: its box in the trial, and its runs (:func:`_runs`).
 
-    ``own``: the columns (bool per column) the region is of (one insole); None for all.
-    Returns a list of (frames, rows, cols, mask) in the trial's index space.
+    ``box`` and ``region`` are the region's box and mask in the pooled grid; ``own``
+    the columns (bool per column) the region is of (one insole), None for all.
     """
     n_t, n_y, n_x = pressure.shape
     full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(box, factors, (n_t, n_y, n_x)))
-    region = labels[box] == index
-    for axis, f in enumerate(factors):
-        region = np.repeat(region, f, axis=axis)
-    region = region[tuple(slice(0, s.stop - s.start) for s in full)]
-    contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
+    shape = tuple(s.stop - s.start for s in full)
+    # The region's blocks at full resolution: each pooled sample spread over its block (one copy).
+    ft, fy, fx = factors
+    spread = np.broadcast_to(region[:, None, :, None, :, None], (region.shape[0], ft, region.shape[1], fy, region.shape[2], fx))
+    spread = spread.reshape(region.shape[0] * ft, region.shape[1] * fy, region.shape[2] * fx)
+    contact = pressure[full] > threshold
+    contact &= spread[: shape[0], : shape[1], : shape[2]]
+    contact &= ~stuck[full[1], full[2]]
     if below_rule is not None:
         contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
     if own is not None:
         contact &= own[full[2]]
-    # Label only the contact's own box (the pooled region's is up to a block wider on every side).
-    footprint = contact.any(axis=0)
-    frames = np.flatnonzero(contact.reshape(len(contact), -1).any(axis=1))
-    if frames.size == 0:
-        return []
-    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
-    tight = (slice(frames[0], frames[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    contact = contact[tight]
-    full = tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, tight))
-    parts, n_parts = label(contact, connectivity=3, return_num=True)
-    if n_parts == 1:
-        return [(*full, np.ascontiguousarray(contact))]
-    out = []
-    for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
-        out.append((
-            *(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box_part)),
-            parts[box_part] == p,
-        ))  # fmt: skip
-    return out
+    return full, _runs(contact)
+
+
+def _runs(mask):
+    """The runs of True along the last axis of a 3-D bool array, in C order.
+
+    Returns (row, start, end): the run's row (frame x n_rows + row) and its first
+    and one-past-last column.
+    """
+    n_t, n_y, n_x = mask.shape
+    rows = mask.reshape(n_t * n_y, n_x)
+    change = np.zeros((n_t * n_y, n_x + 1), dtype=bool)  # True where a run starts, and just after it ends
+    change[:, :n_x] = rows
+    change[:, 1:] ^= rows
+    row, col = np.divmod(np.flatnonzero(change), n_x + 1)
+    return row[0::2], col[0::2], col[1::2]
+
+
+def _components(arrays):
+    """The connected parts (26-connectivity) of several 3-D bool arrays given as runs.
+
+    Parameters
+    ----------
+    arrays : list of (shape, runs)
+        Each array's shape and its runs (:func:`_runs`).
+
+    Returns
+    -------
+    parts : list of list of (box, mask)
+        Per array, its parts in the order of their first sample in C order (the
+        numbering of ``skimage.measure.label(array, connectivity=3)``): each
+        part's box (a tuple of three slices into its array) and which samples in
+        the box are the part's.
+
+    Notes
+    -----
+    Two runs are one part if they lie in neighbouring rows of one frame, or in
+    the same or neighbouring rows of neighbouring frames, and their columns
+    overlap or touch (diagonals count). The runs of all arrays are joined at once
+    (:func:`_join`): the work grows with the number of runs, not with the arrays'
+    volume, and a sparse array (a foot's toes in a long pooled region) costs
+    little more than its contact.
+    """
+    shapes = np.array([shape for shape, _ in arrays], dtype=np.int64).reshape(-1, 3)
+    which = np.repeat(np.arange(len(arrays)), [len(runs[0]) for _, runs in arrays])  # each run's array
+    if which.size == 0:
+        return [[] for _ in arrays]
+    local, start, end = (np.concatenate([runs[i] for _, runs in arrays]) for i in range(3))
+    n_t, n_y = shapes[which, 0], shapes[which, 1]
+    frame, y = np.divmod(local, n_y)
+    rows_before = np.cumsum(shapes[:, 0] * shapes[:, 1]) - shapes[:, 0] * shapes[:, 1]
+    row = local + rows_before[which]  # rows of all arrays one after the other
+    width = int(shapes[:, 2].max()) + 1  # (row, column) <-> row * width + column: increasing along the runs
+    start_key, end_key = row * width + start, row * width + end
+    edges = []
+    for dt, dy in ((0, 1), (1, -1), (1, 0), (1, 1)):  # the later neighbours of a run's row
+        runs = np.flatnonzero((frame + dt < n_t) & (y + dy >= 0) & (y + dy < n_y))
+        target = (row[runs] + dt * n_y[runs] + dy) * width
+        # The runs of the target row whose columns overlap or touch [start, end) are a range of runs.
+        first = np.searchsorted(end_key, target + start[runs], side="left")
+        count = np.maximum(np.searchsorted(start_key, target + end[runs], side="right") - first, 0)
+        total = int(count.sum())
+        if total:
+            offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+            edges.append((np.repeat(runs, count), np.repeat(first, count) + offsets))
+    root = _join(len(row), edges)  # a part's root is its first run: parts numbered in C order
+    is_root = root == np.arange(len(row))
+    part = (np.cumsum(is_root) - 1)[root]
+    n = int(is_root.sum())
+    lo = np.stack([np.full(n, np.iinfo(np.int64).max)] * 3)
+    hi = np.zeros((3, n), dtype=np.int64)
+    for axis, (first, last) in enumerate(((frame, frame + 1), (y, y + 1), (start, end))):
+        np.minimum.at(lo[axis], part, first)
+        np.maximum.at(hi[axis], part, last)
+    shape = hi - lo
+    volume = shape.prod(axis=0)
+    offset = np.cumsum(volume) - volume
+    # All parts' masks in one buffer: each run's first sample there, then its samples.
+    base = offset[part] + ((frame - lo[0, part]) * shape[1, part] + y - lo[1, part]) * shape[2, part] + start - lo[2, part]
+    length = end - start
+    buffer = np.zeros(int(volume.sum()), dtype=bool)
+    buffer[np.repeat(base - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))] = True
+    parts = [[] for _ in arrays]
+    for k, array in enumerate(which[is_root]):
+        box = tuple(slice(int(a), int(b)) for a, b in zip(lo[:, k], hi[:, k]))
+        parts[array].append((box, buffer[offset[k] : offset[k] + volume[k]].reshape(shape[:, k])))
+    return parts
+
+
+def _join(n, edges):
+    """Connected components of a graph: each node's root, the smallest node of its component.
+
+    ``edges`` is a list of (a, b) arrays of node indices. Hooking and pointer
+    jumping, vectorised: each round every edge between two components hooks the
+    larger root onto the smaller (onto one of them, for a root with several), and
+    every node then points to its root. Each component not the smallest of its
+    neighbours is hooked, so the number of components joined by edges at least
+    halves each round: O(log n) rounds of O(n + edges).
+    """
+    parent = np.arange(n)
+    if not edges:
+        return parent
+    a = np.concatenate([e[0] for e in edges])
+    b = np.concatenate([e[1] for e in edges])
+    while True:
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return parent
+        a, b, ra, rb = a[apart], b[apart], ra[apart], rb[apart]  # edges within a component are done
+        parent[np.maximum(ra, rb)] = np.minimum(ra, rb)  # a root onto a smaller root: no cycle
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
 
 
 def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
