@@ -17,6 +17,8 @@ from .utils import logger
 _MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
+#: Runs of contact (see _components) whose parts are found at once: the batch's arrays stay in the cache.
+_BATCH_RUNS = 1 << 16
 #: Unsigned integers as wide as n bools, to "or" n neighbouring samples in one comparison.
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -251,15 +253,16 @@ class FootstepSegmentation:
         parts = []
         for coarse, own in regions:
             _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet, own)
-            # Each pooled region's contact at full resolution, held as runs; then the parts of all at once.
-            boxes, contact = [], []
-            for box, region in _components([(coarse.shape, _runs(coarse))])[0]:
-                full, runs = _region_contact(pressure, box, region, factors, threshold, stuck, below_rule, feet, own)
-                boxes.append(full)
-                contact.append((tuple(s.stop - s.start for s in full), runs))
-            for full, found in zip(boxes, _components(contact)):
-                parts += [(*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
-                          for box, mask in found]  # fmt: skip
+            # Each pooled region's contact at full resolution, held as runs; the parts of a batch of regions
+            # are found at once (a bounded batch: the work stays linear in the recording's length).
+            batch, n_runs = [], 0
+            found = _components([(coarse.shape, _runs(coarse))])[0]
+            for k, (box, region) in enumerate(found):
+                batch.append(_region_contact(pressure, box, region, factors, threshold, stuck, below_rule, feet, own))
+                n_runs += len(batch[-1][1][0])
+                if n_runs >= _BATCH_RUNS or k == len(found) - 1:
+                    parts += _parts(batch)
+                    batch, n_runs = [], 0
         x, y = trial["x"].values, trial["y"].values
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
@@ -548,6 +551,19 @@ def _runs(mask):
     change[:, 1:] ^= rows
     row, col = np.divmod(np.flatnonzero(change), n_x + 1)
     return row[0::2], col[0::2], col[1::2]
+
+
+def _parts(batch):
+    """The connected parts of contact of pooled regions: a list of (frames, rows, cols, mask) in the trial.
+
+    ``batch`` lists each region's box in the trial and its runs of contact (:func:`_region_contact`).
+    """
+    found = _components([(tuple(s.stop - s.start for s in full), runs) for full, runs in batch])
+    return [
+        (*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
+        for (full, _), parts in zip(batch, found)
+        for box, mask in parts
+    ]
 
 
 def _components(arrays):
