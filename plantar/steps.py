@@ -17,8 +17,8 @@ from .utils import logger
 _MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
-#: Runs of contact (see _components) whose parts are found at once: the batch's arrays stay in the cache.
-_BATCH_RUNS = 1 << 16
+#: Runs of contact (see _components) whose parts are found at once: the temporary memory stays about 1 MB.
+_BATCH_RUNS = 1 << 13
 #: Unsigned integers as wide as n bools, to "or" n neighbouring samples in one comparison.
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -33,13 +33,27 @@ class Footstep:
         The step's bounding box in the trial's (time, y, x) index space.
     mask : ndarray of bool, shape (n_frames, n_rows, n_cols)
         Which samples inside the box belong to this step (contact above the
-        threshold, connected to it). Other feet inside the box are False.
+        threshold, connected to it). Other feet inside the box are False. Kept
+        bit-packed (a step's box of an insole is the insole over its stance) and
+        unpacked on each access.
     """
 
     frames: slice
     rows: slice
     cols: slice
-    mask: np.ndarray
+    _bits: np.ndarray = dataclasses.field(repr=False)
+
+    def __init__(self, frames, rows, cols, mask):
+        object.__setattr__(self, "frames", frames)
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "cols", cols)
+        object.__setattr__(self, "_bits", np.packbits(np.asarray(mask, dtype=bool), axis=None))
+        object.__setattr__(self, "_shape", np.shape(mask))
+
+    @property
+    def mask(self):
+        """Which samples inside the box are this step's (bool, shape (n_frames, n_rows, n_cols))."""
+        return np.unpackbits(self._bits, count=int(np.prod(self._shape))).view(bool).reshape(self._shape)
 
     def pressure(self, pressure):
         """This step's pressure (kPa) in its box; zero where the sample is not this step's.
@@ -286,13 +300,26 @@ class FootstepSegmentation:
 
 
 def _auto_threshold(pressure):
-    """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa."""
+    """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa.
+
+    When more than half of the sampled values are 0 and none is negative (a vendor
+    export, zero outside contact), the median and the MAD are 0: this is counted
+    a few frames at a time, without copying the sample.
+    """
     n_t, n_y, n_x = pressure.shape
     n_frames = min(n_t, max(1, 1_000_000 // (n_y * n_x)))
-    sample = pressure[np.linspace(0, n_t - 1, n_frames).astype(int)].ravel()
-    sample = sample[np.isfinite(sample)]
-    if sample.size == 0:
+    frames = np.linspace(0, n_t - 1, n_frames).astype(int)
+    finite = zeros = negative = 0
+    for first in range(0, n_frames, 64):
+        chunk = pressure[frames[first : first + 64]]
+        finite += int(np.count_nonzero(np.isfinite(chunk)))
+        zeros += int(np.count_nonzero(chunk == 0))
+        negative += int(np.count_nonzero(chunk < 0))
+    if finite == 0 or (negative == 0 and zeros > finite / 2):
         return 1.0
+    sample = pressure[frames].ravel()
+    if finite < sample.size:
+        sample = sample[np.isfinite(sample)]
     median = np.median(sample)
     mad = np.median(np.abs(sample - median))
     return float(max(1.0, median + 5 * 1.4826 * mad))
@@ -351,6 +378,8 @@ def _scan(pressure, threshold, factors, feet=None):
         scan.force = np.zeros((len(feet), n_t))
         scan.frame_tiles = np.zeros((len(feet), n_t, -(-tiles[0] * tiles[1] // 8)), dtype=np.uint8)
     step = _block_frames(pressure.shape, pressure.itemsize, multiple=ft)
+    # Blocks of at most 1/64 of the array: the temporary memory is a small fraction of it, however short.
+    step = max(ft, min(step, pressure.nbytes // 64 // max(1, n_y * n_x * pressure.itemsize) // ft * ft))
     padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
     peak_buffer = np.empty((-(-max(step, ft) // ft), n_y, n_x), dtype=pressure.dtype)
     for first in range(0, n_t, step):
@@ -439,6 +468,7 @@ def _pool_frames(frame_tiles, below_rule, ft, tiles):
     n_blocks = -(-n_t // ft)
     coarse = np.zeros((n_blocks, *tiles), dtype=bool)
     step = _block_frames((1, *tiles), 1, multiple=ft)
+    step = max(ft, min(step, n_t // 64 // ft * ft))  # at most 1/64 of the frames at a time
     for first in range(0, n_t, step):
         chunk = np.unpackbits(frame_tiles[first : first + step], axis=1, count=tiles[0] * tiles[1]).view(bool)
         chunk &= ~below_rule[first : first + step, None]
@@ -541,8 +571,8 @@ def _region_contact(pressure, box, region, factors, threshold, stuck, below_rule
 def _runs(mask):
     """The runs of True along the last axis of a 3-D bool array, in C order.
 
-    Returns (row, start, end): the run's row (frame x n_rows + row) and its first
-    and one-past-last column.
+    Returns (row, start, end), int32: the run's row (frame x n_rows + row) and its
+    first and one-past-last column.
     """
     n_t, n_y, n_x = mask.shape
     rows = mask.reshape(n_t * n_y, n_x)
@@ -550,17 +580,17 @@ def _runs(mask):
     change[:, :n_x] = rows
     change[:, 1:] ^= rows
     row, col = np.divmod(np.flatnonzero(change), n_x + 1)
-    return row[0::2], col[0::2], col[1::2]
+    return row[0::2].astype(np.int32), col[0::2].astype(np.int32), col[1::2].astype(np.int32)
 
 
 def _parts(batch):
-    """The connected parts of contact of pooled regions: a list of (frames, rows, cols, mask) in the trial.
+    """The connected parts of contact of pooled regions, each a :class:`Footstep` (its mask bit-packed).
 
     ``batch`` lists each region's box in the trial and its runs of contact (:func:`_region_contact`).
     """
     found = _components([(tuple(s.stop - s.start for s in full), runs) for full, runs in batch])
     return [
-        (*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
+        Footstep(*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
         for (full, _), parts in zip(batch, found)
         for box, mask in parts
     ]
@@ -587,48 +617,57 @@ def _components(arrays):
     Two runs are one part if they lie in neighbouring rows of one frame, or in
     the same or neighbouring rows of neighbouring frames, and their columns
     overlap or touch (diagonals count). The runs of all arrays are joined at once
-    (:func:`_join`): the work grows with the number of runs, not with the arrays'
-    volume, and a sparse array (a foot's toes in a long pooled region) costs
-    little more than its contact.
+    (:func:`_join`), one kind of neighbour at a time: the work and the temporary
+    memory grow with the number of runs (about 100 bytes each), not with the
+    arrays' volume, and a sparse array (a foot's toes in a long pooled region)
+    costs little more than its contact.
     """
     shapes = np.array([shape for shape, _ in arrays], dtype=np.int64).reshape(-1, 3)
-    which = np.repeat(np.arange(len(arrays)), [len(runs[0]) for _, runs in arrays])  # each run's array
-    if which.size == 0:
+    which = np.repeat(np.arange(len(arrays), dtype=np.int32), [len(runs[0]) for _, runs in arrays])  # each run's array
+    n_runs = len(which)
+    if n_runs == 0:
         return [[] for _ in arrays]
     local, start, end = (np.concatenate([runs[i] for _, runs in arrays]) for i in range(3))
-    n_t, n_y = shapes[which, 0], shapes[which, 1]
-    frame, y = np.divmod(local, n_y)
-    rows_before = np.cumsum(shapes[:, 0] * shapes[:, 1]) - shapes[:, 0] * shapes[:, 1]
-    row = local + rows_before[which]  # rows of all arrays one after the other
-    row_runs = np.bincount(row, minlength=int(rows_before[-1] + shapes[-1, 0] * shapes[-1, 1]) + 1)
+    frame, y = np.divmod(local, shapes[which, 1].astype(np.int32))
+    rows = shapes[:, 0] * shapes[:, 1]
+    row = local + (np.cumsum(rows) - rows).astype(np.int32)[which]  # the rows of all arrays one after the other
+    del local
+    row_runs = np.bincount(row, minlength=int(rows.sum()) + 1)
     row_first = np.concatenate([[0], np.cumsum(row_runs)])  # the runs of row r: row_first[r] .. row_first[r + 1]
-    edges = []
+    parent = np.arange(n_runs, dtype=np.int32)
     for dt, dy in ((0, 1), (1, -1), (1, 0), (1, 1)):  # the later neighbours of a run's row
-        runs = np.flatnonzero((frame + dt < n_t) & (y + dy >= 0) & (y + dy < n_y))
+        n_t, n_y = shapes[which, 0], shapes[which, 1]
+        runs = np.flatnonzero((frame + dt < n_t) & (y + dy >= 0) & (y + dy < n_y)).astype(np.int32)
         target = row[runs] + dt * n_y[runs] + dy
+        del n_t, n_y
         first, count = row_first[target], row_runs[target]
         # Every run of the target row, kept where its columns overlap or touch [start, end).
         a = np.repeat(runs, count)
-        b = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        b = (np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))).astype(np.int32)
+        del runs, target, first, count
         near = (start[b] <= end[a]) & (end[b] >= start[a])
-        edges.append((a[near], b[near]))
-    root = _join(len(row), edges)  # a part's root is its first run: parts numbered in C order
-    is_root = root == np.arange(len(row))
-    part = (np.cumsum(is_root) - 1)[root]
+        _join(parent, a[near], b[near])
+        del a, b, near
+    del row, row_runs, row_first
+    # A part's root is its first run: the parts are numbered in C order.
+    is_root = parent == np.arange(n_runs, dtype=np.int32)
+    part = (np.cumsum(is_root, dtype=np.int32) - 1)[parent]
     n = int(is_root.sum())
-    lo = np.stack([np.full(n, np.iinfo(np.int64).max)] * 3)
-    hi = np.zeros((3, n), dtype=np.int64)
+    lo = np.stack([np.full(n, np.iinfo(np.int32).max, dtype=np.int32)] * 3)
+    hi = np.zeros((3, n), dtype=np.int32)
     for axis, (first, last) in enumerate(((frame, frame + 1), (y, y + 1), (start, end))):
         np.minimum.at(lo[axis], part, first)
         np.maximum.at(hi[axis], part, last)
-    shape = hi - lo
+    shape = (hi - lo).astype(np.int64)
     volume = shape.prod(axis=0)
     offset = np.cumsum(volume) - volume
-    # All parts' masks in one buffer: each run's first sample there, then its samples.
+    # All parts' masks in one buffer: +1 where a run starts, -1 just after it ends, summed along the buffer.
     base = offset[part] + ((frame - lo[0, part]) * shape[1, part] + y - lo[1, part]) * shape[2, part] + start - lo[2, part]
-    length = end - start
-    buffer = np.zeros(int(volume.sum()), dtype=bool)
-    buffer[np.repeat(base - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))] = True
+    buffer = np.zeros(int(volume.sum()) + 1, dtype=np.int8)
+    buffer[base] = 1
+    buffer[base + (end - start)] -= 1  # runs do not overlap: a run may only end where another starts
+    del base
+    buffer = np.cumsum(buffer, dtype=np.int8, out=buffer).view(bool)  # 1 inside a run, else 0
     parts = [[] for _ in arrays]
     for k, array in enumerate(which[is_root]):
         box = tuple(slice(int(a), int(b)) for a, b in zip(lo[:, k], hi[:, k]))
@@ -636,37 +675,33 @@ def _components(arrays):
     return parts
 
 
-def _join(n, edges):
-    """Connected components of a graph: each node's root, the smallest node of its component.
+def _join(parent, a, b):
+    """Join the components of a graph along the edges (a, b), in place.
 
-    ``edges`` is a list of (a, b) arrays of node indices. Hooking and pointer
-    jumping, vectorised: each round every edge between two components hooks the
-    larger root onto the smaller (onto one of them, for a root with several), and
-    every node then points to its root. Each component not the smallest of its
-    neighbours is hooked, so the number of components joined by edges at least
-    halves each round: O(log n) rounds of O(n + edges).
+    ``parent`` holds each node's root, the smallest node of its component (every
+    node pointing at its root, as :func:`numpy.arange` does for no edges).
+    Hooking and pointer jumping, vectorised: each round every edge between two
+    components hooks the larger root onto the smaller (onto one of them, for a
+    root with several), and every node then points to its root. Each component
+    not the smallest of its neighbours is hooked, so the number of components
+    joined by edges at least halves each round: O(log n) rounds of O(n + edges).
     """
-    parent = np.arange(n)
-    if not edges:
-        return parent
-    a = np.concatenate([e[0] for e in edges])
-    b = np.concatenate([e[1] for e in edges])
     while True:
         ra, rb = parent[a], parent[b]
         apart = ra != rb
         if not apart.any():
-            return parent
+            return
         a, b, ra, rb = a[apart], b[apart], ra[apart], rb[apart]  # edges within a component are done
         parent[np.maximum(ra, rb)] = np.minimum(ra, rb)  # a root onto a smaller root: no cycle
         while True:
             grand = parent[parent]
             if np.array_equal(grand, parent):
                 break
-            parent = grand
+            parent[:] = grand
 
 
 def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
-    """Group parts of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
+    """Group parts (Footsteps) of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
 
     Largest first, each part joins the nearest group it overlaps in time (by at
     least half its own duration), lies within ``merge_distance_mm`` of, and still
@@ -677,11 +712,12 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
     a frame as the foot lands or leaves belongs to that foot, not to noise.
     """
     info = []
-    for frames, rows, cols, mask in parts:
-        footprint = mask.any(axis=0)
+    for step in parts:
+        frames, rows, cols = step.frames, step.rows, step.cols
+        footprint = step.mask.any(axis=0)
         yy, xx = np.nonzero(footprint)
         points = np.column_stack([x[cols][xx], y[rows][yy]])
-        info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
+        info.append(dict(frames=frames, rows=rows, cols=cols, step=step, points=points, area=len(points)))
     parts.clear()  # the parts are held once, here: each is freed once its group is a step
     order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
     # Only groups that overlap a part in time or touch it (overlap >= 0) can take it: they
@@ -760,8 +796,7 @@ def _fits_foot(points, max_length_mm, max_width_mm):
 def _union(members):
     """One Footstep from parts: their union on the union of their boxes."""
     if len(members) == 1:
-        m = members[0]
-        return Footstep(frames=m["frames"], rows=m["rows"], cols=m["cols"], mask=m["mask"])
+        return members[0]["step"]
     frames = slice(min(m["frames"].start for m in members), max(m["frames"].stop for m in members))
     rows = slice(min(m["rows"].start for m in members), max(m["rows"].stop for m in members))
     cols = slice(min(m["cols"].start for m in members), max(m["cols"].stop for m in members))
@@ -771,7 +806,7 @@ def _union(members):
             m["frames"].start - frames.start : m["frames"].stop - frames.start,
             m["rows"].start - rows.start : m["rows"].stop - rows.start,
             m["cols"].start - cols.start : m["cols"].stop - cols.start,
-        ] |= m["mask"]
+        ] |= m["step"].mask
     return Footstep(frames=frames, rows=rows, cols=cols, mask=mask)
 
 
