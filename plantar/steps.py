@@ -86,7 +86,7 @@ class FootstepSegmentation:
 
     A sample is *in contact* when its pressure exceeds ``threshold_kpa``. Contact
     is first pooled into blocks of about ``block_s`` x ``block_mm`` x ``block_mm``
-    and labelled in 3-D (time, y, x) with scikit-image, which separates two feet
+    and labelled in 3-D (time, y, x; 26-connectivity), which separates two feet
     on the mat at once and repeated passes over the same spot. Each pooled region
     is then labelled again at full resolution inside its own bounding box, and
     the connected parts of one contact are put back together: largest first, a
@@ -106,7 +106,10 @@ class FootstepSegmentation:
     The pressure array is read once, in blocks of frames (with the value checks
     of :func:`plantar.check_trial`): time grows linearly with the recording and
     temporary memory is a small fraction of the array; everything else is done on
-    each pooled region's or step's bounding box.
+    each pooled region's or step's bounding box. Contact is labelled from its
+    runs along rows, joined across neighbouring rows and frames (the result of
+    3-D labelling, at a cost that grows with the contact rather than with the
+    boxes' volume), and the steps' masks are kept bit-packed.
 
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
     hot sensels) are found first and ignored; idle frames lie inside a phase
