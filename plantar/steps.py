@@ -77,8 +77,9 @@ class Footstep:
         array([[[7., 0.]]], dtype=float32)
         """
         out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
-        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way.
-        return out if np.isfinite(out).all() else np.nan_to_num(out)
+        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way
+        # (their samples exceed the threshold and the rest is 0, so the maximum is finite unless one is inf).
+        return out if out.size == 0 or np.isfinite(out.max()) else np.nan_to_num(out)
 
 
 class FootstepSegmentation:
@@ -538,7 +539,8 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     if quiet.size == 0:
         return none
     n_t = pressure.shape[0]
-    candidates = (pressure[np.minimum(quiet * ft, n_t - 1)] > threshold).mean(axis=0) > stuck_fraction
+    first = pressure[np.minimum(quiet * ft, n_t - 1)] > threshold
+    candidates = first.sum(axis=0, dtype=np.int64) / len(first) > stuck_fraction  # the mean, without a float copy
     rows, cols = np.nonzero(candidates)
     frames = (quiet[:, None] * ft + np.arange(ft)).ravel()
     frames = frames[frames < n_t]
@@ -559,10 +561,12 @@ def _region_contact(pressure, box, region, factors, threshold, stuck, below_rule
     shape = tuple(s.stop - s.start for s in full)
     # The region's blocks at full resolution: each pooled sample spread over its block (one copy).
     ft, fy, fx = factors
-    spread = np.broadcast_to(region[:, None, :, None, :, None], (region.shape[0], ft, region.shape[1], fy, region.shape[2], fx))
-    spread = spread.reshape(region.shape[0] * ft, region.shape[1] * fy, region.shape[2] * fx)
     contact = pressure[full] > threshold
-    contact &= spread[: shape[0], : shape[1], : shape[2]]
+    if not region.all():  # other regions' blocks in the box: leave their contact out
+        spread = np.broadcast_to(region[:, None, :, None, :, None],
+                                 (region.shape[0], ft, region.shape[1], fy, region.shape[2], fx))  # fmt: skip
+        spread = spread.reshape(region.shape[0] * ft, region.shape[1] * fy, region.shape[2] * fx)
+        contact &= spread[: shape[0], : shape[1], : shape[2]]
     contact &= ~stuck[full[1], full[2]]
     if below_rule is not None:
         contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
