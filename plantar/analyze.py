@@ -26,10 +26,10 @@ from .steps import FootstepSegmentation, SideAssignment, _groups
 from .utils import fill_doc, logger, verbose as _verbose
 
 SCHEMA_ANALYSIS = "analysis/2"
-#: The steps' pressure blocks are kept through the analysis while they hold at most this fraction of the array.
-_KEEP_BLOCKS = 0.05
 #: The previous layout: per-step series on (step, time), NaN outside the step.
 SCHEMA_ANALYSIS_1 = "analysis/1"
+#: The steps' pressure blocks are kept through the analysis while they hold at most this fraction of the array.
+_KEEP_BLOCKS = 0.05
 
 #: Step-level variables -> (units, long_name, definition).
 STEP_VARIABLES = {
