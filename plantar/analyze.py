@@ -39,6 +39,8 @@ from .utils import fill_doc, logger, verbose as _verbose
 SCHEMA_ANALYSIS = "analysis/2"
 #: The previous layout: per-step series on (step, time), NaN outside the step.
 SCHEMA_ANALYSIS_1 = "analysis/1"
+#: The steps' pressure blocks are kept through the analysis while they hold at most this fraction of the array.
+_KEEP_BLOCKS = 0.05
 
 #: Step-level variables -> (units, long_name, definition).
 STEP_VARIABLES = {
@@ -252,9 +254,13 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     if not steps:
         warnings.warn("no foot contact found in the trial: the analysis is empty", stacklevel=2)
 
-    # Each step's block is taken from the trial twice (geometry, then loading) rather than kept: the blocks of
-    # all steps together are as large as the recording.
-    geometry = [foot_geometry(s.pressure(pressure), x[s.cols], y[s.rows], threshold_kpa=threshold) for s in steps]
+    # Each step's block is kept from geometry to loading when all of them together are small beside the array
+    # (a walkway); else (insoles, whose steps' boxes cover the recording) it is taken from the trial twice.
+    volume = sum((s.frames.stop - s.frames.start) * (s.rows.stop - s.rows.start) * (s.cols.stop - s.cols.start)
+                 for s in steps)  # fmt: skip
+    blocks = [s.pressure(pressure) for s in steps] if volume <= _KEEP_BLOCKS * pressure.size else None
+    geometry = [foot_geometry(s.pressure(pressure) if blocks is None else blocks[k], x[s.cols], y[s.rows],
+                              threshold_kpa=threshold) for k, s in enumerate(steps)]  # fmt: skip
     frame_on = np.array([s.frames.start for s in steps], dtype=np.int64)
     frame_count = np.array([s.frames.stop - s.frames.start for s in steps], dtype=np.int64)
     t_on = time[frame_on]
@@ -293,7 +299,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     peak_maps = np.zeros((n, y.size, x.size), dtype=np.float32)
     step_values = {name: np.full(n, np.nan) for name in (*STEP_VARIABLES, *FORCE_CURVE, *GAIT_LINE)}
     for k, (step, g) in enumerate(zip(steps, geometry)):
-        block = step.pressure(pressure)
+        block = step.pressure(pressure) if blocks is None else blocks[k]
         count = frame_count[k]
         peak = block.max(axis=0)
         footprint = peak > threshold

@@ -9,8 +9,6 @@ results in ``name_`` attributes, so that a lab can tune or replace either.
 import dataclasses
 
 import numpy as np
-from scipy.ndimage import find_objects
-from skimage.measure import label
 
 from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range, require_grid
 from .utils import logger
@@ -19,6 +17,10 @@ from .utils import logger
 _MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
+#: Runs of contact (see _components) whose parts are found at once: the temporary memory stays about 1 MB.
+_BATCH_RUNS = 1 << 13
+#: Unsigned integers as wide as n bools, to "or" n neighbouring samples in one comparison.
+_WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,13 +33,27 @@ class Footstep:
         The step's bounding box in the trial's (time, y, x) index space.
     mask : ndarray of bool, shape (n_frames, n_rows, n_cols)
         Which samples inside the box belong to this step (contact above the
-        threshold, connected to it). Other feet inside the box are False.
+        threshold, connected to it). Other feet inside the box are False. Kept
+        bit-packed (a step's box of an insole is the insole over its stance) and
+        unpacked on each access.
     """
 
     frames: slice
     rows: slice
     cols: slice
-    mask: np.ndarray
+    _bits: np.ndarray = dataclasses.field(repr=False)
+
+    def __init__(self, frames, rows, cols, mask):
+        object.__setattr__(self, "frames", frames)
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "cols", cols)
+        object.__setattr__(self, "_bits", np.packbits(np.asarray(mask, dtype=bool), axis=None))
+        object.__setattr__(self, "_shape", np.shape(mask))
+
+    @property
+    def mask(self):
+        """Which samples inside the box are this step's (bool, shape (n_frames, n_rows, n_cols))."""
+        return np.unpackbits(self._bits, count=int(np.prod(self._shape))).view(bool).reshape(self._shape)
 
     def pressure(self, pressure):
         """This step's pressure (kPa) in its box; zero where the sample is not this step's.
@@ -61,8 +77,9 @@ class Footstep:
         array([[[7., 0.]]], dtype=float32)
         """
         out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
-        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way.
-        return out if np.isfinite(out).all() else np.nan_to_num(out)
+        # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way
+        # (their samples exceed the threshold and the rest is 0, so the maximum is finite unless one is inf).
+        return out if out.size == 0 or np.isfinite(out.max()) else np.nan_to_num(out)
 
 
 class FootstepSegmentation:
@@ -70,7 +87,7 @@ class FootstepSegmentation:
 
     A sample is *in contact* when its pressure exceeds ``threshold_kpa``. Contact
     is first pooled into blocks of about ``block_s`` x ``block_mm`` x ``block_mm``
-    and labelled in 3-D (time, y, x) with scikit-image, which separates two feet
+    and labelled in 3-D (time, y, x; 26-connectivity), which separates two feet
     on the mat at once and repeated passes over the same spot. Each pooled region
     is then labelled again at full resolution inside its own bounding box, and
     the connected parts of one contact are put back together: largest first, a
@@ -90,7 +107,10 @@ class FootstepSegmentation:
     The pressure array is read once, in blocks of frames (with the value checks
     of :func:`plantar.check_trial`): time grows linearly with the recording and
     temporary memory is a small fraction of the array; everything else is done on
-    each pooled region's or step's bounding box.
+    each pooled region's or step's bounding box. Contact is labelled from its
+    runs along rows, joined across neighbouring rows and frames (the result of
+    3-D labelling, at a cost that grows with the contact rather than with the
+    boxes' volume), and the steps' masks are kept bit-packed.
 
     Sensels that stay in contact while the mat is otherwise idle (creased insoles,
     hot sensels) are found first and ignored; idle frames lie inside a phase
@@ -252,11 +272,16 @@ class FootstepSegmentation:
         parts = []
         for coarse, own in regions:
             _drop_stuck(coarse, pressure, threshold, factors, stuck, below_rule, feet, own)
-            labels = None  # the previous foot's, freed before the next is made
-            labels = label(coarse, connectivity=3)
-            for index, box in enumerate(find_objects(labels), start=1):
-                if box is not None:
-                    parts += _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule, feet, own)
+            # Each pooled region's contact at full resolution, held as runs; the parts of a batch of regions
+            # are found at once (a bounded batch: the work stays linear in the recording's length).
+            batch, n_runs = [], 0
+            found = _components([(coarse.shape, _runs(coarse))])[0]
+            for k, (box, region) in enumerate(found):
+                batch.append(_region_contact(pressure, box, region, factors, threshold, stuck, below_rule, feet, own))
+                n_runs += len(batch[-1][1][0])
+                if n_runs >= _BATCH_RUNS or k == len(found) - 1:
+                    parts += _parts(batch)
+                    batch, n_runs = [], 0
         x, y = trial["x"].values, trial["y"].values
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
@@ -280,13 +305,26 @@ class FootstepSegmentation:
 
 
 def _auto_threshold(pressure):
-    """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa."""
+    """Median + 5 robust SDs of about a million sampled values (whole frames), at least 1 kPa.
+
+    When more than half of the sampled values are 0 and none is negative (a vendor
+    export, zero outside contact), the median and the MAD are 0: this is counted
+    a few frames at a time, without copying the sample.
+    """
     n_t, n_y, n_x = pressure.shape
     n_frames = min(n_t, max(1, 1_000_000 // (n_y * n_x)))
-    sample = pressure[np.linspace(0, n_t - 1, n_frames).astype(int)].ravel()
-    sample = sample[np.isfinite(sample)]
-    if sample.size == 0:
+    frames = np.linspace(0, n_t - 1, n_frames).astype(int)
+    finite = zeros = negative = 0
+    for first in range(0, n_frames, 64):
+        chunk = pressure[frames[first : first + 64]]
+        finite += int(np.count_nonzero(np.isfinite(chunk)))
+        zeros += int(np.count_nonzero(chunk == 0))
+        negative += int(np.count_nonzero(chunk < 0))
+    if finite == 0 or (negative == 0 and zeros > finite / 2):
         return 1.0
+    sample = pressure[frames].ravel()
+    if finite < sample.size:
+        sample = sample[np.isfinite(sample)]
     median = np.median(sample)
     mad = np.median(np.abs(sample - median))
     return float(max(1.0, median + 5 * 1.4826 * mad))
@@ -345,7 +383,10 @@ def _scan(pressure, threshold, factors, feet=None):
         scan.force = np.zeros((len(feet), n_t))
         scan.frame_tiles = np.zeros((len(feet), n_t, -(-tiles[0] * tiles[1] // 8)), dtype=np.uint8)
     step = _block_frames(pressure.shape, pressure.itemsize, multiple=ft)
+    # Blocks of at most 1/64 of the array: the temporary memory is a small fraction of it, however short.
+    step = max(ft, min(step, pressure.nbytes // 64 // max(1, n_y * n_x * pressure.itemsize) // ft * ft))
     padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
+    peak_buffer = np.empty((-(-max(step, ft) // ft), n_y, n_x), dtype=pressure.dtype)
     for first in range(0, n_t, step):
         block = pressure[first : first + step]
         scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
@@ -354,13 +395,17 @@ def _scan(pressure, threshold, factors, feet=None):
         if len(block) % ft:
             grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
         grouped = grouped.reshape(n, ft, n_y, n_x)
-        peak = grouped[:, 0].copy()
-        for k in range(1, ft):
+        peak = peak_buffer[:n]
+        if ft == 1:
+            peak = grouped[:, 0]
+        else:
+            np.fmax(grouped[:, 0], grouped[:, 1], out=peak)
+        for k in range(2, ft):
             np.fmax(peak, grouped[:, k], out=peak)
         scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
         active = peak > threshold  # NaN compares False: no sensor, no contact
         blocks = slice(first // ft, first // ft + n)
-        scan.active_per_block[blocks] = active.reshape(n, -1).view(np.uint8).sum(axis=1, dtype=np.int64)
+        scan.active_per_block[blocks] = _count_true(active.reshape(n, -1))
         if feet is None:
             scan.coarse[blocks] = _pool_space(active, padded, fy, fx)
             continue
@@ -378,8 +423,10 @@ def _pool_space(active, padded, fy, fx):
     """Contact (n, n_y, n_x) pooled into tiles of fy x fx sensels (any in contact).
 
     ``padded`` is a reused buffer of shape (>= n, a multiple of fy >= n_y, a multiple
-    of fx >= n_x) for grids that do not divide into whole tiles. An "or" of the
-    fy (then fx) interleaved slices: several times faster than ``any`` over an axis.
+    of fx >= n_x) for grids that do not divide into whole tiles. An "or" of the fy
+    interleaved rows, then of the fx neighbouring columns: as one word per tile
+    when fx bytes make a word, else of fx interleaved slices; several times faster
+    than ``any`` over an axis.
     """
     n, n_y, n_x = active.shape
     if n_y % fy or n_x % fx:
@@ -389,11 +436,20 @@ def _pool_space(active, padded, fy, fx):
     pooled = rows[:, :, 0].copy()
     for k in range(1, fy):
         pooled |= rows[:, :, k]
+    if fx in _WORDS:
+        return pooled.view(_WORDS[fx]) != 0
     cols = pooled.reshape(n, pooled.shape[1], pooled.shape[2] // fx, fx)
     tiles = cols[..., 0].copy()
     for k in range(1, fx):
         tiles |= cols[..., k]
     return tiles
+
+
+def _count_true(rows):
+    """The number of True in each row of a 2-D bool array (int64)."""
+    if hasattr(np, "bitwise_count") and rows.shape[1] % 8 == 0 and rows.flags.c_contiguous:
+        return np.bitwise_count(rows.view(np.uint64)).sum(axis=1, dtype=np.int64)  # a bit per True byte
+    return rows.view(np.uint8).sum(axis=1, dtype=np.int64)
 
 
 def _residual_force_rule(force, feet, fraction):
@@ -417,6 +473,7 @@ def _pool_frames(frame_tiles, below_rule, ft, tiles):
     n_blocks = -(-n_t // ft)
     coarse = np.zeros((n_blocks, *tiles), dtype=bool)
     step = _block_frames((1, *tiles), 1, multiple=ft)
+    step = max(ft, min(step, n_t // 64 // ft * ft))  # at most 1/64 of the frames at a time
     for first in range(0, n_t, step):
         chunk = np.unpackbits(frame_tiles[first : first + step], axis=1, count=tiles[0] * tiles[1]).view(bool)
         chunk &= ~below_rule[first : first + step, None]
@@ -483,7 +540,8 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     if quiet.size == 0:
         return none
     n_t = pressure.shape[0]
-    candidates = (pressure[np.minimum(quiet * ft, n_t - 1)] > threshold).mean(axis=0) > stuck_fraction
+    first = pressure[np.minimum(quiet * ft, n_t - 1)] > threshold
+    candidates = first.sum(axis=0, dtype=np.int64) / len(first) > stuck_fraction  # the mean, without a float copy
     rows, cols = np.nonzero(candidates)
     frames = (quiet[:, None] * ft + np.arange(ft)).ravel()
     frames = frames[frames < n_t]
@@ -493,46 +551,165 @@ def _stuck_sensels(pressure, threshold, active_per_block, ft, stuck_fraction):
     return stuck
 
 
-def _parts(pressure, labels, index, box, factors, threshold, stuck, below_rule=None, feet=None, own=None):
-    """The connected parts of contact inside one pooled region, at full resolution.
+def _region_contact(pressure, box, region, factors, threshold, stuck, below_rule=None, feet=None, own=None):
+    """The contact inside one pooled region at full resolution: its box in the trial, and its runs (:func:`_runs`).
 
-    ``own``: the columns (bool per column) the region is of (one insole); None for all.
-    Returns a list of (frames, rows, cols, mask) in the trial's index space.
+    ``box`` and ``region`` are the region's box and mask in the pooled grid; ``own``
+    the columns (bool per column) the region is of (one insole), None for all.
     """
     n_t, n_y, n_x = pressure.shape
     full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(box, factors, (n_t, n_y, n_x)))
-    region = labels[box] == index
-    for axis, f in enumerate(factors):
-        region = np.repeat(region, f, axis=axis)
-    region = region[tuple(slice(0, s.stop - s.start) for s in full)]
-    contact = (pressure[full] > threshold) & ~stuck[full[1], full[2]] & region
+    shape = tuple(s.stop - s.start for s in full)
+    # The region's blocks at full resolution: each pooled sample spread over its block (one copy).
+    ft, fy, fx = factors
+    contact = pressure[full] > threshold
+    if not region.all():  # other regions' blocks in the box: leave their contact out
+        spread = np.broadcast_to(region[:, None, :, None, :, None],
+                                 (region.shape[0], ft, region.shape[1], fy, region.shape[2], fx))  # fmt: skip
+        spread = spread.reshape(region.shape[0] * ft, region.shape[1] * fy, region.shape[2] * fx)
+        contact &= spread[: shape[0], : shape[1], : shape[2]]
+    contact &= ~stuck[full[1], full[2]]
     if below_rule is not None:
         contact &= ~_rule_mask(below_rule, feet, full[0], full[2])
     if own is not None:
         contact &= own[full[2]]
-    # Label only the contact's own box (the pooled region's is up to a block wider on every side).
-    footprint = contact.any(axis=0)
-    frames = np.flatnonzero(contact.reshape(len(contact), -1).any(axis=1))
-    if frames.size == 0:
-        return []
-    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
-    tight = (slice(frames[0], frames[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    contact = contact[tight]
-    full = tuple(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, tight))
-    parts, n_parts = label(contact, connectivity=3, return_num=True)
-    if n_parts == 1:
-        return [(*full, np.ascontiguousarray(contact))]
-    out = []
-    for box_part, p in zip(find_objects(parts), range(1, n_parts + 1)):
-        out.append((
-            *(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box_part)),
-            parts[box_part] == p,
-        ))  # fmt: skip
-    return out
+    return full, _runs(contact)
+
+
+def _runs(mask):
+    """The runs of True along the last axis of a 3-D bool array, in C order.
+
+    Returns (row, start, end), int32: the run's row (frame x n_rows + row) and its
+    first and one-past-last column.
+    """
+    n_t, n_y, n_x = mask.shape
+    rows = mask.reshape(n_t * n_y, n_x)
+    change = np.zeros((n_t * n_y, n_x + 1), dtype=bool)  # True where a run starts, and just after it ends
+    change[:, :n_x] = rows
+    change[:, 1:] ^= rows
+    row, col = np.divmod(np.flatnonzero(change), n_x + 1)
+    return row[0::2].astype(np.int32), col[0::2].astype(np.int32), col[1::2].astype(np.int32)
+
+
+def _parts(batch):
+    """The connected parts of contact of pooled regions, each a :class:`Footstep` (its mask bit-packed).
+
+    ``batch`` lists each region's box in the trial and its runs of contact (:func:`_region_contact`).
+    """
+    found = _components([(tuple(s.stop - s.start for s in full), runs) for full, runs in batch])
+    return [
+        Footstep(*(slice(o.start + b.start, o.start + b.stop) for o, b in zip(full, box)), mask)
+        for (full, _), parts in zip(batch, found)
+        for box, mask in parts
+    ]
+
+
+def _components(arrays):
+    """The connected parts (26-connectivity) of several 3-D bool arrays given as runs.
+
+    Parameters
+    ----------
+    arrays : list of (shape, runs)
+        Each array's shape and its runs (:func:`_runs`).
+
+    Returns
+    -------
+    parts : list of list of (box, mask)
+        Per array, its parts in the order of their first sample in C order (the
+        numbering of ``skimage.measure.label(array, connectivity=3)``): each
+        part's box (a tuple of three slices into its array) and which samples in
+        the box are the part's.
+
+    Notes
+    -----
+    Two runs are one part if they lie in neighbouring rows of one frame, or in
+    the same or neighbouring rows of neighbouring frames, and their columns
+    overlap or touch (diagonals count). The runs of all arrays are joined at once
+    (:func:`_join`), one kind of neighbour at a time: the work and the temporary
+    memory grow with the number of runs (about 100 bytes each), not with the
+    arrays' volume, and a sparse array (a foot's toes in a long pooled region)
+    costs little more than its contact.
+    """
+    shapes = np.array([shape for shape, _ in arrays], dtype=np.int64).reshape(-1, 3)
+    which = np.repeat(np.arange(len(arrays), dtype=np.int32), [len(runs[0]) for _, runs in arrays])  # each run's array
+    n_runs = len(which)
+    if n_runs == 0:
+        return [[] for _ in arrays]
+    local, start, end = (np.concatenate([runs[i] for _, runs in arrays]) for i in range(3))
+    frame, y = np.divmod(local, shapes[which, 1].astype(np.int32))
+    rows = shapes[:, 0] * shapes[:, 1]
+    row = local + (np.cumsum(rows) - rows).astype(np.int32)[which]  # the rows of all arrays one after the other
+    del local
+    row_runs = np.bincount(row, minlength=int(rows.sum()) + 1)
+    row_first = np.concatenate([[0], np.cumsum(row_runs)])  # the runs of row r: row_first[r] .. row_first[r + 1]
+    parent = np.arange(n_runs, dtype=np.int32)
+    for dt, dy in ((0, 1), (1, -1), (1, 0), (1, 1)):  # the later neighbours of a run's row
+        n_t, n_y = shapes[which, 0], shapes[which, 1]
+        runs = np.flatnonzero((frame + dt < n_t) & (y + dy >= 0) & (y + dy < n_y)).astype(np.int32)
+        target = row[runs] + dt * n_y[runs] + dy
+        del n_t, n_y
+        first, count = row_first[target], row_runs[target]
+        # Every run of the target row, kept where its columns overlap or touch [start, end).
+        a = np.repeat(runs, count)
+        b = (np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))).astype(np.int32)
+        del runs, target, first, count
+        near = (start[b] <= end[a]) & (end[b] >= start[a])
+        _join(parent, a[near], b[near])
+        del a, b, near
+    del row, row_runs, row_first
+    # A part's root is its first run: the parts are numbered in C order.
+    is_root = parent == np.arange(n_runs, dtype=np.int32)
+    part = (np.cumsum(is_root, dtype=np.int32) - 1)[parent]
+    n = int(is_root.sum())
+    lo = np.stack([np.full(n, np.iinfo(np.int32).max, dtype=np.int32)] * 3)
+    hi = np.zeros((3, n), dtype=np.int32)
+    for axis, (first, last) in enumerate(((frame, frame + 1), (y, y + 1), (start, end))):
+        np.minimum.at(lo[axis], part, first)
+        np.maximum.at(hi[axis], part, last)
+    shape = (hi - lo).astype(np.int64)
+    volume = shape.prod(axis=0)
+    offset = np.cumsum(volume) - volume
+    # All parts' masks in one buffer: +1 where a run starts, -1 just after it ends, summed along the buffer.
+    base = offset[part] + ((frame - lo[0, part]) * shape[1, part] + y - lo[1, part]) * shape[2, part] + start - lo[2, part]
+    buffer = np.zeros(int(volume.sum()) + 1, dtype=np.int8)
+    buffer[base] = 1
+    buffer[base + (end - start)] -= 1  # runs do not overlap: a run may only end where another starts
+    del base
+    buffer = np.cumsum(buffer, dtype=np.int8, out=buffer).view(bool)  # 1 inside a run, else 0
+    parts = [[] for _ in arrays]
+    for k, array in enumerate(which[is_root]):
+        box = tuple(slice(int(a), int(b)) for a, b in zip(lo[:, k], hi[:, k]))
+        parts[array].append((box, buffer[offset[k] : offset[k] + volume[k]].reshape(shape[:, k])))
+    return parts
+
+
+def _join(parent, a, b):
+    """Join the components of a graph along the edges (a, b), in place.
+
+    ``parent`` holds each node's root, the smallest node of its component (every
+    node pointing at its root, as :func:`numpy.arange` does for no edges).
+    Hooking and pointer jumping, vectorised: each round every edge between two
+    components hooks the larger root onto the smaller (onto one of them, for a
+    root with several), and every node then points to its root. Each component
+    not the smallest of its neighbours is hooked, so the number of components
+    joined by edges at least halves each round: O(log n) rounds of O(n + edges).
+    """
+    while True:
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return
+        a, b, ra, rb = a[apart], b[apart], ra[apart], rb[apart]  # edges within a component are done
+        parent[np.maximum(ra, rb)] = np.minimum(ra, rb)  # a root onto a smaller root: no cycle
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent[:] = grand
 
 
 def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, touch_mm):
-    """Group parts of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
+    """Group parts (Footsteps) of one foot contact (e.g. toes apart from the forefoot); empties ``parts``.
 
     Largest first, each part joins the nearest group it overlaps in time (by at
     least half its own duration), lies within ``merge_distance_mm`` of, and still
@@ -543,11 +720,12 @@ def _merge_parts(parts, x, y, merge_distance_mm, max_length_mm, max_width_mm, to
     a frame as the foot lands or leaves belongs to that foot, not to noise.
     """
     info = []
-    for frames, rows, cols, mask in parts:
-        footprint = mask.any(axis=0)
+    for step in parts:
+        frames, rows, cols = step.frames, step.rows, step.cols
+        footprint = step.mask.any(axis=0)
         yy, xx = np.nonzero(footprint)
         points = np.column_stack([x[cols][xx], y[rows][yy]])
-        info.append(dict(frames=frames, rows=rows, cols=cols, mask=mask, points=points, area=len(points)))
+        info.append(dict(frames=frames, rows=rows, cols=cols, step=step, points=points, area=len(points)))
     parts.clear()  # the parts are held once, here: each is freed once its group is a step
     order = sorted(range(len(info)), key=lambda i: -info[i]["area"])
     # Only groups that overlap a part in time or touch it (overlap >= 0) can take it: they
@@ -626,8 +804,7 @@ def _fits_foot(points, max_length_mm, max_width_mm):
 def _union(members):
     """One Footstep from parts: their union on the union of their boxes."""
     if len(members) == 1:
-        m = members[0]
-        return Footstep(frames=m["frames"], rows=m["rows"], cols=m["cols"], mask=m["mask"])
+        return members[0]["step"]
     frames = slice(min(m["frames"].start for m in members), max(m["frames"].stop for m in members))
     rows = slice(min(m["rows"].start for m in members), max(m["rows"].stop for m in members))
     cols = slice(min(m["cols"].start for m in members), max(m["cols"].stop for m in members))
@@ -637,7 +814,7 @@ def _union(members):
             m["frames"].start - frames.start : m["frames"].stop - frames.start,
             m["rows"].start - rows.start : m["rows"].stop - rows.start,
             m["cols"].start - cols.start : m["cols"].stop - cols.start,
-        ] |= m["mask"]
+        ] |= m["step"].mask
     return Footstep(frames=frames, rows=rows, cols=cols, mask=mask)
 
 
