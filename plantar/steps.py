@@ -257,7 +257,13 @@ class FootstepSegmentation:
         if check_values:
             _raise_for_pressure_range(scan.low, scan.high, pressure, _PRESSURE_WHERE)
         # Stuck sensels are found in the raw data (the residual-force rule empties their idle frames).
-        stuck = _stuck_sensels(pressure, threshold, scan.active_per_block, factors[0], self.stuck_fraction)
+        if feet is None:
+            stuck = _stuck_sensels(pressure, threshold, scan.active_per_block, factors[0], self.stuck_fraction)
+        else:  # each insole idles in its own swing phases, while the other foot is on the ground
+            stuck = np.zeros(pressure.shape[1:], dtype=bool)
+            for foot, columns in enumerate(feet):
+                mine = _stuck_sensels(pressure, threshold, scan.active_per_foot[foot], factors[0], self.stuck_fraction)
+                stuck[:, columns] = mine[:, columns]
         below_rule, regions = None, [(scan.coarse, None)]
         if fraction:
             below_rule = _residual_force_rule(scan.force, feet, fraction)
@@ -341,7 +347,9 @@ class _Scan:
     ``force`` holds each foot's total pressure per frame (kPa x sensels) and
     ``frame_tiles`` each foot's contact pooled into tiles per frame (bit-packed,
     tiles in C order), for the rule to drop frames from before they are pooled in
-    time; ``coarse`` is then None.
+    time, and ``active_per_foot`` each foot's sensels in contact per block (an
+    insole's stuck sensels show in its own swing phases, while the other foot is
+    down); ``coarse`` is then None.
     """
 
     low: np.floating
@@ -351,6 +359,7 @@ class _Scan:
     coarse: np.ndarray | None = None
     force: np.ndarray | None = None
     frame_tiles: np.ndarray | None = None
+    active_per_foot: np.ndarray | None = None
 
 
 def _feet(x, split_x_mm):
@@ -381,6 +390,7 @@ def _scan(pressure, threshold, factors, feet=None):
         scan.coarse = np.zeros((n_blocks, *tiles), dtype=bool)
     else:
         scan.force = np.zeros((len(feet), n_t))
+        scan.active_per_foot = np.zeros((len(feet), n_blocks), np.int64)
         scan.frame_tiles = np.zeros((len(feet), n_t, -(-tiles[0] * tiles[1] // 8)), dtype=np.uint8)
     step = _block_frames(pressure.shape, pressure.itemsize, multiple=ft)
     # Blocks of at most 1/64 of the array: the temporary memory is a small fraction of it, however short.
@@ -411,6 +421,7 @@ def _scan(pressure, threshold, factors, feet=None):
             continue
         in_contact = block > threshold
         for foot, columns in enumerate(feet):
+            scan.active_per_foot[foot, blocks] = _count_true(active[:, :, columns].reshape(n, -1))
             scan.force[foot, first : first + len(block)] = np.nansum(block[:, :, columns], axis=(1, 2), dtype=np.float64)
             mine = np.zeros_like(in_contact)
             mine[:, :, columns] = in_contact[:, :, columns]

@@ -133,3 +133,25 @@ def test_plantar_analyze_works_on_every_converted_real_file(tmp_path, folder, na
     assert " steps, " in result.stdout and (tmp_path / "steps.csv").stat().st_size > 0
     direct = plantar.analyze(plantar.read(source))
     assert f"{direct.sizes['step']} steps" in result.stdout
+
+
+def test_a_paired_insole_walk_finds_each_insoles_stuck_sensels():
+    """The F-Scan pair side by side gives every step the numbers of its own file.
+
+    The right insole's 17 creased sensels never drop to zero; they are stuck in the
+    right foot's swing phases, while the left foot is down, so the idle phases are
+    looked for per insole (the whole pair is never idle). Without that, each right
+    step carried their 30 N.
+    """
+    from plantar.report import pair_feet
+
+    left = plantar.read(real_file("tekscan-fscan", "FrasP01L.asf"))
+    right = plantar.read(real_file("tekscan-fscan", "FrasP01R.asf"))
+    paired = plantar.analyze(pair_feet(left, right))
+    for side, alone in (("left", plantar.analyze(left)), ("right", plantar.analyze(right))):
+        mine = paired.side.values == side
+        assert mine.sum() == alone.sizes["step"]
+        for name in ("max_force", "peak_pressure", "force_time_integral"):
+            np.testing.assert_allclose(paired[name].values[mine], alone[name].values, rtol=1e-6, err_msg=name)
+    seg = plantar.steps.FootstepSegmentation().segment(pair_feet(left, right))
+    assert int(seg.stuck_[:, : left.sizes["x"]].sum()) == 0 and int(seg.stuck_.sum()) == 17
