@@ -737,30 +737,30 @@ def to_table(analysis):
             f"got schema {analysis.attrs.get('plantar_schema')!r}"
         )
     steps = analysis["step"].values
-    base = pd.DataFrame(
-        {"step": steps, "side": analysis["side"].values, "complete": analysis["complete"].values}
-    )
-    frames = []
-    for name in STEP_REGION_METRICS:
-        if name not in analysis:  # an analysis written before the metric existed
-            continue
-        values = analysis[name].values
-        frame = base.loc[base.index.repeat(values.shape[1])].reset_index(drop=True)
-        frame["region"] = np.tile(analysis["region"].values, len(steps))
-        frame["metric"] = name
-        frame["value"] = values.ravel()
-        frame["units"] = analysis[name].attrs["units"]
-        frame["definition"] = analysis[name].attrs.get("definition", "")
-        frames.append(frame)
-    for name in STEP_LEVEL:
-        if name not in analysis:
-            continue
-        frame = base.copy()
-        frame["region"] = ""
-        frame["metric"] = name
-        frame["value"] = analysis[name].values
-        frame["units"] = analysis[name].attrs["units"]
-        frame["definition"] = analysis[name].attrs.get("definition", "")
-        frames.append(frame)
-    columns = ["step", "side", "complete", "region", "metric", "value", "units", "definition"]
-    return pd.concat(frames, ignore_index=True)[columns]
+    regions = np.asarray(analysis["region"].values, dtype=object)
+    per_region = [name for name in STEP_REGION_METRICS if name in analysis]  # an older analysis lacks some
+    per_step = [name for name in STEP_LEVEL if name in analysis]
+    n_steps, n_regions = steps.size, regions.size
+    # rows: each per-region metric step by step (regions in order), then each per-step metric; built as whole
+    # columns at once (a table of a few thousand rows per metric, not one frame per metric)
+    index = np.concatenate([np.repeat(np.arange(n_steps), n_regions)] * len(per_region)
+                           + [np.arange(n_steps)] * len(per_step) + [np.zeros(0, int)])  # fmt: skip
+    sizes = [n_steps * n_regions] * len(per_region) + [n_steps] * len(per_step)
+    names = per_region + per_step
+
+    def repeated(values):
+        return np.repeat(np.array(values, dtype=object), sizes) if names else np.zeros(0, dtype=object)
+
+    region = np.concatenate([np.tile(regions, n_steps)] * len(per_region)
+                            + [np.full(n_steps, "", dtype=object)] * len(per_step) + [np.zeros(0, dtype=object)])  # fmt: skip
+    value = np.concatenate([analysis[name].values.ravel().astype(np.float64) for name in names] + [np.zeros(0)])
+    return pd.DataFrame({
+        "step": steps[index],
+        "side": analysis["side"].values[index],
+        "complete": analysis["complete"].values[index],
+        "region": region,
+        "metric": repeated(names),
+        "value": value,
+        "units": repeated([analysis[name].attrs["units"] for name in names]),
+        "definition": repeated([analysis[name].attrs.get("definition", "") for name in names]),
+    })  # fmt: skip
