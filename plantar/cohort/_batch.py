@@ -218,6 +218,9 @@ def _run_job(job):
         reason = text[0] if text else type(exc).__name__
         if not isinstance(exc, ValueError):  # a FileFormatError names the file itself; say what else failed
             reason = f"{type(exc).__name__}: {reason}"
+        name = Path(job["file"]).name
+        if name not in reason:  # an analysis error says what, not which file: the reason names it
+            reason = f"'{name}': {reason}"
         logger.debug("%s failed:\n%s", job["file"], traceback.format_exc())
         result = {"status": "error", "reason": reason, "steps": 0}
     result["seconds"] = time.perf_counter() - started

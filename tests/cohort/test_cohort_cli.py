@@ -74,7 +74,7 @@ def test_batch_of_the_real_exports_on_a_local_cluster(tmp_path):
                         f"{REAL}/novel-pedar/pedar_example.asc,P02,walk,\n")  # fmt: skip
     result = run("batch", REAL, "--manifest", manifest, "-o", tmp_path / "out", "--workers", "2")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("4 files: 3 ok, 1 errors")  # the pedar export is not read by plantar
+    assert result.stdout.startswith("4 files: 3 ok, 1 errors")  # the pedar insoles are not analysed yet
     status = pd.read_csv(tmp_path / "out" / "status.csv", keep_default_na=False).set_index("subject")
     assert "pedar_example.asc" in status.loc["P02", "reason"]
     table = pd.read_csv(tmp_path / "out" / "table.csv", keep_default_na=False, dtype={"trial": str})
