@@ -1,0 +1,180 @@
+"""The analysis pipeline on trials of irregular sensors (insoles), against the synthetic truth and real files."""
+
+import numpy as np
+import pytest
+
+import plantar
+from plantar.insoles import insole_steps, sensor_regions
+from plantar.regions import BASE_REGIONS, percent_labels
+from real_data import real_file
+
+
+@pytest.fixture(scope="module")
+def walk():
+    trial, truth, grid = plantar.synth.sensor_insoles(seed=3, duration_s=8.0)
+    return trial, truth, grid, plantar.analyze(trial)
+
+
+def _matched(analysis, truth):
+    """Pairs (analysis step, truth step) of the same side whose first frames are within 2 frames."""
+    pairs = []
+    for k in range(truth.sizes["step"]):
+        if not bool(truth.complete[k]) or int(truth.frame_count[k]) < 10:
+            continue
+        same = np.flatnonzero((analysis.side.values == str(truth.side.values[k]))
+                              & (np.abs(analysis.frame_on.values - int(truth.frame_on[k])) <= 2))  # fmt: skip
+        assert same.size == 1, f"truth step {k} found {same.size} times"
+        pairs.append((int(same[0]), k))
+    return pairs
+
+
+def test_force_is_pressure_times_area_exactly_per_frame_and_side(walk):
+    trial, _, grid, _ = walk
+    force = plantar.total_force(trial)
+    p = trial.pressure.values.astype(np.float64)
+    area = trial.sensor_area.values
+    np.testing.assert_allclose(force.values, p @ area * 1e-3, rtol=1e-12)
+    left = trial.sensor_side.values == "left"
+    np.testing.assert_allclose(force.force_left.values, p[:, left] @ area[left] * 1e-3, rtol=1e-12)
+    np.testing.assert_allclose(force.force_left + force.force_right, force, rtol=1e-12)
+    # The sensors are whole cells of the synthetic grid: the grid's force is kept (float32 rounding).
+    np.testing.assert_allclose(force.values, plantar.total_force(grid).values, rtol=1e-4, atol=1e-3)
+
+
+def test_cop_is_the_force_weighted_centroid_and_near_the_fine_grid(walk):
+    trial, _, grid, _ = walk
+    c = plantar.cop(trial)
+    p = trial.pressure.values.astype(np.float64)
+    left = trial.sensor_side.values == "left"
+    w = p[:, left] * trial.sensor_area.values[left]
+    loaded = w.sum(axis=1) > 0
+    expected = (w @ trial.sensor_x.values[left])[loaded] / w.sum(axis=1)[loaded]
+    np.testing.assert_allclose(c.cop_x_left.values[loaded], expected, rtol=1e-12)
+    assert np.isnan(c.cop_x_left.values[~loaded]).all()
+    # Against the fine grid's COP of the left insole: within half the largest sensor (the sampling's bound).
+    split = grid.attrs["side_split_x_mm"]
+    fine = plantar.cop(grid.where(grid.x < split))
+    half = 0.5 * np.sqrt(trial.sensor_area.values.max())
+    both = loaded & np.isfinite(fine.cop_y.values)
+    assert np.nanmax(np.abs(c.cop_y_left.values[both] - fine.cop_y.values[both])) < half
+    assert np.nanmax(np.abs(c.cop_x_left.values[both] - fine.cop_x.values[both])) < half
+
+
+@pytest.mark.parametrize("fraction, frames", [(0.01, 1), (None, 2)])
+def test_steps_by_the_insole_rule_match_the_truth(walk, fraction, frames):
+    """At 1 % of the peak (the contact itself: the synthetic force has no noise) within one frame; with the
+    default rule (on at 5 %, off at 10 % of the peak, the vendors' toe-off convention) within two."""
+    trial, truth, _, analysis = walk
+    if fraction is not None:
+        analysis = plantar.insoles.analyze_sensors(trial, on_fraction=fraction, off_fraction=fraction)
+    pairs = _matched(analysis, truth)
+    assert len(pairs) >= 10
+    for k, j in pairs:
+        assert abs(int(analysis.frame_on[k]) - int(truth.frame_on[j])) <= frames
+        last = int(analysis.frame_on[k] + analysis.frame_count[k])
+        assert abs(last - int(truth.frame_on[j] + truth.frame_count[j])) <= frames
+        assert analysis.side.values[k] == truth.side.values[j]
+    # Step force: the truth's force in the step's frames, to 0.5 % of its peak (float32 pressure).
+    for k, j in pairs:
+        count = min(int(analysis.frame_count[k]), int(truth.frame_count[j]))
+        shift = int(truth.frame_on[j]) - int(analysis.frame_on[k])
+        ours = analysis.step_force.values[k, max(shift, 0) : max(shift, 0) + count - abs(shift)]
+        theirs = truth.force.values[j, max(-shift, 0) : max(-shift, 0) + count - abs(shift)]
+        np.testing.assert_allclose(ours, theirs, atol=5e-3 * float(truth.peak_force[j]))
+
+
+def test_support_times_and_not_applicable_variables(walk):
+    trial, truth, _, analysis = walk
+    contact = plantar.insoles.analyze_sensors(trial, on_fraction=0.01, off_fraction=0.01)
+    dt = 1.0 / 100.0
+    inner = contact.single_support_time.notnull().values
+    assert inner.sum() >= 6
+    # Truth: stance minus the overlaps with the opposite foot's previous and next contacts (each end of each
+    # contact found within one frame, each contact held one frame period after its last frame).
+    for k in np.flatnonzero(inner):
+        j = int(np.argmin(np.abs(truth.t_on.values - float(contact.t_on[k]))))
+        overlap = sum(max(0.0, min(truth.t_off[j], truth.t_off[i]) - max(truth.t_on[j], truth.t_on[i]))
+                      for i in (j - 1, j + 1))  # fmt: skip
+        assert abs(float(contact.double_support_time[k]) - float(overlap)) <= 2 * dt
+        stance = float(truth.t_off[j] - truth.t_on[j])
+        assert abs(float(contact.single_support_time[k]) - (stance - float(overlap))) <= 3 * dt
+    for name in ("step_length", "foot_angle", "step_width", "cpei"):
+        assert analysis[name].isnull().all()
+        assert analysis[name].attrs["definition"].endswith("n/a (insoles)")
+    assert analysis.attrs["map_layout"] == "sensor"
+    assert analysis.peak_pressure_map.dims == ("step", "sensor")
+    table = plantar.to_table(analysis)
+    rows = table.query("metric == 'step_length'")
+    assert len(rows) == analysis.sizes["step"] and rows.definition.str.endswith("n/a (insoles)").all()
+
+
+def test_regional_loads_against_the_fine_grid_truth(walk):
+    """Relative loads of heel, arch, metatarsal heads and toes within 4 points of the fine grid's.
+
+    The truth labels every cell of the fine grid by its own position in the insole (the same percent rule);
+    the sensors straddle the region borders, which bounds the difference.
+    """
+    trial, truth, grid, analysis = walk
+    left = grid.x.values < grid.attrs["side_split_x_mm"]
+    cells = grid.cell_sensor.values[:, left]
+    y = np.broadcast_to(grid.y.values[:, None], cells.shape)
+    x = np.broadcast_to(grid.x.values[None, left], cells.shape)
+    pitch = grid.attrs["sensor_pitch_y_mm"]
+    u = (y - (y.min() - pitch / 2)) / (np.ptp(y) + pitch)
+    cell_labels = percent_labels(u, x, np.ones(u.shape, dtype=bool))
+    p = np.nan_to_num(grid.pressure.values[:, :, left])
+    for k, j in _matched(analysis, truth):
+        if analysis.side.values[k] != "left":
+            continue
+        frames = slice(int(analysis.frame_on[k]), int(analysis.frame_on[k] + analysis.frame_count[k]))
+        load = np.array([p[frames][:, cell_labels == b].sum() for b in range(1, 8)])
+        share = dict(zip(BASE_REGIONS, 100 * load / load.sum()))
+        expected = {"heel": share["heel"], "arch": share["arch"],
+                    "metatarsal_heads": share["mth1"] + share["mth2_3"] + share["mth4_5"],
+                    "toes": share["hallux"] + share["lesser_toes"]}  # fmt: skip
+        for region, value in expected.items():
+            assert abs(float(analysis.relative_load[k].sel(region=region)) - value) < 4.0, region
+        total = float(analysis.force_time_integral[k].sel(region="total"))
+        assert total == pytest.approx(float(truth.impulse[j]), rel=0.03)
+
+
+def test_sensor_regions_follow_the_insole_and_its_side():
+    trial, _, _ = plantar.synth.sensor_insoles(seed=0, duration_s=3.0)
+    labels = sensor_regions(trial)
+    names = np.array(BASE_REGIONS)[labels - 1]
+    side, x, y = trial.sensor_side.values, trial.sensor_x.values, trial.sensor_y.values
+    for s, medial_sign in (("left", 1.0), ("right", -1.0)):
+        own = side == s
+        u = (y[own] - y[own].min()) / np.ptp(y[own])
+        assert set(names[own][u < 0.25]) == {"heel"}
+        mth1, mth45 = own & (names == "mth1"), own & (names == "mth4_5")
+        assert medial_sign * (x[mth1].mean() - x[mth45].mean()) > 0  # the first metatarsal head is medial
+
+
+def test_insole_rule_drops_noise_and_joins_short_drops():
+    t = np.arange(300) / 100.0
+    f = np.zeros(300)
+    f[50:110] = 800.0
+    f[70] = 0.0  # a one-frame drop inside stance: joined
+    f[150:152] = 500.0  # a 20 ms blip in swing: dropped
+    f[200:260] = 700.0
+    f[230] = np.nan  # a missing sample: the one before
+    np.testing.assert_array_equal(insole_steps(f, t), [[50, 109], [200, 259]])
+
+
+def test_moticon_steps_agree_with_the_vendor_events_within_two_frames():
+    trial = plantar.read(real_file("moticon-opengo", "230927_102114.txt"))
+    analysis = plantar.analyze(trial)
+    checked = 0
+    for side in ("left", "right"):
+        events = trial[f"step_event_{side}"].values
+        own = analysis.side.values == side
+        first = analysis.frame_on.values[own]
+        last = first + analysis.frame_count.values[own] - 1
+        for code, ours in ((1, first), (2, last)):
+            for i in np.flatnonzero(events == code):
+                assert np.abs(ours - i).min() <= 2, (side, code, i)
+                checked += 1
+    assert checked == 28  # 7 heel strikes and 7 toe offs per foot in the file
+    relative = analysis.relative_load.sel(region=["heel", "arch", "forefoot"]).sum("region")
+    np.testing.assert_allclose(relative.where(analysis.complete, drop=True), 100.0, atol=1e-6)
