@@ -178,3 +178,62 @@ def test_moticon_steps_agree_with_the_vendor_events_within_two_frames():
     assert checked == 28  # 7 heel strikes and 7 toe offs per foot in the file
     relative = analysis.relative_load.sel(region=["heel", "arch", "forefoot"]).sum("region")
     np.testing.assert_allclose(relative.where(analysis.complete, drop=True), 100.0, atol=1e-6)
+
+
+def test_sensor_map_draws_one_true_polygon_per_sensor(walk):
+    trial, _, _, analysis = walk
+    fig = plantar.viz.sensor_map(analysis)
+    polygons = [t for t in fig.data if t.fill == "toself"]
+    assert len(polygons) == trial.sizes["sensor"]
+    # Each polygon is its sensor's outline, closed; its colour follows the mean peak of the complete steps.
+    i = 20
+    np.testing.assert_allclose(polygons[i].x[:4], trial.outline_x.values[i], atol=0.05)
+    np.testing.assert_allclose(polygons[i].y[:4], trial.outline_y.values[i], atol=0.05)
+    keep = analysis.complete.values & (analysis.side.values == str(trial.sensor_side.values[i]))
+    expected = float(analysis.peak_pressure_map.values[keep, i].mean())
+    assert f"{expected:.1f} kPa" in polygons[i].text
+    step = int(analysis.step[np.flatnonzero(analysis.side.values == "right")[0]])
+    one = plantar.viz.peak_pressure_map(analysis, step=step)
+    assert len([t for t in one.data if t.fill == "toself"]) == int((trial.sensor_side == "right").sum())
+
+
+def test_report_on_insoles_gives_both_feet_symmetry_regions_and_maps(walk, tmp_path):
+    from plantar.report import Report
+
+    trial, _, _, analysis = walk
+    report = Report()
+    report.add_trial(trial, label="shod", analysis=analysis)
+    report.add_summary()
+    html = report.to_html()
+    assert "Insoles: peak pressure per sensor" in html
+    assert "n/a (insoles)" in html
+    assert "could not be drawn" not in html
+    for side in ("left", "right"):
+        assert (analysis.complete.values & (analysis.side.values == side)).sum() >= 4
+    symmetry = plantar.offloading(analysis)
+    heel_left = float(analysis.force_time_integral.sel(region="heel").where(
+        analysis.complete & (analysis.side == "left")).mean())  # fmt: skip
+    assert float(symmetry.left_mean.sel(region="heel")) == pytest.approx(heel_left, rel=1e-9)
+    path = tmp_path / "insoles.html"
+    report.save(path)
+    assert path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("folder, name", [("novel-pedar", "pedar_example.asc"),
+                                          ("moticon-opengo", "230927_102114.txt")])  # fmt: skip
+def test_real_insole_files_analyse_with_both_feet_and_regions(folder, name):
+    trial = plantar.read(real_file(folder, name))
+    analysis = plantar.analyze(trial)
+    for side in ("left", "right"):
+        assert (analysis.complete.values & (analysis.side.values == side)).sum() >= 5
+    # Regional loads add up: heel + arch + forefoot = 100 % of the total force-time integral.
+    load = analysis.relative_load.sel(region=["heel", "arch", "forefoot"]).sum("region")
+    np.testing.assert_allclose(load.where(analysis.complete, drop=True), 100.0, atol=1e-6)
+    if "force_variable" not in trial.attrs:  # pedar: the step force is sum(pressure x published area)
+        k = int(np.flatnonzero(analysis.complete.values)[0])
+        own = trial.sensor_side.values == analysis.side.values[k]
+        frame = int(analysis.frame_on[k]) + 5
+        expected = float((trial.pressure.values[frame, own].astype(float) * trial.sensor_area.values[own]).sum() * 1e-3)
+        assert float(analysis.step_force[k, 5]) == pytest.approx(expected, rel=1e-9)
+    fig = plantar.viz.sensor_map(analysis)
+    assert len([t for t in fig.data if t.fill == "toself"]) == trial.sizes["sensor"]

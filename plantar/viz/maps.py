@@ -8,6 +8,7 @@ from ..geometry import _spacing, aligned_peak_maps
 from ..regions import REGIONS
 from ._common import (
     COP_COLOUR,
+    PRESSURE_SCALE,
     add_placed,
     axis_names,
     REGION_TITLES,
@@ -96,9 +97,11 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     analysis = check_analysis(analysis, "peak_pressure_map", "region_label", "step_cop_x", "step_cop_y")
     if step is not None and side is not None:
         raise ValueError(f"give step or side, not both (got step={step!r}, side={side!r})")
+    if step is None and side not in ("left", "right"):
+        raise ValueError(f"side must be one of ('left', 'right') when step is None, got {side!r}")
+    if analysis.attrs.get("map_layout") == "sensor":
+        return sensor_map(analysis, step=step, side=side)
     if step is None:
-        if side not in ("left", "right"):
-            raise ValueError(f"side must be one of ('left', 'right') when step is None, got {side!r}")
         return _mean_step_map(analysis, side, regions, cop)
     steps = analysis["step"].values
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step not in steps:
@@ -216,6 +219,8 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     [['0', '1*']]
     """
     check_analysis(analysis, "peak_pressure_map", "region_label", "complete", "pass_index")
+    if analysis.attrs.get("map_layout") == "sensor":
+        return sensor_map(analysis)
     if isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 1:
         raise ValueError(f"max_cells must be a positive integer, got {max_cells!r}")
     passes = analysis["pass_index"].values
@@ -500,4 +505,91 @@ def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y,
                           bgcolor="rgba(255,255,255,0.7)", xref=x_name, yref=y_name))  # fmt: skip
 
 
-__all__ = ["compare_maps", "peak_pressure_map", "walk_footprints"]
+def sensor_map(analysis, *, step=None, side=None):
+    """Peak pressure per sensor of an insole analysis, each sensor drawn with its true outline.
+
+    One filled polygon per sensor (its ``outline_x``/``outline_y``), coloured by
+    its peak pressure: of one step (its insole), or the mean over the complete
+    steps of each insole (``side`` = one insole; neither = both insoles).
+    Hovering a sensor gives its number, region and kPa.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis of a sensor trial (attr ``map_layout = "sensor"``).
+    step : int | None
+        The step to show; ``None`` shows the mean of complete steps.
+    side : {"left", "right"} | None
+        With ``step=None``, only this insole.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        The polygons (one trace per sensor, named ``"<side> <number>"``) and a
+        marker-less trace carrying the kPa colour bar; axes in mm, equal aspect.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.viz.maps import sensor_map
+    >>> trial, _, _ = plantar.synth.sensor_insoles(seed=1, duration_s=5.0)
+    >>> fig = sensor_map(plantar.analyze(trial))
+    >>> len([t for t in fig.data if t.fill == "toself"]) == trial.sizes["sensor"]
+    True
+    """
+    from plotly.colors import sample_colorscale
+
+    from ..regions import BASE_REGIONS
+
+    if analysis.attrs.get("map_layout") != "sensor":
+        raise ValueError("sensor_map needs the analysis of a trial of irregular sensors (map_layout 'sensor')")
+    peaks = np.nan_to_num(analysis["peak_pressure_map"].values.astype(np.float64))
+    sensor_side = analysis["sensor_side"].values
+    sides = analysis["side"].values
+    if step is not None:
+        steps = analysis["step"].values
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step not in steps:
+            raise ValueError(f"step must be one of the analysis's steps ({_range(steps)}), got {step!r}")
+        k = int(np.flatnonzero(steps == step)[0])
+        shown = sensor_side == sides[k]
+        value = peaks[k]
+        title = f"Step {step}, {sides[k]} insole: peak pressure per sensor"
+    else:
+        shown = np.isin(sensor_side, [side] if side else ["left", "right"])
+        value = np.zeros(sensor_side.size)
+        counts = []
+        for s in np.unique(sensor_side[shown]):
+            keep = analysis["complete"].values & (sides == s)
+            own = sensor_side == s
+            counts.append(f"{int(keep.sum())} {s}")
+            if keep.any():
+                value[own] = peaks[keep][:, own].mean(axis=0)
+        title = (f"Mean {side + ' ' if side else ''}step: peak pressure per sensor "
+                 f"(complete steps: {', '.join(counts)})")  # fmt: skip
+    top = float(value[shown].max()) if shown.any() else 0.0
+    scale = top if top > 0 else 1.0
+    colours = sample_colorscale(PRESSURE_SCALE, np.clip(value / scale, 0, 1).tolist())
+    ox, oy = analysis["outline_x"].values, analysis["outline_y"].values
+    labels = analysis["region_label"].values.max(axis=0) if analysis.sizes["step"] else np.zeros(sensor_side.size, int)
+    numbers = analysis["sensor_number"].values
+    fig = new_figure()
+    for i in np.flatnonzero(shown):
+        keep = np.isfinite(ox[i])
+        region = BASE_REGIONS[labels[i] - 1] if labels[i] > 0 else "-"
+        fig.add_trace(go.Scatter(x=mm(np.r_[ox[i][keep], ox[i][keep][0]]), y=mm(np.r_[oy[i][keep], oy[i][keep][0]]),
+                                 mode="lines", fill="toself", fillcolor=colours[i],
+                                 line=dict(width=0.5, color="rgba(60, 60, 60, 0.6)"), hoveron="fills",
+                                 name=f"{sensor_side[i]} {numbers[i]}",
+                                 text=f"{sensor_side[i]} sensor {numbers[i]} ({region}): {value[i]:.1f} kPa",
+                                 hoverinfo="text", showlegend=False))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", name="kPa",
+                             marker=dict(coloraxis="coloraxis", color=[0.0, scale], showscale=True)))  # fmt: skip
+    x_all, y_all = ox[shown][np.isfinite(ox[shown])], oy[shown][np.isfinite(oy[shown])]
+    width, height = map_size(np.ptp(x_all) if x_all.size else 1.0, np.ptp(y_all) if y_all.size else 1.0)
+    fig.update_layout(title=dict(text=title, subtitle=dict(text=f"highest sensor {top:.0f} kPa")), showlegend=False,
+                      width=width, height=height, **pressure_axis(scale))  # fmt: skip
+    mm_axes(fig)
+    return fig
+
+
+__all__ = ["compare_maps", "peak_pressure_map", "sensor_map", "walk_footprints"]
