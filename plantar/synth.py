@@ -445,6 +445,7 @@ def insoles(
     lead_s=0.5,
     block_frames=8192,
     subject="synthetic",
+    offload=None,
 ):
     """Simulate walking in shoes with pressure insoles; return the trial and its ground truth.
 
@@ -492,6 +493,10 @@ def insoles(
         Frames rendered at once (bounds the temporary memory).
     subject : str
         Subject label stored in the trial.
+    offload : dict of str to float | None
+        Per ``"<left|right>_<region>"``, the fraction of that region's load an
+        orthotic takes off, as in :func:`walk` (the foot's momentum balance moves
+        it to the other structures).
 
     Returns
     -------
@@ -555,11 +560,10 @@ def insoles(
         placed.append(dict(side=_SIDES[side], t_on=t, overlap=overlap))
         t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
         side = 1 - side
-    no_offload = {s: np.ones(len(STRUCTURES)) for s in _SIDES}
-    _load_steps(rng, gait, template, placed, no_offload)
+    _load_steps(rng, gait, template, placed, _offload_gains(offload))
     t_on = np.array([p["t_on"] for p in placed])
     stance = np.array([p["stance"] for p in placed])
-    weight = np.array([p["weight"] for p in placed]).reshape(len(placed), len(STRUCTURES))
+    weight = np.array([p["weight"] * p["gain"] for p in placed]).reshape(len(placed), len(STRUCTURES))
     scale = np.array([p["scale"] for p in placed])
     sides = np.array([p["side"] for p in placed])
 
@@ -590,7 +594,8 @@ def insoles(
     truth = _insole_truth(time, sides, t_on, stance, weight, scale, template, placed)
     truth.attrs.update(seed=int(seed), body_mass_kg=float(body_mass_kg), foot_length_mm=float(foot_length_mm),
                        cadence_steps_per_min=gait.cadence, stance_fraction=float(stance_fraction),
-                       condition=condition, variability=float(variability), plantar_version=__version__)  # fmt: skip
+                       condition=condition, variability=float(variability), offload=repr(dict(offload or {})),
+                       plantar_version=__version__)  # fmt: skip
     return trial, truth
 
 

@@ -237,3 +237,19 @@ def test_real_insole_files_analyse_with_both_feet_and_regions(folder, name):
         assert float(analysis.step_force[k, 5]) == pytest.approx(expected, rel=1e-9)
     fig = plantar.viz.sensor_map(analysis)
     assert len([t for t in fig.data if t.fill == "toself"]) == trial.sizes["sensor"]
+
+
+def test_an_insole_offload_is_found_by_compare_on_its_side_only():
+    """An orthotic taking 30 % off the right metatarsal heads (same walker, same seed): the right metatarsal
+    heads' share of the load falls by at least 4 points and beyond the step-to-step noise, the left foot's
+    regional shares stay as they were (the model changes nothing there)."""
+    analyses = {}
+    for label, offload in (("shoe", None), ("orthotic", {"right_metatarsal_heads": 0.3})):
+        trial, _, _ = plantar.synth.sensor_insoles(seed=5, duration_s=12.0, condition="shod", offload=offload)
+        analyses[label] = plantar.analyze(trial)
+    c = plantar.compare(analyses, baseline="shoe")
+    load = c["diff"].sel(condition="orthotic", metric="relative_load")
+    assert float(load.sel(side="right", region="metatarsal_heads")) < -4.0
+    assert c["verdict"].sel(condition="orthotic", metric="relative_load", side="right",
+                            region="metatarsal_heads").item() == "beyond noise"  # fmt: skip
+    np.testing.assert_allclose(load.sel(side="left").values, 0.0, atol=1e-6)
