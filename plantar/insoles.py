@@ -161,7 +161,8 @@ def sensor_cop(trial):
     ...     outline_x_mm=[sx, sx, 1.4142 * sx + 120.0], outline_y_mm=[sy + 10.0, sy + 30.0, 1.4142 * sy + 10.0],
     ...     rate_hz=100.0)
     >>> c = plantar.cop(trial)
-    >>> round(float(c.cop_x[0]), 6), round(float(c.cop_y_left[0]), 4)   # (15 x 0 + 5 x 120) / 20; (10 x 10 + 5 x 30) / 15
+    >>> # (15 x 0 + 5 x 120) / 20 and, left alone, (10 x 10 + 5 x 30) / 15
+    >>> round(float(c.cop_x[0]), 6), round(float(c.cop_y_left[0]), 4)
     (30.0, 16.6667)
     """
     check_trial(trial)
@@ -460,3 +461,6 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     _an.logger.info("analysed %d insole steps (%d complete; %d left, %d right)", n, int(complete.sum()),
                     int((side == "left").sum()), int((side == "right").sum()))  # fmt: skip
     return analysis
+
+
+__all__ = ["analyze_sensors", "insole_steps", "sensor_cop", "sensor_force", "sensor_regions", "side_forces"]

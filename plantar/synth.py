@@ -703,7 +703,8 @@ def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
         sensor_geometry=f"rectangles of whole {fine:g} mm cells of the synthetic insole grid",
         **attrs,
     )
-    grid = grid.assign_coords(cell_sensor=(("y", "x"), cell_sensor, {"units": "1", "long_name": "sensor of the cell (-1: none)"}))
+    about = {"units": "1", "long_name": "sensor of the cell (-1: none)"}
+    grid = grid.assign_coords(cell_sensor=(("y", "x"), cell_sensor, about))
     return trial, truth, grid
 
 
