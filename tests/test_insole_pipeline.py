@@ -253,3 +253,21 @@ def test_an_insole_offload_is_found_by_compare_on_its_side_only():
     assert c["verdict"].sel(condition="orthotic", metric="relative_load", side="right",
                             region="metatarsal_heads").item() == "beyond noise"  # fmt: skip
     np.testing.assert_allclose(load.sel(side="left").values, 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("folder, name", [("novel-pedar", "pedar_example.asc"),
+                                          ("moticon-opengo", "230927_102114.txt")])  # fmt: skip
+def test_plantar_report_on_a_real_insole_file_gives_both_feet_symmetry_and_regions(folder, name, tmp_path):
+    import json
+
+    from plantar.cli import main
+
+    out = tmp_path / "report.html"
+    assert main(["-q", "report", str(real_file(folder, name)), "--no-animation", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Insoles: peak pressure per sensor" in html and "could not be drawn" not in html
+    assert "n/a (insoles)" in html
+    numbers = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    text = json.dumps(numbers)
+    for word in ("symmetry_index", "heel", "metatarsal_heads", "left", "right"):
+        assert word in text, word
