@@ -92,7 +92,9 @@ def describe(trial):
         ``loaded_frames`` (frames with any pressure), ``peak_pressure_kpa``,
         ``max_force_n``, ``max_force_bw`` (max force / body weight; NaN when body
         mass is unknown), and the trial's ``subject``, ``condition``, ``device``
-        and ``source_file``.
+        and ``source_file``. A trial of irregular sensors (insoles) has no rows,
+        columns or pitch (0, 0, NaN, NaN): ``sensels`` counts its sensors and
+        ``sensor_geometry`` says where their outlines come from.
 
     Examples
     --------
@@ -112,14 +114,16 @@ def describe(trial):
     frame_s = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / attrs["sampling_rate_hz"]
     peak = float(np.fmax.reduce(pressure, axis=None))
     mass = float(attrs["body_mass_kg"])
+    grid = not is_sensor_trial(trial)
+    extra = {} if grid else {"sensor_geometry": str(attrs.get("sensor_geometry", ""))}
     return {
         "frames": int(time.size),
         "duration_s": float(time[-1] - time[0] + frame_s),
         "rate_hz": float(attrs["sampling_rate_hz"]),
-        "rows": int(trial.sizes["y"]),
-        "cols": int(trial.sizes["x"]),
-        "pitch_x_mm": float(attrs["sensor_pitch_x_mm"]),
-        "pitch_y_mm": float(attrs["sensor_pitch_y_mm"]),
+        "rows": int(trial.sizes["y"]) if grid else 0,
+        "cols": int(trial.sizes["x"]) if grid else 0,
+        "pitch_x_mm": float(attrs["sensor_pitch_x_mm"]) if grid else float("nan"),
+        "pitch_y_mm": float(attrs["sensor_pitch_y_mm"]) if grid else float("nan"),
         "sensels": int(np.count_nonzero(~np.isnan(pressure[0]))),
         "loaded_frames": int(np.count_nonzero(force > 0)),
         "peak_pressure_kpa": 0.0 if np.isnan(peak) else peak,
@@ -129,6 +133,7 @@ def describe(trial):
         "condition": attrs["condition"],
         "device": attrs["device"],
         "source_file": attrs["source_file"],
+        **extra,
     }
 
 

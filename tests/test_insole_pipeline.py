@@ -271,3 +271,13 @@ def test_plantar_report_on_a_real_insole_file_gives_both_feet_symmetry_and_regio
     text = json.dumps(numbers)
     for word in ("symmetry_index", "heel", "metatarsal_heads", "left", "right"):
         assert word in text, word
+
+
+def test_describe_a_sensor_trial(walk):
+    trial, _, _, _ = walk
+    info = plantar.describe(trial)
+    assert info["sensels"] == trial.sizes["sensor"] and (info["rows"], info["cols"]) == (0, 0)
+    assert np.isnan(info["pitch_x_mm"]) and "cells" in info["sensor_geometry"]
+    force = trial.pressure.values.astype(np.float64) @ trial.sensor_area.values * 1e-3
+    assert info["max_force_n"] == pytest.approx(force.max(), rel=1e-12)
+    assert info["peak_pressure_kpa"] == pytest.approx(float(trial.pressure.max()))
