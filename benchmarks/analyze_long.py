@@ -22,7 +22,7 @@ Lengths from 5 min on are timed once, shorter ones as the best of three. The who
 run takes about 5 min on a quiet 2-core machine and three times that on a busy one
 (``--max-minutes 20`` stops earlier).
 Second case, insoles of irregular sensors (``--case sensors``, or ``both``, the default):
-one minute of ``plantar.synth.sensor_insoles`` (98 sensors per insole, as pedar) repeated
+one minute of ``plantar.synth.sensor_insoles`` (96 sensors per insole, about a pedar insole) repeated
 to each length, analysed by the insole rule; printed: time and the time exponent
 (target <= 1.05) and the output / input bytes (reported: it is the per-step series and
 regional force curves, a constant share of an input of only 196 values per frame).

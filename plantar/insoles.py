@@ -35,6 +35,11 @@ MIN_STANCE_S = 0.10
 MIN_SWING_S = 0.05
 #: A sensor is loaded (counts in the contact area) above this pressure, kPa, unless told otherwise.
 THRESHOLD_KPA = 5.0
+#: Regions an insole analysis adds to those of :data:`plantar.regions.REGIONS`: the insole's halves across
+#: its width (medial: toward the other insole), each over the whole length (pedar's usual medial/lateral mask).
+SIDE_REGIONS = ("medial", "lateral")
+#: Sensors within this fraction of insole length of a sensor set the insole's centre line there.
+_BAND_U = 0.05
 #: The step-level variables that need a footprint on a mat (or the line of progression): n/a on insoles.
 NOT_APPLICABLE = ("heel_x", "heel_y", "axis_angle", "foot_length", "foot_width", "foot_angle", "step_length",
                   "step_width", "stride_length", "cpei", "arch_index")  # fmt: skip
@@ -288,7 +293,7 @@ def sensor_regions(trial):
     >>> from plantar.regions import BASE_REGIONS
     >>> trial, _, _ = plantar.synth.sensor_insoles(seed=0, duration_s=3.0)
     >>> labels = sensor_regions(trial)
-    >>> [BASE_REGIONS[labels[k] - 1] for k in (0, 91, 97)]   # left insole: heel; toe row, lateral to medial
+    >>> [BASE_REGIONS[labels[k] - 1] for k in (0, 88, 95)]   # left insole: heel; toe row, lateral to medial
     ['heel', 'lesser_toes', 'hallux']
     """
     side = trial["sensor_side"].values
@@ -302,6 +307,61 @@ def sensor_regions(trial):
         medial = x[own] if s != "right" else -x[own]
         labels[own] = regions.percent_labels(u, medial, np.ones(own.sum(), dtype=bool))
     return labels
+
+
+def sensor_medial(trial):
+    """Whether each sensor lies in the medial half of its insole.
+
+    The insole's centre line at a sensor is the middle of the outlines of the
+    insole's sensors within 5 % of insole length of it (so a curved insole is
+    split along its own shape); medial is toward the other insole (+x for the
+    left insole, -x for the right).
+
+    Parameters
+    ----------
+    trial : xarray.Dataset
+        A sensor trial.
+
+    Returns
+    -------
+    medial : ndarray of bool, shape (n_sensors,)
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.insoles import sensor_medial
+    >>> trial, _, _ = plantar.synth.sensor_insoles(seed=0, duration_s=3.0)
+    >>> medial = sensor_medial(trial)
+    >>> medial[:8].tolist()   # the left insole's heel row, from lateral (small x) to medial
+    [False, False, False, False, True, True, True, True]
+    """
+    side = trial["sensor_side"].values
+    x, y = trial["sensor_x"].values, trial["sensor_y"].values
+    ox, oy = trial["outline_x"].values, trial["outline_y"].values
+    left_x, right_x = np.nanmin(ox, axis=1), np.nanmax(ox, axis=1)
+    medial = np.zeros(side.size, dtype=bool)
+    for s in np.unique(side):
+        own = np.flatnonzero(side == s)
+        length = np.nanmax(oy[own]) - np.nanmin(oy[own])
+        near = np.abs(y[own][:, None] - y[own][None, :]) <= _BAND_U * length  # (sensor, sensor) of one insole
+        low = np.where(near, left_x[own][None, :], np.inf).min(axis=1)
+        high = np.where(near, right_x[own][None, :], -np.inf).max(axis=1)
+        centre = (low + high) / 2
+        medial[own] = x[own] > centre if s != "right" else x[own] < centre
+    return medial
+
+
+def _side_split(labels, medial):
+    """Base labels split in medial/lateral halves (1 .. 14) and the matrix summing them into the regions."""
+    n_base = len(regions.BASE_REGIONS)
+    split = np.where(labels > 0, labels + n_base * (~medial), 0).astype(np.int8)
+    base = regions.region_matrix()
+    matrix = np.zeros((2 * n_base, base.shape[1] + len(SIDE_REGIONS)))
+    matrix[:n_base, : base.shape[1]] = base
+    matrix[n_base:, : base.shape[1]] = base
+    matrix[:n_base, base.shape[1]] = 1.0  # medial
+    matrix[n_base:, base.shape[1] + 1] = 1.0  # lateral
+    return split, matrix
 
 
 def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON_FRACTION, off_fraction=OFF_FRACTION,
@@ -318,7 +378,8 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     Each insole is one foot: its steps are its stances (:func:`insole_steps`),
     its side the insole's. Per step: force and centre of pressure of the
     insole's sensors (force: the file's own where ``force_variable`` names it),
-    and per region (:func:`sensor_regions`) the loading metrics of
+    and per region (:func:`sensor_regions`, plus the insole's ``medial`` and
+    ``lateral`` halves of :func:`sensor_medial`) the loading metrics of
     :func:`plantar.metrics.step_metrics` with each sensor's area (contact area =
     the summed areas of the loaded sensors). Both insoles share one clock, so
     double and single support, swing and stride times are measured. Foot
@@ -379,9 +440,8 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     t_on = time[frame_on] if n else np.zeros(0)
     t_off = time[frame_on + frame_count - 1] if n else np.zeros(0)
     complete = (frame_on > 0) & (frame_on + frame_count < time.size)
-    region_names = list(regions.REGIONS)
-    matrix = regions.region_matrix()
-    sided = [region_names.index(r) for r in regions.PercentMask.sided_regions]
+    region_names = list(regions.REGIONS) + list(SIDE_REGIONS)
+    split, matrix = _side_split(labels, sensor_medial(trial))
     dt = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / float(trial.attrs["sampling_rate_hz"])
     mass = float(trial.attrs.get("body_mass_kg", 0.0) or 0.0)
     body_weight = mass * _an.STANDARD_GRAVITY_M_S2 if mass > 0 else None
@@ -398,7 +458,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         frames = slice(first, last + 1)
         block = pressure[frames][:, own].astype(np.float64)
         step_time = time[frames]
-        m = _an.step_metrics(block[:, None, :], labels[own][None, :], time_s=step_time,
+        m = _an.step_metrics(block[:, None, :], split[own][None, :], time_s=step_time,
                              sensel_area_mm2=area[own][None, :], threshold_kpa=threshold, matrix=matrix)  # fmt: skip
         for name in _an.STEP_REGION_METRICS:
             metric_values[name][k] = m[name]
@@ -463,4 +523,5 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     return analysis
 
 
-__all__ = ["analyze_sensors", "insole_steps", "sensor_cop", "sensor_force", "sensor_regions", "side_forces"]
+__all__ = ["analyze_sensors", "insole_steps", "sensor_cop", "sensor_force", "sensor_medial", "sensor_regions",
+           "side_forces"]

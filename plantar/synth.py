@@ -599,16 +599,16 @@ def insoles(
     return trial, truth
 
 
-#: Sensor rows and columns per insole of :func:`sensor_insoles` (14 x 7 = 98 sensors, as many as a pedar insole).
-SENSOR_ROWS, SENSOR_COLS = 14, 7
+#: Sensor rows and columns per insole of :func:`sensor_insoles` (12 x 8 = 96 sensors, about a pedar insole's 99).
+SENSOR_ROWS, SENSOR_COLS = 12, 8
 
 
 def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
     """Simulate walking on insoles of irregular sensors; return the sensor trial, its ground truth and the grid.
 
     The insoles of :func:`insoles` are rendered on a fine grid and each insole is
-    cut into ``SENSOR_ROWS x SENSOR_COLS`` rectangular sensors (98, about a pedar
-    insole), each a whole number of grid cells: taller at the heel, shorter
+    cut into ``SENSOR_ROWS x SENSOR_COLS`` rectangular sensors (96, about a pedar
+    insole; an even number across, so none straddles the insole's centre line), each a whole number of grid cells: taller at the heel, shorter
     toward the toes, so the sensors differ in size. A sensor's pressure is the
     mean of its cells' pressures, so ``sum(pressure x sensor_area)`` equals the
     fine grid's force in every frame (to float32 rounding), and the truth of
@@ -643,7 +643,7 @@ def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
     >>> import plantar
     >>> trial, truth, grid = plantar.synth.sensor_insoles(seed=0, duration_s=4.0)
     >>> trial.sizes["sensor"], sorted(set(trial.sensor_side.values.tolist()))
-    (196, ['left', 'right'])
+    (192, ['left', 'right'])
     >>> force = (trial.pressure * trial.sensor_area).sum("sensor") * 1e-3
     >>> bool(np.allclose(force, plantar.total_force(grid), rtol=1e-4, atol=1e-3))
     True

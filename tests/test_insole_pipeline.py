@@ -281,3 +281,24 @@ def test_describe_a_sensor_trial(walk):
     force = trial.pressure.values.astype(np.float64) @ trial.sensor_area.values * 1e-3
     assert info["max_force_n"] == pytest.approx(force.max(), rel=1e-12)
     assert info["peak_pressure_kpa"] == pytest.approx(float(trial.pressure.max()))
+
+
+def test_medial_and_lateral_halves_against_the_fine_grid(walk):
+    """The insole's medial half (toward the other insole) carries the fine grid's medial share of the load
+    (cells by their own x against the insole's centre line), to 0.5 point: no sensor straddles the line."""
+    trial, truth, grid, analysis = walk
+    split = grid.attrs["side_split_x_mm"]
+    x = grid.x.values
+    p = np.nan_to_num(grid.pressure.values)
+    for s, cols in (("left", x < split), ("right", x > split)):
+        pitch = grid.attrs["sensor_pitch_x_mm"]
+        centre = (x[cols].min() + x[cols].max()) / 2
+        medial = (x > centre) if s == "left" else (x < centre)
+        medial_cols, lateral_cols = cols & medial, cols & ~medial
+        assert abs(medial_cols.sum() - lateral_cols.sum()) <= 1 and pitch > 0
+        for k in np.flatnonzero(analysis.complete.values & (analysis.side.values == s)):
+            frames = slice(int(analysis.frame_on[k]), int(analysis.frame_on[k] + analysis.frame_count[k]))
+            share = 100 * p[frames][:, :, medial_cols].sum() / p[frames][:, :, cols].sum()
+            assert float(analysis.relative_load[k].sel(region="medial")) == pytest.approx(share, abs=0.5)
+            both = analysis.relative_load[k].sel(region=["medial", "lateral"]).sum()
+            assert float(both) == pytest.approx(100.0, abs=1e-9)
