@@ -302,3 +302,16 @@ def test_medial_and_lateral_halves_against_the_fine_grid(walk):
             assert float(analysis.relative_load[k].sel(region="medial")) == pytest.approx(share, abs=0.5)
             both = analysis.relative_load[k].sel(region=["medial", "lateral"]).sum()
             assert float(both) == pytest.approx(100.0, abs=1e-9)
+
+
+def test_animation_of_a_sensor_trial_colours_each_sensor_by_its_pressure(walk):
+    trial, _, _, _ = walk
+    fig = plantar.viz.pressure_animation(trial, max_frames=25)
+    assert len(fig.frames) == 25
+    outline = fig.data[0]
+    assert np.isnan(np.asarray(outline.x, dtype=float)).sum() == trial.sizes["sensor"]  # one closed ring each
+    times = np.array([float(f.name) for f in fig.frames])
+    for f, t in zip(fig.frames[::6], times[::6]):
+        frame = int(np.argmin(np.abs(trial.time.values - t)))
+        expected = np.round(trial.pressure.values[frame])
+        np.testing.assert_array_equal(np.asarray(f.data[0].marker.color, dtype=float), expected)

@@ -110,7 +110,7 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
             figures.append(("Gait line and butterfly", "butterfly", (analysis,), {},
                             "Centre-of-pressure path of every complete step in foot coordinates, and of both feet "
                             "together relative to the walker's progression."))  # fmt: skip
-    if trial is not None and animation and not sensors:
+    if trial is not None and animation:
         figures.append(("Pressure frames", "pressure_animation", (trial,), dict(ANIMATION, check=given),
                         "The recording as it was measured; press play or drag the slider (frames thinned in time)."))
     for title, name, args, kwargs, caption in figures:
