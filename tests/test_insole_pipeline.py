@@ -315,3 +315,25 @@ def test_animation_of_a_sensor_trial_colours_each_sensor_by_its_pressure(walk):
         frame = int(np.argmin(np.abs(trial.time.values - t)))
         expected = np.round(trial.pressure.values[frame])
         np.testing.assert_array_equal(np.asarray(f.data[0].marker.color, dtype=float), expected)
+
+
+def test_compare_maps_and_a_two_condition_report_on_insoles():
+    from plantar.report import Report
+
+    report, analyses = Report(), {}
+    for label, offload in (("shoe", None), ("orthotic", {"right_metatarsal_heads": 0.3})):
+        trial, _, _ = plantar.synth.sensor_insoles(seed=5, duration_s=8.0, condition="shod", offload=offload)
+        analyses[label] = report.add_trial(trial, label=label, animation=False)
+    report.add_summary()
+    assert "could not be drawn" not in report.to_html()
+    fig = plantar.viz.compare_maps(analyses, baseline="shoe", side="right")
+    right = analyses["shoe"].sensor_side.values == "right"
+    polygons = [t for t in fig.data if t.fill == "toself"]
+    assert len(polygons) == 3 * right.sum()  # two mean maps and one difference
+    means = {}
+    for label, a in analyses.items():
+        keep = a.complete.values & (a.side.values == "right")
+        means[label] = a.peak_pressure_map.values[keep][:, right].mean(axis=0)
+    i = 50
+    difference = polygons[2 * right.sum() + i]
+    assert f"{means['orthotic'][i] - means['shoe'][i]:+.1f} kPa" in difference.text

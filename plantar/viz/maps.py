@@ -391,6 +391,11 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
         difference below (one heatmap named ``"<condition> - <baseline>"``, on a
         second, diverging colour axis); axes in mm with equal aspect.
 
+    On insole analyses (``map_layout = "sensor"``, the same sensors in every
+    condition) each panel draws the insole's sensors with their outlines: the
+    mean peak pressure of each sensor on top, its difference from the baseline
+    below (``comparison`` is not used there).
+
     Raises
     ------
     ValueError
@@ -416,6 +421,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     if side not in ("left", "right"):
         raise ValueError(f"side must be one of ('left', 'right'), got {side!r}")
     conditions = [baseline] + [c for c in analyses if c != baseline]
+    if all(a.attrs.get("map_layout") == "sensor" for a in analyses.values()):
+        return _sensor_compare_maps(analyses, conditions, side)
     if comparison is not None:
         for name in ("beyond_noise", "condition", "region", "side", "metric"):
             if name not in comparison.variables:
@@ -589,6 +596,71 @@ def sensor_map(analysis, *, step=None, side=None):
     fig.update_layout(title=dict(text=title, subtitle=dict(text=f"highest sensor {top:.0f} kPa")), showlegend=False,
                       width=width, height=height, **pressure_axis(scale))  # fmt: skip
     mm_axes(fig)
+    return fig
+
+
+def _sensor_means(analysis, side, condition):
+    keep = analysis["complete"].values & (analysis["side"].values == side)
+    if not keep.any():
+        raise ValueError(f"condition {condition!r} has no complete {side} step")
+    own = analysis["sensor_side"].values == side
+    return np.nan_to_num(analysis["peak_pressure_map"].values[keep][:, own].astype(np.float64)).mean(axis=0), own
+
+
+def _sensor_compare_maps(analyses, conditions, side):
+    """compare_maps on insole analyses: per-sensor mean peak maps and differences, drawn with the sensor outlines."""
+    from plotly.colors import sample_colorscale
+
+    first = analyses[conditions[0]]
+    for c in conditions[1:]:
+        a = analyses[c]
+        same = a.sizes.get("sensor") == first.sizes.get("sensor") and all(
+            np.array_equal(a[name].values, first[name].values, equal_nan=a[name].dtype.kind == "f")
+            for name in ("sensor_number", "sensor_side", "outline_x", "outline_y"))  # fmt: skip
+        if not same:
+            raise ValueError(f"conditions {conditions[0]!r} and {c!r} were recorded with different insoles: their "
+                             "sensor maps cannot be compared sensor by sensor")  # fmt: skip
+    means, own = {}, None
+    for c in conditions:
+        means[c], own = _sensor_means(analyses[c], side, c)
+    ox, oy = first["outline_x"].values[own], first["outline_y"].values[own]
+    numbers = first["sensor_number"].values[own]
+    n = len(conditions)
+    titles = [f"{c} (n = {int((analyses[c].complete.values & (analyses[c].side.values == side)).sum())})"
+              for c in conditions] + [""] + [f"{c} - {conditions[0]}" for c in conditions[1:]]  # fmt: skip
+    fig = new_figure(rows=2, cols=n, subplot_titles=titles, vertical_spacing=0.08, horizontal_spacing=0.04)
+    top = max(float(v.max()) for v in means.values()) or 1.0
+    diffs = {c: means[c] - means[conditions[0]] for c in conditions[1:]}
+    limit = max([float(np.abs(d).max()) for d in diffs.values()] + [1.0])
+
+    def polygons(values, colours, row, col, unit_text):
+        for i in range(values.size):
+            keep = np.isfinite(ox[i])
+            fig.add_trace(go.Scatter(
+                x=mm(np.r_[ox[i][keep], ox[i][keep][0]]), y=mm(np.r_[oy[i][keep], oy[i][keep][0]]), mode="lines",
+                fill="toself", fillcolor=colours[i], line=dict(width=0.4, color="rgba(60, 60, 60, 0.5)"),
+                hoveron="fills", hoverinfo="text", showlegend=False, name=f"{side} {numbers[i]}",
+                text=f"{side} sensor {numbers[i]}: {values[i]:+.1f} {unit_text}" if unit_text == "kPa change"
+                else f"{side} sensor {numbers[i]}: {values[i]:.1f} kPa",
+            ), row=row, col=col)  # fmt: skip
+
+    for j, c in enumerate(conditions):
+        polygons(means[c], sample_colorscale(PRESSURE_SCALE, np.clip(means[c] / top, 0, 1).tolist()), 1, j + 1, "kPa")
+        if j:
+            scale = np.clip(0.5 + diffs[c] / (2 * limit), 0, 1).tolist()
+            polygons(diffs[c], sample_colorscale("RdBu_r", scale), 2, j + 1, "kPa change")
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(coloraxis="coloraxis", color=[0.0, top])), row=1, col=1)  # fmt: skip
+    if n > 1:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(coloraxis="coloraxis2", color=[-limit, limit])), row=2, col=2)  # fmt: skip
+    width, height = map_size(n * (np.nanmax(ox) - np.nanmin(ox)), 2 * (np.nanmax(oy) - np.nanmin(oy)))
+    fig.update_layout(title=dict(text=f"{side.capitalize()} insole: mean peak pressure per sensor"),
+                      showlegend=False, width=width, height=height, **pressure_axis(top),
+                      **difference_axis(limit))  # fmt: skip
+    for row in (1, 2):
+        for col in range(1, n + 1):
+            mm_axes(fig, row=row, col=col)
     return fig
 
 
