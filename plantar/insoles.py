@@ -298,7 +298,7 @@ def sensor_regions(trial):
     """
     side = trial["sensor_side"].values
     x, y = trial["sensor_x"].values, trial["sensor_y"].values
-    ox, oy = trial["outline_x"].values, trial["outline_y"].values
+    oy = trial["outline_y"].values
     labels = np.zeros(side.size, dtype=np.int8)
     for s in np.unique(side):
         own = side == s

@@ -608,8 +608,9 @@ def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
 
     The insoles of :func:`insoles` are rendered on a fine grid and each insole is
     cut into ``SENSOR_ROWS x SENSOR_COLS`` rectangular sensors (96, about a pedar
-    insole; an even number across, so none straddles the insole's centre line), each a whole number of grid cells: taller at the heel, shorter
-    toward the toes, so the sensors differ in size. A sensor's pressure is the
+    insole; an even number across, so none straddles the insole's centre line),
+    each a whole number of grid cells: taller at the heel, shorter toward the
+    toes, so the sensors differ in size. A sensor's pressure is the
     mean of its cells' pressures, so ``sum(pressure x sensor_area)`` equals the
     fine grid's force in every frame (to float32 rounding), and the truth of
     :func:`insoles` (step times, force per frame) holds for the sensor trial.
