@@ -47,6 +47,19 @@ NOT_APPLICABLE = ("heel_x", "heel_y", "axis_angle", "foot_length", "foot_width",
 NOT_APPLICABLE_NOTE = "n/a (insoles)"
 
 
+#: Frames reduced at once (bounds the float64 temporaries to a block, whatever the recording's length).
+_BLOCK_FRAMES = 4096
+
+
+def _weighted_sums(pressure, weights):
+    """``nan_to_num(pressure) @ weights`` in float64, in blocks of frames: (n_frames, n_columns of weights)."""
+    out = np.empty((pressure.shape[0], weights.shape[1]))
+    for start in range(0, pressure.shape[0], _BLOCK_FRAMES):
+        block = np.nan_to_num(pressure[start : start + _BLOCK_FRAMES].astype(np.float64))
+        out[start : start + _BLOCK_FRAMES] = block @ weights
+    return out
+
+
 def _sides(trial):
     present = set(trial["sensor_side"].values.tolist())
     return [s for s in SIDES if s in present]
@@ -78,16 +91,18 @@ def side_forces(trial):
     ['left', 'right']
     """
     variable = trial.attrs.get("force_variable", "")
-    p = np.nan_to_num(trial["pressure"].values.astype(np.float64))
     side = trial["sensor_side"].values
     area = trial["sensor_area"].values
+    sides = _sides(trial)
+    # One pass over the array: each side's sensors weighted by their areas.
+    weights = np.column_stack([np.where(side == s, area, 0.0) for s in sides])
+    sums = _weighted_sums(trial["pressure"].values, weights) * 1e-3
     out = {}
-    for s in _sides(trial):
+    for j, s in enumerate(sides):
         if variable and f"{variable}_{s}" in trial:
             out[s] = trial[f"{variable}_{s}"].values.astype(np.float64)
         else:
-            own = side == s
-            out[s] = p[:, own] @ area[own] * 1e-3
+            out[s] = sums[:, j]
     return out
 
 
@@ -122,8 +137,7 @@ def sensor_force(trial):
     (20.0, 15.0, 5.0)
     """
     check_trial(trial)
-    p = np.nan_to_num(trial["pressure"].values.astype(np.float64))
-    force = p @ trial["sensor_area"].values * 1e-3
+    force = _weighted_sums(trial["pressure"].values, trial["sensor_area"].values[:, None])[:, 0] * 1e-3
     coords = {"time": trial["time"]}
     for s, values in side_forces(trial).items():
         coords[f"force_{s}"] = ("time", values, {"units": "N", "long_name": f"vertical force of the {s} insole"})
@@ -171,15 +185,17 @@ def sensor_cop(trial):
     (30.0, 16.6667)
     """
     check_trial(trial)
-    p = np.nan_to_num(trial["pressure"].values.astype(np.float64))
     area = trial["sensor_area"].values
     xy = np.column_stack([trial["sensor_x"].values, trial["sensor_y"].values])
     side = trial["sensor_side"].values
+    groups = [("", np.ones(side.shape, dtype=bool))] + [(f"_{s}", side == s) for s in _sides(trial)]
+    # Force, x moment and y moment of each group, in one pass over the array.
+    weights = np.column_stack([np.where(own, area, 0.0) * factor for _, own in groups
+                               for factor in (1.0, xy[:, 0], xy[:, 1])])  # fmt: skip
+    sums = _weighted_sums(trial["pressure"].values, weights)
     out = {}
-    for suffix, own in [("", np.ones(side.shape, dtype=bool))] + [(f"_{s}", side == s) for s in _sides(trial)]:
-        weights = p[:, own] * area[own]
-        total = weights.sum(axis=1)
-        moment = weights @ xy[own]
+    for g, (suffix, own) in enumerate(groups):
+        total, moment = sums[:, 3 * g], sums[:, 3 * g + 1 : 3 * g + 3]
         with np.errstate(invalid="ignore", divide="ignore"):
             centre = np.where(total[:, None] > 0, moment / total[:, None], np.nan)
         where = f" ({suffix[1:]} insole)" if suffix else " (both insoles)"
@@ -420,7 +436,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         raise ValueError(f"a trial of irregular sensors is masked with the 'percent' scheme only, got {mask!r}")
     threshold = THRESHOLD_KPA if threshold_kpa is None else float(threshold_kpa)
     time = trial["time"].values
-    pressure = np.nan_to_num(trial["pressure"].values)
+    pressure = trial["pressure"].values  # each step's block is taken (and its NaN set to 0) in turn
     area = trial["sensor_area"].values
     xy = np.column_stack([trial["sensor_x"].values, trial["sensor_y"].values])
     sensor_side = trial["sensor_side"].values
@@ -456,7 +472,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     for k, (first, last, s) in enumerate(found):  # one step at a time, its frames at once
         own = np.flatnonzero(sensor_side == s)
         frames = slice(first, last + 1)
-        block = pressure[frames][:, own].astype(np.float64)
+        block = np.nan_to_num(pressure[frames][:, own].astype(np.float64))
         step_time = time[frames]
         m = _an.step_metrics(block[:, None, :], split[own][None, :], time_s=step_time,
                              sensel_area_mm2=area[own][None, :], threshold_kpa=threshold, matrix=matrix)  # fmt: skip
