@@ -4,7 +4,7 @@ The public functions are re-exported here; ``ds.plantar.<function>()`` forwards 
 them. See the README for the data model and a first run.
 """
 
-from . import calibration, cohort, datasets, drivers, geometry, io, metrics, regions, steps, synth
+from . import calibration, cohort, datasets, drivers, geometry, insoles, io, metrics, regions, steps, synth
 from ._accessor import PlantarAccessor
 from ._schema import check_counts, check_trial, is_sensor_trial, make_counts, make_sensor_trial, make_trial
 from ._version import __version__
@@ -37,6 +37,7 @@ __all__ = [
     "followup",
     "geometry",
     "group_compare",
+    "insoles",
     "io",
     "is_sensor_trial",
     "make_counts",

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import regions
-from ._schema import STANDARD_GRAVITY_M_S2, _check_trial_structure, require_grid
+from ._schema import STANDARD_GRAVITY_M_S2, _check_trial_structure, is_sensor_trial
 from ._version import __version__
 from .geometry import foot_geometry, gaitrite_distances, pass_directions, progression_lines
 from .metrics import (
@@ -238,7 +238,13 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     True
     """
     _check_trial_structure(trial)  # the values are checked in segmentation's pass over the array
-    require_grid(trial, "plantar.analyze")
+    if is_sensor_trial(trial):
+        from .insoles import analyze_sensors  # the sensor path sits above analyze
+
+        if segmentation is not None or sides is not None:
+            raise ValueError("a trial of irregular sensors is segmented by the insole rule: give no segmentation "
+                             "or sides (see plantar.insoles.analyze_sensors)")
+        return analyze_sensors(trial, threshold_kpa=threshold_kpa, mask=mask)
     if segmentation is not None and threshold_kpa is not None:
         raise ValueError("give threshold_kpa or segmentation, not both")
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)
@@ -541,7 +547,7 @@ def _body_cop(series, frame_on, n_frames):
 
 
 def _dataset(trial, step_values, metric_values, complete, side, passes, line, frame_on, frame_count, series, stance,
-             region_force, label_maps, peak_maps, body_cop, region_names):  # fmt: skip
+             region_force, label_maps, peak_maps, body_cop, region_names, space=("y", "x")):  # fmt: skip
     def var(dims, data, units, long_name, definition=None):
         attrs = {"units": units, "long_name": long_name}
         if definition:
@@ -573,9 +579,9 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, fr
                              "force-weighted mean of the centres of pressure of the steps in contact")  # fmt: skip
     data["body_cop_y"] = var("time", body_cop[:, 1], "mm", "centre of pressure y of both feet",
                              "force-weighted mean of the centres of pressure of the steps in contact")  # fmt: skip
-    data["region_label"] = var(("step", "y", "x"), label_maps, "1", "region of each sensel",
+    data["region_label"] = var(("step", *space), label_maps, "1", "region of each sensel",
                                "0 = outside, k = k-th base region: " + ", ".join(regions.BASE_REGIONS))  # fmt: skip
-    data["peak_pressure_map"] = var(("step", "y", "x"), peak_maps, "kPa", "peak pressure of the step",
+    data["peak_pressure_map"] = var(("step", *space), peak_maps, "kPa", "peak pressure of the step",
                                     "max over the step's frames")  # fmt: skip
     n = len(complete)
     n_step_frames = series["step_time"].shape[1]
@@ -589,8 +595,7 @@ def _dataset(trial, step_values, metric_values, complete, side, passes, line, fr
                            {"units": "1", "long_name": "frames since the step's first contact"}),
             "stance_percent": ("stance_percent", STANCE_PERCENT, {"units": "%", "long_name": "percent of stance"}),
             "time": trial["time"],
-            "y": trial["y"],
-            "x": trial["x"],
+            **{name: trial[name] for name in space},
         },
     )
     ds.attrs.update({k: v for k, v in trial.attrs.items() if k != "plantar_schema"})

@@ -791,7 +791,8 @@ def _info(args):
         ("device", s["device"] or "-"),
         ("frames", f"{s['frames']} at {s['rate_hz']:g} Hz ({s['duration_s']:.2f} s)"),
         ("sensors", f"{s['rows']} rows x {s['cols']} cols, pitch {s['pitch_x_mm']:g} x {s['pitch_y_mm']:g} mm"
-                    f" ({s['sensels']} with a sensor)"),
+                    f" ({s['sensels']} with a sensor)" if "sensor_geometry" not in s else
+                    f"{s['sensels']} irregular sensors ({s['sensor_geometry'] or 'geometry not stated'})"),
         ("loaded frames", str(s["loaded_frames"])),
         ("peak pressure", f"{s['peak_pressure_kpa']:.1f} kPa"),
         ("max force", f"{s['max_force_n']:.1f} N{bw}"),

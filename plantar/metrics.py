@@ -8,7 +8,7 @@ frames so that memory stays bounded.
 import numpy as np
 import xarray as xr
 
-from ._schema import STANDARD_GRAVITY_M_S2, check_trial, require_grid
+from ._schema import STANDARD_GRAVITY_M_S2, check_trial, is_sensor_trial
 from .geometry import _spacing
 from .utils.docs import fill_doc
 
@@ -35,7 +35,10 @@ def total_force(trial):
 
     ``F(t) = sum_i p_i(t) A_i`` over all sensels, with ``A_i`` the sensel area
     (pitch x times pitch y); sensels without a sensor (NaN) add nothing.
-    1 kPa on 1 mm^2 is 1e-3 N.
+    1 kPa on 1 mm^2 is 1e-3 N. On a trial of irregular sensors (insoles) ``A_i``
+    is each sensor's ``sensor_area`` and the result also holds the force of each
+    insole (``force_left``, ``force_right`` as coordinates; see
+    :func:`plantar.insoles.sensor_force`).
 
     Parameters
     ----------
@@ -57,7 +60,10 @@ def total_force(trial):
     array([ 0. , 22.5])
     """
     check_trial(trial)
-    require_grid(trial, "plantar.total_force")
+    if is_sensor_trial(trial):
+        from .insoles import sensor_force  # the sensor path sits above metrics
+
+        return sensor_force(trial)
     force = _frame_sums(trial["pressure"].values) * _sensel_area_mm2(trial) * 1e-3
     return xr.DataArray(
         force,
@@ -86,7 +92,9 @@ def describe(trial):
         ``loaded_frames`` (frames with any pressure), ``peak_pressure_kpa``,
         ``max_force_n``, ``max_force_bw`` (max force / body weight; NaN when body
         mass is unknown), and the trial's ``subject``, ``condition``, ``device``
-        and ``source_file``.
+        and ``source_file``. A trial of irregular sensors (insoles) has no rows,
+        columns or pitch (0, 0, NaN, NaN): ``sensels`` counts its sensors and
+        ``sensor_geometry`` says where their outlines come from.
 
     Examples
     --------
@@ -106,14 +114,16 @@ def describe(trial):
     frame_s = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / attrs["sampling_rate_hz"]
     peak = float(np.fmax.reduce(pressure, axis=None))
     mass = float(attrs["body_mass_kg"])
+    grid = not is_sensor_trial(trial)
+    extra = {} if grid else {"sensor_geometry": str(attrs.get("sensor_geometry", ""))}
     return {
         "frames": int(time.size),
         "duration_s": float(time[-1] - time[0] + frame_s),
         "rate_hz": float(attrs["sampling_rate_hz"]),
-        "rows": int(trial.sizes["y"]),
-        "cols": int(trial.sizes["x"]),
-        "pitch_x_mm": float(attrs["sensor_pitch_x_mm"]),
-        "pitch_y_mm": float(attrs["sensor_pitch_y_mm"]),
+        "rows": int(trial.sizes["y"]) if grid else 0,
+        "cols": int(trial.sizes["x"]) if grid else 0,
+        "pitch_x_mm": float(attrs["sensor_pitch_x_mm"]) if grid else float("nan"),
+        "pitch_y_mm": float(attrs["sensor_pitch_y_mm"]) if grid else float("nan"),
         "sensels": int(np.count_nonzero(~np.isnan(pressure[0]))),
         "loaded_frames": int(np.count_nonzero(force > 0)),
         "peak_pressure_kpa": 0.0 if np.isnan(peak) else peak,
@@ -123,6 +133,7 @@ def describe(trial):
         "condition": attrs["condition"],
         "device": attrs["device"],
         "source_file": attrs["source_file"],
+        **extra,
     }
 
 
@@ -181,8 +192,9 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
         :data:`plantar.regions.BASE_REGIONS`).
     time_s : array_like of float, shape (n_frames,)
         Frame times, s.
-    sensel_area_mm2 : float
-        Area of one sensel, mm^2.
+    sensel_area_mm2 : float | array_like of float, shape (n_rows, n_cols)
+        Area of one sensel, mm^2, or of each sample (irregular sensors: an
+        insole's sensors as one row, each with its area).
     threshold_kpa : float
         A sensel is loaded when its pressure exceeds this.
     matrix : array_like, shape (n_base, n_regions) | None
@@ -232,21 +244,28 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     from .regions import region_matrix  # regions sits above metrics
 
     combine = (region_matrix() if matrix is None else np.asarray(matrix, dtype=float)).T[:, base_ids - 1]
+    areas = np.asarray(sensel_area_mm2, dtype=float)
+    # Irregular sensors: each sample weighted by its own area (the sums below are then in mm2, the scale 1).
+    weight = np.broadcast_to(areas, labels.shape).ravel()[order] if areas.ndim else None
+    scale = 1.0 if areas.ndim else float(areas)
     if starts.size:
-        base_force = np.add.reduceat(flat, starts, axis=1)
+        base_force = np.add.reduceat(flat if weight is None else flat * weight, starts, axis=1)
         base_peak = np.maximum.reduceat(flat, starts, axis=1)
         loaded = flat > threshold_kpa
-        base_loaded = np.add.reduceat(loaded, starts, axis=1, dtype=np.int64)
-        base_ever = np.add.reduceat(loaded.any(axis=0), starts, dtype=np.int64)
+        counted = loaded if weight is None else loaded * weight
+        base_loaded = np.add.reduceat(counted, starts, axis=1, dtype=np.int64 if weight is None else float)
+        ever = loaded.any(axis=0)
+        base_ever = np.add.reduceat(ever if weight is None else ever * weight, starts,
+                                    dtype=np.int64 if weight is None else float)  # fmt: skip
         base_max = np.maximum.reduceat(flat.max(axis=0), starts)
     else:
         base_force = base_peak = np.zeros((n_frames, 0))
         base_loaded = np.zeros((n_frames, 0), dtype=np.int64)
         base_ever, base_max = np.zeros(0, dtype=np.int64), np.zeros(0)
-    force = base_force @ combine.T * sensel_area_mm2 * 1e-3  # N, (n_frames, 11)
+    force = base_force @ combine.T * scale * 1e-3  # N, (n_frames, 11)
     # Pressure is >= 0, so a region's peak is the largest of its base regions' peaks (0 if it has none).
     peak_sensel = np.where(combine[None], base_peak[:, None, :], 0.0).max(axis=2, initial=0.0)  # (n_frames, 11)
-    loaded_area = (base_loaded @ combine.T) * sensel_area_mm2  # mm2
+    loaded_area = (base_loaded @ combine.T) * scale  # mm2
     # Trapezoids from the frame before the first contact to the frame after the last
     # (both unloaded), at the median frame period.
     dt = float(np.median(np.diff(time))) if n_frames > 1 else 0.0
@@ -255,7 +274,7 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     fti = np.trapezoid(np.vstack([pad, force, pad]), t_pad, axis=0)
     pti = np.trapezoid(np.vstack([pad, peak_sensel, pad]), t_pad, axis=0)
     carried = loaded_area > 0
-    ever_area = (combine @ base_ever) * sensel_area_mm2
+    ever_area = (combine @ base_ever) * scale
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_pressure = np.where(carried, force / np.where(carried, loaded_area, 1.0) * 1e3, 0.0).sum(axis=0) / carried.sum(axis=0)
         relative = 100.0 * fti / fti[0]
@@ -486,7 +505,10 @@ def cop(trial):
 
     ``COP = sum_i p_i r_i / sum_i p_i`` over all sensels (NaN = no sensor is
     skipped), with ``r_i`` the sensel centre; NaN in frames without load. Sensor
-    areas are equal, so pressure weights are force weights.
+    areas are equal, so pressure weights are force weights. On a trial of
+    irregular sensors (insoles) the weights are forces ``p_i A_i`` and the
+    centre of each insole is given too (``cop_x_left``, ...; see
+    :func:`plantar.insoles.sensor_cop`).
 
     Parameters
     ----------
@@ -509,7 +531,10 @@ def cop(trial):
     ([nan, 7.5], [nan, 7.5])
     """
     check_trial(trial)
-    require_grid(trial, "plantar.cop")
+    if is_sensor_trial(trial):
+        from .insoles import sensor_cop  # the sensor path sits above metrics
+
+        return sensor_cop(trial)
     p = trial["pressure"]
     weights = p.fillna(0)
     total = weights.sum(("y", "x"))

@@ -54,7 +54,7 @@ import numpy as np
 import xarray as xr
 
 from . import geometry, regions
-from ._schema import STANDARD_GRAVITY_M_S2, _pitch_xy, _positive, make_trial
+from ._schema import STANDARD_GRAVITY_M_S2, _pitch_xy, _positive, make_sensor_trial, make_trial
 from ._version import __version__
 
 # Shape of the single-foot vertical force over normalised stance time tau in [0, 1]:
@@ -445,6 +445,7 @@ def insoles(
     lead_s=0.5,
     block_frames=8192,
     subject="synthetic",
+    offload=None,
 ):
     """Simulate walking in shoes with pressure insoles; return the trial and its ground truth.
 
@@ -492,6 +493,10 @@ def insoles(
         Frames rendered at once (bounds the temporary memory).
     subject : str
         Subject label stored in the trial.
+    offload : dict of str to float | None
+        Per ``"<left|right>_<region>"``, the fraction of that region's load an
+        orthotic takes off, as in :func:`walk` (the foot's momentum balance moves
+        it to the other structures).
 
     Returns
     -------
@@ -555,11 +560,10 @@ def insoles(
         placed.append(dict(side=_SIDES[side], t_on=t, overlap=overlap))
         t += gait.step_period_s * (1 + rng.normal(0, _STEP_TIME_CV) * var)
         side = 1 - side
-    no_offload = {s: np.ones(len(STRUCTURES)) for s in _SIDES}
-    _load_steps(rng, gait, template, placed, no_offload)
+    _load_steps(rng, gait, template, placed, _offload_gains(offload))
     t_on = np.array([p["t_on"] for p in placed])
     stance = np.array([p["stance"] for p in placed])
-    weight = np.array([p["weight"] for p in placed]).reshape(len(placed), len(STRUCTURES))
+    weight = np.array([p["weight"] * p["gain"] for p in placed]).reshape(len(placed), len(STRUCTURES))
     scale = np.array([p["scale"] for p in placed])
     sides = np.array([p["side"] for p in placed])
 
@@ -590,8 +594,119 @@ def insoles(
     truth = _insole_truth(time, sides, t_on, stance, weight, scale, template, placed)
     truth.attrs.update(seed=int(seed), body_mass_kg=float(body_mass_kg), foot_length_mm=float(foot_length_mm),
                        cadence_steps_per_min=gait.cadence, stance_fraction=float(stance_fraction),
-                       condition=condition, variability=float(variability), plantar_version=__version__)  # fmt: skip
+                       condition=condition, variability=float(variability), offload=repr(dict(offload or {})),
+                       plantar_version=__version__)  # fmt: skip
     return trial, truth
+
+
+#: Sensor rows and columns per insole of :func:`sensor_insoles` (12 x 8 = 96 sensors, about a pedar insole's 99).
+SENSOR_ROWS, SENSOR_COLS = 12, 8
+
+
+def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
+    """Simulate walking on insoles of irregular sensors; return the sensor trial, its ground truth and the grid.
+
+    The insoles of :func:`insoles` are rendered on a fine grid and each insole is
+    cut into ``SENSOR_ROWS x SENSOR_COLS`` rectangular sensors (96, about a pedar
+    insole; an even number across, so none straddles the insole's centre line),
+    each a whole number of grid cells: taller at the heel, shorter toward the
+    toes, so the sensors differ in size. A sensor's pressure is the
+    mean of its cells' pressures, so ``sum(pressure x sensor_area)`` equals the
+    fine grid's force in every frame (to float32 rounding), and the truth of
+    :func:`insoles` (step times, force per frame) holds for the sensor trial.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator.
+    duration_s : float
+        Length of the recording, s.
+    fine_pitch_mm : float
+        Pitch of the grid the sensors are cut from, mm.
+    **options
+        Further arguments of :func:`insoles` (``rate_hz``, ``body_mass_kg``,
+        ``condition``, ``variability``, ...).
+
+    Returns
+    -------
+    trial : xarray.Dataset
+        A sensor trial (dims ``(time, sensor)``, ``layout="insole"``), both
+        insoles, sides in ``sensor_side``, ``side_split_x_mm`` between them.
+    truth : xarray.Dataset
+        The truth of :func:`insoles`.
+    grid : xarray.Dataset
+        The fine-grid trial the sensors were cut from, with the coordinate
+        ``cell_sensor`` (y, x): the sensor index of each cell, -1 between the insoles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plantar
+    >>> trial, truth, grid = plantar.synth.sensor_insoles(seed=0, duration_s=4.0)
+    >>> trial.sizes["sensor"], sorted(set(trial.sensor_side.values.tolist()))
+    (192, ['left', 'right'])
+    >>> force = (trial.pressure * trial.sensor_area).sum("sensor") * 1e-3
+    >>> bool(np.allclose(force, plantar.total_force(grid), rtol=1e-4, atol=1e-3))
+    True
+    """
+    fine = float(_positive(fine_pitch_mm, "fine_pitch_mm"))
+    grid, truth = insoles(seed=seed, duration_s=duration_s, pitch_mm=fine, **options)
+    p = grid["pressure"].values
+    x, y = grid["x"].values, grid["y"].values
+    n_rows, n_all = p.shape[1], p.shape[2]
+    n_cols = (n_all - 1) // 2
+    # Row bands taller at the heel than at the toes; column bands equal.
+    u = np.linspace(0.0, 1.0, SENSOR_ROWS + 1)
+    row_edges = np.round(n_rows * (1.0 - (1.0 - u) ** 1.25)).astype(int)
+    row_edges = np.maximum.accumulate(np.maximum(row_edges, np.arange(SENSOR_ROWS + 1)))
+    row_edges[-1] = n_rows
+    col_edges = np.round(np.linspace(0, n_cols, SENSOR_COLS + 1)).astype(int)
+    cell_sensor = np.full((n_rows, n_all), -1, dtype=np.int64)
+    number, side, cx, cy, area, ox, oy = [], [], [], [], [], [], []
+    half = fine / 2.0
+    for s, offset in (("left", 0), ("right", n_cols + 1)):
+        for r in range(SENSOR_ROWS):
+            for c in range(SENSOR_COLS):
+                r0, r1 = row_edges[r], row_edges[r + 1]
+                c0, c1 = offset + col_edges[c], offset + col_edges[c + 1]
+                cell_sensor[r0:r1, c0:c1] = len(number)
+                x0, x1, y0, y1 = x[c0] - half, x[c1 - 1] + half, y[r0] - half, y[r1 - 1] + half
+                number.append(r * SENSOR_COLS + c + 1)
+                side.append(s)
+                cx.append((x0 + x1) / 2)
+                cy.append((y0 + y1) / 2)
+                area.append((r1 - r0) * (c1 - c0) * fine * fine)
+                ox.append([x0, x1, x1, x0])
+                oy.append([y0, y0, y1, y1])
+    n_sensors = len(number)
+    flat = cell_sensor.ravel()
+    used = np.flatnonzero(flat >= 0)
+    # Sum the cells of each sensor at once (a sparse sum over the cells), then divide by the cell count.
+    summing = np.zeros((used.size, n_sensors), dtype=np.float32)
+    summing[np.arange(used.size), flat[used]] = 1.0
+    counts = summing.sum(axis=0)
+    frames = p.reshape(p.shape[0], -1)[:, used]
+    pressure = (frames.astype(np.float64) @ summing) / counts
+    attrs = {k: v for k, v in grid.attrs.items() if k in ("subject", "condition", "body_mass_kg", "side_split_x_mm")}
+    trial = make_sensor_trial(
+        pressure,
+        sensor_number=np.array(number),
+        sensor_side=np.array(side),
+        sensor_x_mm=np.array(cx),
+        sensor_y_mm=np.array(cy),
+        sensor_area_mm2=np.array(area),
+        outline_x_mm=np.array(ox),
+        outline_y_mm=np.array(oy),
+        rate_hz=float(grid.attrs["sampling_rate_hz"]),
+        time_s=grid["time"].values,
+        device="plantar synthetic sensor insoles",
+        source_format="synthetic",
+        sensor_geometry=f"rectangles of whole {fine:g} mm cells of the synthetic insole grid",
+        **attrs,
+    )
+    about = {"units": "1", "long_name": "sensor of the cell (-1: none)"}
+    grid = grid.assign_coords(cell_sensor=(("y", "x"), cell_sensor, about))
+    return trial, truth, grid
 
 
 #: Sway of :func:`stand`, per direction: frequencies (Hz) and relative amplitudes of its sines.

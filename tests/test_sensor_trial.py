@@ -114,7 +114,6 @@ def test_grid_trials_are_unchanged_and_grid_functions_refuse_sensors_clearly():
     assert not plantar.is_sensor_trial(grid)
     require_grid(grid, "anything")
     trial = plantar.make_sensor_trial(**_parts(), device="test insoles")
-    for function, name in ((plantar.analyze, "plantar.analyze"), (plantar.total_force, "plantar.total_force"),
-                           (plantar.cop, "plantar.cop")):  # fmt: skip
-        with pytest.raises(ValueError, match=f"{name} needs a trial on a regular grid.*5 irregular sensors"):
-            function(trial)
+    segment = plantar.steps.FootstepSegmentation().segment
+    with pytest.raises(ValueError, match="footstep segmentation needs a trial on a regular grid.*5 irregular sensors"):
+        segment(trial)

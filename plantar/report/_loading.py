@@ -7,6 +7,7 @@ import pandas as pd
 
 from .._schema import SCHEMA_TRIAL
 from ..analyze import SCHEMA_ANALYSIS, SCHEMA_ANALYSIS_1, _current, analyze, to_table
+from ..insoles import NOT_APPLICABLE_NOTE
 from ..offloading import offloading
 from ..utils import logger
 from ..viz._common import REGION_TITLES
@@ -79,13 +80,21 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
         missing = [s for s in ("left", "right") if not n[s]]
         if missing:
             report.add_note(f"{label}: {_missing_side(analysis, attrs, missing[0])}")
+    sensors = analysis.attrs.get("map_layout") == "sensor"
     figures = [
         ("Footprints", "walk_footprints", (analysis,), {},
          "Every foot contact on the mat, numbered in time; left and right outlined in their colours, "
          "incomplete steps dashed."),
+    ] if not sensors else [
+        ("Insoles: peak pressure per sensor", "sensor_map", (analysis,), {},
+         "Both insoles, each sensor drawn with its true outline and coloured by its peak pressure, the mean over "
+         "the complete steps of its insole."),
     ]  # fmt: skip
+    if sensors:
+        report.add_note(f"{label}: insoles have no line of progression: step length and width, foot angle, walking "
+                        "speed and the gait line in walking coordinates (butterfly) are n/a (insoles).")
     for side in ("left", "right"):
-        if n[side]:
+        if n[side] and not sensors:  # the insoles' map shows both sides
             figures.append((f"Peak pressure, mean {side} step", "peak_pressure_map", (analysis,),
                             dict(side=side),
                             f"Map: the mean of the {n[side]} complete {side} steps' peak-pressure maps, aligned on "
@@ -96,10 +105,11 @@ def add_trial(report, data, *, label=None, kind=None, animation=True, analysis=N
         figures += [
             ("Force curves", "force_curves", (analysis,), {},
              "Force under each region over stance (0-100 %), mean and SD of complete steps, per side."),
-            ("Gait line and butterfly", "butterfly", (analysis,), {},
-             "Centre-of-pressure path of every complete step in foot coordinates, and of both feet together "
-             "relative to the walker's progression."),
         ]  # fmt: skip
+        if not sensors:
+            figures.append(("Gait line and butterfly", "butterfly", (analysis,), {},
+                            "Centre-of-pressure path of every complete step in foot coordinates, and of both feet "
+                            "together relative to the walker's progression."))  # fmt: skip
     if trial is not None and animation:
         figures.append(("Pressure frames", "pressure_animation", (trial,), dict(ANIMATION, check=given),
                         "The recording as it was measured; press play or drag the slider (frames thinned in time)."))
@@ -310,11 +320,14 @@ def _condition_table(analysis, n, kind, where):
         "foot contacts": f"{analysis.sizes['step']}",
         "complete steps (left / right)": f"{n['left']} / {n['right']}",
         "cadence (steps/min)": _fmt(a.get("cadence_steps_per_min", np.nan)),
-        "walking speed (m/s)": _fmt(a.get("walking_speed_m_s", np.nan), 2),
+        "walking speed (m/s)": (_fmt(a.get("walking_speed_m_s", np.nan), 2) if a.get("map_layout") != "sensor"
+                                else NOT_APPLICABLE_NOTE),
         "stance time (s)": _fmt(np.mean(stance), 2) if len(stance) else "-",
         "device": a.get("device", "") or "-",
         "calibration": a.get("calibration_id", "") or "none stated",
-        "sensor pitch (mm)": f"{a.get('sensor_pitch_x_mm', 0):g} x {a.get('sensor_pitch_y_mm', 0):g}",
+        "sensor pitch (mm)": (f"{a.get('sensor_pitch_x_mm', 0):g} x {a.get('sensor_pitch_y_mm', 0):g}"
+                              if a.get("map_layout") != "sensor"
+                              else f"{NOT_APPLICABLE_NOTE}: {analysis.sizes.get('sensor', 0)} sensors"),
         "frame rate (Hz)": f"{a.get('sampling_rate_hz', 0):g}",
     }
     frame = pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name=""))

@@ -12,7 +12,7 @@ from .animation import pressure_animation
 from .balance import sway_figure
 from .charts import butterfly, force_curves, symmetry_bars
 from .cohort import pixel_map
-from .maps import compare_maps, peak_pressure_map, walk_footprints
+from .maps import compare_maps, peak_pressure_map, sensor_map, walk_footprints
 
 __all__ = [
     "butterfly",
@@ -21,6 +21,7 @@ __all__ = [
     "peak_pressure_map",
     "pixel_map",
     "pressure_animation",
+    "sensor_map",
     "sway_figure",
     "symmetry_bars",
     "walk_footprints",

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import plotly.graph_objects as go
 
-from .._schema import check_trial, require_grid
+from .._schema import check_trial, is_sensor_trial
 from ..metrics import _BLOCK_FRAMES
 from ._common import PRESSURE_SCALE, loaded_box, map_size, mm, mm_axes, new_figure, pool_max, pooled_centres
 
@@ -43,7 +43,8 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
         A heatmap (kPa on a fixed colour range, zero white; hover with position
         in mm and kPa) with one animation frame per frame shown, named by its
         time, a play / pause button and a time slider; axes in mm with equal
-        aspect.
+        aspect. On a trial of irregular sensors (insoles): the sensors' outlines,
+        and a marker at each sensor's centroid coloured by its pressure in each frame.
 
     Raises
     ------
@@ -63,7 +64,6 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
     """
     if check:
         check_trial(trial)
-    require_grid(trial, "the animation")
     for name, value in (("max_frames", max_frames), ("max_values", max_values)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -85,6 +85,8 @@ def pressure_animation(trial, *, max_frames=150, time_range_s=None, max_values=4
     candidates = np.flatnonzero(loaded) if loaded.any() else np.flatnonzero(chosen)[:1]
     picks = np.unique(np.round(np.linspace(0, candidates.size - 1, min(max_frames, candidates.size))).astype(int))
     frames = candidates[picks]
+    if is_sensor_trial(trial):
+        return _sensor_animation(trial, frames, candidates.size)
     stack = np.nan_to_num(pressure[frames])  # (n_shown, y, x)
     x, y = trial["x"].values, trial["y"].values
     box = loaded_box((stack > 0).any(axis=0)) or (slice(0, 1), slice(0, 1))
@@ -186,3 +188,55 @@ def _extent(on):
     first = np.argmax(on, axis=1)
     last = on.shape[1] - 1 - np.argmax(on[:, ::-1], axis=1)
     return np.where(any_on, last - first + 1, 1)
+
+
+def _sensor_animation(trial, frames, n_loaded):
+    """The animation of a trial of irregular sensors: outlines drawn once, centroid markers coloured per frame."""
+    time = trial["time"].values
+    pressure = np.round(np.nan_to_num(trial["pressure"].values[frames])).astype(np.uint16)  # (n_shown, sensor)
+    ox, oy = trial["outline_x"].values, trial["outline_y"].values
+    closed = np.concatenate([ox, ox[:, :1], np.full((ox.shape[0], 1), np.nan)], axis=1)
+    closed_y = np.concatenate([oy, oy[:, :1], np.full((oy.shape[0], 1), np.nan)], axis=1)
+    zmax = max(float(pressure.max()), 1.0)
+    names = [f"{time[f]:.2f}" for f in frames]
+    fig = new_figure()
+    fig.add_trace(go.Scatter(x=mm(closed.ravel()), y=mm(closed_y.ravel()), mode="lines", hoverinfo="skip",
+                             line=dict(width=0.6, color="rgba(90, 90, 90, 0.7)"), name="sensors",
+                             showlegend=False))  # fmt: skip
+    size = float(np.clip(np.sqrt(np.median(trial["sensor_area"].values)) / 2.0, 4.0, 14.0))
+    fig.add_trace(go.Scatter(
+        x=mm(trial["sensor_x"].values), y=mm(trial["sensor_y"].values), mode="markers", name="pressure",
+        marker=dict(color=pressure[0], coloraxis="coloraxis", size=size, symbol="square"),
+        hovertemplate="x %{x:.0f} mm, y %{y:.0f} mm<br><b>%{marker.color} kPa</b><extra></extra>",
+    ))  # fmt: skip
+    fig.frames = [dict(data=[dict(type="scatter", marker=dict(color=pressure[i]))], traces=[1], name=name)
+                  for i, name in enumerate(names)]  # fmt: skip
+    gap_ms = 1000.0 * float(np.median(np.diff(time[frames]))) if frames.size > 1 else 100.0
+    play = {"frame": {"duration": max(gap_ms, 20.0), "redraw": True}, "fromcurrent": True,
+            "transition": {"duration": 0}, "mode": "immediate"}  # fmt: skip
+    pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
+    jump = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
+    condition = trial.attrs.get("condition", "")
+    subtitle = (f"{frames.size} of {n_loaded} loaded frames, {time[frames[0]]:.1f} - {time[frames[-1]]:.1f} s; "
+                f"{trial.sizes['sensor']} sensors")  # fmt: skip
+    width, height = map_size(float(np.nanmax(ox) - np.nanmin(ox)), float(np.nanmax(oy) - np.nanmin(oy)),
+                             extra_width=260, extra_height=200, min_width=480)  # fmt: skip
+    fig.update_layout(
+        title=dict(text=f"Pressure{f' ({condition})' if condition else ''}", subtitle=dict(text=subtitle)),
+        coloraxis=dict(colorscale=PRESSURE_SCALE, cmin=0.0, cmax=zmax, colorbar=dict(title=dict(text="kPa"),
+                                                                                    thickness=14)),
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0.0, y=-0.1, xanchor="right", yanchor="top", pad=dict(t=28, r=8),
+            showactive=False,
+            buttons=[dict(label="\u25b6", method="animate", args=[None, play]),
+                     dict(label="\u275a\u275a", method="animate", args=[[None], pause])],
+        )],
+        sliders=[dict(
+            active=0, x=0.0, y=-0.1, len=1.0, xanchor="left", yanchor="top", pad=dict(t=10, b=10),
+            currentvalue=dict(prefix="t = ", suffix=" s"), ticklen=3, font=dict(size=10),
+            steps=[dict(method="animate", label=name, args=[[name], jump]) for name in names],
+        )],
+        width=width, height=height, margin=dict(l=130, b=150), showlegend=False,
+    )  # fmt: skip
+    mm_axes(fig)
+    return fig

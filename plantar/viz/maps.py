@@ -8,6 +8,7 @@ from ..geometry import _spacing, aligned_peak_maps
 from ..regions import REGIONS
 from ._common import (
     COP_COLOUR,
+    PRESSURE_SCALE,
     add_placed,
     axis_names,
     REGION_TITLES,
@@ -96,9 +97,11 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
     analysis = check_analysis(analysis, "peak_pressure_map", "region_label", "step_cop_x", "step_cop_y")
     if step is not None and side is not None:
         raise ValueError(f"give step or side, not both (got step={step!r}, side={side!r})")
+    if step is None and side not in ("left", "right"):
+        raise ValueError(f"side must be one of ('left', 'right') when step is None, got {side!r}")
+    if analysis.attrs.get("map_layout") == "sensor":
+        return sensor_map(analysis, step=step, side=side)
     if step is None:
-        if side not in ("left", "right"):
-            raise ValueError(f"side must be one of ('left', 'right') when step is None, got {side!r}")
         return _mean_step_map(analysis, side, regions, cop)
     steps = analysis["step"].values
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step not in steps:
@@ -216,6 +219,8 @@ def walk_footprints(analysis, *, pass_index=None, max_cells=20_000):
     [['0', '1*']]
     """
     check_analysis(analysis, "peak_pressure_map", "region_label", "complete", "pass_index")
+    if analysis.attrs.get("map_layout") == "sensor":
+        return sensor_map(analysis)
     if isinstance(max_cells, bool) or not isinstance(max_cells, (int, np.integer)) or max_cells < 1:
         raise ValueError(f"max_cells must be a positive integer, got {max_cells!r}")
     passes = analysis["pass_index"].values
@@ -386,6 +391,11 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
         difference below (one heatmap named ``"<condition> - <baseline>"``, on a
         second, diverging colour axis); axes in mm with equal aspect.
 
+    On insole analyses (``map_layout = "sensor"``, the same sensors in every
+    condition) each panel draws the insole's sensors with their outlines: the
+    mean peak pressure of each sensor on top, its difference from the baseline
+    below (``comparison`` is not used there).
+
     Raises
     ------
     ValueError
@@ -411,6 +421,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     if side not in ("left", "right"):
         raise ValueError(f"side must be one of ('left', 'right'), got {side!r}")
     conditions = [baseline] + [c for c in analyses if c != baseline]
+    if all(a.attrs.get("map_layout") == "sensor" for a in analyses.values()):
+        return _sensor_compare_maps(analyses, conditions, side)
     if comparison is not None:
         for name in ("beyond_noise", "condition", "region", "side", "metric"):
             if name not in comparison.variables:
@@ -500,4 +512,156 @@ def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y,
                           bgcolor="rgba(255,255,255,0.7)", xref=x_name, yref=y_name))  # fmt: skip
 
 
-__all__ = ["compare_maps", "peak_pressure_map", "walk_footprints"]
+def sensor_map(analysis, *, step=None, side=None):
+    """Peak pressure per sensor of an insole analysis, each sensor drawn with its true outline.
+
+    One filled polygon per sensor (its ``outline_x``/``outline_y``), coloured by
+    its peak pressure: of one step (its insole), or the mean over the complete
+    steps of each insole (``side`` = one insole; neither = both insoles).
+    Hovering a sensor gives its number, region and kPa.
+
+    Parameters
+    ----------
+    analysis : xarray.Dataset
+        An analysis of a sensor trial (attr ``map_layout = "sensor"``).
+    step : int | None
+        The step to show; ``None`` shows the mean of complete steps.
+    side : {"left", "right"} | None
+        With ``step=None``, only this insole.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        The polygons (one trace per sensor, named ``"<side> <number>"``) and a
+        marker-less trace carrying the kPa colour bar; axes in mm, equal aspect.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.viz.maps import sensor_map
+    >>> trial, _, _ = plantar.synth.sensor_insoles(seed=1, duration_s=5.0)
+    >>> fig = sensor_map(plantar.analyze(trial))
+    >>> len([t for t in fig.data if t.fill == "toself"]) == trial.sizes["sensor"]
+    True
+    """
+    from plotly.colors import sample_colorscale
+
+    from ..regions import BASE_REGIONS
+
+    if analysis.attrs.get("map_layout") != "sensor":
+        raise ValueError("sensor_map needs the analysis of a trial of irregular sensors (map_layout 'sensor')")
+    peaks = np.nan_to_num(analysis["peak_pressure_map"].values.astype(np.float64))
+    sensor_side = analysis["sensor_side"].values
+    sides = analysis["side"].values
+    if step is not None:
+        steps = analysis["step"].values
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step not in steps:
+            raise ValueError(f"step must be one of the analysis's steps ({_range(steps)}), got {step!r}")
+        k = int(np.flatnonzero(steps == step)[0])
+        shown = sensor_side == sides[k]
+        value = peaks[k]
+        title = f"Step {step}, {sides[k]} insole: peak pressure per sensor"
+    else:
+        shown = np.isin(sensor_side, [side] if side else ["left", "right"])
+        value = np.zeros(sensor_side.size)
+        counts = []
+        for s in np.unique(sensor_side[shown]):
+            keep = analysis["complete"].values & (sides == s)
+            own = sensor_side == s
+            counts.append(f"{int(keep.sum())} {s}")
+            if keep.any():
+                value[own] = peaks[keep][:, own].mean(axis=0)
+        title = (f"Mean {side + ' ' if side else ''}step: peak pressure per sensor "
+                 f"(complete steps: {', '.join(counts)})")  # fmt: skip
+    top = float(value[shown].max()) if shown.any() else 0.0
+    scale = top if top > 0 else 1.0
+    colours = sample_colorscale(PRESSURE_SCALE, np.clip(value / scale, 0, 1).tolist())
+    ox, oy = analysis["outline_x"].values, analysis["outline_y"].values
+    labels = analysis["region_label"].values.max(axis=0) if analysis.sizes["step"] else np.zeros(sensor_side.size, int)
+    numbers = analysis["sensor_number"].values
+    fig = new_figure()
+    for i in np.flatnonzero(shown):
+        keep = np.isfinite(ox[i])
+        region = BASE_REGIONS[labels[i] - 1] if labels[i] > 0 else "-"
+        fig.add_trace(go.Scatter(x=mm(np.r_[ox[i][keep], ox[i][keep][0]]), y=mm(np.r_[oy[i][keep], oy[i][keep][0]]),
+                                 mode="lines", fill="toself", fillcolor=colours[i],
+                                 line=dict(width=0.5, color="rgba(60, 60, 60, 0.6)"), hoveron="fills",
+                                 name=f"{sensor_side[i]} {numbers[i]}",
+                                 text=f"{sensor_side[i]} sensor {numbers[i]} ({region}): {value[i]:.1f} kPa",
+                                 hoverinfo="text", showlegend=False))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", name="kPa",
+                             marker=dict(coloraxis="coloraxis", color=[0.0, scale], showscale=True)))  # fmt: skip
+    x_all, y_all = ox[shown][np.isfinite(ox[shown])], oy[shown][np.isfinite(oy[shown])]
+    width, height = map_size(np.ptp(x_all) if x_all.size else 1.0, np.ptp(y_all) if y_all.size else 1.0)
+    fig.update_layout(title=dict(text=title, subtitle=dict(text=f"highest sensor {top:.0f} kPa")), showlegend=False,
+                      width=width, height=height, **pressure_axis(scale))  # fmt: skip
+    mm_axes(fig)
+    return fig
+
+
+def _sensor_means(analysis, side, condition):
+    keep = analysis["complete"].values & (analysis["side"].values == side)
+    if not keep.any():
+        raise ValueError(f"condition {condition!r} has no complete {side} step")
+    own = analysis["sensor_side"].values == side
+    return np.nan_to_num(analysis["peak_pressure_map"].values[keep][:, own].astype(np.float64)).mean(axis=0), own
+
+
+def _sensor_compare_maps(analyses, conditions, side):
+    """compare_maps on insole analyses: per-sensor mean peak maps and differences, drawn with the sensor outlines."""
+    from plotly.colors import sample_colorscale
+
+    first = analyses[conditions[0]]
+    for c in conditions[1:]:
+        a = analyses[c]
+        same = a.sizes.get("sensor") == first.sizes.get("sensor") and all(
+            np.array_equal(a[name].values, first[name].values, equal_nan=a[name].dtype.kind == "f")
+            for name in ("sensor_number", "sensor_side", "outline_x", "outline_y"))  # fmt: skip
+        if not same:
+            raise ValueError(f"conditions {conditions[0]!r} and {c!r} were recorded with different insoles: their "
+                             "sensor maps cannot be compared sensor by sensor")  # fmt: skip
+    means, own = {}, None
+    for c in conditions:
+        means[c], own = _sensor_means(analyses[c], side, c)
+    ox, oy = first["outline_x"].values[own], first["outline_y"].values[own]
+    numbers = first["sensor_number"].values[own]
+    n = len(conditions)
+    titles = [f"{c} (n = {int((analyses[c].complete.values & (analyses[c].side.values == side)).sum())})"
+              for c in conditions] + [""] + [f"{c} - {conditions[0]}" for c in conditions[1:]]  # fmt: skip
+    fig = new_figure(rows=2, cols=n, subplot_titles=titles, vertical_spacing=0.08, horizontal_spacing=0.04)
+    top = max(float(v.max()) for v in means.values()) or 1.0
+    diffs = {c: means[c] - means[conditions[0]] for c in conditions[1:]}
+    limit = max([float(np.abs(d).max()) for d in diffs.values()] + [1.0])
+
+    def polygons(values, colours, row, col, unit_text):
+        for i in range(values.size):
+            keep = np.isfinite(ox[i])
+            fig.add_trace(go.Scatter(
+                x=mm(np.r_[ox[i][keep], ox[i][keep][0]]), y=mm(np.r_[oy[i][keep], oy[i][keep][0]]), mode="lines",
+                fill="toself", fillcolor=colours[i], line=dict(width=0.4, color="rgba(60, 60, 60, 0.5)"),
+                hoveron="fills", hoverinfo="text", showlegend=False, name=f"{side} {numbers[i]}",
+                text=f"{side} sensor {numbers[i]}: {values[i]:+.1f} {unit_text}" if unit_text == "kPa change"
+                else f"{side} sensor {numbers[i]}: {values[i]:.1f} kPa",
+            ), row=row, col=col)  # fmt: skip
+
+    for j, c in enumerate(conditions):
+        polygons(means[c], sample_colorscale(PRESSURE_SCALE, np.clip(means[c] / top, 0, 1).tolist()), 1, j + 1, "kPa")
+        if j:
+            scale = np.clip(0.5 + diffs[c] / (2 * limit), 0, 1).tolist()
+            polygons(diffs[c], sample_colorscale("RdBu_r", scale), 2, j + 1, "kPa change")
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(coloraxis="coloraxis", color=[0.0, top])), row=1, col=1)  # fmt: skip
+    if n > 1:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(coloraxis="coloraxis2", color=[-limit, limit])), row=2, col=2)  # fmt: skip
+    width, height = map_size(n * (np.nanmax(ox) - np.nanmin(ox)), 2 * (np.nanmax(oy) - np.nanmin(oy)))
+    fig.update_layout(title=dict(text=f"{side.capitalize()} insole: mean peak pressure per sensor"),
+                      showlegend=False, width=width, height=height, **pressure_axis(top),
+                      **difference_axis(limit))  # fmt: skip
+    for row in (1, 2):
+        for col in range(1, n + 1):
+            mm_axes(fig, row=row, col=col)
+    return fig
+
+
+__all__ = ["compare_maps", "peak_pressure_map", "sensor_map", "walk_footprints"]

@@ -57,7 +57,8 @@ def test_importing_plantar_does_not_import_plotly():
 
 def test_viz_exports_its_functions():
     assert set(viz.__all__) == {"peak_pressure_map", "pressure_animation", "walk_footprints", "force_curves",
-                                "butterfly", "symmetry_bars", "compare_maps", "sway_figure"}  # fmt: skip
+                                "butterfly", "symmetry_bars", "compare_maps", "sway_figure", "pixel_map",
+                                "sensor_map"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------
