@@ -7,6 +7,7 @@ browser shows as text, never as HTML.
 """
 
 import datetime
+import logging
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -110,9 +111,9 @@ def make_app(clinic, capture=None, *, demo=False):
     @app.callback(Output("patient-list", "children"), Output("patient-message", "children"),
                   Input("patient-search", "value"), Input("add-patient", "n_clicks"),
                   State("new-code", "value"), State("new-name", "value"), State("new-birth-year", "value"))  # fmt: skip
-    def patients(search, _, code, name, birth_year):
+    def patients(search, clicks, code, name, birth_year):
         message = ""
-        if ctx.triggered_id == "add-patient":
+        if ctx.triggered_id == "add-patient" and clicks:
             try:
                 clinic.add_patient((code or "").strip(), name=(name or "").strip() or None,
                                    birth_year=int(birth_year) if birth_year else None)  # fmt: skip
@@ -152,7 +153,9 @@ def make_app(clinic, capture=None, *, demo=False):
     @app.callback(Output("url", "pathname", allow_duplicate=True), Output("visit-message", "children"),
                   Input("add-visit", "n_clicks"), State("patient-code", "data"), State("visit-date", "value"),
                   State("visit-complaint", "value"), prevent_initial_call=True)  # fmt: skip
-    def add_visit(_, code, date, complaint):
+    def add_visit(clicks, code, date, complaint):
+        if not clicks:  # a button appearing with its page is no click
+            return no_update, no_update
         try:
             visit = clinic.add_visit(code, date=(date or "").strip(), complaint=(complaint or "").strip() or None)
         except ValueError as exc:
@@ -226,7 +229,9 @@ def make_app(clinic, capture=None, *, demo=False):
 
     @app.callback(Output("mat-message", "children"), Input("connect", "n_clicks"), State("mat", "value"),
                   State("calibration", "value"), prevent_initial_call=True)  # fmt: skip
-    def connect(_, mat, calibration):
+    def connect(clicks, mat, calibration):
+        if not clicks:
+            return no_update
         try:
             if mat == VIRTUAL:
                 info = capture.connect_virtual()
@@ -242,7 +247,9 @@ def make_app(clinic, capture=None, *, demo=False):
     @app.callback(Output("capture-message", "children"), Input("start", "n_clicks"), Input("stop", "n_clicks"),
                   State("visit-id", "data"), State("kind", "value"), State("label", "value"),
                   prevent_initial_call=True)  # fmt: skip
-    def start_stop(_start, _stop, visit, kind, label):
+    def start_stop(start, stop, visit, kind, label):
+        if not (start if ctx.triggered_id == "start" else stop):
+            return no_update
         try:
             if ctx.triggered_id == "start":
                 status = capture.start(visit=visit, kind=kind, label=label)
@@ -287,7 +294,9 @@ def make_app(clinic, capture=None, *, demo=False):
 
     @app.callback(Output("report-message", "children"), Output("report-download", "data"),
                   Input("write-report", "n_clicks"), State("visit-id", "data"), prevent_initial_call=True)  # fmt: skip
-    def write_report(_, visit):
+    def write_report(clicks, visit):
+        if not clicks:
+            return no_update, no_update
         try:
             paths = clinic.write_visit_report(visit, verbose="warning")
         except (ValueError, OSError) as exc:
@@ -391,6 +400,7 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
     else:
         clinic = Clinic.open(folder)
     app = make_app(clinic, demo=demo)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the live view
     server = make_server("127.0.0.1", int(port), app.server, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}/"
     logger.info("the clinic app of '%s' is at %s", clinic.folder, url)
