@@ -48,15 +48,16 @@ class Capture:
     >>> from pathlib import Path
     >>> from plantar.clinic import Clinic
     >>> from plantar.app import Capture
+    >>> from plantar.drivers.sim import VirtualMat
     >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
     >>> capture = Capture(clinic)
-    >>> capture.connect_virtual(shape=(32, 16), pitch_mm=10.0)["rows"]
-    32
+    >>> mat = VirtualMat(shape=(128, 32), walk_s=2.0).start()
+    >>> capture.connect(mat.url)["rows"]
+    128
     >>> time.sleep(0.5)
-    >>> capture.live()["map"].shape
-    (32, 16)
-    >>> capture.close()
-    >>> clinic.close()
+    >>> capture.live()["map"].shape  # pooled by 2 x 1 to at most 64 cells a side
+    (64, 32)
+    >>> capture.close(); mat.stop(); clinic.close()
     """
 
     def __init__(self, clinic, *, min_steps=MIN_COMPLETE_STEPS, keep_frames=100):
@@ -372,6 +373,7 @@ class Capture:
             "saturated": bool(latest.flags & FLAG_SATURATED), "frame_rate_hz": float(stats.frame_rate_hz),
             "lost": int(stats.lost_frames), "drawn_hz": (len(recent) - 1) / span_s if span_s > 0 else 0.0,
             "age_ms": (now_ns - latest.t_host_ns) / 1e6, "seq": key,
+            "arrived_unix_ms": (time.time_ns() - (now_ns - latest.t_host_ns)) / 1e6,
         }  # fmt: skip
 
     def close(self, *, wait_s=120.0):

