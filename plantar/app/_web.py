@@ -24,6 +24,9 @@ LIVE_INTERVAL_MS = 50
 
 VIRTUAL = "virtual"
 
+#: Largest file the import accepts, in bytes.
+MAX_UPLOAD_BYTES = 200_000_000
+
 
 def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL_MS):
     """Build the Dash app over a clinic (and a capture controller).
@@ -204,6 +207,13 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             ], style={"display": "flex"}),
             dcc.Interval(id="tick", interval=int(live_interval_ms)),
             html.Div(id="quality"),
+            html.H3("Import a file"),
+            html.P("A vendor export or plantar file, as the condition chosen above (kind and label).",
+                   style={"margin": "0"}),
+            dcc.Upload(id="upload", children=html.Div("Drop a file here, or click to choose one"),
+                       max_size=MAX_UPLOAD_BYTES, multiple=False,
+                       style={"border": "1px dashed #888", "padding": "1em", "width": "30em", "cursor": "pointer"}),
+            html.P(id="upload-message"),
             html.H2("Report"),
             html.Button("Write report", id="write-report"),
             html.Span(id="report-message", style={"marginLeft": "1em"}),
@@ -292,6 +302,21 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             summary = html.P(f"The last recording failed: {capture.error}", className="error")
         return conditions_table(found["trials"]), summary
 
+    # ------------------------------------------------------------------ import
+
+    @app.callback(Output("upload-message", "children"), Output("conditions", "children", allow_duplicate=True),
+                  Input("upload", "contents"), State("upload", "filename"), State("visit-id", "data"),
+                  State("kind", "value"), State("label", "value"), prevent_initial_call=True)  # fmt: skip
+    def upload(contents, filename, visit, kind, label):
+        if not contents:
+            return no_update, no_update
+        try:
+            row = import_upload(clinic, contents, filename, visit=visit, kind=kind, label=label)
+        except (ValueError, OSError) as exc:
+            return f"Not imported: {_one_line(exc)}", no_update
+        return (f"Imported {row['label']} ({row['kind']}): {row['frames']} frames",
+                conditions_table(clinic.visit(visit)["trials"]))  # fmt: skip
+
     # ------------------------------------------------------------------ report
 
     @app.callback(Output("report-message", "children"), Output("report-download", "data"),
@@ -308,6 +333,77 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                 dcc.send_file(str(html_path)))  # fmt: skip
 
     return app
+
+
+def import_upload(clinic, contents, filename, *, visit, kind, label=None, max_bytes=MAX_UPLOAD_BYTES):
+    """Import a file uploaded by the page into a visit, through :meth:`plantar.clinic.Clinic.import_trial`.
+
+    Parameters
+    ----------
+    clinic : plantar.clinic.Clinic
+        The clinic.
+    contents : str
+        The upload as the browser sends it: ``data:TYPE;base64,DATA``.
+    filename : str
+        The file's name on the clinician's computer (only its last part is
+        used, to tell the format).
+    visit : int
+        The visit's id.
+    kind : {"barefoot", "shod", "orthotic"}
+        The kind of condition.
+    label : str | None
+        The condition's label; default: ``kind``.
+    max_bytes : int
+        Largest file accepted, in bytes.
+
+    Returns
+    -------
+    trial : dict
+        The trial's row (see :meth:`plantar.clinic.Clinic.trials`).
+
+    Raises
+    ------
+    ValueError
+        If the upload is too big or not a file plantar reads (the reason in one
+        line, naming the file).
+
+    Examples
+    --------
+    >>> import base64, tempfile
+    >>> from pathlib import Path
+    >>> from plantar.clinic import Clinic
+    >>> from plantar.app._web import import_upload
+    >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+    >>> _ = clinic.add_patient("P001"); visit = clinic.add_visit("P001", date="2024-03-01")
+    >>> junk = "data:text/plain;base64," + base64.b64encode(b"not a trial").decode()
+    >>> try:
+    ...     import_upload(clinic, junk, "walk.csv", visit=visit, kind="barefoot")
+    ... except ValueError as exc:
+    ...     print("refused")
+    refused
+    >>> clinic.close()
+    """
+    import base64
+    import binascii
+    import re
+
+    name = re.sub(r"[^\w.+-]", "_", Path(str(filename or "upload").replace("\\", "/")).name).lstrip(".") or "upload"
+    _, _, data = str(contents).partition(",")
+    if len(data) * 3 // 4 > max_bytes:
+        raise ValueError(f"'{name}' is larger than {max_bytes / 1e6:g} MB, the import's limit")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"'{name}': the upload is not valid base64") from None
+    with tempfile.TemporaryDirectory(prefix="plantar-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(raw)
+        try:
+            return clinic.import_trial(path, visit=visit, kind=kind, label=(label or "").strip() or None)
+        except Exception as exc:  # noqa: BLE001  (any reader's failure is said in the page; the visit is untouched)
+            if isinstance(exc, (ValueError, OSError)):
+                raise ValueError(_one_line(exc).replace(str(path), name).replace(str(tmp), "")) from None
+            raise ValueError(f"'{name}': {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 def _map_figure(live):

@@ -183,3 +183,30 @@ def test_stop_from_another_thread_while_a_client_polls(clinic, capture):
     poller.join()
     assert status["error"] is None and status["last"]["frames"] > 1.0 * RATE_HZ
     assert len(set(seen)) > 10
+
+
+def _upload(data, name):
+    import base64
+
+    return "data:application/octet-stream;base64," + base64.b64encode(data).decode(), name
+
+
+def test_an_upload_is_imported_through_plantar_read_and_a_broken_one_says_why(clinic, tmp_path):
+    import plantar
+    from plantar.app._web import import_upload
+
+    walk, _ = plantar.synth.walk(seed=0, passes=1)
+    plantar.save(walk, tmp_path / "walk.nc")
+    row = import_upload(clinic, *_upload((tmp_path / "walk.nc").read_bytes(), "C:\\exports\\walk.nc"), visit=1,
+                        kind="shod", label="trainers")  # fmt: skip
+    assert (row["kind"], row["label"], row["frames"]) == ("shod", "trainers", walk.sizes["time"])
+    assert np.array_equal(clinic.read_trial(row["uid"]).pressure.values, walk.pressure.values)
+    hostile = '<img src=x onerror="alert(1)">.nc'
+    with pytest.raises(ValueError) as info:
+        import_upload(clinic, *_upload(b"\x89HDF not really", hostile), visit=1, kind="shod")
+    message = str(info.value)
+    assert "\n" not in message and "<" not in message and "plantar-upload-" not in message
+    with pytest.raises(ValueError, match="larger than 0.001 MB"):
+        import_upload(clinic, *_upload(bytes(2000), "big.nc"), visit=1, kind="shod", max_bytes=1000)
+    # the broken files left the visit as it was
+    assert [t["label"] for t in clinic.visit(1)["trials"]] == ["trainers"]

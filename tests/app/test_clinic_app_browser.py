@@ -144,6 +144,12 @@ def test_clinic_app_workflow_in_chromium(served, tmp_path):
         assert "shod <b>A</b>" in page.inner_text("#conditions")
         drawn = float(re.search(r"drawn ([\d.]+)/s", done["shod"]).group(1))
 
+        # a broken upload says why and leaves the visit as it was
+        page.set_input_files("#upload input[type=file]", files=[
+            {"name": HOSTILE + ".csv", "mimeType": "text/csv", "buffer": b"not,a\ntrial,file\n"}])  # fmt: skip
+        page.wait_for_selector("#upload-message:has-text('Not imported')", timeout=30_000)
+        assert page.locator("tr.condition").count() == 2 and len(clinic.visit(visit)["trials"]) == 2
+
         # the report: stored in the clinic, offered as a download
         with page.expect_download(timeout=120_000) as download_info:
             page.click("#write-report")
