@@ -14,11 +14,12 @@ import time
 
 import numpy as np
 
+from ..calibration._common import STATUS
 from ..drivers._frame import FLAG_SATURATED
 from ..utils import logger
 from ._quality import MIN_COMPLETE_STEPS, trial_quality
 
-#: Largest side of the live map in cells; bigger mats are pooled (maximum of each block).
+#: Largest side of the live map in cells; bigger mats are pooled (maximum of each square block of sensels).
 DISPLAY_CELLS = 64
 
 #: Folder of the clinic where raw recordings (and, after a crash, their journals) are kept.
@@ -55,8 +56,8 @@ class Capture:
     >>> capture.connect(mat.url)["rows"]
     128
     >>> time.sleep(0.5)
-    >>> capture.live()["map"].shape  # pooled by 2 x 1 to at most 64 cells a side
-    (64, 32)
+    >>> capture.live()["map"].shape  # pooled by 2 x 2 to at most 64 cells a side
+    (64, 16)
     >>> capture.close(); mat.stop(); clinic.close()
     """
 
@@ -69,6 +70,7 @@ class Capture:
         self._session = None
         self._mat = None
         self._calibration = None
+        self._good = self._floor = None
         self._thread = None
         self._stop = None
         self._recording = None
@@ -116,6 +118,12 @@ class Capture:
         session.add_sink(self._keep, batch=True)
         with self._lock:
             self._session, self._calibration = session, cal
+            # sensels the calibration found dead or hot show as empty, as they are left out in kPa
+            self._good = None if cal is None else (cal["status"].values == STATUS["ok"]).astype(np.float32)
+            # and the rest above their tare and the larger of 6 x their read noise and 1 % of their range:
+            # noise stays off the map
+            self._floor = None if cal is None else (cal["offset_counts"].values + np.maximum(
+                6 * cal["noise_counts"].values, 0.01 * cal["saturation_counts"].values)).astype(np.float32)  # fmt: skip
             self._frames.clear()
         logger.info("capture: connected to %s", url)
         return {"rows": session.info.get("rows"), "cols": session.info.get("cols"), **session.info}
@@ -332,12 +340,16 @@ class Capture:
         Returns
         -------
         live : dict
-            ``map`` (2-D float array of counts, pooled, or None before the
-            first frame), ``pool`` (``(rows, cols)`` sensels per cell),
+            ``map`` (2-D float array of counts as ``peak``, pooled, or None before the
+            first frame), ``pool`` (``(rows, cols)`` sensels per cell, the
+            same both ways),
             ``trail_row``, ``trail_col`` (centre of pressure of the kept frames
             in map cells, NaN where a frame is empty), ``load_left``,
             ``load_right`` (share of the latest frame's counts on each half of
-            the mat across, in %), ``peak`` (counts), ``saturated`` (whether
+            the mat across, in %), ``peak`` (counts; with a calibration,
+            counts above each sensel's tare and the larger of 6 x its read
+            noise and 1 % of its range, and 0 on
+            sensels it marks dead or hot), ``saturated`` (whether
             the device flagged the latest frame saturated), ``frame_rate_hz``,
             ``lost`` (frames lost since connecting), ``drawn_hz`` (frames
             handed to the page per second, over the last 2 s), ``age_ms``
@@ -351,13 +363,18 @@ class Capture:
         latest = frames[-1]
         now_ns = time.monotonic_ns()
         stack = np.stack([f.counts for f in frames]).astype(np.float32)
+        good = self._good
+        if good is not None and good.shape == stack.shape[1:]:
+            stack = np.maximum(stack - self._floor, 0.0) * good
         rows, cols = stack.shape[1:]
-        pool = (-(-rows // int(cells)), -(-cols // int(cells)))
+        factor = -(-max(rows, cols) // int(cells))  # square blocks: the map keeps the mat's shape
+        pool = (factor, factor)
         pooled = _pool_max(stack[-1], pool)
         total = stack.sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
-            trail_row = (stack.sum(axis=2) @ np.arange(rows)) / total / pool[0]
-            trail_col = (stack.sum(axis=1) @ np.arange(cols)) / total / pool[1]
+            # sensel s lies in cell s // factor, whose centre is drawn at its index
+            trail_row = ((stack.sum(axis=2) @ np.arange(rows)) / total - (factor - 1) / 2) / factor
+            trail_col = ((stack.sum(axis=1) @ np.arange(cols)) / total - (factor - 1) / 2) / factor
         half = stack[-1, :, : cols // 2].sum(), stack[-1, :, cols - cols // 2 :].sum()
         share = 100.0 * np.asarray(half) / max(float(sum(half)), 1.0)
         stats = session.stats
@@ -369,7 +386,7 @@ class Capture:
         span_s = (recent[-1] - recent[0]) / 1e9 if len(recent) > 1 else 0.0
         return {
             "map": pooled, "pool": pool, "trail_row": trail_row, "trail_col": trail_col,
-            "load_left": float(share[0]), "load_right": float(share[1]), "peak": int(latest.counts.max()),
+            "load_left": float(share[0]), "load_right": float(share[1]), "peak": int(stack[-1].max()),
             "saturated": bool(latest.flags & FLAG_SATURATED), "frame_rate_hz": float(stats.frame_rate_hz),
             "lost": int(stats.lost_frames), "drawn_hz": (len(recent) - 1) / span_s if span_s > 0 else 0.0,
             "age_ms": (now_ns - latest.t_host_ns) / 1e6, "seq": key,

@@ -173,7 +173,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         options = [{"label": "virtual mat (demo walker)", "value": VIRTUAL}]
         from ..drivers import list_ports
 
-        ports = [{"label": f"{p['device']} {p['description'] or ''}".strip(), "value": p["device"]} for p in list_ports()]
+        ports = [{"label": f"{p['device']} {p['description'] or ''}".strip(), "value": p["device"]}
+                 for p in list_ports()]  # fmt: skip
         options = options + ports if demo else ports + options
         return html.Div([
             dcc.Store(id="visit-id", data=visit),
@@ -296,7 +297,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                     f"{q['saturated_frames']} frames with saturated sensels.")  # fmt: skip
             verdict = (html.P([html.Strong("Repeat this walk: "), "; ".join(q["reasons"])], className="repeat",
                               style={"color": "#b00"}) if q["repeat"]
-                       else html.P(html.Strong("Good walk: enough complete steps on each side."), className="ok"))  # fmt: skip
+                       else html.P(html.Strong("Good walk: enough complete steps on each side."),
+                                   className="ok"))  # fmt: skip
             summary = html.Div([html.H3("Last recording"), html.P(text), verdict], id="quality-summary")
         if capture.error:
             summary = html.P(f"The last recording failed: {capture.error}", className="error")
@@ -408,7 +410,8 @@ def import_upload(clinic, contents, filename, *, visit, kind, label=None, max_by
 
 def _map_figure(live):
     layout = {"margin": {"l": 30, "r": 10, "t": 30, "b": 30}, "title": {"text": "pressure (counts)"},
-              "yaxis": {"scaleanchor": "x", "autorange": "reversed"}, "uirevision": "live", "showlegend": False}  # fmt: skip
+              "yaxis": {"scaleanchor": "x", "autorange": "reversed"}, "uirevision": "live",
+              "showlegend": False}  # fmt: skip
     if live is None or live.get("map") is None:
         return {"data": [], "layout": {**layout, "title": {"text": "no mat"}}}
     layout["meta"] = {"arrived_unix_ms": live["arrived_unix_ms"]}  # for measuring the delay in the page
@@ -427,7 +430,8 @@ def _bars_figure(live):
     if live is not None and live.get("map") is not None:
         left, right = live["load_left"], live["load_right"]
     return {
-        "data": [{"type": "bar", "x": ["left half", "right half"], "y": [left, right], "marker": {"color": ["#1f77b4", "#d62728"]}}],
+        "data": [{"type": "bar", "x": ["left half", "right half"], "y": [left, right],
+                  "marker": {"color": ["#1f77b4", "#d62728"]}}],
         "layout": {"margin": {"l": 40, "r": 10, "t": 30, "b": 30}, "title": {"text": "load, % of the mat's"},
                    "yaxis": {"range": [0, 100]}, "uirevision": "bars"},
     }  # fmt: skip
@@ -442,7 +446,8 @@ def _status_text(live, status):
         mat = "no mat connected: pick one and press Connect" if status["state"] == "no mat" else "waiting for frames"
     else:
         mat = (f"{live['frame_rate_hz']:.0f} frames/s from the mat, drawn {live['drawn_hz']:.1f}/s, "
-               f"lost {live['lost']}, peak {live['peak']} counts, saturated {'yes' if live['saturated'] else 'no'}")  # fmt: skip
+               f"lost {live['lost']}, peak {live['peak']} counts, "
+               f"saturated {'yes' if live['saturated'] else 'no'}")  # fmt: skip
     if status["state"] == "recording":
         return (f"RECORDING {status['condition']}: {status['elapsed_s']:.0f} s, {status['frames']} frames, "
                 f"{status['lost']} lost | {mat}")  # fmt: skip

@@ -111,7 +111,8 @@ def test_closing_the_page_leaves_the_recording_running(clinic):
     try:
         capture.connect_virtual(seed=2)
         _wait_frames(capture, 10)
-        state = [{"id": "visit-id", "property": "data", "value": 1}, {"id": "kind", "property": "value", "value": "shod"},
+        state = [{"id": "visit-id", "property": "data", "value": 1},
+                 {"id": "kind", "property": "value", "value": "shod"},
                  {"id": "label", "property": "value", "value": "trainers"}]  # fmt: skip
         page = app.server.test_client()
         answer = _post(page, "capture-message.children", [{"id": "start", "property": "n_clicks", "value": 1},
@@ -135,7 +136,7 @@ def test_closing_the_page_leaves_the_recording_running(clinic):
 
 
 def test_live_view_pools_a_big_mat_and_follows_the_centre_of_pressure(clinic, capture):
-    """A held load on rows 40-49, columns 4-9 of a 128 x 32 mat: drawn on 64 x 32 cells, its centre known."""
+    """A held load on rows 40-49, columns 4-9 of a 128 x 32 mat: drawn on 64 x 16 cells, its centre known."""
     load = np.zeros((128, 32))
     load[40:50, 4:10] = 150.0
     ideal = SensorModel(gain_sd=0.0, offset_mean_counts=0.0, offset_sd_counts=0.0, noise_sd_counts=0.0,
@@ -146,13 +147,13 @@ def test_live_view_pools_a_big_mat_and_follows_the_centre_of_pressure(clinic, ca
         _wait_frames(capture, 20)
         time.sleep(1.2)  # a whole second of frames for the rate
         live = capture.live()
-        assert live["pool"] == (2, 1) and live["map"].shape == (64, 32)
+        assert live["pool"] == (2, 2) and live["map"].shape == (64, 16)
         rows, cols = np.nonzero(live["map"])
-        assert (rows.min(), rows.max(), cols.min(), cols.max()) == (20, 24, 4, 9)
+        assert (rows.min(), rows.max(), cols.min(), cols.max()) == (20, 24, 2, 4)
         assert live["peak"] == live["map"].max() > 0
-        # a uniform block: its centre of pressure is its middle, in map cells
-        np.testing.assert_allclose(live["trail_row"], 44.5 / 2, atol=1e-6)
-        np.testing.assert_allclose(live["trail_col"], 6.5, atol=1e-6)
+        # a uniform block: its centre of pressure is its middle, the middle of cells 20-24 and 2-4 as drawn
+        np.testing.assert_allclose(live["trail_row"], 22.0, atol=1e-6)
+        np.testing.assert_allclose(live["trail_col"], 3.0, atol=1e-6)
         assert live["load_left"] == pytest.approx(100.0) and live["load_right"] == pytest.approx(0.0)
         assert live["frame_rate_hz"] == pytest.approx(RATE_HZ, rel=0.1)
         # polled as the page does, every 100 ms: each poll hands over a newer frame

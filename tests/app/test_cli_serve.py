@@ -39,8 +39,8 @@ def test_serve_needs_a_folder_outside_the_demo(capsys, monkeypatch):
 def test_the_demo_is_served_on_127_0_0_1_and_stops_on_ctrl_c():
     pytest.importorskip("dash")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "plantar", "clinic", "serve", "--demo", "--port", "0", "--no-browser"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)  # fmt: skip
+    command = [sys.executable, "-m", "plantar", "clinic", "serve", "--demo", "--port", "0", "--no-browser"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
     try:
         line = proc.stdout.readline()
         url = re.search(r"is at (http://127\.0\.0\.1:\d+/)", line).group(1)
