@@ -30,7 +30,7 @@ TARGET_DELAY_MS = 200.0
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="64x64", help="mat ROWSxCOLS (default 64x64; a walkway: 400x100)")
-    parser.add_argument("--interval-ms", type=int, default=100, help="the page's poll interval (default 100)")
+    parser.add_argument("--interval-ms", type=int, default=50, help="the page's poll interval (default 50, the app's)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measure for this long (default 10)")
     add_load_arguments(parser)
     args = parser.parse_args()
@@ -66,6 +66,7 @@ def main():
                 page.wait_for_selector("#capture-status", timeout=30_000)
                 page.wait_for_function("document.querySelector('#capture-status').innerText.includes('frames/s')",
                                        timeout=30_000)  # fmt: skip
+                page.wait_for_selector("#live-map .js-plotly-plot", timeout=30_000)
                 page.evaluate("""() => {
                     window.__draws = [];
                     const plot = document.querySelector('#live-map .js-plotly-plot');
