@@ -1432,6 +1432,28 @@ example:
     restore.add_argument("--database-url", metavar="URL", help="a PostgreSQL database (default: SQLite in the folder)")
     restore.set_defaults(run=_clinic_restore)
 
+    serve = _command(groups, "serve", "start the clinic app in the browser (capture, conditions, report)", """\
+Start the clinic app, a local web app on 127.0.0.1: patients (search, add), a
+patient's visits, and a visit's conditions with their quality, capture from a
+mat with a live view (the recording runs in this process through the same
+crash-safe recorder as 'plantar record', so closing the page changes nothing),
+and the loading report written into the clinic. --demo starts it with a
+temporary clinic holding a demo patient, and the virtual mat, so anyone can
+try it without hardware. Ctrl-C stops it (a running recording is stored first).
+
+example:
+  plantar clinic serve --demo
+  plantar clinic serve --folder my-clinic --port 8050""")
+    serve.add_argument("--folder", type=Path, metavar="DIR", help="the clinic folder (default: -C DIR or "
+                       "$PLANTAR_CLINIC; with --demo, a new temporary clinic)")  # fmt: skip
+    serve.add_argument("--port", type=int, default=8050, help="TCP port (default: 8050; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on: 127.0.0.1 only for now")
+    serve.add_argument("--demo", action="store_true", help="a demo clinic (unless a folder is given) and the "
+                       "virtual mat")  # fmt: skip
+    serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    _clinic_option(serve)
+    serve.set_defaults(run=_clinic_serve)
+
 
 def _open_clinic(args):
     import os
@@ -1442,6 +1464,24 @@ def _open_clinic(args):
     if folder is None:
         raise ValueError("give the clinic folder with -C DIR (or set PLANTAR_CLINIC)")
     return Clinic.open(folder, url=args.database_url)
+
+
+def _clinic_serve(args):
+    import os
+
+    try:
+        from .app import serve
+        import dash  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(f"the clinic app needs dash ({exc}): pip install dash") from None
+    folder = args.folder or args.clinic
+    if folder is None and not args.demo and os.environ.get("PLANTAR_CLINIC"):
+        folder = Path(os.environ["PLANTAR_CLINIC"])
+
+    def ready(url, clinic_folder):
+        print(f"the clinic app of {clinic_folder} is at {url} (Ctrl-C to stop)", flush=True)
+
+    serve(folder, port=args.port, host=args.host, demo=args.demo, open_browser=not args.no_browser, on_ready=ready)
 
 
 def _clinic_init(args):

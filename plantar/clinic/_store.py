@@ -428,6 +428,47 @@ class Clinic:
         logger.info("clinic '%s': added visit %d of patient '%s' on %s", self.folder, visit_id, code, day)
         return visit_id
 
+    def visit(self, visit):
+        """One visit's details, with its patient's code and its trials.
+
+        Parameters
+        ----------
+        visit : int
+            The visit's id.
+
+        Returns
+        -------
+        visit : dict
+            ``id``, ``patient`` (the code), ``date``, ``complaint``,
+            ``clinician``, ``notes`` and ``trials`` (dicts as in :meth:`trials`,
+            in the order they were added).
+
+        Raises
+        ------
+        ClinicError
+            If there is no such visit.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from plantar.clinic import Clinic
+        >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+        >>> _ = clinic.add_patient("P001")
+        >>> visit = clinic.add_visit("P001", date="2024-03-01", complaint="heel pain")
+        >>> v = clinic.visit(visit)
+        >>> v["patient"], str(v["date"]), v["complaint"], v["trials"]
+        ('P001', '2024-03-01', 'heel pain', [])
+        >>> clinic.close()
+        """
+        with Session(self._engine) as session:
+            row = session.get(Visit, int(visit))
+            if row is None:
+                raise ClinicError(f"clinic '{self.folder}': there is no visit {visit}")
+            code = row.patient.code
+            trials = sorted(row.trials, key=lambda trial: trial.id)
+            return {**_visit_dict(row), "patient": code, "trials": [_trial_dict(t, row, code) for t in trials]}
+
     # ----------------------------------------------------------------------------
     # trials
 
@@ -839,6 +880,77 @@ class Clinic:
             for path in paths.values():
                 os.chmod(path, 0o600)
                 self.add_report(path, patient=code, kind="followup", anonymous=anonymous)
+        return paths
+
+    def write_visit_report(self, visit, *, anonymous=False, pdf=False, animation=False, **options):
+        """Write the loading report of a visit's conditions (HTML, CSV, JSON) and record it in the clinic.
+
+        Every trial of the visit is read (its sha256 checked) and is one
+        condition of :func:`plantar.report.write_report`, labelled and of the
+        kind it was added with; the files go to ``reports/CODE`` in the clinic
+        and each is recorded in the clinic's reports (kind ``"loading"``).
+
+        Parameters
+        ----------
+        visit : int
+            The visit's id.
+        anonymous : bool
+            Name the patient by code only. Otherwise the header shows the code,
+            the name and the birth year.
+        pdf : bool
+            Also write a PDF.
+        animation : bool
+            Include the animation of each trial's frames.
+        **options
+            Passed to :func:`plantar.report.write_report` (e.g. ``baseline``,
+            ``targets``, ``verbose``).
+
+        Returns
+        -------
+        paths : dict of str to pathlib.Path
+            ``{"html": ..., "csv": ..., "json": ...}`` (and ``"pdf"``).
+
+        Raises
+        ------
+        ClinicError
+            If there is no such visit, it has no trial, or a trial file is
+            missing or changed.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import plantar
+        >>> from plantar.clinic import Clinic
+        >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+        >>> _ = clinic.add_patient("P001", name="Jane Example")
+        >>> visit = clinic.add_visit("P001", date="2024-03-01")
+        >>> walk, _ = plantar.synth.walk(seed=0, passes=1)
+        >>> _ = clinic.add_trial(walk, visit=visit, kind="barefoot")
+        >>> paths = clinic.write_visit_report(visit, verbose="error")
+        >>> "Jane Example" in paths["html"].read_text(), sorted(paths)
+        (True, ['csv', 'html', 'json'])
+        >>> clinic.close()
+        """
+        from ..report import write_report
+
+        found = self.visit(visit)
+        code = found["patient"]
+        if not found["trials"]:
+            raise ClinicError(f"clinic '{self.folder}': visit {visit} has no trial to report")
+        with Session(self._engine) as session:
+            patient = _patient_dict(self._get_patient(session, code))
+        trials = [self.read_trial(row["uid"]) for row in found["trials"]]
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = self.folder / REPORTS / code
+        _private_folders(self.folder, folder)
+        fname = folder / f"{code}-v{int(visit)}-loading-{stamp}{'-anonymous' if anonymous else ''}.html"
+        paths = write_report(trials, fname, kinds=[row["kind"] for row in found["trials"]], animation=animation,
+                             pdf=pdf, subject=code if anonymous else _named(patient), anonymous=anonymous,
+                             **options)  # fmt: skip
+        for path in paths.values():
+            os.chmod(path, 0o600)
+            self.add_report(path, patient=code, kind="loading", visit=int(visit), anonymous=anonymous)
         return paths
 
     def _inside(self, folder):

@@ -362,7 +362,7 @@ def _record(session, path, **kwargs):
 
 
 def _record_raw(session, path, *, seconds=None, overwrite=False, keep_journal=False, status=None,
-                status_interval_s=0.5, **attrs):  # fmt: skip
+                status_interval_s=0.5, stop=None, **attrs):  # fmt: skip
     """Record a session into ``path``; return the file and the raw recording it holds.
 
     Parameters
@@ -382,6 +382,8 @@ def _record_raw(session, path, *, seconds=None, overwrite=False, keep_journal=Fa
         called every ``status_interval_s`` and once more when recording stops.
     status_interval_s : float
         Seconds between status calls.
+    stop : threading.Event | None
+        Stop recording when this is set (from another thread), as Ctrl-C does.
     **attrs
         Trial attributes.
 
@@ -412,9 +414,13 @@ def _record_raw(session, path, *, seconds=None, overwrite=False, keep_journal=Fa
     try:
         while not session.closed:
             left = None if seconds is None else seconds - (time.monotonic() - started)
-            if left is not None and left <= 0:
+            if (left is not None and left <= 0) or (stop is not None and stop.is_set()):
                 break
-            time.sleep(status_interval_s if left is None else min(status_interval_s, left))
+            wait_s = status_interval_s if left is None else min(status_interval_s, left)
+            if stop is None:
+                time.sleep(wait_s)
+            elif stop.wait(wait_s):
+                logger.info("stopped after %.1f s", time.monotonic() - started)
             recorder.check()
             if status is not None:
                 status(_recording_stats(session.stats, baseline, recorder), session.latest)
