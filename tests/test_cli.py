@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -69,6 +70,13 @@ def test_demo_from_the_synthetic_model_writes_trials_truth_and_report(tmp_path):
     again = run("demo", "--source", "synthetic", "-o", out, "--passes", "1")
     assert_one_line_error(again, "exists", "--overwrite")
     assert run("demo", "--source", "synthetic", "-o", out, "--passes", "1", "--overwrite").returncode == 0
+    # --baseline compares every condition with the one named, instead of the shoe for the orthotic.
+    result = run("demo", "--source", "synthetic", "-o", out, "--passes", "2", "--seed", "3", "--overwrite",
+                 "--baseline", "barefoot")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "orthotic vs barefoot" in result.stdout and "orthotic vs shod" not in result.stdout
+    table = pd.read_csv(out / "report.csv", keep_default_na=False)
+    assert set(table.loc[(table.condition == "orthotic") & (table.baseline != ""), "baseline"]) == {"barefoot"}
 
 
 def test_demo_records_calibrated_virtual_mats_and_reports(tmp_path):
