@@ -124,13 +124,15 @@ def test_closing_the_page_leaves_the_recording_running(clinic):
         assert capture.status()["state"] == "recording"
         assert capture.status()["frames"] >= 2.0 * RATE_HZ  # frames kept arriving into the journal
         other = app.server.test_client()  # another tab stops it
+        asked = time.monotonic() - started
         answer = _post(other, "capture-message.children", [{"id": "start", "property": "n_clicks", "value": 1},
                        {"id": "stop", "property": "n_clicks", "value": 1}], state, "stop.n_clicks")  # fmt: skip
         elapsed = time.monotonic() - started
         assert answer["capture-message"]["children"] == "Stored."
         last = capture.last
         assert last["label"] == "trainers" and last["kind"] == "shod"
-        assert elapsed - 1.5 < last["duration_s"] <= elapsed + 0.5
+        # it ran from the start to the stop: storing it afterwards (calibration, analysis) is not part of it
+        assert asked - 1.0 < last["duration_s"] <= elapsed + 0.5
     finally:
         capture.close()
 
