@@ -269,14 +269,16 @@ injected to see how a recording copes.
 
 What is on the mat (--scenario): the walker (default), nothing (empty), a
 uniform pressure (uniform, an air bladder at --pressure-kpa) or a person
-standing still (standing, --body-mass-kg on --stance). Change it while the mat
-runs by typing a line: 'empty', 'uniform 300', 'standing left', 'standing both',
-'walk'. This is how to practise 'plantar calibrate' without a mat.
+standing still (standing, --body-mass-kg on --stance; with --sway-ap-mm and
+--sway-ml-mm it sways, for 'plantar balance'). Change it while the mat runs by
+typing a line: 'empty', 'uniform 300', 'standing left', 'standing both', 'walk'.
+This is how to practise 'plantar calibrate' without a mat.
 
 example:
   plantar simulate --rate-hz 100 --bit-error-rate 1e-5 --unplug-at 20 --unplug-s 2
   plantar record --port /tmp/plantar-vmat-XXXX/virtual-mat --seconds 30 -o walk.nc
-  plantar simulate --scenario empty --body-mass-kg 70   (then type 'uniform 200', 'standing left', ...)""",
+  plantar simulate --scenario empty --body-mass-kg 70   (then type 'uniform 200', 'standing left', ...)
+  plantar simulate --scenario standing --sway-ap-mm 5 --sway-ml-mm 3   (then record, and 'plantar balance')""",
     )
     simulate.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
     simulate.add_argument("--shape", type=_shape, default=(64, 64), help="ROWSxCOLS (default: 64x64)")
@@ -293,6 +295,11 @@ example:
                           help="the walker's or standing person's body mass in kg (default: 70)")  # fmt: skip
     simulate.add_argument("--stance", choices=("both", "left", "right"), default="both",
                           help="the feet the person stands on (default: both)")  # fmt: skip
+    simulate.add_argument("--sway-ap-mm", type=_non_negative_float, default=0.0,
+                          help="RMS sway of the standing person's centre of pressure along the mat, mm "
+                               "(default: 0, standing still)")  # fmt: skip
+    simulate.add_argument("--sway-ml-mm", type=_non_negative_float, default=0.0,
+                          help="RMS sway across the mat, mm (default: 0)")  # fmt: skip
     simulate.add_argument("--bit-error-rate", type=float, default=0.0, help="bit flips per bit on the wire")
     simulate.add_argument("--unplug-at", type=float, help="unplug the mat this many s after streaming starts")
     simulate.add_argument("--unplug-s", type=float, default=2.0, help="how long it stays unplugged (default: 2 s)")
@@ -532,6 +539,16 @@ def _positive_float(text):
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
     return value
 
 
@@ -835,14 +852,16 @@ def _simulate(args):
     mat = VirtualMat(args.protocol, shape=args.shape, pitch_mm=args.pitch_mm, rate_hz=args.rate_hz,
                      seed=args.seed, faults=faults, link=args.link, body_mass_kg=args.body_mass_kg,
                      frames_kpa=frames)  # fmt: skip
-    scenario = {"scenario": args.scenario, "pressure_kpa": args.pressure_kpa, "stance": args.stance}
+    scenario = {"scenario": args.scenario, "pressure_kpa": args.pressure_kpa, "stance": args.stance,
+                "sway_mm": (args.sway_ap_mm, args.sway_ml_mm)}  # fmt: skip
 
     def put(**change):
         """Put a scenario on the mat; once the mat scans it (if running), say so on stderr (one line)."""
         new = {**scenario, **change}
         n_before = sum(event[1] == "pressure" for event in list(mat.truth.events))
         mat.set_pressure(scenario_pressure_kpa(mat, new["scenario"], pressure_kpa=new["pressure_kpa"],
-                                               body_mass_kg=args.body_mass_kg, stance=new["stance"]))  # fmt: skip
+                                               body_mass_kg=args.body_mass_kg, stance=new["stance"],
+                                               sway_ap_mm=args.sway_ap_mm, sway_ml_mm=args.sway_ml_mm))  # fmt: skip
         deadline = time.monotonic() + 1.0
         while mat_running[0] and time.monotonic() < deadline:  # until a scan reads the new pressure
             if sum(event[1] == "pressure" for event in list(mat.truth.events)) > n_before:
@@ -914,7 +933,9 @@ def _scenario_text(scenario, body_mass_kg):
         return f"a uniform {scenario['pressure_kpa']:g} kPa"
     if name == "standing":
         feet = "both feet" if scenario["stance"] == "both" else f"the {scenario['stance']} foot"
-        return f"a person of {body_mass_kg:g} kg standing on {feet}"
+        sway = scenario.get("sway_mm", (0.0, 0.0))
+        still = "still" if not any(sway) else f"swaying {sway[0]:g} mm AP, {sway[1]:g} mm ML (RMS)"
+        return f"a person of {body_mass_kg:g} kg standing {still} on {feet}"
     return "nothing (empty)" if name == "empty" else f"a walker of {body_mass_kg:g} kg"
 
 

@@ -741,6 +741,7 @@ def stand(
     rate_hz=100.0,
     condition="barefoot",
     subject="synthetic",
+    periodic=False,
 ):
     """Simulate a person standing still on a pressure mat; return the trial and its ground truth.
 
@@ -807,6 +808,11 @@ def stand(
         Footwear, as for :func:`walk`.
     subject : str
         Subject label stored in the trial.
+    periodic : bool
+        Make the sway repeat exactly every ``duration_s`` (``"sines"`` only):
+        each sine's frequency is rounded to the nearest non-zero multiple of
+        ``1 / duration_s``, so the recording played in a loop (as the virtual
+        mat plays it) has no jump where it starts again.
 
     Returns
     -------
@@ -836,6 +842,8 @@ def stand(
         raise ValueError(f"feet must be one of ('both', 'left', 'right'), got {feet!r}")
     if sway not in ("sines", "random"):
         raise ValueError(f"sway must be one of ('sines', 'random'), got {sway!r}")
+    if periodic and sway != "sines":
+        raise ValueError("periodic sway needs sway='sines' (a random walk does not repeat)")
     for name, value in (("left_share", left_share), ("forefoot_share", forefoot_share),
                         ("forefoot_from", forefoot_from)):  # fmt: skip
         if not (0 < value < 1):
@@ -872,6 +880,8 @@ def stand(
     for key, rms in (("ap", sway_ap_mm), ("ml", sway_ml_mm)):
         if sway == "sines":
             freqs, amps = (np.array(v) for v in SWAY_SINES[key])
+            if periodic:  # whole cycles in duration_s: the sway repeats exactly after it
+                freqs = np.maximum(np.round(freqs * n_frames / mat.rate_hz), 1.0) * mat.rate_hz / n_frames
             phases = rng.uniform(0, 2 * np.pi, freqs.size)
             wave = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * time + phases[:, None])).sum(axis=0)
             wave -= wave.mean()
@@ -951,7 +961,8 @@ def stand(
                    left_share=float(left_share), forefoot_share=float(forefoot_share),
                    forefoot_from=float(forefoot_from), stance_width_mm=float(stance_width_mm),
                    toe_out_deg=float(toe_out_deg), step_off=repr(step_off), condition=condition,
-                   foot_length_mm=float(foot_length_mm), plantar_version=__version__),  # fmt: skip
+                   foot_length_mm=float(foot_length_mm), periodic=int(bool(periodic)),
+                   plantar_version=__version__),  # fmt: skip
     )
     return trial, truth
 

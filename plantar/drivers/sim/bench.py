@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import calibration
 from ..._schema import STANDARD_GRAVITY_M_S2, make_counts
-from ...synth import walk
+from ...synth import stand, walk
 
 
 def bench_calibration(mat, *, body_mass_kg=70.0, seed=1):
@@ -112,9 +112,12 @@ def standing_pressure_kpa(mat, *, body_mass_kg=70.0, seed=2):
 SCENARIOS = ("empty", "uniform", "standing", "walk")
 #: The feet a standing subject can stand on.
 STANCES = ("both", "left", "right")
+#: A swaying subject's sway repeats after this many seconds (the frames the mat plays in a loop).
+SWAY_LOOP_S = 20.0
 
 
-def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.0, stance="both", seed=2):
+def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.0, stance="both", seed=2,
+                          sway_ap_mm=0.0, sway_ml_mm=0.0):  # fmt: skip
     """The true pressure of a calibration scenario on a virtual mat, to play with ``set_pressure``.
 
     Parameters
@@ -135,12 +138,23 @@ def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.
     stance : {"both", "left", "right"}
         The feet the subject stands on (``"standing"``).
     seed : int
-        Seed of the footprints (see :func:`standing_pressure_kpa`).
+        Seed of the footprints (see :func:`standing_pressure_kpa`) or of the
+        sway's phases.
+    sway_ap_mm, sway_ml_mm : float
+        RMS sway of the standing subject's centre of pressure along the mat
+        (AP, y) and across it (ML, x), mm (``"standing"``). Both 0 (default):
+        the subject stands still on the footprints of
+        :func:`standing_pressure_kpa`, as a calibration asks. Otherwise the
+        subject is the standing model of :func:`plantar.synth.stand` (feet side
+        by side, or one foot), swaying as a sum of sines that repeats every
+        :data:`SWAY_LOOP_S` s, so the mat can play it in a loop without a jump.
+        On one foot only the AP sway is used (see :func:`plantar.synth.stand`).
 
     Returns
     -------
     pressure_kpa : numpy.ndarray of float, shape (rows, cols) or (n_frames, rows, cols)
-        The pressure on each sensel in kPa (frames for ``"walk"``).
+        The pressure on each sensel in kPa (frames for ``"walk"`` and a
+        swaying subject).
 
     Raises
     ------
@@ -157,6 +171,9 @@ def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.
     >>> p = scenario_pressure_kpa(mat, "standing", body_mass_kg=70.0, stance="left")
     >>> round(float(p.sum()) * 1000 * 8e-3 * 8e-3 / 9.80665, 6)   # kg on the mat
     70.0
+    >>> swaying = scenario_pressure_kpa(mat, "standing", sway_ap_mm=4.0, sway_ml_mm=2.5)
+    >>> swaying.shape   # 20 s at the mat's 100 Hz, played in a loop
+    (2000, 100, 48)
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
@@ -174,4 +191,14 @@ def scenario_pressure_kpa(mat, scenario, *, pressure_kpa=200.0, body_mass_kg=70.
         raise ValueError(f"stance must be one of {STANCES}, got {stance!r}")
     if not (isinstance(body_mass_kg, numbers.Real) and np.isfinite(body_mass_kg) and body_mass_kg > 0):
         raise ValueError(f"body_mass_kg must be a positive number, got {body_mass_kg!r}")
-    return standing_pressure_kpa(mat, body_mass_kg=float(body_mass_kg), seed=seed)[stance]
+    for name, value in (("sway_ap_mm", sway_ap_mm), ("sway_ml_mm", sway_ml_mm)):
+        if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    if sway_ap_mm == 0 and sway_ml_mm == 0:
+        return standing_pressure_kpa(mat, body_mass_kg=float(body_mass_kg), seed=seed)[stance]
+    (rows, cols), (pitch_x, pitch_y) = mat.shape, mat.pitch_mm
+    trial, _ = stand(seed=seed, duration_s=SWAY_LOOP_S, body_mass_kg=float(body_mass_kg), feet=stance,
+                     sway_ap_mm=float(sway_ap_mm), sway_ml_mm=float(sway_ml_mm), periodic=True,
+                     mat_length_mm=rows * pitch_y, mat_width_mm=cols * pitch_x, pitch_mm=(pitch_x, pitch_y),
+                     rate_hz=mat.rate_hz)  # fmt: skip
+    return trial.pressure.values
