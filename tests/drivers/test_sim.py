@@ -741,6 +741,19 @@ def test_calibration_scenarios_carry_what_they_say():
         scenario_pressure_kpa(mat, "uniform", pressure_kpa=-5.0)
 
 
+def test_a_walkway_longer_than_the_calibration_floor_gets_its_standing_footprints():
+    """A 3.2 m walkway (400 rows of 8 mm) is longer than the 2.4 m floor the footprints were first taken from."""
+    from plantar.drivers.sim import bench_calibration
+    from plantar.drivers.sim.bench import standing_pressure_kpa
+
+    mat = VirtualMat(shape=(400, 100), pitch_mm=8.0, walk_s=1.0, link="tcp")
+    feet = standing_pressure_kpa(mat, body_mass_kg=70.0)
+    for stance, p in feet.items():
+        assert p.shape == (400, 100), stance
+        assert p.sum() * 1000 * 8e-3 * 8e-3 == pytest.approx(70.0 * 9.80665, rel=1e-9), stance
+    assert bench_calibration(mat).attrs["device"] == "plantar virtual mat (serial VM-0001)"
+
+
 def test_simulate_understands_what_is_typed_to_it():
     from plantar.cli import _scenario_command
 

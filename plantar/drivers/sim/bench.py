@@ -93,7 +93,8 @@ def standing_pressure_kpa(mat, *, body_mass_kg=70.0, seed=2):
     """
     (rows, cols), pitch = mat.shape, mat.info["pitch_mm"]
     cell_area_m2 = pitch[0] * pitch[1] * 1e-6
-    trial, truth = walk(seed=seed, body_mass_kg=body_mass_kg, passes=1, mat_length_mm=2400.0,
+    # a floor at least as long as the mat, so a footprint window of the mat's length always fits
+    trial, truth = walk(seed=seed, body_mass_kg=body_mass_kg, passes=1, mat_length_mm=max(rows * pitch[1], 2400.0),
                         mat_width_mm=max(cols * pitch[0], 400.0), pitch_mm=tuple(pitch), rate_hz=100.0)  # fmt: skip
     weight_n = body_mass_kg * STANDARD_GRAVITY_M_S2
     feet = {}
