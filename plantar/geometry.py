@@ -603,7 +603,10 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
         - ``mean_peak_pressure_map``, ``mean_region_label`` (along_mm,
           across_mm) and ``mean_cop_along``, ``mean_cop_across``
           (stance_percent): the mean step;
-        - ``foot_length`` (step), mm, from the analysis.
+        - ``foot_length`` (step), mm, from the analysis;
+        - where the analysis has a masking scheme's own labels (``mask_label``,
+          ``mask="anatomical"``): ``mask_label`` and ``mean_mask_label``, the
+          same for those labels.
 
         Attrs ``side``, ``spacing_mm``, ``n_steps`` and ``frame`` (the
         definition of the foot frame).
@@ -676,6 +679,9 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
     n = steps.size
     maps = np.zeros((n, along_mm.size, across_mm.size), dtype=np.float32)
     labels = np.zeros((n, along_mm.size, across_mm.size), dtype=np.int8)
+    # A masking scheme's own labels (mask="anatomical"), aligned as well, for maps drawn with its regions.
+    fine = analysis["mask_label"].values if "mask_label" in analysis.variables else None
+    fine_labels = np.zeros_like(labels) if fine is not None else None
     # The step's centre of pressure over stance, turned into its foot frame (linear interpolation and this
     # rigid motion commute).
     along, across = _to_foot(analysis["stance_cop_x"].values[steps], analysis["stance_cop_y"].values[steps],
@@ -691,11 +697,11 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
         maps[i] = np.clip(map_coordinates(peak, where, order=1, mode="constant", cval=0.0), 0.0, None)
         labels[i] = map_coordinates(analysis["region_label"].values[k][rows, cols], where, order=0,
                                     mode="constant", cval=0)  # fmt: skip
+        if fine is not None:
+            fine_labels[i] = map_coordinates(fine[k][rows, cols], where, order=0, mode="constant", cval=0)
 
-    # The mean foot's labels: the most frequent label among steps, where at least half have contact.
-    counts = (labels[:, None] == np.arange(1, len(BASE_REGIONS) + 1)[None, :, None, None]).sum(axis=0)
-    inside = 2 * counts.sum(axis=0) >= n
-    mean_labels = np.where(inside, counts.argmax(axis=0) + 1, 0).astype(np.int8)
+
+    mean_labels = _mean_labels(labels, len(BASE_REGIONS))
     with np.errstate(invalid="ignore"):
         mean_cop = np.nanmean(cop, axis=0) if np.isfinite(cop).any() else np.full(cop.shape[1:], np.nan)
 
@@ -703,7 +709,7 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
     label_attrs = {"units": "1", "long_name": "region", "definition": "0 = outside, k = k-th base region: "
                    + ", ".join(BASE_REGIONS)}  # fmt: skip
     kpa = {"units": "kPa"}
-    return xr.Dataset(
+    aligned = xr.Dataset(
         {
             "peak_pressure_map": (("step", "along_mm", "across_mm"), maps,
                                   {**kpa, "long_name": "peak pressure of the step, in the foot frame"}),
@@ -732,6 +738,23 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
         attrs={"side": side, "spacing_mm": spacing, "n_steps": int(n), "complete_only": int(complete_only),
                "frame": FOOT_FRAME},  # fmt: skip
     )
+    if fine is not None:
+        fine_attrs = {k: v for k, v in analysis["mask_label"].attrs.items() if k in ("units", "long_name", "definition")}
+        n_fine = int(fine.max()) if fine.size else 0
+        aligned["mask_label"] = (("step", "along_mm", "across_mm"), fine_labels, fine_attrs)
+        aligned["mean_mask_label"] = (("along_mm", "across_mm"), _mean_labels(fine_labels, n_fine),
+                                      {**fine_attrs, "long_name": "region of the mean step (the analysis's mask)",
+                                       "definition": fine_attrs.get("definition", "") + "; the label most steps give "
+                                       "the point, where at least half of the steps have contact"})  # fmt: skip
+    return aligned
+
+
+def _mean_labels(labels, n_labels):
+    """The mean foot's labels: the most frequent label among the steps, where at least half have contact."""
+    n = labels.shape[0]
+    counts = (labels[:, None] == np.arange(1, n_labels + 1)[None, :, None, None]).sum(axis=0)
+    inside = 2 * counts.sum(axis=0) >= n
+    return np.where(inside, counts.argmax(axis=0) + 1, 0).astype(np.int8)
 
 
 def _to_foot(x, y, heel_x, heel_y, angle):

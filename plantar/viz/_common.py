@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
-from ..regions import BASE_REGIONS, REGIONS
+from ..regions import BASE_REGIONS, MASKS, REGIONS, get_mask
 
 #: Left and right, from the Okabe-Ito palette (safe for colour-blind readers).
 SIDE_COLOURS = {"left": "#0072B2", "right": "#D55E00", "unknown": "#7F7F7F"}
@@ -187,15 +187,30 @@ def mm(values, decimals=1):
     return np.round(np.asarray(values, dtype=np.float64), decimals).astype(np.float32)
 
 
-def region_text(labels):
-    """Region name of each labelled cell ('' outside), for hover text."""
-    names = np.array([""] + [REGION_TITLES[r] for r in BASE_REGIONS], dtype=object)
-    return names[np.clip(np.asarray(labels, dtype=int), 0, len(BASE_REGIONS))]
+def label_scheme(analysis):
+    """What a map of ``analysis`` labels its cells with: ``(variable, base regions, regions)``.
+
+    An analysis with a masking scheme of its own (``mask="anatomical"``) keeps
+    its labels in ``mask_label`` (``region_label`` holds their coarse percent
+    equivalents); its maps are drawn and hovered with the scheme's own regions,
+    those its tables report.
+    """
+    name = analysis.attrs.get("mask", "percent")
+    if "mask_label" in analysis.variables and name in MASKS:
+        scheme = get_mask(name)
+        return "mask_label", tuple(scheme.base_regions), dict(scheme.regions)
+    return "region_label", BASE_REGIONS, REGIONS
 
 
-def region_mask(labels, region):
-    """Cells of a (possibly composite) region of :data:`plantar.regions.REGIONS`."""
-    codes = [BASE_REGIONS.index(r) + 1 for r in REGIONS[region]]
+def region_text(labels, base_regions=BASE_REGIONS):
+    """Region name of each labelled cell ('' outside), for hover text; label k is ``base_regions[k - 1]``."""
+    names = np.array([""] + [REGION_TITLES[r] for r in base_regions], dtype=object)
+    return names[np.clip(np.asarray(labels, dtype=int), 0, len(base_regions))]
+
+
+def region_mask(labels, region, base_regions=BASE_REGIONS, regions=REGIONS):
+    """Cells of a (possibly composite) region of ``regions`` (default :data:`plantar.regions.REGIONS`)."""
+    codes = [base_regions.index(r) + 1 for r in regions[region]]
     return np.isin(labels, codes)
 
 
@@ -328,7 +343,7 @@ def pressure_heatmap(z_kpa, x, y, *, labels=None, x_name="x", y_name="y", colora
                       hovertemplate=hover + "<extra></extra>", name=name)  # fmt: skip
 
 
-def region_heatmaps(z_kpa, x, y, labels, *, x_name="x", y_name="y", coloraxis="coloraxis"):
+def region_heatmaps(z_kpa, x, y, labels, *, x_name="x", y_name="y", coloraxis="coloraxis", base_regions=BASE_REGIONS):
     """Pressure as one heatmap per base region, each cropped to its region, named and hovered by it.
 
     A per-cell text of region names would weigh more than the pressures
@@ -338,7 +353,7 @@ def region_heatmaps(z_kpa, x, y, labels, *, x_name="x", y_name="y", coloraxis="c
     """
     z_kpa, labels = np.asarray(z_kpa), np.asarray(labels)
     traces = []
-    for code, region in enumerate(BASE_REGIONS, start=1):
+    for code, region in enumerate(base_regions, start=1):
         inside = labels == code
         box = loaded_box(inside, margin=0)
         if box is None:

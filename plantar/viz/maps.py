@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import xarray as xr
 
 from ..geometry import _spacing, aligned_peak_maps
-from ..regions import REGIONS
+from ..regions import BASE_REGIONS, REGIONS
 from ._common import (
     COP_COLOUR,
     PRESSURE_SCALE,
@@ -15,6 +15,7 @@ from ._common import (
     SIDE_COLOURS,
     check_analysis,
     difference_axis,
+    label_scheme,
     loaded_box,
     map_size,
     mm,
@@ -108,12 +109,13 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
         raise ValueError(f"step must be one of the analysis's steps ({_range(steps)}), got {step!r}")
     k = int(np.flatnonzero(steps == step)[0])
     peak = np.nan_to_num(analysis["peak_pressure_map"].values[k])
-    labels = analysis["region_label"].values[k]
+    variable, base_regions, _ = label_scheme(analysis)
+    labels = analysis[variable].values[k]
     box = loaded_box((peak > 0) | (labels > 0)) or (slice(0, 1), slice(0, 1))
     x, y = analysis["x"].values[box[1]], analysis["y"].values[box[0]]
     pitch = min(_spacing(analysis["x"].values, analysis["y"].values)) or None
     fig = new_figure()
-    fig.add_traces(region_heatmaps(peak[box], x, y, labels[box]))
+    fig.add_traces(region_heatmaps(peak[box], x, y, labels[box], base_regions=base_regions))
     if regions:
         fig.add_traces(outline_traces(labels[box], x, y, pitch=pitch))
     if cop:
@@ -135,10 +137,11 @@ def peak_pressure_map(analysis, *, step=None, side=None, regions=True, cop=True)
 def _mean_step_map(analysis, side, regions, cop):
     aligned = aligned_peak_maps(analysis, side=side)
     mean = aligned["mean_peak_pressure_map"].values
-    labels = aligned["mean_region_label"].values
+    variable, base_regions, _ = label_scheme(analysis)
+    labels = aligned[f"mean_{variable}"].values
     x, y = aligned["across_mm"].values, aligned["along_mm"].values
     fig = new_figure()
-    fig.add_traces(region_heatmaps(mean, x, y, labels, x_name="across", y_name="along"))
+    fig.add_traces(region_heatmaps(mean, x, y, labels, x_name="across", y_name="along", base_regions=base_regions))
     if regions:
         fig.add_traces(outline_traces(labels, x, y, pitch=aligned.attrs["spacing_mm"]))
     if cop:
@@ -438,11 +441,16 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
             aligned.append(aligned_peak_maps(analyses[c], side=side, spacing_mm=spacing))
         except ValueError as error:
             raise ValueError(f"condition {c!r}: {error}") from None
-    means = xr.align(*[a[["mean_peak_pressure_map", "mean_region_label"]] for a in aligned], join="outer",
+    # the conditions' own masking scheme if they share one (mask="anatomical"), else the percent regions
+    schemes = {label_scheme(analyses[c])[1] for c in conditions}
+    variable, base_regions, scheme_regions = label_scheme(analyses[baseline])
+    if len(schemes) > 1:
+        variable, base_regions, scheme_regions = "region_label", BASE_REGIONS, REGIONS
+    means = xr.align(*[a[["mean_peak_pressure_map", f"mean_{variable}"]] for a in aligned], join="outer",
                      fill_value=0)  # fmt: skip
     x, y = means[0]["across_mm"].values, means[0]["along_mm"].values
     maps = [m["mean_peak_pressure_map"].values for m in means]
-    labels = [m["mean_region_label"].values for m in means]
+    labels = [m[f"mean_{variable}"].values for m in means]
     n = len(conditions)
     rows = 2 if n > 1 else 1
     titles = [f"{c} (n = {a.attrs['n_steps']})" for c, a in zip(conditions, aligned)]
@@ -451,7 +459,7 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     fig = new_figure(rows, n, specs=specs, subplot_titles=titles, horizontal_spacing=0.06, vertical_spacing=0.08)
     placed, notes = [], []  # traces and labels added at once: plotly is slow one by one
     for j, (c, z, lab) in enumerate(zip(conditions, maps, labels)):
-        heat = region_heatmaps(z, x, y, lab, x_name="across", y_name="along")
+        heat = region_heatmaps(z, x, y, lab, x_name="across", y_name="along", base_regions=base_regions)
         placed += [(trace, 1, j + 1) for trace in heat + outline_traces(lab, x, y, pitch=spacing)]
     limit = 0.0
     base, base_labels = maps[0], labels[0]
@@ -460,13 +468,15 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
         diff[(z <= 0) & (base <= 0)] = np.nan
         limit = max(limit, float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 0.0)
         placed.append((go.Heatmap(
-            z=diff, x=mm(x), y=mm(y), text=region_text(base_labels), coloraxis="coloraxis2", hoverongaps=False,
+            z=diff, x=mm(x), y=mm(y), text=region_text(base_labels, base_regions), coloraxis="coloraxis2",
+            hoverongaps=False,
             name=f"{c} - {baseline}",
             hovertemplate="%{text}<br>across %{x:.0f} mm, along %{y:.0f} mm<br><b>%{z:+.1f} kPa</b><extra></extra>",
         ), 2, j))  # fmt: skip
         placed += [(trace, 2, j) for trace in outline_traces(base_labels, x, y, pitch=spacing)]
         if comparison is not None:
-            _mark_changes(fig, placed, notes, comparison, c, side, base_labels, x, y, spacing, row=2, col=j)
+            _mark_changes(fig, placed, notes, comparison, c, side, base_labels, x, y, spacing, row=2, col=j,
+                          base_regions=base_regions, regions=scheme_regions)  # fmt: skip
     add_placed(fig, placed)
     layout = pressure_axis(max(float(np.max(m)) for m in maps))
     if rows == 2:
@@ -483,7 +493,8 @@ def compare_maps(analyses, *, baseline, side, comparison=None):
     return fig
 
 
-def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y, spacing, *, row, col):
+def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y, spacing, *, row, col,
+                  base_regions=BASE_REGIONS, regions=REGIONS):  # fmt: skip
     """Outline thick, and label with the change, the regions whose peak pressure changed beyond noise.
 
     Base regions are marked one by one; a composite region (forefoot, toes, ...)
@@ -492,12 +503,12 @@ def _mark_changes(fig, placed, notes, comparison, condition, side, labels, x, y,
     ``notes`` as annotation dicts, for the caller to add at once.
     """
     changed = comparison["beyond_noise"].sel(condition=condition, side=side, metric="peak_pressure")
-    marked = {str(r) for r, flag in zip(changed["region"].values, changed.values) if bool(flag) and str(r) in REGIONS}
-    base = [r for r in REGIONS if r in marked and REGIONS[r] == (r,)]
-    composite = [r for r in REGIONS if r in marked and REGIONS[r] != (r,) and not set(REGIONS[r]) & set(base)]
+    marked = {str(r) for r, flag in zip(changed["region"].values, changed.values) if bool(flag) and str(r) in regions}
+    base = [r for r in regions if r in marked and regions[r] == (r,)]
+    composite = [r for r in regions if r in marked and regions[r] != (r,) and not set(regions[r]) & set(base)]
     x_name, y_name = axis_names(fig, row, col)
     for region in base + composite:
-        mask = region_mask(labels, region)
+        mask = region_mask(labels, region, base_regions, regions)
         if not mask.any():
             continue
         placed += [(trace, row, col) for trace in outline_traces(mask, x, y, pitch=spacing, colour="black", width=3.0,
