@@ -1459,6 +1459,8 @@ example:
     serve.add_argument("--demo", action="store_true", help="a demo clinic (unless a folder is given) and the "
                        "virtual mat")  # fmt: skip
     serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    serve.add_argument("--behind-proxy", action="store_true", help="served through one reverse proxy with https: "
+                       "believe its X-Forwarded-For/-Proto/-Host headers")  # fmt: skip
     _clinic_option(serve)
     serve.set_defaults(run=_clinic_serve)
 
@@ -1545,7 +1547,8 @@ def _clinic_serve(args):
     def ready(url, clinic_folder):
         print(f"the clinic app of {clinic_folder} is at {url} (Ctrl-C to stop)", flush=True)
 
-    serve(folder, port=args.port, host=args.host, demo=args.demo, open_browser=not args.no_browser, on_ready=ready)
+    serve(folder, port=args.port, host=args.host, demo=args.demo, open_browser=not args.no_browser, on_ready=ready,
+          behind_proxy=args.behind_proxy)
 
 
 def _clinic_password(args):

@@ -59,6 +59,35 @@ def is_local(host):
     return str(host).strip().lower() in LOCAL_HOSTS
 
 
+def trust_proxy(server):
+    """Believe the ``X-Forwarded-For``, ``-Proto`` and ``-Host`` headers of one reverse proxy in front of the app.
+
+    Behind a proxy that serves https, the app then sees the request as the
+    browser sent it: https (so its cookies are Secure), the browser's host
+    name (so that the Origin check holds) and the browser's address (so that
+    wrong passwords are counted per computer). Use it only behind such a
+    proxy: anyone reaching the app directly could otherwise claim any address.
+
+    Parameters
+    ----------
+    server : flask.Flask
+        The app's server (``dash_app.server``).
+
+    Examples
+    --------
+    >>> import flask
+    >>> from plantar.app._auth import trust_proxy
+    >>> server = flask.Flask("demo")
+    >>> _ = server.route("/")(lambda: flask.request.scheme)
+    >>> trust_proxy(server)
+    >>> server.test_client().get("/", headers={"X-Forwarded-Proto": "https"}).text
+    'https'
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
 class Guard:
     """The app's login and CSRF checks, installed on its Flask server (see the module's description).
 

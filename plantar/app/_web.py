@@ -465,7 +465,8 @@ def _one_line(exc):
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=True, on_ready=None):
+def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=True, on_ready=None,
+          behind_proxy=False):
     """Run the clinic app until Ctrl-C.
 
     Parameters
@@ -486,6 +487,9 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
         Open the app in the browser.
     on_ready : callable | None
         Called as ``on_ready(url, folder)`` once the app listens.
+    behind_proxy : bool
+        The app is served through one reverse proxy (with https): believe its
+        ``X-Forwarded-*`` headers (see :func:`plantar.app._auth.trust_proxy`).
 
     Returns
     -------
@@ -519,6 +523,8 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
                              f"set one with 'plantar clinic password --folder {folder}'")  # fmt: skip
     try:
         app = make_app(clinic, demo=demo)
+        if behind_proxy:
+            _auth.trust_proxy(app.server)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the live view
         server = make_server(host, int(port), app.server, threaded=True)
     except BaseException:

@@ -260,3 +260,28 @@ def test_the_password_command_asks_twice(tmp_path, monkeypatch, capsys):
     assert main(["clinic", "password", "--remove", "-C", str(tmp_path / "clinic")]) in (0, None)
     with Clinic.open(tmp_path / "clinic") as clinic:
         assert not clinic.has_password()
+
+
+def test_behind_an_https_proxy_the_cookies_are_secure_and_the_origin_is_the_browsers(app, clinic):
+    from plantar.app._auth import trust_proxy
+
+    trust_proxy(app.server)
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "clinic.example", "X-Forwarded-For": "10.0.0.7"}
+    client = app.server.test_client()
+    page = client.get("/login", headers=proxy)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/login", data={"password": PASSWORD, "csrf_token": token},
+                         headers={**proxy, "Origin": "https://clinic.example"})  # fmt: skip
+    assert answer.status_code == 303
+    assert all("; Secure" in c for c in _set_cookies(answer).values())
+    cookies = {name: c.split("=", 1)[1].split(";", 1)[0] for name, c in _set_cookies(answer).items()}
+    client = app.server.test_client()  # the browser sends its Secure cookies back to the proxy over https
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    csrf = cookies["_csrf_token"]
+    answer = client.post("/_dash-update-component", json=_steps_body(6),
+                         headers={**proxy, "Origin": "https://clinic.example", "X-CSRFToken": csrf})  # fmt: skip
+    assert answer.status_code == 200 and clinic.complete_steps() == 6
+    answer = client.post("/_dash-update-component", json=_steps_body(7),
+                         headers={**proxy, "Origin": "http://clinic.example", "X-CSRFToken": csrf})  # fmt: skip
+    assert answer.status_code == 403 and clinic.complete_steps() == 6
