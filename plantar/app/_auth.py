@@ -244,8 +244,13 @@ class Guard:
             return _login_page(session["csrf"], target, "Wrong password."), 401
         with self._lock:
             self._failures.pop(address, None)
+            now = time.monotonic()
+            for old in [sid for sid, seen in self._live.items() if now - seen > self.idle_s]:
+                del self._live[old]  # sessions left without logging out
+            for old in [a for a, times in self._failures.items() if not times or now - times[-1] > self.window_s]:
+                del self._failures[old]
             sid = secrets.token_urlsafe(32)
-            self._live[sid] = time.monotonic()
+            self._live[sid] = now
         session.clear()  # a new session id and token at login: a session planted before it is of no use
         session.update(sid=sid, csrf=secrets.token_urlsafe(32))
         logger.info("clinic app: logged in from %s", address)

@@ -285,3 +285,12 @@ def test_behind_an_https_proxy_the_cookies_are_secure_and_the_origin_is_the_brow
     answer = client.post("/_dash-update-component", json=_steps_body(7),
                          headers={**proxy, "Origin": "http://clinic.example", "X-CSRFToken": csrf})  # fmt: skip
     assert answer.status_code == 403 and clinic.complete_steps() == 6
+
+
+def test_a_session_idle_too_long_ends(app):
+    client = app.server.test_client()
+    _login(client)
+    assert client.get("/").status_code == 200
+    app.guard.idle_s = 0.0
+    time.sleep(0.01)
+    assert client.get("/").status_code == 303
