@@ -37,7 +37,7 @@ import urllib.parse
 from ..utils import logger
 
 #: The addresses the app serves without a password.
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: The cookie holding the signed session; the cookie the page's script reads the CSRF token from.
 SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER, CSRF_FIELD = "plantar_session", "_csrf_token", "X-CSRFToken", "csrf_token"
 #: A session ends after this long without a request, in s.
@@ -53,8 +53,8 @@ def is_local(host):
     Examples
     --------
     >>> from plantar.app._auth import is_local
-    >>> is_local("127.0.0.1"), is_local("localhost"), is_local("0.0.0.0")
-    (True, True, False)
+    >>> is_local("127.0.0.1"), is_local("::1"), is_local("0.0.0.0"), is_local("192.168.1.20")
+    (True, True, False, False)
     """
     return str(host).strip().lower() in LOCAL_HOSTS
 
