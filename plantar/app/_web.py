@@ -44,7 +44,10 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
     Returns
     -------
     app : dash.Dash
-        The app; ``app.server`` is its Flask (WSGI) application.
+        The app; ``app.server`` is its Flask (WSGI) application,
+        ``app.capture`` its capture controller and ``app.guard`` its login and
+        CSRF checks (:class:`plantar.app._auth.Guard`: a login when the
+        clinic has a password).
 
     Examples
     --------
