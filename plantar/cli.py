@@ -1462,18 +1462,84 @@ and the loading report written into the clinic. --demo starts it with a
 temporary clinic holding a demo patient, and the virtual mat, so anyone can
 try it without hardware. Ctrl-C stops it (a running recording is stored first).
 
+On another address (--host 0.0.0.0, to use it from other computers of the
+clinic) it starts only when the clinic has a password ('plantar clinic
+password'), and then asks for it on a login page; with a password set it asks
+for it on 127.0.0.1 too.
+
 example:
   plantar clinic serve --demo
-  plantar clinic serve --folder my-clinic --port 8050""")
+  plantar clinic serve --folder my-clinic --port 8050
+  plantar clinic serve --folder my-clinic --host 0.0.0.0""")
     serve.add_argument("--folder", type=Path, metavar="DIR", help="the clinic folder (default: -C DIR or "
                        "$PLANTAR_CLINIC; with --demo, a new temporary clinic)")  # fmt: skip
     serve.add_argument("--port", type=int, default=8050, help="TCP port (default: 8050; 0: any free port)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on: 127.0.0.1 only for now")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this "
+                       "computer only); any other, e.g. 0.0.0.0, needs the clinic's password (plantar clinic "
+                       "password) and then asks for it")  # fmt: skip
     serve.add_argument("--demo", action="store_true", help="a demo clinic (unless a folder is given) and the "
                        "virtual mat")  # fmt: skip
     serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    serve.add_argument("--behind-proxy", action="store_true", help="served through one reverse proxy with https: "
+                       "believe its X-Forwarded-For/-Proto/-Host headers")  # fmt: skip
     _clinic_option(serve)
     serve.set_defaults(run=_clinic_serve)
+
+    password = _command(groups, "password", "set the clinic app's password (asked twice, stored hashed)", """\
+Set or change the password the clinic app asks for: it may then serve other
+addresses than 127.0.0.1 (--host), and asks for the password on every
+address. The password is asked twice on the terminal (never given on the
+command line) and only its scrypt hash is stored in the clinic's database;
+changing it ends the sessions of the old one. --remove removes it.
+
+example:
+  plantar clinic password --folder my-clinic
+  plantar clinic password --remove -C my-clinic""")
+    password.add_argument("--folder", type=Path, metavar="DIR", help="the clinic folder (default: -C DIR or "
+                          "$PLANTAR_CLINIC)")  # fmt: skip
+    password.add_argument("--remove", action="store_true", help="remove the password (the app then serves "
+                          "127.0.0.1 only, without a login)")  # fmt: skip
+    _clinic_option(password)
+    password.set_defaults(run=_clinic_password)
+
+    mat = _command(groups, "mat", "the mats the clinic uses (offered first in the app's capture panel)", """\
+The clinic's mats, by name: a port (see 'plantar devices') or the virtual
+mat, a protocol and a calibration file (checked when added). The clinic app's
+capture panel offers them first; its settings page does the same as these
+commands.
+
+example:
+  plantar clinic mat add "walkway room 2" --port /dev/ttyACM0 --calibration walkway.pmcal.nc -C my-clinic
+  plantar clinic mat list -C my-clinic
+  plantar clinic mat remove "walkway room 2" -C my-clinic""")
+    mats = mat.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    mat_add = _command(mats, "add", "add a mat", """\
+Add a mat under a name, with its port (or 'virtual'), protocol and calibration file.
+
+example:
+  plantar clinic mat add "walkway room 2" --port /dev/ttyACM0 --calibration walkway.pmcal.nc -C my-clinic
+  plantar clinic mat add demo --port virtual -C my-clinic""")
+    mat_add.add_argument("name", help="what the clinic calls the mat")
+    mat_add.add_argument("--port", required=True, help="serial port or URL (see plantar devices), or 'virtual'")
+    mat_add.add_argument("--protocol", default="pmat1", help="wire protocol (default: pmat1; see plantar devices)")
+    mat_add.add_argument("--calibration", type=Path, metavar="FILE", help="the mat's calibration file (.pmcal.nc)")
+    _clinic_option(mat_add)
+    mat_add.set_defaults(run=_clinic_mat_add)
+    mat_list = _command(mats, "list", "list the clinic's mats", """\
+List the clinic's mats: name, port, protocol, calibration file.
+
+example:
+  plantar clinic mat list -C my-clinic""")
+    _clinic_option(mat_list)
+    mat_list.set_defaults(run=_clinic_mat_list)
+    mat_remove = _command(mats, "remove", "remove a mat from the list", """\
+Remove a mat from the clinic's list (its recordings stay).
+
+example:
+  plantar clinic mat remove "walkway room 2" -C my-clinic""")
+    mat_remove.add_argument("name", help="the mat's name")
+    _clinic_option(mat_remove)
+    mat_remove.set_defaults(run=_clinic_mat_remove)
 
 
 def _open_clinic(args):
@@ -1502,7 +1568,49 @@ def _clinic_serve(args):
     def ready(url, clinic_folder):
         print(f"the clinic app of {clinic_folder} is at {url} (Ctrl-C to stop)", flush=True)
 
-    serve(folder, port=args.port, host=args.host, demo=args.demo, open_browser=not args.no_browser, on_ready=ready)
+    serve(folder, port=args.port, host=args.host, demo=args.demo, open_browser=not args.no_browser, on_ready=ready,
+          behind_proxy=args.behind_proxy)
+
+
+def _clinic_password(args):
+    import getpass
+
+    args.clinic = args.folder or args.clinic
+    with _open_clinic(args) as clinic:
+        if args.remove:
+            clinic.remove_password()
+            print(f"removed the password of clinic {clinic.folder}: the app serves 127.0.0.1 only, without a login")
+            return
+        first = getpass.getpass("new password for the clinic app: ")
+        if getpass.getpass("the same again: ") != first:
+            raise ValueError("the two passwords differ: nothing changed")
+        clinic.set_password(first)
+    print(f"set the password of clinic {args.clinic}: the app asks for it ('plantar clinic serve --host ADDR' "
+          "may now serve other computers)")  # fmt: skip
+
+
+def _clinic_mat_add(args):
+    with _open_clinic(args) as clinic:
+        mat = clinic.add_mat(args.name, port=args.port, protocol=args.protocol, calibration=args.calibration)
+    print(f"added mat {mat['name']!r}: {mat['port']}, {mat['protocol']}"
+          + (f", calibration {mat['calibration']} ({mat['calibration_id']})" if mat["calibration"] else ""))
+
+
+def _clinic_mat_list(args):
+    with _open_clinic(args) as clinic:
+        mats = clinic.mats()
+    if not mats:
+        print("no mats (add one with 'plantar clinic mat add')")
+        return
+    rows = [("name", "port", "protocol", "calibration")]
+    rows += [(m["name"], m["port"], m["protocol"], m["calibration"] or "-") for m in mats]
+    print(_columns(rows))
+
+
+def _clinic_mat_remove(args):
+    with _open_clinic(args) as clinic:
+        clinic.remove_mat(args.name)
+    print(f"removed mat {args.name!r}")
 
 
 def _clinic_init(args):

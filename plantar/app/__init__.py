@@ -1,6 +1,7 @@
 """The clinic app: a local web app (Dash) over the clinic records, the recorder and the loading report.
 
-``plantar clinic serve`` starts it on 127.0.0.1. The app is a thin layer: the
+``plantar clinic serve`` starts it on 127.0.0.1 (other addresses only when the
+clinic has a password, which the app then asks for). The app is a thin layer: the
 patients, visits, trials and reports are :class:`plantar.clinic.Clinic`'s, the
 recording is :class:`Capture`'s (the crash-safe recorder of ``plantar
 record``, on a thread of the server), the report is

@@ -13,11 +13,10 @@ import urllib.parse
 from pathlib import Path
 
 from ..utils import logger
+from . import _auth, _settings
+from ._auth import LOCAL_HOSTS  # noqa: F401  (the addresses served without a password)
 from ._capture import Capture, CaptureError
 from ._quality import trial_quality
-
-#: The addresses the app listens on without a login (there is no login yet).
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 #: Milliseconds between two draws of the live view.
 LIVE_INTERVAL_MS = 50
@@ -45,7 +44,10 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
     Returns
     -------
     app : dash.Dash
-        The app; ``app.server`` is its Flask (WSGI) application.
+        The app; ``app.server`` is its Flask (WSGI) application,
+        ``app.capture`` its capture controller and ``app.guard`` its login and
+        CSRF checks (:class:`plantar.app._auth.Guard`: a login when the
+        clinic has a password).
 
     Examples
     --------
@@ -62,7 +64,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
     import dash
     from dash import Input, Output, State, ctx, dcc, html, no_update
 
-    capture = Capture(clinic) if capture is None else capture
+    capture = Capture(clinic, min_steps=clinic.complete_steps()) if capture is None else capture
     qualities = {}  # trial uid -> trial_quality, computed once per trial
 
     def quality_of(row):
@@ -76,11 +78,13 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
 
     app = dash.Dash(__name__, title="plantar clinic", suppress_callback_exceptions=True, update_title=None)
     app.capture = capture
+    app.guard = _auth.Guard(app.server, clinic)  # a login when the clinic has a password; CSRF checks
     app.layout = html.Div(
         [
             dcc.Location(id="url"),
             html.Header([dcc.Link("plantar clinic", href="/", className="home"),
-                         html.Span(f" {clinic.folder}", className="folder")]),  # fmt: skip
+                         html.Span(f" {clinic.folder}", className="folder"),
+                         *_settings.nav_links(login=app.guard.login)]),  # fmt: skip
             html.Main(id="page"),
         ],
         style={"fontFamily": "sans-serif", "margin": "1em 2em"},
@@ -96,6 +100,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                 return patient_page(parts[1])
             if len(parts) == 2 and parts[0] == "visit" and parts[1].isdigit():
                 return visit_page(int(parts[1]))
+            if parts == ["settings"]:
+                return _settings.settings_page(clinic)
         except ValueError as exc:
             return html.P(_one_line(exc), className="error")
         return patients_page()
@@ -176,6 +182,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         ports = [{"label": f"{p['device']} {p['description'] or ''}".strip(), "value": p["device"]}
                  for p in list_ports()]  # fmt: skip
         options = options + ports if demo else ports + options
+        options = _settings.mat_options(clinic) + options  # the clinic's own mats first
         return html.Div([
             dcc.Store(id="visit-id", data=visit),
             dcc.Store(id="last-uid", data=None),
@@ -246,7 +253,9 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         if not clicks:
             return no_update
         try:
-            if mat == VIRTUAL:
+            if _settings.is_stored_mat(mat):
+                info = _settings.connect_stored(capture, clinic, mat)
+            elif mat == VIRTUAL:
                 info = capture.connect_virtual()
             elif mat:
                 info = capture.connect(mat, calibration=(calibration or "").strip() or None)
@@ -334,6 +343,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         return (f"Report stored in the clinic: {html_path.relative_to(clinic.folder)}",
                 dcc.send_file(str(html_path)))  # fmt: skip
 
+    _settings.register_callbacks(app, clinic, capture)
     return app
 
 
@@ -458,7 +468,8 @@ def _one_line(exc):
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=True, on_ready=None):
+def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=True, on_ready=None,
+          behind_proxy=False):
     """Run the clinic app until Ctrl-C.
 
     Parameters
@@ -469,13 +480,19 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
     port : int
         TCP port (0: any free port).
     host : str
-        Only ``127.0.0.1`` (or ``localhost``): there is no login yet.
+        The address to listen on: ``127.0.0.1`` (or ``localhost``); any
+        other (``0.0.0.0``: every address of this computer) only when the
+        clinic has a password (``plantar clinic password``), and then the app
+        asks for it (see :mod:`plantar.app._auth`).
     demo : bool
         Offer the virtual mat first; without ``folder``, a temporary clinic.
     open_browser : bool
         Open the app in the browser.
     on_ready : callable | None
         Called as ``on_ready(url, folder)`` once the app listens.
+    behind_proxy : bool
+        The app is served through one reverse proxy (with https): believe its
+        ``X-Forwarded-*`` headers (see :func:`plantar.app._auth.trust_proxy`).
 
     Returns
     -------
@@ -485,17 +502,17 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
     Raises
     ------
     ValueError
-        For another host, or without a folder outside the demo.
+        For another host than 127.0.0.1 when the clinic has no password (and
+        for the demo, which has none), or without a folder outside the demo.
     """
     from werkzeug.serving import make_server
 
     from ..clinic import Clinic
 
-    if host not in LOCAL_HOSTS:
-        raise ValueError(f"the clinic app listens on 127.0.0.1 only, got --host {host}: a password-protected mode "
-                         "for other addresses is not built yet")  # fmt: skip
     if folder is None and not demo:
         raise ValueError("give the clinic folder with --folder (or -C), or try the app with --demo")
+    if folder is None and not _auth.is_local(host):
+        raise ValueError(f"the demo clinic has no password, so it serves 127.0.0.1 only, got --host {host}")
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="plantar-demo-")) / "clinic"
         clinic = Clinic.init(folder)
@@ -503,10 +520,23 @@ def serve(folder=None, *, port=8050, host="127.0.0.1", demo=False, open_browser=
         clinic.add_visit("DEMO01", date=datetime.date.today(), complaint="demo: right heel pain")
     else:
         clinic = Clinic.open(folder)
-    app = make_app(clinic, demo=demo)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the live view
-    server = make_server("127.0.0.1", int(port), app.server, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}/"
+        if not _auth.is_local(host) and not clinic.has_password():
+            clinic.close()
+            raise ValueError(f"clinic '{folder}' has no password, so the app serves 127.0.0.1 only, got --host {host}: "
+                             f"set one with 'plantar clinic password --folder {folder}'")  # fmt: skip
+    try:
+        app = make_app(clinic, demo=demo)
+        if behind_proxy:
+            _auth.trust_proxy(app.server)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the live view
+        server = make_server(host, int(port), app.server, threaded=True)
+    except BaseException:
+        clinic.close()
+        raise
+    shown = host if _auth.is_local(host) or host not in ("0.0.0.0", "::") else "127.0.0.1"
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{server.server_port}/"
+    if app.guard.login:
+        logger.info("the clinic app asks for the clinic's password (listening on %s)", host)
     logger.info("the clinic app of '%s' is at %s", clinic.folder, url)
     if on_ready is not None:
         on_ready(url, clinic.folder)

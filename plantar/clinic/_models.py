@@ -125,3 +125,29 @@ class Report(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     created_utc: Mapped[datetime.datetime] = mapped_column(DateTime, default=_utc_now)
+
+
+class Setting(Base):
+    """One setting of the clinic (the app's password hash, its session secret, the protocol's
+    complete steps), as a JSON value under a key."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_utc: Mapped[datetime.datetime] = mapped_column(DateTime, default=_utc_now)
+
+
+class Mat(Base):
+    """A mat the clinic uses: a name, its port (or the virtual mat), protocol and calibration file."""
+
+    __tablename__ = "mats"
+    __table_args__ = (CheckConstraint("name <> ''", name="name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    port: Mapped[str] = mapped_column(Text)
+    protocol: Mapped[str] = mapped_column(String(32))
+    calibration: Mapped[str] = mapped_column(Text, default="")
+    calibration_id: Mapped[str] = mapped_column(Text, default="")
+    added_utc: Mapped[datetime.datetime] = mapped_column(DateTime, default=_utc_now)

@@ -38,6 +38,7 @@ from .._schema import SCHEMA_COUNTS, SCHEMA_TRIAL, check_trial
 from ..utils import logger
 from ..utils._files import write_text
 from . import _db
+from ._admin import AppSettings
 from ._models import CONDITION_KINDS, Patient, Report, Trial, Visit
 
 #: The value of ``format`` in ``clinic.json``.
@@ -61,7 +62,7 @@ class ClinicError(ValueError):
     """
 
 
-class Clinic:
+class Clinic(AppSettings):
     """A clinic folder: a database of patients, visits, trials and reports, plus the trial files.
 
     Create one with :meth:`Clinic.init`, open one with :meth:`Clinic.open`;

@@ -28,6 +28,8 @@ def _fill(clinic, walk):
     report = clinic.folder / "reports" / "P001.html"
     report.write_text("<html>report</html>")
     clinic.add_report(report, patient="P001", visit=v1, kind="loading", anonymous=True)
+    clinic.add_mat("walkway <b>2</b>", port="virtual")
+    clinic.set_password("the clinic's password")
 
 
 def _rows(clinic):
@@ -47,7 +49,8 @@ def test_a_backup_restores_every_row_and_file(tmp_path, backend, new_url, walk, 
         rows = _rows(clinic)
         manifest = clinic.backup(tmp_path / "clinic.tar")
         hashes = dict(zip(clinic.trials().path, clinic.trials().sha256))
-    assert manifest["rows"] == {"patients": 2, "visits": 3, "trials": 3, "reports": 1}
+    # the settings hold the app's password hash and session secret
+    assert manifest["rows"] == {"patients": 2, "visits": 3, "trials": 3, "reports": 1, "mats": 1, "settings": 2}
     assert {path: entry["sha256"] for path, entry in manifest["files"].items() if path.startswith("trials/")} == hashes
     restore_backend = backend if target == "same" else {"sqlite": "postgresql", "postgresql": "sqlite"}[backend]
     databases = PostgresDatabases(postgres_admin_url()) if restore_backend == "postgresql" else None
@@ -63,6 +66,9 @@ def test_a_backup_restores_every_row_and_file(tmp_path, backend, new_url, walk, 
             again.add_patient("P003")  # the ids go on after the restored ones
             visit = again.add_visit("P003", date="2024-05-01")
             assert visit == 4
+            assert again.check_password("the clinic's password") and not again.check_password("the clinic")
+            again.add_mat("second mat", port="virtual")  # and the mats' ids too
+            assert [m["name"] for m in again.mats()] == ["second mat", "walkway <b>2</b>"]
     finally:
         if databases:
             databases.drop_all()

@@ -44,7 +44,7 @@ def test_a_whole_session(tmp_path, capsys, walk):
     status, out, _ = run("clinic", "check", "-C", c)
     assert status == 0 and "1 files match their sha256" in out
     status, out, _ = run("clinic", "backup", "-o", str(tmp_path / "b.tar"), "-C", c)
-    assert status == 0 and "1 patients, 1 visits, 0 reports, 1 trials; 1 files" in out
+    assert status == 0 and "0 mats, 1 patients, 0 settings, 1 visits, 0 reports, 1 trials; 1 files" in out
     status, out, _ = run("clinic", "restore", str(tmp_path / "b.tar"), str(tmp_path / "again"))
     assert status == 0 and "1 patients, 1 files match their sha256" in out
     status, out, _ = run("clinic", "patient", "export", "P012", "-o", str(tmp_path / "export"), "-C", c)

@@ -21,7 +21,7 @@ def test_the_migrated_schema_is_the_models(tmp_path, new_url):
     assert _db.current_revision(engine) is None
     _db.upgrade(engine)
     assert _db.current_revision(engine) == _db.head_revision()
-    assert _db.table_names(engine) == {"alembic_version", "patients", "visits", "trials", "reports"}
+    assert _db.table_names(engine) == {"alembic_version", "patients", "visits", "trials", "reports", "settings", "mats"}
     assert _db.schema_drift(engine) == []  # what 'alembic check' would say: nothing to generate
     engine.dispose()
 
