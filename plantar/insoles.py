@@ -381,7 +381,7 @@ def _side_split(labels, medial):
 
 
 def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON_FRACTION, off_fraction=OFF_FRACTION,
-                    min_stance_s=MIN_STANCE_S, min_swing_s=MIN_SWING_S):  # fmt: skip
+                    min_stance_s=MIN_STANCE_S, min_swing_s=MIN_SWING_S, segmentation=None):  # fmt: skip
     """Analyse a trial of irregular sensors (insoles): steps by the insole rule, sides, regions, loading.
 
     :func:`plantar.analyze` calls this for a sensor trial. The result is an
@@ -413,6 +413,10 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         ``"percent"`` (the only scheme on irregular sensors).
     on_fraction, off_fraction, min_stance_s, min_swing_s : float
         The insole rule (:func:`insole_steps`).
+    segmentation : plantar.steps.FootstepSegmentation | None
+        A configured segmentation (its insole rule: ``on_fraction``,
+        ``off_fraction``, ``min_contact_s``, ``min_swing_s``; its
+        ``threshold_kpa``) instead of the one made from the arguments above.
 
     Returns
     -------
@@ -434,7 +438,14 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     check_trial(trial)
     if mask != "percent" and getattr(mask, "name", None) != "percent":
         raise ValueError(f"a trial of irregular sensors is masked with the 'percent' scheme only, got {mask!r}")
-    threshold = THRESHOLD_KPA if threshold_kpa is None else float(threshold_kpa)
+    if segmentation is None:
+        segmentation = importlib.import_module("plantar.steps").FootstepSegmentation(
+            threshold_kpa=threshold_kpa, min_contact_s=min_stance_s, on_fraction=on_fraction,
+            off_fraction=off_fraction, min_swing_s=min_swing_s)  # fmt: skip
+    elif threshold_kpa is not None:
+        raise ValueError("give threshold_kpa or segmentation, not both")
+    segmentation._segment_sensors(trial)
+    threshold = segmentation.threshold_kpa_
     time = trial["time"].values
     pressure = trial["pressure"].values  # each step's block is taken (and its NaN set to 0) in turn
     area = trial["sensor_area"].values
@@ -443,12 +454,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     labels = sensor_regions(trial)
     forces = side_forces(trial)
     reported = bool(trial.attrs.get("force_variable", ""))
-    found = []
-    for s, force in forces.items():
-        for first, last in insole_steps(force, time, on_fraction=on_fraction, off_fraction=off_fraction,
-                                        min_stance_s=min_stance_s, min_swing_s=min_swing_s):  # fmt: skip
-            found.append((first, last, s))
-    found.sort(key=lambda f: (f[0], f[2]))
+    found = [(step.frames.start, step.frames.stop - 1, step.side) for step in segmentation.steps_]
     n = len(found)
     frame_on = np.array([f[0] for f in found], dtype=np.int64)
     frame_count = np.array([f[1] - f[0] + 1 for f in found], dtype=np.int64)
@@ -525,9 +531,9 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         plantar_version=_an.__version__,
         map_layout="sensor",
         not_applicable=", ".join(NOT_APPLICABLE),
-        step_rule=(f"insole rule: stance from the first frame above {on_fraction:g} to the last above "
-                   f"{off_fraction:g} of the step's peak force; stance >= {min_stance_s:g} s, swing >= "
-                   f"{min_swing_s:g} s"),
+        step_rule=(f"insole rule: stance from the first frame above {segmentation.on_fraction:g} to the last "
+                   f"above {segmentation.off_fraction:g} of the step's peak force; stance >= "
+                   f"{segmentation.min_contact_s:g} s, swing >= {segmentation.min_swing_s:g} s"),
         cadence_steps_per_min=cadence,
         walking_speed_m_s=float("nan"),
         threshold_kpa=threshold,
