@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 import plantar
+from plantar.insoles import sensor_anatomy, sensor_regions
+from plantar.regions import ANATOMICAL_BASE_REGIONS, ANATOMICAL_REGIONS, BASE_REGIONS, AnatomicalMask
 from plantar.steps import FootstepSegmentation
+from real_data import real_file
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +65,110 @@ def test_analyze_takes_a_configured_segmentation_on_a_sensor_trial(walk):
         plantar.analyze(trial, sides=plantar.steps.SideAssignment())
     with pytest.raises(ValueError, match="on_fraction must be a fraction"):
         FootstepSegmentation(on_fraction=5.0).segment(trial)
+
+
+#: The synthetic foot's structures in the anatomical scheme's base regions.
+_ANATOMY = {"heel": "heel", "midfoot": "arch", "mth1": "mth1", "mth2": "mth2", "mth3": "mth3", "mth4": "mth4",
+            "mth5": "mth5", "hallux": "hallux", "toe2": "toe2", "toe3": "toes3_5", "toe4": "toes3_5",
+            "toe5": "toes3_5"}  # fmt: skip
+_TRUTH_CODE = np.array([0] + [ANATOMICAL_BASE_REGIONS.index(_ANATOMY[s]) + 1 for s in plantar.synth.STRUCTURES])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_anatomical_mask_on_insoles_finds_the_structure_loading_each_sensor(seed):
+    """As the grid's anatomical mask is tested: >= 90 % of the sensors carrying > 10 % of a step's peak are
+    given the structure that loads them most (the synthetic insoles' truth)."""
+    trial, truth, _ = plantar.synth.sensor_insoles(seed=seed, duration_s=6.0)
+    analysis = plantar.analyze(trial, mask="anatomical")
+    assert analysis.attrs["mask"] == "anatomical"
+    assert analysis.region.values[: len(ANATOMICAL_REGIONS)].tolist() == list(ANATOMICAL_REGIONS)
+    expected = _TRUTH_CODE[truth.sensor_structure.values]
+    sensor_side = trial.sensor_side.values
+    agree = total = 0
+    for k in np.flatnonzero(analysis.complete.values):
+        own = sensor_side == analysis.side.values[k]
+        peak = analysis.peak_pressure_map.values[k]
+        carrying = own & (peak > 0.10 * peak[own].max())
+        agree += int((analysis.mask_label.values[k][carrying] == expected[carrying]).sum())
+        total += int(carrying.sum())
+        assert (analysis.mask_label.values[k][~own] == 0).all()
+    assert total > 200
+    assert agree / total >= 0.90
+    # Every head and toe region is found, on both insoles.
+    labels = sensor_anatomy(trial)
+    for side in ("left", "right"):
+        assert set(labels[sensor_side == side]) == set(range(1, len(ANATOMICAL_BASE_REGIONS) + 1))
+    # The percent regions read from either scheme are the same sums, and the coarse labels are the percent map.
+    fti = analysis.force_time_integral
+    for region, members in ANATOMICAL_REGIONS.items():
+        np.testing.assert_allclose(fti.sel(region=region), fti.sel(region=list(members)).sum("region"), rtol=1e-9)
+    np.testing.assert_array_equal(AnatomicalMask().coarse(analysis.mask_label.values), analysis.region_label.values)
+
+
+def test_medial_and_lateral_halves_of_heel_midfoot_and_forefoot_against_the_fine_grid(walk):
+    """Each region's medial half carries the fine grid's load of that region's cells medial of the insole's
+    centre line (to 0.5 point of the step's load: no sensor straddles the line), and the halves add up."""
+    trial, truth, grid = walk
+    analysis = plantar.analyze(trial)
+    split = grid.attrs["side_split_x_mm"]
+    x = grid.x.values
+    p = np.nan_to_num(grid.pressure.values)
+    cell_sensor = grid.cell_sensor.values
+    sensor_label = np.array(BASE_REGIONS)[sensor_regions(trial) - 1]
+    halves = {"heel": ("heel",), "arch": ("arch",), "forefoot": ("mth1", "mth2_3", "mth4_5", "hallux", "lesser_toes")}
+    checked = 0
+    for s, cols in (("left", x < split), ("right", x > split)):
+        centre = (x[cols].min() + x[cols].max()) / 2
+        medial_cols = cols & ((x > centre) if s == "left" else (x < centre))
+        for k in np.flatnonzero(analysis.complete.values & (analysis.side.values == s)):
+            frames = slice(int(analysis.frame_on[k]), int(analysis.frame_on[k] + analysis.frame_count[k]))
+            load = p[frames].sum(axis=0)
+            total = load[:, cols].sum()
+            for region, members in halves.items():
+                cells = (cell_sensor >= 0) & np.isin(sensor_label[np.clip(cell_sensor, 0, None)], members)
+                medial = 100 * load[cells & medial_cols[None, :]].sum() / total
+                lateral = 100 * load[cells & (cols & ~medial_cols)[None, :]].sum() / total
+                got = analysis.relative_load[k]
+                assert float(got.sel(region=f"medial_{region}")) == pytest.approx(medial, abs=0.5), region
+                assert float(got.sel(region=f"lateral_{region}")) == pytest.approx(lateral, abs=0.5), region
+                fti = analysis.force_time_integral[k]
+                both = fti.sel(region=[f"medial_{region}", f"lateral_{region}"]).sum()
+                assert float(both) == pytest.approx(float(fti.sel(region=region)), rel=1e-9)
+            checked += 1
+    assert checked >= 10
+
+
+def test_anatomical_mask_on_the_real_pedar_file_is_plausible():
+    """On the pedar walk: both insoles get the same regions sensor by sensor (the layouts are mirror images),
+    the hallux lies medial of the lesser toes, the heel carries the most force early in stance and the hallux
+    is the most loaded sensor as the foot leaves."""
+    trial = plantar.read(real_file("novel-pedar", "pedar_example.asc"))
+    labels = sensor_anatomy(trial)
+    side = trial.sensor_side.values
+    number = trial.sensor_number.values
+    left, right = np.flatnonzero(side == "left"), np.flatnonzero(side == "right")
+    np.testing.assert_array_equal(labels[left[np.argsort(number[left])]], labels[right[np.argsort(number[right])]])
+    x = trial.sensor_x.values
+    hallux, lesser = ANATOMICAL_BASE_REGIONS.index("hallux") + 1, ANATOMICAL_BASE_REGIONS.index("toes3_5") + 1
+    assert x[left][labels[left] == hallux].mean() > x[left][labels[left] == lesser].mean()  # left: medial is +x
+    assert x[right][labels[right] == hallux].mean() < x[right][labels[right] == lesser].mean()
+    analysis = plantar.analyze(trial, mask="anatomical")
+    complete = np.flatnonzero(analysis.complete.values)
+    assert complete.size >= 15 and set(analysis.side.values[complete]) == {"left", "right"}
+    base = list(ANATOMICAL_BASE_REGIONS)
+    early = analysis.region_force.sel(region=base, stance_percent=5).values[complete]
+    assert (np.array(base)[early.argmax(axis=1)] == "heel").all()
+    pressure = np.nan_to_num(trial.pressure.values)
+    last = []
+    for k in complete:
+        end = int(analysis.frame_on[k] + analysis.frame_count[k])
+        own = side == analysis.side.values[k]
+        last.append(labels[np.argmax(np.where(own, pressure[end - 3 : end].sum(axis=0), -1.0))])
+    assert np.mean(np.array(last) == hallux) >= 0.8
+
+
+def test_a_mask_an_insole_cannot_use_is_refused_in_one_line(walk):
+    trial = walk[0]
+    with pytest.raises(ValueError, match=r"masked with the 'percent' or 'anatomical' scheme") as error:
+        plantar.analyze(trial, mask=type("Drawn", (), {"name": "drawn", "sided_regions": (), "label": None})())
+    assert "\n" not in str(error.value)
