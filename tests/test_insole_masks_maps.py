@@ -6,6 +6,7 @@ offload) or what a real pedar file shows.
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import plantar
 from plantar.insoles import sensor_anatomy, sensor_regions
@@ -172,3 +173,147 @@ def test_a_mask_an_insole_cannot_use_is_refused_in_one_line(walk):
     with pytest.raises(ValueError, match=r"masked with the 'percent' or 'anatomical' scheme") as error:
         plantar.analyze(trial, mask=type("Drawn", (), {"name": "drawn", "sided_regions": (), "label": None})())
     assert "\n" not in str(error.value)
+
+
+# -- cohort maps on insoles -----------------------------------------------------------------------------------
+
+#: The structure an orthotic offloads in the synthetic insole study, and by how much.
+_OFFLOADED, _OFFLOAD = "mth1", 0.5
+
+
+def _structure_share(truth, grid, structure):
+    """Share of each sensor's load that ``structure`` carries (the truth's load summed over the sensor's cells)."""
+    cells = grid.cell_sensor.values.ravel()
+    on = cells >= 0
+    n = int(cells.max()) + 1
+    load = truth.structure_load.values.reshape(truth.sizes["structure"], -1)[:, on]
+    per_sensor = np.array([np.bincount(cells[on], weights=row, minlength=n) for row in load])
+    k = list(truth.structure_name.values).index(structure)
+    return per_sensor[k] / np.maximum(per_sensor.sum(axis=0), 1e-12)
+
+
+@pytest.fixture(scope="module")
+def insole_study(tmp_path_factory):
+    """Eight walkers on insoles, usual and with an orthotic that takes half the MTH1 load off the sensors under
+    it and changes nothing else (each sensor's pressure x (1 - 0.5 x its MTH1 share), known from the truth)."""
+    folder = tmp_path_factory.mktemp("insole_study")
+    rng = np.random.default_rng(11)
+    shares = []
+    for i in range(8):
+        person = dict(body_mass_kg=float(rng.uniform(55, 95)), foot_length_mm=float(rng.uniform(245, 275)),
+                      cadence_steps_per_min=float(rng.uniform(100, 120)))  # fmt: skip
+        for condition in ("usual", "orthotic"):
+            trial, truth, grid = plantar.synth.sensor_insoles(seed=int(rng.integers(2**31)), duration_s=6.0, **person)
+            share = _structure_share(truth, grid, _OFFLOADED)
+            if condition == "orthotic":
+                trial = trial.copy(deep=True)
+                trial["pressure"].values *= (1 - _OFFLOAD * share).astype(np.float32)
+            else:
+                shares.append(share)
+            plantar.save(trial, folder / f"s{i + 1}_{condition}_1.nc")
+    study = plantar.batch(folder, folder / "out", pattern="s{subject}_{condition}_{trial}.nc", scheduler="serial")
+    return folder, study, np.mean(shares, axis=0)
+
+
+def test_batch_keeps_a_mean_peak_map_per_sensor_for_insoles(insole_study):
+    folder, study, _ = insole_study
+    maps = study["maps"]
+    assert (study["status"].status == "ok").all() and maps.attrs["map_layout"] == "sensor"
+    assert maps.mean_peak_pressure_map.dims == ("subject", "condition", "side", "sensor")
+    # The map of one subject, condition and side is the mean of its complete steps' peak pressure per sensor.
+    trial = plantar.read(folder / "s3_orthotic_1.nc")
+    analysis = plantar.analyze(trial)
+    for side in ("left", "right"):
+        keep = analysis.complete.values & (analysis.side.values == side)
+        own = trial.sensor_side.values == side
+        expected = analysis.peak_pressure_map.values[keep][:, own].astype(np.float64).mean(axis=0)
+        got = maps.mean_peak_pressure_map.sel(subject="3", condition="orthotic", side=side).values
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-4)
+        assert int(maps.n_steps.sel(subject="3", condition="orthotic", side=side)) == int(keep.sum())
+        np.testing.assert_array_equal(maps.sensor.values, trial.sensor_number.values[own])
+    # A second run reads the cache and gives the same maps.
+    again = plantar.batch(folder, folder / "out", pattern="s{subject}_{condition}_{trial}.nc", scheduler="serial")
+    assert (again["status"].status == "skipped").all()
+    xr.testing.assert_identical(again["maps"], maps)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_pixel_compare_per_sensor_finds_the_offload_there_and_only_there(insole_study, side):
+    _, study, share = insole_study
+    result = plantar.pixel_compare(study["maps"], condition="orthotic", baseline="usual", side=side)
+    assert result.t.dims == ("sensor",) and result.attrs["exact"] == 1 and result.attrs["n_subjects"] == 8
+    own = np.flatnonzero(np.isin(np.arange(share.size) // 96, [0 if side == "left" else 1]))
+    share = share[own]
+    significant = result.significant.values
+    # Only there: every significant sensor carries MTH1 load (a quarter or more of its own) and lost pressure.
+    assert significant.any()
+    assert (share[significant] >= 0.25).all(), result.sensor.values[significant & (share < 0.25)]
+    assert (result.mean_diff.values[significant] < 0).all()
+    # There: the loaded sensors MTH1 loads most (half of their load or more, over 50 kPa) are all found.
+    under = (share >= 0.5) & (result.mean_baseline.values > 50)
+    assert under.sum() >= 2 and significant[under].all()
+    # The figure draws each sensor's own outline, the significant ones in black.
+    fig = plantar.viz.pixel_map(result)
+    polygons = [trace for trace in fig.data if trace.fill == "toself"]
+    assert len(polygons) == result.sizes["sensor"]
+    black = {trace.name for trace in polygons if trace.line.color == "black"}
+    assert black == {f"sensor {n}" for n in result.sensor.values[significant]}
+    first = polygons[0]
+    np.testing.assert_allclose(np.asarray(first.x[:4], dtype=float), result.outline_x.values[0], atol=0.06)
+
+
+def _sensor_maps(a, b):
+    """Maps Dataset of per-sensor maps (n, sensors) in two conditions, as plantar.batch writes them."""
+    data = np.stack([a, b], axis=1)[:, :, None]
+    return xr.Dataset({"mean_peak_pressure_map": (("subject", "condition", "side", "sensor"), data)},
+                      coords={"subject": [str(k) for k in range(a.shape[0])], "condition": ["usual", "orthotic"],
+                              "side": ["right"], "sensor": np.arange(1, a.shape[1] + 1)})  # fmt: skip
+
+
+def test_family_wise_error_per_sensor_over_200_cohorts_without_effect():
+    """No effect: the share of cohorts with any significant sensor is about alpha = 5 %.
+
+    200 cohorts of 8 subjects (all 256 sign flips) on a 12 x 8 insole of 96 sensors, smooth random fields
+    (neighbouring sensors correlated, as pressure under one structure is). If the error is controlled exactly
+    the count of cohorts with a false positive is Binomial(200, 0.05): 99.9 % of counts in [2, 21]; 200 cohorts
+    bound a rate of 5 % within about +-3 points (one standard error 1.5 points), enough to tell control from
+    its absence (uncorrected per-sensor tests here flag most cohorts); the seed is fixed, so the test is
+    deterministic.
+    """
+    from scipy import ndimage, stats
+
+    rng = np.random.default_rng(77)
+    hits = uncorrected = 0
+    for _ in range(200):
+        base = 150 + ndimage.gaussian_filter(rng.normal(0, 30, (8, 12, 8)), (0, 1, 1))
+        noise = ndimage.gaussian_filter(rng.normal(0, 20, (2, 8, 12, 8)), (0, 0, 1.2, 1.2))
+        a, b = (base + noise[0]).reshape(8, -1), (base + noise[1]).reshape(8, -1)
+        result = plantar.pixel_compare(_sensor_maps(a, b), condition="orthotic", baseline="usual", side="right",
+                                       n_permutations=256)  # fmt: skip
+        hits += bool(result.significant.any())
+        uncorrected += bool((stats.ttest_rel(b, a).pvalue < 0.05).any())
+    low, high = stats.binom.interval(0.999, 200, 0.05)
+    assert (low, high) == (2, 21)
+    assert low <= hits <= high, hits
+    assert uncorrected > 100
+
+
+def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study):
+    _, study, _ = insole_study
+    with pytest.raises(ValueError, match="method='cluster' needs sensels on a grid") as error:
+        plantar.pixel_compare(study["maps"], condition="orthotic", baseline="usual", side="left", method="cluster")
+    assert "\n" not in str(error.value)
+    from plantar.cohort._batch import _maps, _sensor_dataset
+
+    def one(numbers):
+        geometry = {name: np.zeros((2, numbers.size) + ((4,) if name.startswith("outline") else ()))
+                    for name in ("sensor_x", "sensor_y", "sensor_area", "outline_x", "outline_y")}  # fmt: skip
+        return _sensor_dataset(numbers, np.ones((2, numbers.size)), np.ones(2, dtype=np.int64), geometry)
+
+    with pytest.raises(ValueError, match="different sensor layouts \\(16, 99 sensors"):
+        _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", one(np.arange(1, 17)))], 5.0)
+    grid = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), np.ones((2, 1, 1))),
+                       "n_steps": ("side", np.ones(2, dtype=np.int64))},
+                      coords={"side": ["left", "right"], "along_mm": [0.0], "across_mm": [0.0]})  # fmt: skip
+    with pytest.raises(ValueError, match="mixes grid recordings and insoles"):
+        _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", grid)], 5.0)
