@@ -298,7 +298,7 @@ def test_family_wise_error_per_sensor_over_200_cohorts_without_effect():
     assert uncorrected > 100
 
 
-def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study):
+def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study, caplog):
     _, study, _ = insole_study
     with pytest.raises(ValueError, match="method='cluster' needs sensels on a grid") as error:
         plantar.pixel_compare(study["maps"], condition="orthotic", baseline="usual", side="left", method="cluster")
@@ -312,8 +312,12 @@ def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study):
 
     with pytest.raises(ValueError, match="different sensor layouts \\(16, 99 sensors"):
         _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", one(np.arange(1, 17)))], 5.0)
-    grid = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), np.ones((2, 1, 1))),
-                       "n_steps": ("side", np.ones(2, dtype=np.int64))},
-                      coords={"side": ["left", "right"], "along_mm": [0.0], "across_mm": [0.0]})  # fmt: skip
-    with pytest.raises(ValueError, match="mixes grid recordings and insoles"):
-        _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", grid)], 5.0)
+    # A study of mats and insoles: the aligned maps hold the mats' (a grid in the foot frame) and say so.
+    grid = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), np.full((2, 1, 2), 6.0)),
+                       "n_steps": ("side", np.full(2, 3, dtype=np.int64))},
+                      coords={"side": ["left", "right"], "along_mm": [0.0], "across_mm": [0.0, 5.0]})  # fmt: skip
+    with caplog.at_level("WARNING", logger="plantar"):
+        maps = _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", grid)], 5.0)
+    assert "the 1 insole files' maps are left out" in caplog.text
+    assert maps.subject.values.tolist() == ["b"] and "sensor" not in maps.dims
+    np.testing.assert_allclose(maps.mean_peak_pressure_map.values, 2.0)

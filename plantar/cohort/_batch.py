@@ -602,12 +602,14 @@ def _status(rows, frame):
 
 def _maps(maps, spacing_mm):
     """The aligned mean map of each subject, condition and side: sums of the files' maps over their steps."""
-    layouts = {m.attrs.get("map_layout", "grid") for _, _, m in maps}
-    if layouts == {"sensor"}:
+    sensors = [m.attrs.get("map_layout") == "sensor" for _, _, m in maps]
+    if maps and all(sensors):
         return _sensor_maps(maps)
-    if len(layouts) > 1:
-        raise ValueError("the study mixes grid recordings and insoles of irregular sensors: their maps cannot be "
-                         "averaged together; run plantar batch on each kind apart")  # fmt: skip
+    if any(sensors):  # a sensor's map and a foot-frame grid cannot be averaged together: the grid maps are kept
+        logger.warning("the study mixes grid recordings and insoles of irregular sensors: the %d insole files' "
+                       "maps are left out of the aligned maps (run plantar batch on the insoles apart for their "
+                       "per-sensor maps)", sum(sensors))  # fmt: skip
+        maps = [m for m, sensor in zip(maps, sensors) if not sensor]
     subjects = sorted({s for s, _, _ in maps})
     conditions = list(dict.fromkeys(c for _, c, _ in maps))
     along, across = _union_grid([m for _, _, m in maps if m.sizes["along_mm"]], spacing_mm)
