@@ -5,6 +5,7 @@ offload) or what a real pedar file shows.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -260,6 +261,18 @@ def test_pixel_compare_per_sensor_finds_the_offload_there_and_only_there(insole_
     assert black == {f"sensor {n}" for n in result.sensor.values[significant]}
     first = polygons[0]
     np.testing.assert_allclose(np.asarray(first.x[:4], dtype=float), result.outline_x.values[0], atol=0.06)
+
+
+def test_cohort_report_of_an_insole_study_draws_its_sensor_maps(insole_study, tmp_path):
+    folder, study, _ = insole_study
+    paths = plantar.cohort.write_cohort_report(study, tmp_path / "cohort.html", baseline="usual", n_permutations=256)
+    numbers = pd.read_csv(paths["csv"])
+    counts = numbers[numbers.metric == "significant_sensels"].set_index("side")["value"]
+    for side in ("left", "right"):
+        expected = plantar.pixel_compare(study["maps"], condition="orthotic", baseline="usual", side=side,
+                                         n_permutations=256).significant.sum()  # fmt: skip
+        assert counts[side] == float(expected) > 0
+    assert "per-sensor peak-pressure maps" in paths["html"].read_text()
 
 
 def _sensor_maps(a, b):
