@@ -499,7 +499,8 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         ``"percent"`` (:func:`sensor_regions`) or ``"anatomical"``
         (:func:`sensor_anatomy`: each metatarsal head, hallux, second toe,
         toes 3-5; the labels in ``mask_label``), or the scheme object of
-        either name. Beside the scheme's regions, every analysis has the
+        either name. A region without a sensor on an insole (few sensors, as
+        Moticon's 16) has NaN metrics on that insole's steps. Beside the scheme's regions, every analysis has the
         insole's medial and lateral halves over its whole length and inside
         the heel, the midfoot and the forefoot (:data:`SIDE_REGIONS`,
         :func:`sensor_medial`).
@@ -560,6 +561,9 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     region_names = list(scheme.regions) + list(SIDE_REGIONS)
     split, matrix = _side_split(labels, sensor_medial(trial), scheme)
     coarse = scheme.coarse(labels)  # the percent scheme's base regions, for drawing
+    # A region without a sensor on an insole (a metatarsal head among Moticon's 16 sensors) measures nothing: NaN.
+    empty = {s: np.bincount(split[sensor_side == s], minlength=matrix.shape[0] + 1)[1:] @ matrix == 0
+             for s in np.unique(sensor_side)}  # fmt: skip
     dt = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / float(trial.attrs["sampling_rate_hz"])
     mass = float(trial.attrs.get("body_mass_kg", 0.0) or 0.0)
     body_weight = mass * _an.STANDARD_GRAVITY_M_S2 if mass > 0 else None
@@ -581,6 +585,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
                              sensel_area_mm2=area[own][None, :], threshold_kpa=threshold, matrix=matrix)  # fmt: skip
         for name in _an.STEP_REGION_METRICS:
             metric_values[name][k] = m[name]
+            metric_values[name][k, empty[s]] = np.nan
         weights = block * area[own]
         total = weights.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -593,6 +598,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         series["step_force"][k, :count] = force
         series["step_contact_area"][k, :count] = m["loaded_area"][:, 0]
         region_force[k] = _an.time_normalise(m["force"], step_time, n_points=_an.STANCE_PERCENT.size).T
+        region_force[k, empty[s]] = np.nan
         label_maps[k, own] = coarse[own]
         mask_maps[k, own] = labels[own]
         peak_maps[k, own] = block.max(axis=0)

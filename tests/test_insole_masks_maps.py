@@ -334,3 +334,21 @@ def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study, caplog):
     assert "the 1 insole files' maps are left out" in caplog.text
     assert maps.subject.values.tolist() == ["b"] and "sensor" not in maps.dims
     np.testing.assert_allclose(maps.mean_peak_pressure_map.values, 2.0)
+
+
+def test_a_region_without_a_sensor_is_nan_on_moticon_insoles():
+    """Moticon's 16 sensors: every sensor gets a region; a head without a sensor of its own has NaN metrics
+    (it measures nothing), the regions with sensors add up to the whole insole."""
+    trial = plantar.read(real_file("moticon-opengo", "230927_102114.txt"))
+    labels = sensor_anatomy(trial)
+    analysis = plantar.analyze(trial, mask="anatomical")
+    side = trial.sensor_side.values
+    for s in ("left", "right"):
+        steps = analysis.side.values == s
+        present = {ANATOMICAL_BASE_REGIONS[k - 1] for k in labels[side == s]}
+        for region in ANATOMICAL_BASE_REGIONS:
+            peak = analysis.peak_pressure.sel(region=region).values[steps]
+            assert np.isnan(peak).all() != (region in present), region
+        assert len(present) < len(ANATOMICAL_BASE_REGIONS)
+        fti = analysis.force_time_integral.sel(region=sorted(present)).values[steps].sum(axis=1)
+        np.testing.assert_allclose(fti, analysis.force_time_integral.sel(region="total").values[steps], rtol=1e-9)
