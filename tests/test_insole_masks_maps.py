@@ -51,6 +51,12 @@ def test_footstep_segmentation_applies_the_insole_rule_to_a_sensor_trial(walk):
         assert not block[:, ~own].any()
 
 
+def test_balance_still_refuses_a_sensor_trial_in_one_line(walk):
+    """Segmentation now takes insoles; balance, which needs footprints on a mat, says so itself."""
+    with pytest.raises(ValueError, match="plantar.balance needs a trial on a regular grid.*192 irregular sensors"):
+        plantar.balance(walk[0])
+
+
 def test_analyze_takes_a_configured_segmentation_on_a_sensor_trial(walk):
     trial, _, _ = walk
     seg = FootstepSegmentation(on_fraction=0.02, off_fraction=0.02, threshold_kpa=2.0)
