@@ -167,7 +167,8 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
         Masking scheme: ``"percent"`` (default; :mod:`plantar.regions`) or a mask
         object (see :func:`plantar.regions.get_mask`).
     segmentation : plantar.steps.FootstepSegmentation | None
-        A configured segmentation to use instead of the default one.
+        A configured segmentation to use instead of the default one (on a
+        trial of irregular sensors, its insole rule).
     sides : plantar.steps.SideAssignment | None
         A configured side assignment to use instead of the default one.
     %(verbose)s
@@ -241,10 +242,10 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     if is_sensor_trial(trial):
         from .insoles import analyze_sensors  # the sensor path sits above analyze
 
-        if segmentation is not None or sides is not None:
-            raise ValueError("a trial of irregular sensors is segmented by the insole rule: give no segmentation "
-                             "or sides (see plantar.insoles.analyze_sensors)")
-        return analyze_sensors(trial, threshold_kpa=threshold_kpa, mask=mask)
+        if sides is not None:
+            raise ValueError("a trial of irregular sensors takes each step's side from its insole: give no sides "
+                             "(see plantar.insoles.analyze_sensors)")
+        return analyze_sensors(trial, threshold_kpa=threshold_kpa, mask=mask, segmentation=segmentation)
     if segmentation is not None and threshold_kpa is not None:
         raise ValueError("give threshold_kpa or segmentation, not both")
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)

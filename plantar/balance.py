@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._schema import STANDARD_GRAVITY_M_S2, check_trial
+from ._schema import STANDARD_GRAVITY_M_S2, check_trial, require_grid
 from ._version import __version__
 from .geometry import foot_geometry
 from .steps import FootstepSegmentation
@@ -285,6 +285,7 @@ def balance(
     True
     """
     check_trial(trial)
+    require_grid(trial, "plantar.balance")  # its feet are found as footprints on a mat
     if not (isinstance(forefoot_from, (int, float)) and 0 < forefoot_from < 1):
         raise ValueError(f"forefoot_from must be a fraction in (0, 1), got {forefoot_from!r}")
     for name, value in (("window_s", window_s), ("start_s", start_s), ("cutoff_hz", cutoff_hz)):

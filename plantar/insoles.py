@@ -11,7 +11,11 @@ centre of pressure is the force-weighted centroid of the sensor centroids.
 Regions are assigned per sensor from its centroid in the foot frame of its
 insole: ``u`` along the insole (0 = heel end, 1 = toe end of the insole's
 outline, as a fraction of insole length) and across it, medial positive, with the
-``"percent"`` rules of :mod:`plantar.regions`. Insoles have no line of
+``"percent"`` rules of :mod:`plantar.regions` (:func:`sensor_regions`) or the
+``"anatomical"`` scheme's heads and toes at their typical places
+(:func:`sensor_anatomy`); the insole's medial and lateral halves
+(:func:`sensor_medial`) split the whole insole, the heel, the midfoot and the
+forefoot. Insoles have no line of
 progression: step length and width, foot angle and the footprint's geometry are
 not applicable (NaN, and their ``definition`` says ``n/a (insoles)``).
 """
@@ -35,9 +39,14 @@ MIN_STANCE_S = 0.10
 MIN_SWING_S = 0.05
 #: A sensor is loaded (counts in the contact area) above this pressure, kPa, unless told otherwise.
 THRESHOLD_KPA = 5.0
-#: Regions an insole analysis adds to those of :data:`plantar.regions.REGIONS`: the insole's halves across
-#: its width (medial: toward the other insole), each over the whole length (pedar's usual medial/lateral mask).
-SIDE_REGIONS = ("medial", "lateral")
+#: Regions an insole analysis adds to those of its mask: the insole's halves across its width (medial: toward
+#: the other insole) over the whole length, and inside the heel, the midfoot (``arch``) and the forefoot
+#: (pedar's usual medial/lateral masks: Lee et al. 2014, J Foot Ankle Res 7:18, split the heel and the
+#: forefoot in medial and lateral halves).
+SIDE_REGIONS = ("medial", "lateral", "medial_heel", "lateral_heel", "medial_arch", "lateral_arch",
+                "medial_forefoot", "lateral_forefoot")  # fmt: skip
+#: The regions split in medial and lateral halves (the last six of :data:`SIDE_REGIONS`).
+_HALVED = ("heel", "arch", "forefoot")
 #: Sensors within this fraction of insole length of a sensor set the insole's centre line there.
 _BAND_U = 0.05
 #: The step-level variables that need a footprint on a mat (or the line of progression): n/a on insoles.
@@ -367,21 +376,98 @@ def sensor_medial(trial):
     return medial
 
 
-def _side_split(labels, medial):
-    """Base labels split in medial/lateral halves (1 .. 14) and the matrix summing them into the regions."""
-    n_base = len(regions.BASE_REGIONS)
+def sensor_anatomy(trial):
+    """Anatomical region of each sensor (``"anatomical"`` scheme) from its centroid in its insole.
+
+    The insole stands for the foot: ``u`` runs along it from the heel end (0)
+    to the toe end (1) of the side's sensor outlines, and across it medial is
+    toward the other insole. Heel, midfoot (``arch``), the metatarsal band and
+    the toes are the ``"percent"`` scheme's bands (u < 0.30, < 0.55, < 0.80,
+    the rest; :mod:`plantar.regions`). Inside the metatarsal band each sensor
+    goes to the nearest of the metatarsal heads MTH1 .. MTH5, and beyond it to
+    the nearest of hallux, second toe and toes 3-5, at their typical places in
+    a footprint (:data:`plantar.regions.ANATOMICAL_SEEDS`: fractions of foot
+    length along, and of the metatarsal band's width across from its medial
+    border, here the width of the insole's outlines in that band), distances
+    in mm. An insole has no pressure image of its own to find the heads in
+    (each sensor is 1-2 cm across, the heads 2-3 cm apart): this is the
+    geometric half of :class:`plantar.regions.AnatomicalMask`, the sensors
+    fixed to the foot, as pedar's fixed sensor masks are.
+
+    Parameters
+    ----------
+    trial : xarray.Dataset
+        A sensor trial.
+
+    Returns
+    -------
+    labels : ndarray of int8, shape (n_sensors,)
+        1 .. 10 = index into :data:`plantar.regions.ANATOMICAL_BASE_REGIONS` plus one.
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.insoles import sensor_anatomy
+    >>> from plantar.regions import ANATOMICAL_BASE_REGIONS
+    >>> trial, _, _ = plantar.synth.sensor_insoles(seed=0, duration_s=3.0)
+    >>> labels = sensor_anatomy(trial)
+    >>> [ANATOMICAL_BASE_REGIONS[labels[k] - 1] for k in (0, 40, 56, 63, 95)]   # left insole
+    ['heel', 'arch', 'mth5', 'mth1', 'hallux']
+    """
+    side = trial["sensor_side"].values
+    x, y = trial["sensor_x"].values, trial["sensor_y"].values
+    ox, oy = trial["outline_x"].values, trial["outline_y"].values
+    base = regions.ANATOMICAL_BASE_REGIONS
+    seed_code = np.array([base.index(name) + 1 for name, _, _ in regions.ANATOMICAL_SEEDS])
+    seed_u = np.array([u for _, u, _ in regions.ANATOMICAL_SEEDS])
+    seed_w = np.array([w for _, _, w in regions.ANATOMICAL_SEEDS])
+    heads = np.isin(seed_code, [base.index(f"mth{k}") + 1 for k in range(1, 6)])
+    toes = np.isin(seed_code, [base.index(name) + 1 for name in ("hallux", "toe2", "toes3_5")])
+    labels = np.zeros(side.size, dtype=np.int8)
+    for s in np.unique(side):
+        own = side == s
+        sign = 1.0 if s != "right" else -1.0  # medial: +x on the left insole, -x on the right
+        y0, y1 = np.nanmin(oy[own]), np.nanmax(oy[own])
+        length = y1 - y0 if y1 > y0 else 1.0
+        u = (y[own] - y0) / length
+        v = sign * x[own]
+        band = (u >= regions.ARCH_END_U) & (u < regions.MTH_END_U)
+        edges = sign * (ox[own][band] if band.any() else ox[own])
+        medial, lateral = np.nanmax(edges), np.nanmin(edges)
+        width = max(medial - lateral, 1e-9)
+        # Distance (mm) from each sensor to each seed: along the insole and across it.
+        d = np.hypot((u[:, None] - seed_u[None]) * length, v[:, None] - (medial - seed_w[None] * width))
+        nearest_head = seed_code[heads][np.argmin(d[:, heads], axis=1)]
+        nearest_toe = seed_code[toes][np.argmin(d[:, toes], axis=1)]
+        labels[own] = np.select([u < regions.HEEL_END_U, u < regions.ARCH_END_U, u < regions.MTH_END_U],
+                                [base.index("heel") + 1, base.index("arch") + 1, nearest_head], default=nearest_toe)
+    return labels
+
+
+def _side_split(labels, medial, scheme):
+    """Labels split in medial/lateral halves (1 .. 2 n_base) and the matrix summing them into the regions.
+
+    Label k (of the scheme's ``n_base`` base regions) becomes k on the medial half and k + n_base on the
+    lateral; the matrix's columns are the scheme's regions, then :data:`SIDE_REGIONS`.
+    """
+    n_base = len(scheme.base_regions)
     split = np.where(labels > 0, labels + n_base * (~medial), 0).astype(np.int8)
-    base = regions.region_matrix()
+    base = scheme.region_matrix()
+    names = list(scheme.regions)
+    halves = np.zeros((n_base, len(SIDE_REGIONS)))
+    halves[:, 0] = 1.0  # the medial (or lateral) half of the whole insole
+    for j, name in enumerate(_HALVED):
+        halves[:, 2 + 2 * j] = base[:, names.index(name)]
     matrix = np.zeros((2 * n_base, base.shape[1] + len(SIDE_REGIONS)))
     matrix[:n_base, : base.shape[1]] = base
     matrix[n_base:, : base.shape[1]] = base
-    matrix[:n_base, base.shape[1]] = 1.0  # medial
-    matrix[n_base:, base.shape[1] + 1] = 1.0  # lateral
+    matrix[:n_base, base.shape[1] :] = halves  # medial: "medial", "medial_heel", ...
+    matrix[n_base:, base.shape[1] + 1 :] = halves[:, :-1]  # lateral: shifted by one column
     return split, matrix
 
 
 def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON_FRACTION, off_fraction=OFF_FRACTION,
-                    min_stance_s=MIN_STANCE_S, min_swing_s=MIN_SWING_S):  # fmt: skip
+                    min_stance_s=MIN_STANCE_S, min_swing_s=MIN_SWING_S, segmentation=None):  # fmt: skip
     """Analyse a trial of irregular sensors (insoles): steps by the insole rule, sides, regions, loading.
 
     :func:`plantar.analyze` calls this for a sensor trial. The result is an
@@ -409,10 +495,21 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         A sensor trial (:func:`plantar.make_sensor_trial`).
     threshold_kpa : float | None
         A sensor is loaded above this pressure, kPa; ``None``: :data:`THRESHOLD_KPA`.
-    mask : str
-        ``"percent"`` (the only scheme on irregular sensors).
+    mask : str | object
+        ``"percent"`` (:func:`sensor_regions`) or ``"anatomical"``
+        (:func:`sensor_anatomy`: each metatarsal head, hallux, second toe,
+        toes 3-5; the labels in ``mask_label``), or the scheme object of
+        either name. A region without a sensor on an insole (few sensors, as
+        Moticon's 16) has NaN metrics on that insole's steps. Beside the scheme's regions, every analysis has the
+        insole's medial and lateral halves over its whole length and inside
+        the heel, the midfoot and the forefoot (:data:`SIDE_REGIONS`,
+        :func:`sensor_medial`).
     on_fraction, off_fraction, min_stance_s, min_swing_s : float
         The insole rule (:func:`insole_steps`).
+    segmentation : plantar.steps.FootstepSegmentation | None
+        A configured segmentation (its insole rule: ``on_fraction``,
+        ``off_fraction``, ``min_contact_s``, ``min_swing_s``; its
+        ``threshold_kpa``) instead of the one made from the arguments above.
 
     Returns
     -------
@@ -432,23 +529,28 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     _an = importlib.import_module("plantar.analyze")  # its helpers are reused (it imports this module lazily)
 
     check_trial(trial)
-    if mask != "percent" and getattr(mask, "name", None) != "percent":
-        raise ValueError(f"a trial of irregular sensors is masked with the 'percent' scheme only, got {mask!r}")
-    threshold = THRESHOLD_KPA if threshold_kpa is None else float(threshold_kpa)
+    name = mask if isinstance(mask, str) else getattr(mask, "name", None)
+    if name not in _SENSOR_MASKS:
+        raise ValueError(f"a trial of irregular sensors is masked with the 'percent' or 'anatomical' scheme "
+                         f"(from each sensor's place in its insole), got {mask!r}")
+    scheme = regions.get_mask(name)
+    if segmentation is None:
+        segmentation = importlib.import_module("plantar.steps").FootstepSegmentation(
+            threshold_kpa=threshold_kpa, min_contact_s=min_stance_s, on_fraction=on_fraction,
+            off_fraction=off_fraction, min_swing_s=min_swing_s)  # fmt: skip
+    elif threshold_kpa is not None:
+        raise ValueError("give threshold_kpa or segmentation, not both")
+    segmentation._segment_sensors(trial)
+    threshold = segmentation.threshold_kpa_
     time = trial["time"].values
     pressure = trial["pressure"].values  # each step's block is taken (and its NaN set to 0) in turn
     area = trial["sensor_area"].values
     xy = np.column_stack([trial["sensor_x"].values, trial["sensor_y"].values])
     sensor_side = trial["sensor_side"].values
-    labels = sensor_regions(trial)
+    labels = _SENSOR_MASKS[name](trial)
     forces = side_forces(trial)
     reported = bool(trial.attrs.get("force_variable", ""))
-    found = []
-    for s, force in forces.items():
-        for first, last in insole_steps(force, time, on_fraction=on_fraction, off_fraction=off_fraction,
-                                        min_stance_s=min_stance_s, min_swing_s=min_swing_s):  # fmt: skip
-            found.append((first, last, s))
-    found.sort(key=lambda f: (f[0], f[2]))
+    found = [(step.frames.start, step.frames.stop - 1, step.side) for step in segmentation.steps_]
     n = len(found)
     frame_on = np.array([f[0] for f in found], dtype=np.int64)
     frame_count = np.array([f[1] - f[0] + 1 for f in found], dtype=np.int64)
@@ -456,8 +558,12 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     t_on = time[frame_on] if n else np.zeros(0)
     t_off = time[frame_on + frame_count - 1] if n else np.zeros(0)
     complete = (frame_on > 0) & (frame_on + frame_count < time.size)
-    region_names = list(regions.REGIONS) + list(SIDE_REGIONS)
-    split, matrix = _side_split(labels, sensor_medial(trial))
+    region_names = list(scheme.regions) + list(SIDE_REGIONS)
+    split, matrix = _side_split(labels, sensor_medial(trial), scheme)
+    coarse = scheme.coarse(labels)  # the percent scheme's base regions, for drawing
+    # A region without a sensor on an insole (a metatarsal head among Moticon's 16 sensors) measures nothing: NaN.
+    empty = {s: np.bincount(split[sensor_side == s], minlength=matrix.shape[0] + 1)[1:] @ matrix == 0
+             for s in np.unique(sensor_side)}  # fmt: skip
     dt = float(np.median(np.diff(time))) if time.size > 1 else 1.0 / float(trial.attrs["sampling_rate_hz"])
     mass = float(trial.attrs.get("body_mass_kg", 0.0) or 0.0)
     body_weight = mass * _an.STANDARD_GRAVITY_M_S2 if mass > 0 else None
@@ -467,6 +573,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     region_force = np.full((n, len(region_names), _an.STANCE_PERCENT.size), np.nan)
     n_sensors = area.size
     label_maps = np.zeros((n, n_sensors), dtype=np.int8)
+    mask_maps = np.zeros((n, n_sensors), dtype=np.int8)
     peak_maps = np.zeros((n, n_sensors), dtype=np.float32)
     step_values = {name: np.full(n, np.nan) for name in (*_an.STEP_VARIABLES, *_an.FORCE_CURVE, *_an.GAIT_LINE)}
     for k, (first, last, s) in enumerate(found):  # one step at a time, its frames at once
@@ -478,6 +585,7 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
                              sensel_area_mm2=area[own][None, :], threshold_kpa=threshold, matrix=matrix)  # fmt: skip
         for name in _an.STEP_REGION_METRICS:
             metric_values[name][k] = m[name]
+            metric_values[name][k, empty[s]] = np.nan
         weights = block * area[own]
         total = weights.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -490,7 +598,9 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         series["step_force"][k, :count] = force
         series["step_contact_area"][k, :count] = m["loaded_area"][:, 0]
         region_force[k] = _an.time_normalise(m["force"], step_time, n_points=_an.STANCE_PERCENT.size).T
-        label_maps[k, own] = labels[own]
+        region_force[k, empty[s]] = np.nan
+        label_maps[k, own] = coarse[own]
+        mask_maps[k, own] = labels[own]
         peak_maps[k, own] = block.max(axis=0)
         step_values["stance_time"][k] = t_off[k] - t_on[k] + dt
         for name, value in _an.force_curve_features(force, step_time, body_weight_n=body_weight).items():
@@ -514,6 +624,11 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     analysis["complete"].attrs["definition"] = "the stance lies inside the recording (insole rule)"
     analysis["region_label"].attrs["long_name"] = "region of each sensor"
     analysis["region_label"].attrs["definition"] += " (from the sensor centroid in its insole)"
+    if scheme.base_regions != regions.BASE_REGIONS:
+        analysis["mask_label"] = (("step", "sensor"), mask_maps, {
+            "units": "1", "long_name": f"region of each sensor ({scheme.name} mask)",
+            "definition": "0 = outside, k = k-th base region of the mask: " + ", ".join(scheme.base_regions)
+            + " (from the sensor centroid in its insole)"})  # fmt: skip
     if reported:
         for name in ("step_force", "stance_force"):
             analysis[name].attrs["definition"] = (f"the file's force of the insole ({trial.attrs['force_variable']}"
@@ -525,13 +640,13 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
         plantar_version=_an.__version__,
         map_layout="sensor",
         not_applicable=", ".join(NOT_APPLICABLE),
-        step_rule=(f"insole rule: stance from the first frame above {on_fraction:g} to the last above "
-                   f"{off_fraction:g} of the step's peak force; stance >= {min_stance_s:g} s, swing >= "
-                   f"{min_swing_s:g} s"),
+        step_rule=(f"insole rule: stance from the first frame above {segmentation.on_fraction:g} to the last "
+                   f"above {segmentation.off_fraction:g} of the step's peak force; stance >= "
+                   f"{segmentation.min_contact_s:g} s, swing >= {segmentation.min_swing_s:g} s"),
         cadence_steps_per_min=cadence,
         walking_speed_m_s=float("nan"),
         threshold_kpa=threshold,
-        mask="percent",
+        mask=scheme.name,
         stuck_sensels=0,
     )
     _an.logger.info("analysed %d insole steps (%d complete; %d left, %d right)", n, int(complete.sum()),
@@ -539,5 +654,8 @@ def analyze_sensors(trial, *, threshold_kpa=None, mask="percent", on_fraction=ON
     return analysis
 
 
-__all__ = ["analyze_sensors", "insole_steps", "sensor_cop", "sensor_force", "sensor_medial", "sensor_regions",
-           "side_forces"]
+#: The masks of a sensor trial: each sensor's base label from its place in its insole.
+_SENSOR_MASKS = {"percent": sensor_regions, "anatomical": sensor_anatomy}
+
+__all__ = ["analyze_sensors", "insole_steps", "sensor_anatomy", "sensor_cop", "sensor_force", "sensor_medial",
+           "sensor_regions", "side_forces"]

@@ -10,7 +10,9 @@ import dataclasses
 
 import numpy as np
 
-from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range, require_grid
+from . import insoles
+from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range, check_trial
+from ._schema import is_sensor_trial
 from .utils import logger
 
 #: Frames per bucket of the index that finds the parts of a contact near in time.
@@ -27,26 +29,39 @@ _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 class Footstep:
     """One foot contact: where and when it is in the trial, and which samples are its.
 
+    On a grid the box is (time, y, x). On a trial of irregular sensors
+    (insoles, dims ``(time, sensor)``) the box is (time, sensor): ``rows`` is
+    ``None``, ``cols`` is the span of the ``sensor`` axis that holds the
+    insole's sensors, ``mask`` is 2-D and marks the insole's own sensors in
+    every frame of its stance (each sensor of an insole is under that foot,
+    loaded or not), and ``side`` is the insole's.
+
     Attributes
     ----------
     frames, rows, cols : slice
-        The step's bounding box in the trial's (time, y, x) index space.
-    mask : ndarray of bool, shape (n_frames, n_rows, n_cols)
+        The step's bounding box in the trial's (time, y, x) index space;
+        on a sensor trial ``rows`` is ``None`` and ``cols`` slices ``sensor``.
+    mask : ndarray of bool, shape (n_frames, n_rows, n_cols) or (n_frames, n_sensors)
         Which samples inside the box belong to this step (contact above the
         threshold, connected to it). Other feet inside the box are False. Kept
         bit-packed (a step's box of an insole is the insole over its stance) and
         unpacked on each access.
+    side : str | None
+        The insole's side (``"left"``/``"right"``) on a sensor trial; ``None``
+        on a grid (:class:`SideAssignment` tells).
     """
 
     frames: slice
     rows: slice
     cols: slice
-    _bits: np.ndarray = dataclasses.field(repr=False)
+    side: str = None
+    _bits: np.ndarray = dataclasses.field(repr=False, default=None)
 
-    def __init__(self, frames, rows, cols, mask):
+    def __init__(self, frames, rows, cols, mask, side=None):
         object.__setattr__(self, "frames", frames)
         object.__setattr__(self, "rows", rows)
         object.__setattr__(self, "cols", cols)
+        object.__setattr__(self, "side", side)
         object.__setattr__(self, "_bits", np.packbits(np.asarray(mask, dtype=bool), axis=None))
         object.__setattr__(self, "_shape", np.shape(mask))
 
@@ -60,7 +75,7 @@ class Footstep:
 
         Parameters
         ----------
-        pressure : ndarray, shape (n_frames, n_rows, n_cols)
+        pressure : ndarray, shape (n_frames, n_rows, n_cols) or (n_frames, n_sensors)
             The trial's whole pressure array.
 
         Returns
@@ -76,7 +91,8 @@ class Footstep:
         >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
         array([[[7., 0.]]], dtype=float32)
         """
-        out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
+        box = pressure[self.frames, self.cols] if self.rows is None else pressure[self.frames, self.rows, self.cols]
+        out = np.where(self.mask, box, np.float32(0))
         # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way
         # (their samples exceed the threshold and the rest is 0, so the maximum is finite unless one is inf).
         return out if out.size == 0 or np.isfinite(out.max()) else np.nan_to_num(out)
@@ -118,6 +134,20 @@ class FootstepSegmentation:
     less than ``min_area_mm2`` of footprint, ``min_contact_s`` of contact or
     ``min_force_n`` of peak force are noise and dropped.
 
+    A trial of irregular sensors (in-shoe insoles such as pedar or Moticon;
+    :func:`plantar.is_sensor_trial`) has no space to label: each insole is one
+    foot, and its steps are its stances by the *insole rule*
+    (:func:`plantar.insoles.insole_steps`) on the insole's force
+    (:func:`plantar.insoles.side_forces`), with ``on_fraction``,
+    ``off_fraction``, ``min_contact_s`` as the shortest stance and
+    ``min_swing_s``. Each step is a :class:`Footstep` over ``(time, sensor)``
+    with its ``side`` set; ``threshold_kpa`` (default
+    :data:`plantar.insoles.THRESHOLD_KPA`) is then only the level at which a
+    sensor counts as loaded in the analysis, and the parameters of contact in
+    space (``min_area_mm2``, ``min_force_n``, ``block_*``, ``merge_distance_mm``,
+    ``max_foot_*``, ``stuck_fraction``, ``residual_force_fraction``) do not
+    apply. So one call segments a mat, a grid insole and a sensor insole.
+
     Parameters
     ----------
     threshold_kpa : float | None
@@ -157,13 +187,20 @@ class FootstepSegmentation:
         0.10 for insoles (trial attr ``layout`` = ``"insole"``; each foot on its own
         side of ``side_split_x_mm`` when both are in the trial, and its contact
         labelled on its own columns: two insoles are two sensors), off for mats.
+    on_fraction, off_fraction : float
+        Trials of irregular sensors: a stance starts at the first frame above
+        ``on_fraction`` and ends at the last above ``off_fraction`` of the
+        step's peak force (the insole rule).
+    min_swing_s : float
+        Trials of irregular sensors: shortest swing, s; stances closer than
+        this are one.
 
     Attributes
     ----------
     threshold_kpa_ : float
         The threshold used.
-    stuck_ : ndarray of bool, shape (n_rows, n_cols)
-        Sensels found stuck and ignored.
+    stuck_ : ndarray of bool, shape (n_rows, n_cols) or (n_sensors,)
+        Sensels found stuck and ignored (none on a trial of irregular sensors).
     steps_ : list of Footstep
         The steps found, ordered by their first frame.
 
@@ -175,6 +212,15 @@ class FootstepSegmentation:
     >>> seg = FootstepSegmentation().segment(trial)
     >>> len(seg.steps_) == truth.sizes["step"]
     True
+
+    The same call on insoles of irregular sensors (the insole rule):
+
+    >>> insoles, truth, _ = plantar.synth.sensor_insoles(seed=0, duration_s=4.0)
+    >>> steps = FootstepSegmentation().segment(insoles).steps_
+    >>> len(steps) == truth.sizes["step"], steps[0].rows, steps[0].mask.ndim
+    (True, None, 2)
+    >>> sorted({s.side for s in steps})
+    ['left', 'right']
     """
 
     def __init__(
@@ -191,6 +237,9 @@ class FootstepSegmentation:
         max_foot_width_mm=160.0,
         stuck_fraction=0.5,
         residual_force_fraction=None,
+        on_fraction=insoles.ON_FRACTION,
+        off_fraction=insoles.OFF_FRACTION,
+        min_swing_s=insoles.MIN_SWING_S,
     ):
         self.threshold_kpa = threshold_kpa
         self.min_contact_s = min_contact_s
@@ -203,6 +252,9 @@ class FootstepSegmentation:
         self.max_foot_width_mm = max_foot_width_mm
         self.stuck_fraction = stuck_fraction
         self.residual_force_fraction = residual_force_fraction
+        self.on_fraction = on_fraction
+        self.off_fraction = off_fraction
+        self.min_swing_s = min_swing_s
 
     def segment(self, trial):
         """Find the steps of a trial.
@@ -210,16 +262,55 @@ class FootstepSegmentation:
         Parameters
         ----------
         trial : xarray.Dataset
-            A trial (schema ``trial/1``).
+            A trial (schema ``trial/1``): on a grid, or of irregular sensors
+            (the insole rule; see the class).
 
         Returns
         -------
         self : FootstepSegmentation
             With ``threshold_kpa_``, ``stuck_`` and ``steps_`` set.
         """
+        if is_sensor_trial(trial):
+            check_trial(trial)
+            return self._segment_sensors(trial)
         _check_trial_structure(trial)
-        require_grid(trial, "footstep segmentation")
         return self._segment_checked(trial)
+
+    #: Same as :meth:`segment` (the name estimators use).
+    fit = segment
+
+    def _segment_sensors(self, trial):
+        """:meth:`segment` for a checked trial of irregular sensors: each insole's stances by the insole rule."""
+        for name in ("min_contact_s", "min_swing_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        for name in ("on_fraction", "off_fraction"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value < 1):
+                raise ValueError(f"{name} must be a fraction of the step's peak force in (0, 1), got {value!r}")
+        threshold = insoles.THRESHOLD_KPA if self.threshold_kpa is None else self.threshold_kpa
+        if not (np.isfinite(threshold) and threshold >= 0):
+            raise ValueError(f"threshold_kpa must be >= 0 or None, got {threshold!r}")
+        time = trial["time"].values
+        sensor_side = trial["sensor_side"].values
+        steps = []
+        for side, force in insoles.side_forces(trial).items():
+            own = np.flatnonzero(sensor_side == side)
+            span = slice(int(own[0]), int(own[-1]) + 1)
+            mine = (sensor_side[span] == side)[None, :]
+            found = insoles.insole_steps(force, time, on_fraction=self.on_fraction, off_fraction=self.off_fraction,
+                                         min_stance_s=self.min_contact_s, min_swing_s=self.min_swing_s)  # fmt: skip
+            for first, last in found:  # one stance at a time (a few per second)
+                frames = slice(int(first), int(last) + 1)
+                mask = np.broadcast_to(mine, (frames.stop - frames.start, mine.shape[1]))
+                steps.append(Footstep(frames, None, span, mask, side=side))
+        steps.sort(key=lambda s: (s.frames.start, insoles.SIDES.index(s.side)))
+        logger.info("found %d insole steps by the insole rule", len(steps))
+        self.threshold_kpa_ = float(threshold)
+        self.stuck_ = np.zeros(trial.sizes["sensor"], dtype=bool)
+        self.steps_ = steps
+        return self
 
     def _segment_checked(self, trial, check_values=True):
         """:meth:`segment` for a trial whose structure is checked (:func:`plantar.analyze` does).

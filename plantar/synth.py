@@ -510,7 +510,12 @@ def insoles(
         the vertical force ``force`` (N) in the step's frames: frame
         ``frame_on + step_frame``, the frames strictly between ``t_on`` and
         ``t_off`` (``frame_count`` of them; NaN past them). The insole measures
-        all of it: every structure lies on its insole.
+        all of it: every structure lies on its insole. Per ``structure``
+        (named by ``structure_name``, as :data:`STRUCTURES`) and sensel
+        (``y``, ``x``): ``structure_load``, the structure's force-time
+        integral over the recording on the sensel (N s), and per sensel
+        ``structure``, the structure that loads it most (0 = none, k =
+        ``STRUCTURES[k - 1]``).
 
     Examples
     --------
@@ -542,12 +547,13 @@ def insoles(
     heel_left = np.array([insole.x_range[0] + pitch - template.lateral_edge, insole.y_range[0] + pitch - template.heel_end])
     heel = {"left": heel_left, "right": np.array([sum(insole.x_range) - heel_left[0], heel_left[1]])}
     axis = np.array([0.0, 1.0])
-    kernels = {}
+    kernels, shares = {}, {}
     for side in _SIDES:
         foot = dict(heel=heel[side], axis=axis, medial=_rot(axis, -90.0 if side == "left" else 90.0))
         k, rows, cols, on = _sensor_kernels(template, foot, insole)
         full = np.zeros((len(STRUCTURES), insole.n_rows, insole.n_cols))
         full[:, rows, cols] = k
+        shares[side] = full  # each structure's fraction of its force on each sensel
         kernels[side] = full.reshape(len(STRUCTURES), -1) * (1000.0 / pitch**2)  # N -> kPa per sensel
 
     # The steps: left and right in turn, from lead_s to the end of the recording.
@@ -592,6 +598,23 @@ def insoles(
         side_split_x_mm=float(insole.n_cols * pitch),
     )
     truth = _insole_truth(time, sides, t_on, stance, weight, scale, template, placed)
+    # Which structure loads each sensel: each structure's force-time integral over the recording's steps, spread
+    # as its kernel spreads its force (the insole is fixed to the foot: the same sensels every step).
+    load = np.zeros((len(STRUCTURES), insole.n_rows, n_cols))
+    for side in _SIDES:
+        mine = [p for p in placed if p["side"] == side and p["t_on"] < time[-1]]
+        impulse = sum((np.trapezoid(_structure_forces(_TAU_FINE, template.schedule, p["weight"], p["gain"], 1.0),
+                                    _TAU_FINE, axis=0) * p["stance"] * p["scale"] for p in mine),
+                      np.zeros(len(STRUCTURES)))  # fmt: skip
+        load[:, :, columns[side]] = shares[side] * impulse[:, None, None]
+    structure = np.where(load.max(axis=0) > 0, np.argmax(load, axis=0) + 1, 0).astype(np.int8)
+    truth = truth.assign_coords(structure_name=("structure", list(STRUCTURES)), y=trial["y"], x=trial["x"])
+    truth["structure_load"] = (("structure", "y", "x"), load, dict(
+        units="N s", long_name="load of each structure on each sensel",
+        definition="the structure's force-time integral over the recording's steps on the sensel"))  # fmt: skip
+    truth["structure"] = (("y", "x"), structure, dict(
+        units="1", long_name="structure that loads the sensel",
+        definition="0 = none, k = STRUCTURES[k - 1]: the largest share of the sensel's pressure-time integral"))  # fmt: skip
     truth.attrs.update(seed=int(seed), body_mass_kg=float(body_mass_kg), foot_length_mm=float(foot_length_mm),
                        cadence_steps_per_min=gait.cadence, stance_fraction=float(stance_fraction),
                        condition=condition, variability=float(variability), offload=repr(dict(offload or {})),
@@ -633,7 +656,9 @@ def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
         A sensor trial (dims ``(time, sensor)``, ``layout="insole"``), both
         insoles, sides in ``sensor_side``, ``side_split_x_mm`` between them.
     truth : xarray.Dataset
-        The truth of :func:`insoles`.
+        The truth of :func:`insoles` (on the fine grid), and per ``sensor``
+        ``sensor_structure``: the structure that loads the sensor most (its
+        cells' ``structure_load`` summed; 0 = none, k = ``STRUCTURES[k - 1]``).
     grid : xarray.Dataset
         The fine-grid trial the sensors were cut from, with the coordinate
         ``cell_sensor`` (y, x): the sensor index of each cell, -1 between the insoles.
@@ -706,6 +731,12 @@ def sensor_insoles(*, seed, duration_s, fine_pitch_mm=4.0, **options):
     )
     about = {"units": "1", "long_name": "sensor of the cell (-1: none)"}
     grid = grid.assign_coords(cell_sensor=(("y", "x"), cell_sensor, about))
+    # Each structure's load on each sensor: the sum over its cells; the structure loading it most.
+    load = truth["structure_load"].values.reshape(len(STRUCTURES), -1)[:, used] @ summing
+    structure = np.where(load.max(axis=0) > 0, np.argmax(load, axis=0) + 1, 0).astype(np.int8)
+    truth["sensor_structure"] = ("sensor", structure, dict(
+        units="1", long_name="structure that loads the sensor",
+        definition="0 = none, k = STRUCTURES[k - 1]: the largest share of the sensor's pressure-time integral"))  # fmt: skip
     return trial, truth, grid
 
 

@@ -114,6 +114,5 @@ def test_grid_trials_are_unchanged_and_grid_functions_refuse_sensors_clearly():
     assert not plantar.is_sensor_trial(grid)
     require_grid(grid, "anything")
     trial = plantar.make_sensor_trial(**_parts(), device="test insoles")
-    segment = plantar.steps.FootstepSegmentation().segment
     with pytest.raises(ValueError, match="footstep segmentation needs a trial on a regular grid.*5 irregular sensors"):
-        segment(trial)
+        require_grid(trial, "footstep segmentation")

@@ -79,7 +79,12 @@ def analyse_one(path, *, threshold_kpa=None, mask="percent", spacing_mm=SPACING_
         ``peak_pressure_sum`` (side, along_mm, across_mm; kPa, the sum over the
         side's complete steps of their aligned peak-pressure maps, NaN where a
         side has none) and ``n_steps`` (side); ``steps`` (int); ``warnings``
-        (str, the analysis' warnings joined by "; ").
+        (str, the analysis' warnings joined by "; "). For insoles of irregular
+        sensors (attr ``map_layout = "sensor"``) the maps are per sensor, which
+        is fixed to the foot and needs no alignment: ``peak_pressure_sum`` on
+        (side, sensor), ``sensor`` the sensor number, with each sensor's
+        geometry (``sensor_x``, ``sensor_y``, ``sensor_area``, ``outline_x``,
+        ``outline_y`` on (side, sensor[, vertex])) as coordinates.
 
     Raises
     ------
@@ -111,9 +116,10 @@ def analyse_one(path, *, threshold_kpa=None, mask="percent", spacing_mm=SPACING_
         del trial  # the trial is the largest thing a task holds: free it before the maps
     table = to_table(analysis)
     table["definition"] = table["metric"].map(_DEFINITIONS).fillna("")
+    sensors = analysis.attrs.get("map_layout") == "sensor"
     return {
         "table": table,
-        "maps": _map_sums(analysis, spacing_mm),
+        "maps": _sensor_map_sums(analysis) if sensors else _map_sums(analysis, spacing_mm),
         "steps": int(analysis.sizes["step"]),
         "warnings": "; ".join(dict.fromkeys(str(w.message).splitlines()[0] for w in caught)),
     }
@@ -195,6 +201,48 @@ def _map_sums(analysis, spacing_mm):
     )  # fmt: skip
 
 
+#: Geometry of each sensor carried by the sensor maps, on (side, sensor[, vertex]).
+_SENSOR_GEOMETRY = ("sensor_x", "sensor_y", "sensor_area", "outline_x", "outline_y")
+
+
+def _sensor_map_sums(analysis):
+    """Sum and count of each side's complete-step peak maps per sensor (an insole's sensors are fixed to the foot)."""
+    peaks = np.nan_to_num(analysis["peak_pressure_map"].values.astype(np.float64))
+    number = analysis["sensor_number"].values.astype(np.int64)
+    sensor_side = analysis["sensor_side"].values
+    numbers = np.unique(number)
+    n_vertex = analysis.sizes.get("vertex", analysis["outline_x"].shape[-1])
+    data = np.full((len(_SIDES), numbers.size), np.nan)
+    counts = np.zeros(len(_SIDES), dtype=np.int64)
+    geometry = {name: np.full((len(_SIDES), numbers.size) + ((n_vertex,) if name.startswith("outline") else ()),
+                              np.nan) for name in _SENSOR_GEOMETRY}  # fmt: skip
+    for i, side in enumerate(_SIDES):
+        own = sensor_side == side
+        if not own.any():
+            continue
+        at = np.searchsorted(numbers, number[own])
+        for name in _SENSOR_GEOMETRY:
+            geometry[name][i, at] = analysis[name].values[own]
+        chosen = (analysis["side"].values == side) & analysis["complete"].values.astype(bool)
+        if chosen.any():
+            data[i, at] = peaks[chosen][:, own].sum(axis=0)
+            counts[i] = int(chosen.sum())
+    return _sensor_dataset(numbers, data, counts, geometry)
+
+
+def _sensor_dataset(numbers, data, counts, geometry):
+    """The per-sensor map sums of one file as a Dataset (see :func:`analyse_one`)."""
+    coords = {"side": list(_SIDES), "sensor": ("sensor", numbers, {"long_name": "sensor number"})}
+    for name, values in geometry.items():
+        dims = ("side", "sensor", "vertex")[: values.ndim]
+        coords[name] = (dims, values, {"units": "mm2" if name == "sensor_area" else "mm"})
+    return xr.Dataset(
+        {"peak_pressure_sum": (("side", "sensor"), data, {"units": "kPa"}),
+         "n_steps": ("side", np.asarray(counts, dtype=np.int64), {"units": "1"})},
+        coords=coords, attrs={"map_layout": "sensor"},
+    )  # fmt: skip
+
+
 def _union_grid(maps, spacing):
     """Grid nodes (multiples of ``spacing``) covering every map's along_mm and across_mm."""
     if not maps:
@@ -269,7 +317,10 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
     - ``maps.nc``: the aligned mean peak-pressure map per subject, condition
       and side (complete steps aligned on heel centre and foot axis, see
       :func:`plantar.geometry.aligned_peak_maps`), for
-      :func:`plantar.pixel_compare`;
+      :func:`plantar.pixel_compare`; for a study of insoles of irregular
+      sensors, the mean peak pressure per sensor on (subject, condition,
+      side, sensor) with the sensors' geometry (a sensor is fixed to the
+      foot: no alignment; attr ``map_layout = "sensor"``);
     - ``batch.json``: the options, and ``cache/``.
 
     Parameters
@@ -500,8 +551,12 @@ def _write_cache(cache, key, result):
     buffer = result["table"].to_parquet(index=False)
     write_bytes(cache / f"{key}.parquet", buffer, overwrite=True)
     maps, buffer = result["maps"], io.BytesIO()
-    np.savez(buffer, along_mm=maps["along_mm"].values, across_mm=maps["across_mm"].values,
-             peak_pressure_sum=maps["peak_pressure_sum"].values, n_steps=maps["n_steps"].values)  # fmt: skip
+    if maps.attrs.get("map_layout") == "sensor":
+        np.savez(buffer, sensor=maps["sensor"].values, peak_pressure_sum=maps["peak_pressure_sum"].values,
+                 n_steps=maps["n_steps"].values, **{name: maps[name].values for name in _SENSOR_GEOMETRY})  # fmt: skip
+    else:
+        np.savez(buffer, along_mm=maps["along_mm"].values, across_mm=maps["across_mm"].values,
+                 peak_pressure_sum=maps["peak_pressure_sum"].values, n_steps=maps["n_steps"].values)  # fmt: skip
     write_bytes(cache / f"{key}.npz", buffer.getvalue(), overwrite=True)
     info = {"steps": result["steps"], "reason": result["reason"], "seconds": result["seconds"],
             "worker_peak_mb": result["worker_peak_mb"]}  # fmt: skip
@@ -512,6 +567,10 @@ def _read_cache(cache, key):
     info = json.loads((cache / f"{key}.json").read_text())
     table = pd.read_parquet(cache / f"{key}.parquet")
     with np.load(cache / f"{key}.npz") as saved:
+        if "sensor" in saved.files:
+            maps = _sensor_dataset(saved["sensor"], saved["peak_pressure_sum"], saved["n_steps"],
+                                   {name: saved[name] for name in _SENSOR_GEOMETRY})  # fmt: skip
+            return {"table": table, "maps": maps, "steps": info["steps"]}
         maps = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), saved["peak_pressure_sum"]),
                            "n_steps": ("side", saved["n_steps"])},
                           coords={"side": list(_SIDES), "along_mm": saved["along_mm"],
@@ -543,6 +602,14 @@ def _status(rows, frame):
 
 def _maps(maps, spacing_mm):
     """The aligned mean map of each subject, condition and side: sums of the files' maps over their steps."""
+    sensors = [m.attrs.get("map_layout") == "sensor" for _, _, m in maps]
+    if maps and all(sensors):
+        return _sensor_maps(maps)
+    if any(sensors):  # a sensor's map and a foot-frame grid cannot be averaged together: the grid maps are kept
+        logger.warning("the study mixes grid recordings and insoles of irregular sensors: the %d insole files' "
+                       "maps are left out of the aligned maps (run plantar batch on the insoles apart for their "
+                       "per-sensor maps)", sum(sensors))  # fmt: skip
+        maps = [m for m, sensor in zip(maps, sensors) if not sensor]
     subjects = sorted({s for s, _, _ in maps})
     conditions = list(dict.fromkeys(c for _, c, _ in maps))
     along, across = _union_grid([m for _, _, m in maps if m.sizes["along_mm"]], spacing_mm)
@@ -577,6 +644,53 @@ def _maps(maps, spacing_mm):
         attrs={"spacing_mm": float(spacing_mm), "plantar_version": __version__,
                "frame": "foot frame of plantar.geometry.aligned_peak_maps: heel centre at 0, toes toward +along_mm; "
                         "feet not mirrored"},
+    )  # fmt: skip
+
+
+def _sensor_maps(maps):
+    """The mean per-sensor peak map of each subject, condition and side (insoles: no alignment needed)."""
+    subjects = sorted({s for s, _, _ in maps})
+    conditions = list(dict.fromkeys(c for _, c, _ in maps))
+    layouts = {tuple(m["sensor"].values.tolist()) for _, _, m in maps}
+    if len(layouts) > 1:
+        sizes = sorted({len(layout) for layout in layouts})
+        raise ValueError(f"the study's insoles have different sensor layouts ({', '.join(map(str, sizes))} sensors "
+                         "per insole, or other sensor numbers): their maps cannot be averaged sensor by sensor")
+    numbers = np.array(next(iter(layouts)), dtype=np.int64)
+    shape = (len(subjects), len(conditions), len(_SIDES), numbers.size)
+    total, count = np.zeros(shape), np.zeros(shape[:3], dtype=np.int64)
+    geometry = {name: [] for name in _SENSOR_GEOMETRY}
+    for subject, condition, m in maps:
+        i, j = subjects.index(subject), conditions.index(condition)
+        total[i, j] += np.nan_to_num(m["peak_pressure_sum"].values)
+        count[i, j] += m["n_steps"].values
+        for name in _SENSOR_GEOMETRY:
+            geometry[name].append(m[name].values)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a side no file has: NaN geometry, as it should be
+        mean = np.where(count[..., None] > 0, total / count[..., None], np.nan)
+        # Insoles of several sizes share their sensor numbers: the map is drawn at the mean size.
+        drawn = {name: np.nanmean(np.stack(values), axis=0) if values else np.zeros((len(_SIDES), 0))
+                 for name, values in geometry.items()}  # fmt: skip
+    dims = ("subject", "condition", "side", "sensor")
+    coords = {"subject": ("subject", subjects), "condition": ("condition", conditions), "side": ("side", list(_SIDES)),
+              "sensor": ("sensor", numbers, {"long_name": "sensor number"})}  # fmt: skip
+    for name, values in drawn.items():
+        coords[name] = (("side", "sensor", "vertex")[: values.ndim], values,
+                        {"units": "mm2" if name == "sensor_area" else "mm",
+                         "long_name": f"{name} (mean over the study's files)"})  # fmt: skip
+    return xr.Dataset(
+        {
+            "mean_peak_pressure_map": (dims, mean.astype(np.float32), {
+                "units": "kPa", "long_name": "mean peak pressure of the subject's steps, per sensor",
+                "definition": "mean over the subject's complete steps of the side, in all trials of the condition, "
+                              "of each sensor's peak pressure; NaN without such a step"}),
+            "n_steps": (dims[:3], count, {"units": "1", "long_name": "complete steps averaged"}),
+        },
+        coords=coords,
+        attrs={"plantar_version": __version__, "map_layout": "sensor",
+               "frame": "insole sensors, each fixed to the foot: no alignment; geometry in the insole's frame (toes "
+                        "toward +y), the mean over the study's files of each sensor's; feet not mirrored"},
     )  # fmt: skip
 
 

@@ -47,11 +47,19 @@ def pixel_compare(maps, *, condition, baseline, side, method="max", n_permutatio
     conditions are tested (the same rule for either sign, so the flips stay
     exchangeable).
 
+    On insoles of irregular sensors (maps on ``sensor`` instead of
+    ``along_mm``, ``across_mm``; each sensor fixed to the foot, so the same
+    sensor is the same place under every subject's foot) the test is per
+    sensor, with the same maximum-statistic permutation over all the tested
+    sensors; ``method="cluster"`` is refused there (irregular sensors have no
+    4-neighbourhood to form clusters in).
+
     Parameters
     ----------
     maps : xarray.Dataset
         ``mean_peak_pressure_map`` on (subject, condition, side, along_mm,
-        across_mm), as :func:`plantar.batch` writes it (``maps.nc``).
+        across_mm), or on (subject, condition, side, sensor) for insoles, as
+        :func:`plantar.batch` writes it (``maps.nc``).
     condition, baseline : str
         The conditions compared (``condition - baseline``).
     side : {"left", "right"}
@@ -70,7 +78,8 @@ def pixel_compare(maps, *, condition, baseline, side, method="max", n_permutatio
     Returns
     -------
     result : xarray.Dataset
-        On (along_mm, across_mm): ``t`` (0 outside the tested sensels),
+        On (along_mm, across_mm), or on ``sensor`` with the sensors'
+        geometry of the maps as coordinates: ``t`` (0 outside the tested sensels),
         ``p_corrected`` (the sensel's, or its cluster's, corrected p; NaN
         where not tested or in no cluster), ``significant`` (bool),
         ``tested`` (bool), ``mean_baseline``, ``mean_condition`` and
@@ -108,10 +117,12 @@ def pixel_compare(maps, *, condition, baseline, side, method="max", n_permutatio
     [[4, 2], [4, 3], [5, 2], [5, 3]]
     """
     _check(maps, condition, baseline, side, method, n_permutations, alpha, cluster_p)
-    data = maps["mean_peak_pressure_map"].sel(side=side)
+    data = maps["mean_peak_pressure_map"].sel(side=side).transpose("subject", "condition", ...)
+    dims = data.dims[2:]  # (along_mm, across_mm), or (sensor,)
     a = data.sel(condition=baseline).values.astype(np.float64)
     b = data.sel(condition=condition).values.astype(np.float64)
-    both = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
+    space = tuple(range(1, a.ndim))
+    both = np.isfinite(a).all(axis=space) & np.isfinite(b).all(axis=space)
     a, b = a[both], b[both]
     n = a.shape[0]
     if n < 3:
@@ -122,7 +133,6 @@ def pixel_compare(maps, *, condition, baseline, side, method="max", n_permutatio
     t_map, p_map, significant, tested, cluster_map = (out[k] for k in ("t", "p", "significant", "tested", "cluster"))
     diff, signs, exact, attrs = b - a, out["signs"], out["exact"], out["attrs"]
     kpa = {"units": "kPa"}
-    dims = ("along_mm", "across_mm")
     result = xr.Dataset(
         {
             "t": (dims, t_map, {"units": "1", "long_name": "paired t statistic across subjects",
@@ -135,12 +145,21 @@ def pixel_compare(maps, *, condition, baseline, side, method="max", n_permutatio
             "mean_diff": (dims, diff.mean(axis=0), {**kpa, "long_name": f"mean difference, {condition} - {baseline}"}),
             "cluster": (dims, cluster_map, {"units": "1", "long_name": "cluster, 0 = none (cluster method)"}),
         },
-        coords={"along_mm": data["along_mm"], "across_mm": data["across_mm"]},
+        coords=_space_coords(maps, side, dims),
         attrs={"method": method, "definition": METHODS[method], "condition": condition, "baseline": baseline,
                "side": side, "n_subjects": int(n), "n_permutations": int(signs.shape[0]), "exact": int(exact),
                "alpha": float(alpha), **attrs},  # fmt: skip
     )
     return result
+
+
+def _space_coords(maps, side, dims):
+    """The coordinates of the tested space, of the side: mm axes, or each sensor's number and geometry."""
+    out = {}
+    for name, coord in maps.coords.items():
+        if coord.dims and set(coord.dims) & set(dims) and not set(coord.dims) & {"subject", "condition"}:
+            out[name] = coord.sel(side=side) if "side" in coord.dims else coord
+    return out
 
 
 def _sign_flip_test(a, b, *, method, n_permutations, alpha, cluster_p, seed):
@@ -245,9 +264,13 @@ def _largest_cluster_mass(t_maps, u):
 def _check(maps, condition, baseline, side, method, n_permutations, alpha, cluster_p):
     if not isinstance(maps, xr.Dataset) or "mean_peak_pressure_map" not in maps:
         raise ValueError("maps must be the aligned maps of plantar.batch (a Dataset with mean_peak_pressure_map)")
-    for dim in ("subject", "condition", "side", "along_mm", "across_mm"):
+    sensors = "sensor" in maps["mean_peak_pressure_map"].dims
+    for dim in ("subject", "condition", "side", *(("sensor",) if sensors else ("along_mm", "across_mm"))):
         if dim not in maps["mean_peak_pressure_map"].dims:
             raise ValueError(f"maps' mean_peak_pressure_map has no dim {dim!r}: is it from plantar.batch?")
+    if sensors and method == "cluster":
+        raise ValueError("method='cluster' needs sensels on a grid (4-neighbours); insole sensors are irregular: "
+                         "use method='max'")  # fmt: skip
     conditions = [str(c) for c in maps["condition"].values]
     for name, value in (("condition", condition), ("baseline", baseline)):
         if value not in conditions:

@@ -155,8 +155,10 @@ def _pixel_section(report, maps, conditions, baseline, method, n_permutations, p
                 continue
             n = int(result["significant"].sum())
             logger.info("sensel map %s vs %s, %s: %d significant sensels", condition, baseline, side, n)
+            maps_text = ("per-sensor peak-pressure maps (insole sensors, each fixed to the foot)"
+                         if "sensor" in result["t"].dims else "aligned peak-pressure maps")  # fmt: skip
             report.add_figure(pixel_map(result), f"{condition} vs {baseline}, {side} foot", section="Under the foot",
-                              caption="Mean difference of the subjects' aligned peak-pressure maps; outlined in "
+                              caption=f"Mean difference of the subjects' {maps_text}; outlined in "
                                       f"black: sensels whose change holds with a family-wise error of at most "
                                       f"{result.attrs['alpha']:g} ({result.attrs['definition']}).")  # fmt: skip
             frame = pd.DataFrame({"condition": condition, "side": side, "metric": "significant_sensels",

@@ -3,7 +3,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from ._common import DIFFERENCE_SCALE, map_size, mm_axes, new_figure, outline_traces
+from ._common import DIFFERENCE_SCALE, map_size, mm, mm_axes, new_figure, outline_traces
 
 _ALONG_TITLE = "along the foot axis (mm from heel centre)"
 _ACROSS_TITLE = "across (mm, + = right)"
@@ -23,7 +23,11 @@ def pixel_map(result):
         A heatmap of the subjects' mean difference of peak pressure (kPa,
         blue = less, red = more) on the tested sensels, in the foot frame
         (toes up), with the significant sensels (family-wise error at most
-        alpha) outlined in black and the tested area in grey.
+        alpha) outlined in black and the tested area in grey. On insoles of
+        irregular sensors (a result on ``sensor``) each sensor is drawn with
+        its true outline (one filled polygon per sensor, named
+        ``"sensor <number>"``), coloured by its mean difference, untested
+        sensors grey and significant ones outlined in black.
 
     Examples
     --------
@@ -45,6 +49,8 @@ def pixel_map(result):
     for name in ("mean_diff", "significant", "tested", "t"):
         if name not in result:
             raise ValueError(f"result has no {name!r}: is it from plantar.pixel_compare()?")
+    if "sensor" in result["t"].dims:
+        return _sensor_pixel_map(result)
     x, y = result["across_mm"].values, result["along_mm"].values
     tested = result["tested"].values
     diff = np.where(tested, result["mean_diff"].values, np.nan)
@@ -74,4 +80,51 @@ def pixel_map(result):
         coloraxis=dict(colorscale=DIFFERENCE_SCALE, cmin=-limit, cmax=limit, colorbar=dict(title=dict(text="kPa"))),
     )  # fmt: skip
     mm_axes(fig, x_title=_ACROSS_TITLE, y_title=_ALONG_TITLE)
+    return fig
+
+
+def _sensor_pixel_map(result):
+    """pixel_map of a per-sensor result: one polygon per sensor, its true outline."""
+    from plotly.colors import sample_colorscale
+
+    for name in ("outline_x", "outline_y"):
+        if name not in result.coords:
+            raise ValueError(f"a per-sensor result needs the sensors' {name!r} (the maps of plantar.batch carry it)")
+    tested, significant = result["tested"].values, result["significant"].values
+    diff = np.where(tested, result["mean_diff"].values, np.nan)
+    limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() and np.nanmax(np.abs(diff)) > 0 else 1.0
+    colours = sample_colorscale(DIFFERENCE_SCALE, np.clip(0.5 + np.nan_to_num(diff) / (2 * limit), 0, 1).tolist())
+    ox, oy = result["outline_x"].values, result["outline_y"].values
+    numbers, t, p = result["sensor"].values, result["t"].values, result["p_corrected"].values
+    fig = new_figure()
+    for i in range(numbers.size):  # one polygon per sensor (about a hundred)
+        keep = np.isfinite(ox[i])
+        if not keep.any():
+            continue
+        text = (f"sensor {numbers[i]}: {diff[i]:+.1f} kPa, t = {t[i]:.2f}, corrected p = {p[i]:.3f}" if tested[i]
+                else f"sensor {numbers[i]}: not tested")  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=mm(np.r_[ox[i][keep], ox[i][keep][0]]), y=mm(np.r_[oy[i][keep], oy[i][keep][0]]), mode="lines",
+            fill="toself", fillcolor=colours[i] if tested[i] else "rgba(200, 200, 200, 0.6)",
+            line=dict(width=2.5, color="black") if significant[i] else dict(width=0.5, color="rgba(90, 90, 90, 0.7)"),
+            hoveron="fills", hoverinfo="text", text=text, name=f"sensor {numbers[i]}", showlegend=False,
+        ))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", name="kPa",
+                             marker=dict(coloraxis="coloraxis", color=[-limit, limit], showscale=True)))  # fmt: skip
+    if significant.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(width=2.5, color="black"),
+                                 name="significant", showlegend=True))  # fmt: skip
+    a = result.attrs
+    subtitle = (f"{a['n_subjects']} subjects, {a['condition']} - {a['baseline']}; {int(significant.sum())} of "
+                f"{int(tested.sum())} tested sensors significant ({a['method']} statistic, {a['n_permutations']} sign "
+                f"flips, family-wise alpha {a['alpha']:g})")  # fmt: skip
+    width, height = map_size(np.nanmax(ox) - np.nanmin(ox), np.nanmax(oy) - np.nanmin(oy))
+    fig.update_layout(
+        title=dict(text=f"Where the {a['side']} foot's peak pressure changed, per sensor",
+                   subtitle=dict(text=subtitle)),
+        width=max(width, 560), height=height, showlegend=True,
+        legend=dict(x=1.0, y=0.0, xanchor="right", yanchor="bottom"),
+        coloraxis=dict(colorscale=DIFFERENCE_SCALE, cmin=-limit, cmax=limit, colorbar=dict(title=dict(text="kPa"))),
+    )  # fmt: skip
+    mm_axes(fig, x_title="x in the insole (mm)", y_title="y in the insole (mm, toes up)")
     return fig
