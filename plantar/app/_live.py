@@ -40,6 +40,9 @@ GAP_ACROSS_MM = 40.0
 #: Footprints closer than this along the walk are one (heel and forefoot of a high-arched foot), in mm.
 GAP_ALONG_MM = 80.0
 
+#: A footprint smaller than this (a few noisy sensels) never places the walking line, in mm^2.
+MIN_FOOTPRINT_MM2 = 400.0
+
 #: Frames of the trail whose movement gives the direction of walking (0.3 s at 100 frames/s).
 DIRECTION_FRAMES = 30
 
@@ -47,7 +50,8 @@ DIRECTION_FRAMES = 30
 MIN_TRAVEL_MM = 50.0
 
 
-def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, gap_along_mm=GAP_ALONG_MM):
+def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, gap_along_mm=GAP_ALONG_MM,
+               min_footprint_mm2=MIN_FOOTPRINT_MM2):  # fmt: skip
     """Split one frame's load between the left and the right foot.
 
     Parameters
@@ -68,6 +72,9 @@ def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, 
     gap_mm, gap_along_mm : float
         Loaded cells closer than this across and along the walk are one
         footprint, in mm.
+    min_footprint_mm2 : float
+        Footprints smaller than this (noise) are given a side but never
+        place the walking line, in mm^2.
 
     Returns
     -------
@@ -76,7 +83,8 @@ def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, 
         unit; times the cell area: the force).
     line : float | None
         The walking line: midway across between the two heaviest footprints
-        when there are two or more, else ``line`` as given.
+        when there are two or more of at least ``min_footprint_mm2``, else
+        ``line`` as given.
 
     Notes
     -----
@@ -99,6 +107,13 @@ def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, 
     (140.0, 280.0, 18.0)
     >>> split_feet(frame, axis=0, direction=-1, line=None, pitch_mm=(5.0, 5.0))[:2]  # walking back
     (280.0, 140.0)
+
+    One foot down and a noisy sensel: the walking line stays where it was.
+
+    >>> frame[10:30, 5:12] = 0.0
+    >>> frame[50, 2] = 3.0
+    >>> split_feet(frame, axis=0, direction=1, line=18.0, pitch_mm=(5.0, 5.0))
+    (3.0, 280.0, 18.0)
     """
     from scipy import ndimage
 
@@ -121,8 +136,10 @@ def split_feet(frame, *, axis, direction, line, pitch_mm, gap_mm=GAP_ACROSS_MM, 
         centre = ndimage.sum_labels(frame * coords, labels, index) / weights
     # facing the way of walking, left is where cross(direction, offset) > 0 in the mat's (x, y) axes
     sign = -int(direction) if axis == 0 else int(direction)
-    if count >= 2:
-        heaviest = np.argsort(weights)[::-1][:2]
+    area_mm2 = ndimage.sum_labels(loaded, labels, index) * (pitch_mm[0] * pitch_mm[1])
+    feet = np.flatnonzero(area_mm2 >= min_footprint_mm2)
+    if len(feet) >= 2:
+        heaviest = feet[np.argsort(weights[feet])[::-1][:2]]
         line = float(centre[heaviest].mean())
     elif line is None:
         line = (frame.shape[across] - 1) / 2
@@ -143,17 +160,20 @@ def walking_axis(trail_row, trail_col, shape, pitch_mm, *, frames=DIRECTION_FRAM
     pitch_mm : tuple of float
         Sensel pitch ``(along y, along x)``, in mm.
     frames : int
-        The latest this many frames give the direction.
+        The latest this many loaded frames give the direction.
     min_travel_mm : float
         Below this movement over the trail, the axis is the mat's longer
-        side (rows on a square mat) and the direction increasing.
+        side (rows on a square mat).
 
     Returns
     -------
     axis : {0, 1}
         0: along the rows (``y``); 1: along the columns (``x``).
     direction : {1, -1}
-        Towards increasing or decreasing index along ``axis``.
+        Towards increasing or decreasing index along ``axis``: the way the
+        centre of pressure moved over the latest frames; when it has not
+        moved by a sensel (a foot just down, or nobody on the mat), away from
+        the nearer end of the mat (a walk starts at one end).
 
     Examples
     --------
@@ -162,17 +182,18 @@ def walking_axis(trail_row, trail_col, shape, pitch_mm, *, frames=DIRECTION_FRAM
     >>> rows = np.linspace(300.0, 100.0, 50)           # moving up the rows
     >>> walking_axis(rows, np.full(50, 20.0), (400, 100), (5.0, 5.0))
     (0, -1)
-    >>> walking_axis(np.full(50, np.nan), np.full(50, np.nan), (64, 128), (8.0, 8.0))
-    (1, 1)
+    >>> walking_axis(np.full(50, 30.0), np.full(50, 120.0), (64, 128), (8.0, 8.0))  # toes still, at the far end
+    (1, -1)
     """
     points = np.column_stack([np.asarray(trail_row, float), np.asarray(trail_col, float)])
-    points = points[np.isfinite(points).all(axis=1)] * np.asarray(pitch_mm, float)
-    travel = np.ptp(points, axis=0) if len(points) else np.zeros(2)
-    if travel.max() < min_travel_mm:
-        return (0 if shape[0] >= shape[1] else 1), 1
-    axis = int(np.argmax(travel))
-    recent = points[-int(frames):, axis]
-    return axis, (-1 if recent[-1] < recent[0] else 1)
+    points = points[np.isfinite(points).all(axis=1)]
+    travel = np.ptp(points * np.asarray(pitch_mm, float), axis=0) if len(points) else np.zeros(2)
+    axis = int(np.argmax(travel)) if travel.max() >= min_travel_mm else (0 if shape[0] >= shape[1] else 1)
+    recent = points[-int(frames) :, axis]
+    moved = recent[-1] - recent[0] if len(recent) else 0.0
+    if abs(moved) >= 1.0:
+        return axis, int(np.sign(moved))
+    return axis, (-1 if len(recent) and recent[-1] > (shape[axis] - 1) / 2 else 1)
 
 
 class LiveView:
