@@ -606,9 +606,10 @@ def add_live_route(app, capture):
 def live_view(interval_ms):
     """The capture page's live view: the status line, the map's canvas and the two foot bars (Dash components).
 
-    ``assets/live.js`` fills them from :data:`LIVE_ROUTE`: the status line and
-    the bars' labels as text, the map on the canvas (plotly's Viridis, 0 to
-    the frame's peak, the centre-of-pressure trail in white).
+    ``assets/live.js`` fills them from :data:`LIVE_ROUTE`: the status line,
+    the map's title and the bars' labels as text, the map on the canvas
+    (plotly's Viridis from 0 to the frame's peak, the centre-of-pressure
+    trail of the last kept frames in white).
 
     Parameters
     ----------
@@ -648,8 +649,11 @@ def live_view(interval_ms):
     return [
         html.Div(id="capture-status", style={"fontFamily": "monospace"}),
         html.Div([
-            html.Div(html.Canvas(id="live-canvas"), id="live-map",
-                     style={"width": "420px", "height": "440px", "margin": "10px 20px 10px 0"}),
+            html.Div([html.Div(id="live-map-title", style={"textAlign": "center", "height": "1.3em"}),
+                      html.Div(html.Canvas(id="live-canvas"), id="live-canvas-box",
+                               style={"width": "420px", "height": "420px", "display": "flex",
+                                      "justifyContent": "center", "alignItems": "flex-start"})],
+                     id="live-map", style={"width": "420px", "margin": "10px 20px 10px 0"}),
             html.Div([html.Div("load per foot", style={"textAlign": "center"}),
                       html.Div([bar("left", "#1f77b4"), bar("right", "#d62728")], style={"display": "flex"})],
                      id="live-bars", style={"margin": "10px 0"}),

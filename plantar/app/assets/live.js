@@ -35,7 +35,7 @@
     var canvas = root.querySelector("#live-canvas");
     if (!canvas) return;
     var rows = p.rows, cols = p.cols, box = canvas.parentElement;
-    var scale = Math.min((box.clientWidth || 400) / cols, (box.clientHeight || 440) / rows);
+    var scale = Math.min((box.clientWidth || 420) / cols, (box.clientHeight || 420) / rows);
     var width = Math.max(1, Math.floor(cols * scale)), height = Math.max(1, Math.floor(rows * scale));
     if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
     if (!imageCanvas || imageCanvas.width !== cols || imageCanvas.height !== rows) {
@@ -94,6 +94,8 @@
       if (canvas) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
     }
     drawBars(root, p);
+    var title = root.querySelector("#live-map-title");
+    if (title) title.textContent = p.map ? "pressure, 0 to " + Math.round(p.scale) + " " + p.unit : "";
     showStatus(p.status, !!p.map);
     if (p.map) {
       window.dispatchEvent(new CustomEvent("plantar-live-drawn",
