@@ -544,11 +544,12 @@ def payload(capture, *, after=None):
         return out
     data, scale = encode_map(live["map"])
     trail = np.round(np.column_stack([live["trail_row"], live["trail_col"]]), 2)
+    finite = np.isfinite(trail).all(axis=1).tolist()
     total = live["force_left"] + live["force_right"]
     out.update({
         "rows": int(live["map"].shape[0]), "cols": int(live["map"].shape[1]), "pool": list(live["pool"]),
         "map": data, "scale": scale, "unit": live["unit"],
-        "trail": [None if not np.isfinite(p).all() else p.tolist() for p in trail],
+        "trail": [p if ok else None for p, ok in zip(trail.tolist(), finite)],
         "left": round(live["force_left"], 1), "right": round(live["force_right"], 1),
         "force_unit": "N" if live["unit"] == "kPa" else "counts",
         "left_pct": round(100.0 * live["force_left"] / total, 1) if total > 0 else 0.0,

@@ -1,15 +1,16 @@
 /* The capture page's live view: fetch the newest frame from the server and draw it on a canvas.
  *
- * One request at a time, at most one every data-interval-ms; the answer is drawn at the next animation
- * frame, and a newer answer replaces one not drawn yet, so the page always draws the newest frame and
- * skips the rest when it falls behind. The map (uint16 levels in base64, 0 to the frame's peak) is coloured
+ * One request at a time, at most one every data-interval-ms (none while the page is hidden); a new
+ * frame is drawn at the next animation frame, and a newer answer replaces one not drawn yet, so the
+ * page always draws the newest frame and skips the rest when it falls behind. The map (uint16 levels in base64, 0 to the frame's peak) is coloured
  * through data-colorscale; the centre-of-pressure trail is drawn over it; the bars and the status line are
  * text and element heights (never HTML from the server). After each draw the page dispatches
  * "plantar-live-drawn" on window with {seq, arrived_unix_ms, drawn_unix_ms}.
  */
 (function () {
   "use strict";
-  var inflight = false, lastFetch = -1e9, pending = null, seq = null, lut = null, lutKey = null;
+  var IDLE_MS = 250;
+  var pending = null, drawRequested = false, seq = null, lut = null, lutKey = null;
   var draws = [];  // drawn_unix_ms of the recent draws, for the frames/s drawn
   var image = null, imageCanvas = null;
 
@@ -103,26 +104,36 @@
     }
   }
 
-  function tick(now) {
-    window.requestAnimationFrame(tick);
+  function drawPending() {
+    drawRequested = false;
     var root = document.getElementById("live-view");
-    if (!root) { seq = null; return; }
-    if (pending) { var p = pending; pending = null; draw(root, p); }
-    var interval = parseFloat(root.getAttribute("data-interval-ms")) || 25;
-    if (inflight || now - lastFetch < interval) return;
-    inflight = true; lastFetch = now;
+    if (root && pending) { var p = pending; pending = null; draw(root, p); }
+  }
+
+  function poll() {
+    var root = document.getElementById("live-view");
+    if (!root || document.hidden) {  // no live view on this page, or nobody looking: check again later
+      seq = null;
+      window.setTimeout(poll, IDLE_MS);
+      return;
+    }
+    var started = performance.now(), interval = parseFloat(root.getAttribute("data-interval-ms")) || 25;
     var url = root.getAttribute("data-url") + (seq !== null ? "?after=" + encodeURIComponent(seq) : "");
     fetch(url, {cache: "no-store", credentials: "same-origin"})
       .then(function (r) { return r.status === 200 ? r.json() : null; })
       .then(function (p) {
         if (!p) return;
         seq = p.seq;
-        if (!p.unchanged) pending = p;
-        else if (!pending) showStatus(p.status, p.seq !== null);
+        if (!p.unchanged) {
+          pending = p;  // replaces a frame not drawn yet: the newest is drawn
+          if (!drawRequested) { drawRequested = true; window.requestAnimationFrame(drawPending); }
+        } else if (!pending) {
+          showStatus(p.status, p.seq !== null);
+        }
       })
       .catch(function () {})
-      .then(function () { inflight = false; });
+      .then(function () { window.setTimeout(poll, Math.max(0, started + interval - performance.now())); });
   }
 
-  window.requestAnimationFrame(tick);
+  poll();
 })();
