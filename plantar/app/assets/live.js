@@ -1,6 +1,6 @@
 /* The capture page's live view: fetch the newest frame from the server and draw it on a canvas.
  *
- * One request at a time, at most one every data-interval-ms (none while the page is hidden); a new
+ * Two requests take turns, each at most one every data-interval-ms (none while the page is hidden); a new
  * frame is drawn at the next animation frame, and a newer answer replaces one not drawn yet, so the
  * page always draws the newest frame and skips the rest when it falls behind. The map (uint16 levels in base64, 0 to the frame's peak) is coloured
  * through data-colorscale; the centre-of-pressure trail is drawn over it; the bars and the status line are
@@ -104,6 +104,10 @@
     }
   }
 
+  function older(a, b) {  // frame ids: decimal integers, too big for a double
+    return a.length !== b.length ? a.length < b.length : a < b;
+  }
+
   function drawPending() {
     drawRequested = false;
     var root = document.getElementById("live-view");
@@ -123,6 +127,7 @@
       .then(function (r) { return r.status === 200 ? r.json() : null; })
       .then(function (p) {
         if (!p) return;
+        if (p.seq !== null && seq !== null && older(p.seq, seq)) return;  // the other request brought a newer one
         seq = p.seq;
         if (!p.unchanged) {
           pending = p;  // replaces a frame not drawn yet: the newest is drawn
@@ -135,5 +140,8 @@
       .then(function () { window.setTimeout(poll, Math.max(0, started + interval - performance.now())); });
   }
 
+  // Two requests take turns: while one answer travels, the other is on its way (a busy machine delays each
+  // round trip more than it costs).
   poll();
+  window.setTimeout(poll, 12);
 })();
