@@ -26,9 +26,9 @@ with sync_playwright() as pw:
     page.goto(f"{url}/visit/{v}"); page.wait_for_selector("#connect"); page.click("#connect")
     page.wait_for_selector("#mat-message:has-text('Connected')", timeout=60000)
     page.click("#start")
-    # a moment with a foot on the mat (a peak of 100 counts or more)
-    page.wait_for_function("/peak (\\d{3,}) counts/.test(document.querySelector('#capture-status').innerText)",
-                           timeout=30000)
+    # a moment with both feet on the mat
+    page.wait_for_function("['left', 'right'].every(s => /^[1-9]\\d* N/.test("
+                           "document.querySelector('#live-bar-' + s + '-text').innerText))", timeout=30000)
     page.screenshot(path="docs/clinic-app-capture.png")
     page.click("#stop"); page.wait_for_selector("#quality-summary", timeout=60000); time.sleep(0.5)
     page.screenshot(path="docs/clinic-app-visit.png", full_page=True)

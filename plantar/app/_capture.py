@@ -14,13 +14,10 @@ import time
 
 import numpy as np
 
-from ..calibration._common import STATUS
 from ..drivers._frame import FLAG_SATURATED
 from ..utils import logger
+from ._live import DISPLAY_CELLS
 from ._quality import MIN_COMPLETE_STEPS, trial_quality
-
-#: Largest side of the live map in cells; bigger mats are pooled (maximum of each square block of sensels).
-DISPLAY_CELLS = 64
 
 #: Folder of the clinic where raw recordings (and, after a crash, their journals) are kept.
 RECORDINGS = "recordings"
@@ -70,7 +67,7 @@ class Capture:
         self._session = None
         self._mat = None
         self._calibration = None
-        self._good = self._floor = None
+        self._view = None
         self._thread = None
         self._stop = None
         self._recording = None
@@ -118,12 +115,7 @@ class Capture:
         session.add_sink(self._keep, batch=True)
         with self._lock:
             self._session, self._calibration = session, cal
-            # sensels the calibration found dead or hot show as empty, as they are left out in kPa
-            self._good = None if cal is None else (cal["status"].values == STATUS["ok"]).astype(np.float32)
-            # and the rest above their tare and the larger of 6 x their read noise and 1 % of their range:
-            # noise stays off the map
-            self._floor = None if cal is None else (cal["offset_counts"].values + np.maximum(
-                6 * cal["noise_counts"].values, 0.01 * cal["saturation_counts"].values)).astype(np.float32)  # fmt: skip
+            self._view = None  # the live view starts anew (see live)
             self._frames.clear()
         logger.info("capture: connected to %s", url)
         return {"rows": session.info.get("rows"), "cols": session.info.get("cols"), **session.info}
@@ -331,6 +323,10 @@ class Capture:
     def live(self, *, cells=DISPLAY_CELLS):
         """The latest frame for the live view, pooled to at most ``cells`` a side, with its trail and loads.
 
+        Each frame is worked on once (pressure, total, centre of pressure:
+        :class:`plantar.app._live.LiveView`), so a call costs one frame's
+        split and pooling whatever the mat's size.
+
         Parameters
         ----------
         cells : int
@@ -340,54 +336,48 @@ class Capture:
         Returns
         -------
         live : dict
-            ``map`` (2-D float array of counts as ``peak``, pooled, or None before the
-            first frame), ``pool`` (``(rows, cols)`` sensels per cell, the
-            same both ways),
-            ``trail_row``, ``trail_col`` (centre of pressure of the kept frames
-            in map cells, NaN where a frame is empty), ``load_left``,
-            ``load_right`` (share of the latest frame's counts on each half of
-            the mat across, in %), ``peak`` (counts; with a calibration,
-            counts above each sensel's tare and the larger of 6 x its read
-            noise and 1 % of its range, and 0 on
-            sensels it marks dead or hot), ``saturated`` (whether
-            the device flagged the latest frame saturated), ``frame_rate_hz``,
-            ``lost`` (frames lost since connecting), ``drawn_hz`` (frames
-            handed to the page per second, over the last 2 s), ``age_ms``
-            (from the frame's arrival to now) and ``seq`` (an id of the latest
-            frame).
+            :meth:`plantar.app._live.LiveView.state` (``map`` in kPa with a
+            calibration holding a load curve, else counts above the noise
+            floor, or counts without a calibration; ``trail_row``,
+            ``trail_col``; ``force_left``, ``force_right`` and their shares
+            ``load_left``, ``load_right`` per foot; ``peak``;
+            ``saturated_cells``; ...), and ``frame_rate_hz``, ``lost``
+            (frames lost since connecting), ``drawn_hz`` (new frames handed
+            out per second, over the last 2 s), ``age_ms`` (from the frame's
+            arrival to now), ``arrived_unix_ms`` (its arrival, wall clock) and
+            ``seq`` (an id of the latest frame); ``{"map": None, "seq": None}``
+            before the first frame.
         """
-        frames = list(self._frames)
-        session = self._session
-        if not frames or session is None:
-            return {"map": None, "seq": None}
-        latest = frames[-1]
-        now_ns = time.monotonic_ns()
-        stack = np.stack([f.counts for f in frames]).astype(np.float32)
-        good = self._good
-        if good is not None and good.shape == stack.shape[1:]:
-            stack = np.maximum(stack - self._floor, 0.0) * good
-        rows, cols = stack.shape[1:]
-        factor = -(-max(rows, cols) // int(cells))  # square blocks: the map keeps the mat's shape
-        pool = (factor, factor)
-        pooled = _pool_max(stack[-1], pool)
-        total = stack.sum(axis=(1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # sensel s lies in cell s // factor, whose centre is drawn at its index
-            trail_row = ((stack.sum(axis=2) @ np.arange(rows)) / total - (factor - 1) / 2) / factor
-            trail_col = ((stack.sum(axis=1) @ np.arange(cols)) / total - (factor - 1) / 2) / factor
-        half = stack[-1, :, : cols // 2].sum(), stack[-1, :, cols - cols // 2 :].sum()
-        share = 100.0 * np.asarray(half) / max(float(sum(half)), 1.0)
-        stats = session.stats
-        key = latest.t_host_ns
+        from ._live import LiveView
+
         with self._lock:
+            session, frames = self._session, list(self._frames)
+            if not frames or session is None:
+                return {"map": None, "seq": None}
+            view = self._view
+            rows, cols = frames[-1].counts.shape
+            if view is None or view.shape != (rows, cols) or view.pool[0] != -(-max(rows, cols) // int(cells)):
+                pitch = session.info.get("pitch_mm") or (1.0, 1.0)  # [x, y]
+                if self._calibration is not None:
+                    pitch = (self._calibration.attrs["sensor_pitch_x_mm"], self._calibration.attrs["sensor_pitch_y_mm"])
+                view = self._view = LiveView((rows, cols), pitch_mm=(float(pitch[1]), float(pitch[0])),
+                                             calibration=self._calibration, adc_bits=session.info.get("adc_bits"),
+                                             keep_frames=self._frames.maxlen, cells=cells)  # fmt: skip
+            done = view.seq
+            new = [f for f in frames if done is None or f.t_host_ns > done]
+            if new:
+                view.add(np.stack([f.counts for f in new]), keys=[f.t_host_ns for f in new])
+            live = view.state()
+            latest = frames[-1]
+            now_ns = time.monotonic_ns()
+            key = latest.t_host_ns
             if not self._drawn or self._drawn[-1][1] != key:
                 self._drawn.append((now_ns, key))
             recent = [t for t, _ in self._drawn if now_ns - t <= 2_000_000_000]
+        stats = session.stats
         span_s = (recent[-1] - recent[0]) / 1e9 if len(recent) > 1 else 0.0
         return {
-            "map": pooled, "pool": pool, "trail_row": trail_row, "trail_col": trail_col,
-            "load_left": float(share[0]), "load_right": float(share[1]), "peak": int(stack[-1].max()),
-            "saturated": bool(latest.flags & FLAG_SATURATED), "frame_rate_hz": float(stats.frame_rate_hz),
+            **live, "saturated": bool(latest.flags & FLAG_SATURATED), "frame_rate_hz": float(stats.frame_rate_hz),
             "lost": int(stats.lost_frames), "drawn_hz": (len(recent) - 1) / span_s if span_s > 0 else 0.0,
             "age_ms": (now_ns - latest.t_host_ns) / 1e6, "seq": key,
             "arrived_unix_ms": (time.time_ns() - (now_ns - latest.t_host_ns)) / 1e6,
@@ -405,13 +395,3 @@ class Capture:
             self.stop(wait_s=wait_s)
         self.disconnect()
 
-
-def _pool_max(frame, pool):
-    """The maximum of each ``pool`` block of a 2-D frame (edge blocks padded with zeros)."""
-    fy, fx = pool
-    if (fy, fx) == (1, 1):
-        return frame
-    rows, cols = frame.shape
-    padded = np.zeros((-(-rows // fy) * fy, -(-cols // fx) * fx), dtype=frame.dtype)
-    padded[:rows, :cols] = frame
-    return padded.reshape(padded.shape[0] // fy, fy, padded.shape[1] // fx, fx).max(axis=(1, 3))

@@ -16,10 +16,14 @@ from ..utils import logger
 from . import _auth, _settings
 from ._auth import LOCAL_HOSTS  # noqa: F401  (the addresses served without a password)
 from ._capture import Capture, CaptureError
+from ._live import add_live_route, live_view
 from ._quality import trial_quality
 
-#: Milliseconds between two draws of the live view.
-LIVE_INTERVAL_MS = 50
+#: Milliseconds between two polls of the live view at least (the page draws each new frame once).
+LIVE_INTERVAL_MS = 25
+
+#: Milliseconds between two checks for a newly stored recording.
+STORED_INTERVAL_MS = 500
 
 VIRTUAL = "virtual"
 
@@ -79,6 +83,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
     app = dash.Dash(__name__, title="plantar clinic", suppress_callback_exceptions=True, update_title=None)
     app.capture = capture
     app.guard = _auth.Guard(app.server, clinic)  # a login when the clinic has a password; CSRF checks
+    add_live_route(app, capture)  # read-only, behind the guard's login
     app.layout = html.Div(
         [
             dcc.Location(id="url"),
@@ -206,14 +211,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                 html.Button("Stop", id="stop"),
                 html.Span(id="capture-message", style={"marginLeft": "1em"}),
             ], style={"margin": "0.5em 0"}),
-            html.Div(id="capture-status", style={"fontFamily": "monospace"}),
-            html.Div([
-                dcc.Graph(id="live-map", config={"displayModeBar": False}, style={"width": "420px", "height": "460px"},
-                          figure=_map_figure(None)),
-                dcc.Graph(id="live-bars", config={"displayModeBar": False}, style={"width": "260px", "height": "460px"},
-                          figure=_bars_figure(None)),
-            ], style={"display": "flex"}),
-            dcc.Interval(id="tick", interval=int(live_interval_ms)),
+            *live_view(live_interval_ms),
+            dcc.Interval(id="tick", interval=STORED_INTERVAL_MS),
             html.Div(id="quality"),
             html.H3("Import a file"),
             html.P("A vendor export or plantar file, as the condition chosen above (kind and label).",
@@ -283,15 +282,11 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             return f"The recording failed: {status['error']}"
         return "Stored." if status["state"] != "recording" else "Still storing the recording..."
 
-    @app.callback(Output("live-map", "figure"), Output("live-bars", "figure"), Output("capture-status", "children"),
-                  Output("last-uid", "data"), Input("tick", "n_intervals"), State("last-uid", "data"))  # fmt: skip
+    @app.callback(Output("last-uid", "data"), Input("tick", "n_intervals"), State("last-uid", "data"))
     def tick(_, last_uid):
-        live = capture.live()
-        status = capture.status()
-        last = status["last"]
+        last = capture.last
         uid = last["uid"] if last is not None else None
-        return (_map_figure(live), _bars_figure(live), _status_text(live, status),
-                uid if uid != last_uid else no_update)  # fmt: skip
+        return uid if uid != last_uid else no_update
 
     @app.callback(Output("conditions", "children"), Output("quality", "children"), Input("last-uid", "data"),
                   State("visit-id", "data"), prevent_initial_call=True)  # fmt: skip
@@ -416,52 +411,6 @@ def import_upload(clinic, contents, filename, *, visit, kind, label=None, max_by
             if isinstance(exc, (ValueError, OSError)):
                 raise ValueError(_one_line(exc).replace(str(path), name).replace(str(tmp), "")) from None
             raise ValueError(f"'{name}': {type(exc).__name__}: {_one_line(exc)}") from None
-
-
-def _map_figure(live):
-    layout = {"margin": {"l": 30, "r": 10, "t": 30, "b": 30}, "title": {"text": "pressure (counts)"},
-              "yaxis": {"scaleanchor": "x", "autorange": "reversed"}, "uirevision": "live",
-              "showlegend": False}  # fmt: skip
-    if live is None or live.get("map") is None:
-        return {"data": [], "layout": {**layout, "title": {"text": "no mat"}}}
-    layout["meta"] = {"arrived_unix_ms": live["arrived_unix_ms"]}  # for measuring the delay in the page
-    return {
-        "data": [
-            {"type": "heatmap", "z": live["map"].tolist(), "colorscale": "Viridis", "zmin": 0, "showscale": False},
-            {"type": "scatter", "mode": "lines", "x": _finite(live["trail_col"]), "y": _finite(live["trail_row"]),
-             "line": {"color": "white", "width": 2}, "name": "centre of pressure"},
-        ],
-        "layout": layout,
-    }  # fmt: skip
-
-
-def _bars_figure(live):
-    left = right = 0.0
-    if live is not None and live.get("map") is not None:
-        left, right = live["load_left"], live["load_right"]
-    return {
-        "data": [{"type": "bar", "x": ["left half", "right half"], "y": [left, right],
-                  "marker": {"color": ["#1f77b4", "#d62728"]}}],
-        "layout": {"margin": {"l": 40, "r": 10, "t": 30, "b": 30}, "title": {"text": "load, % of the mat's"},
-                   "yaxis": {"range": [0, 100]}, "uirevision": "bars"},
-    }  # fmt: skip
-
-
-def _finite(values):
-    return [None if v != v else round(float(v), 2) for v in values]
-
-
-def _status_text(live, status):
-    if live.get("map") is None:
-        mat = "no mat connected: pick one and press Connect" if status["state"] == "no mat" else "waiting for frames"
-    else:
-        mat = (f"{live['frame_rate_hz']:.0f} frames/s from the mat, drawn {live['drawn_hz']:.1f}/s, "
-               f"lost {live['lost']}, peak {live['peak']} counts, "
-               f"saturated {'yes' if live['saturated'] else 'no'}")  # fmt: skip
-    if status["state"] == "recording":
-        return (f"RECORDING {status['condition']}: {status['elapsed_s']:.0f} s, {status['frames']} frames, "
-                f"{status['lost']} lost | {mat}")  # fmt: skip
-    return mat
 
 
 def _one_line(exc):

@@ -126,6 +126,13 @@ def test_clinic_app_workflow_in_chromium(served, tmp_path):
         live_map = page.locator("#live-map")
         page.wait_for_function("document.querySelector('#capture-status').innerText.includes('frames/s')",
                                timeout=20_000)  # fmt: skip
+        # the calibrated virtual mat: pressures in kPa, forces per foot in N, as the page's script draws them
+        page.wait_for_function("document.querySelector('#live-map-title').innerText.endsWith('kPa')",
+                               timeout=20_000)  # fmt: skip
+        assert re.search(r"lost \d+, peak \d+ kPa, saturated cells \d+, drawn [\d.]+/s$",
+                         page.inner_text("#capture-status")), page.inner_text("#capture-status")  # fmt: skip
+        for side in ("left", "right"):
+            assert re.fullmatch(r"\d+ N \(\d+ %\)", page.inner_text(f"#live-bar-{side}-text"))
         done = {}
         for kind, label in (("barefoot", "barefoot"), ("shod", "shod <b>A</b>")):
             changed, total, status = _record(page, kind, label, live_map)
