@@ -66,6 +66,16 @@ def test_every_page_asks_for_the_login_first(app):
     assert app.guard.clinic.complete_steps() == 3
 
 
+def test_the_live_view_route_shows_frames_only_after_the_login(app):
+    """The live view's read-only route sits behind the login like every page: no pressure without it."""
+    client = app.server.test_client()
+    answer = client.get("/live/latest.json")
+    assert answer.status_code in (303, 403) and b"{" not in answer.data
+    assert _login(client).status_code == 303
+    answer = client.get("/live/latest.json")
+    assert answer.status_code == 200 and answer.is_json
+
+
 def test_login_sets_a_strict_httponly_session_and_a_token_cookie(app):
     client = app.server.test_client()
     answer = _login(client, next_path="/settings")
