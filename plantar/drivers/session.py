@@ -37,8 +37,9 @@ _BULK_TIMEOUT_S = 0.005
 #: than decoding it. A frame thus reaches the sinks at most this much later than it arrived.
 READ_INTERVAL_S = 0.02
 #: ... but a read never waits so long that more than this many bytes pile up in the port's buffers
-#: (the operating system's hold 64 KiB and more), at the rate the last reads brought.
-READ_BACKLOG_BYTES = 16384
+#: (a pseudo-terminal's holds 20 KiB, a USB serial port's more), at the rate the last reads brought;
+#: and a read that brought half this much (a burst after a delay, a fast stream) is followed at once.
+READ_BACKLOG_BYTES = 8192
 
 
 class DeviceError(ConnectionError):
@@ -360,13 +361,13 @@ class Session:
     def _pause_between_reads(self, now, n_bytes):
         """Wait before the next read of a streaming port, so that one read takes the scans of several.
 
-        Up to :data:`READ_INTERVAL_S` after the last read began, shorter when the stream is so fast
-        that :data:`READ_BACKLOG_BYTES` would arrive meanwhile; not at all for polled devices (the
-        poll follows each answer), socket ports (read in bulk with a short timeout) or after a read
-        that found nothing. Returns at once when the session closes.
+        Up to :data:`READ_INTERVAL_S` after the last read, shorter when the stream is so fast that
+        :data:`READ_BACKLOG_BYTES` would arrive meanwhile; not at all after a read that found
+        nothing or half that many bytes, nor for polled devices (the poll follows each answer) or
+        socket ports (read in bulk with a short timeout). Returns at once when the session closes.
         """
         last, self._last_read_ns = self._last_read_ns, now
-        if not n_bytes or self._bulk or self.protocol.poll or last is None:
+        if not n_bytes or 2 * n_bytes >= READ_BACKLOG_BYTES or self._bulk or self.protocol.poll or last is None:
             return
         interval_s = READ_INTERVAL_S
         if n_bytes * READ_INTERVAL_S > READ_BACKLOG_BYTES * max(now - last, 1) / 1e9:
