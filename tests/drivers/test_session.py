@@ -460,7 +460,11 @@ def test_a_streaming_mat_is_read_several_scans_at_a_time():
             deadline = time.monotonic() + 60  # a busy machine may start slowly: wait for frames, not time
             while sum(map(len, reads)) < 400 and time.monotonic() < deadline:
                 time.sleep(0.05)
-    seqs = [s for read in reads for s in read]
-    assert len(seqs) >= 400 and np.all(np.diff(seqs) == 1)  # every scan, in order
+    seqs = np.array([s for read in reads for s in read])
+    assert len(seqs) >= 400 and np.all(np.diff(seqs) > 0)
+    # Every scan the mat sent in that span, in order (a mat starved of CPU may skip some itself).
+    scans = mat.truth.scans
+    sent = scans["seq"][(scans["fate"] == "sent") & (scans["seq"] >= seqs[0]) & (scans["seq"] <= seqs[-1])]
+    assert sent.tolist() == seqs.tolist()
     # One read per READ_INTERVAL_S at most (a busy machine only makes reads rarer and larger).
     assert len(reads) <= 1.5 * len(seqs) / (200.0 * READ_INTERVAL_S)
