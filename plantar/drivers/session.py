@@ -35,7 +35,7 @@ _BULK_TIMEOUT_S = 0.005
 #: Seconds between two reads of a streaming (not polled) serial port: the scans that arrived meanwhile
 #: are read, decoded and handed on together, since waking up for each scan costs several times more
 #: than decoding it. A frame thus reaches the sinks at most this much later than it arrived.
-READ_INTERVAL_S = 0.02
+READ_INTERVAL_S = 0.01
 #: ... but a read never waits so long that more than this many bytes pile up in the port's buffers
 #: (a pseudo-terminal's holds 20 KiB, a USB serial port's more), at the rate the last reads brought;
 #: and a read that brought half this much (a burst after a delay, a fast stream) is followed at once.
