@@ -20,7 +20,6 @@ import dataclasses
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import binary_opening, map_coordinates
 
 from .regions import ARCH_END_U, BASE_REGIONS, HEEL_END_U, MTH_END_U
 
@@ -196,6 +195,8 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
         raise ValueError(f"the step has no sensel above {threshold_kpa} kPa")
     # A foot is never one sensel wide: lines that are (the creases of an insole,
     # loaded in stance) are left out of the geometry.
+    from scipy.ndimage import binary_opening  # imported where used: scipy.ndimage is slow to import
+
     opened = binary_opening(footprint, structure=np.ones((2, 2), dtype=bool))
     if opened.any():
         footprint = opened
@@ -675,6 +676,8 @@ def aligned_peak_maps(analysis, *, side, complete_only=True, spacing_mm=None):
     along_mm = np.arange(np.floor((lo[0] - margin) / spacing), np.ceil((hi[0] + margin) / spacing) + 1) * spacing
     across_mm = np.arange(np.floor((lo[1] - margin) / spacing), np.ceil((hi[1] + margin) / spacing) + 1) * spacing
     A, C = np.meshgrid(along_mm, across_mm, indexing="ij")
+
+    from scipy.ndimage import map_coordinates  # imported where used: scipy.ndimage is slow to import
 
     n = steps.size
     maps = np.zeros((n, along_mm.size, across_mm.size), dtype=np.float32)

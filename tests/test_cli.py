@@ -260,3 +260,11 @@ def test_record_bad_ports_give_one_line_errors(tmp_path):
     assert_one_line_error(run("record", "--port", "loop://", "--timeout-s", "1", "-o", tmp_path / "w.nc"),
                           "loop://", "PMAT/1")  # fmt: skip
     assert not (tmp_path / "w.nc").exists() and not (tmp_path / "w.pmrec").exists()
+
+
+def test_the_command_starts_without_scipy():
+    """scipy.ndimage costs a good part of a second to import: a command that does not use it (record,
+    info, convert) never imports it."""
+    code = "import sys, plantar.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

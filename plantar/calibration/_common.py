@@ -6,7 +6,6 @@ import json
 import numbers
 
 import numpy as np
-import scipy.ndimage as ndi
 import xarray as xr
 
 from .._schema import check_counts
@@ -316,7 +315,9 @@ def _set_max_seen(out, *raws):
 
 def _components(mask):
     """Label 4-connected components of ``mask``; return (labels, sizes per label, 0 first)."""
-    labels, n = ndi.label(mask)
+    from scipy import ndimage  # imported where used: importing scipy.ndimage costs a good part of a second
+
+    labels, n = ndimage.label(mask)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     return labels, sizes
 

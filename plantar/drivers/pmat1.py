@@ -508,37 +508,56 @@ def _expand_zero_runs(payloads, sizes, n_cells):
     each frame must have. Returns the cells of the well-formed frames one after
     the other (uint16), and a boolean array: which frames are malformed (no
     words, a zero word without a count, a count of 0, or not exactly
-    ``n_cells`` cells). Every word stands for a number of cells: a value for
-    one, a zero word for the run its count gives, the count for none;
-    :func:`numpy.repeat` then expands all the frames' words in one call.
+    ``n_cells`` cells). A value word stands for one cell, a zero word for the
+    run its count gives, the count for none: the running sum of these spans
+    gives each word's last cell, where the values are dropped into an array of
+    zeros, so the runs cost nothing but that array.
     """
     n_words = np.asarray(sizes, np.int64) // 2
     n_cells = np.asarray(n_cells, np.int64)  # one per frame, or one for all
-    bad = n_words == 0
-    if bad.any():  # no words: nothing to expand (and no last word to look at)
-        keep = np.flatnonzero(~bad)
-        n_cells = np.broadcast_to(n_cells, n_words.shape)
-        flat, bad[keep] = _expand_zero_runs(payloads, n_words[keep] * 2, n_cells[keep])
-        return flat, bad
-    words = np.frombuffer(payloads, _U16).astype(np.uint16, copy=False)
+    if not n_words.all():  # no words: nothing to expand (and no last word to look at)
+        return _expand_some(payloads, n_words, n_cells, n_words != 0)
+    words = np.frombuffer(payloads, _U16)
     last = np.cumsum(n_words) - 1  # index of each frame's last word
-    first = last - n_words + 1
     zero = words == 0
     bad = zero[last]  # a frame that ends in a zero word: a run without its count
     if bad.any():
         zero[last[bad]] = False  # so that no run takes its count from the next frame
     zero_at = np.flatnonzero(zero)
     runs = words[zero_at + 1]
-    repeats = np.ones(words.size, np.intp)  # the cells each word stands for
-    repeats[zero_at] = runs
-    repeats[zero_at + 1] = 0
     if not runs.all():  # a run of no cells
         bad[np.searchsorted(last, zero_at[runs == 0])] = True
-    bad |= np.add.reduceat(repeats, first) != n_cells
-    if bad.any():
-        for i in np.flatnonzero(bad).tolist():
-            repeats[first[i] : last[i] + 1] = 0
-    return np.repeat(words, repeats), bad
+    span = np.ones(words.size, np.int64)  # the cells each word stands for: 1 for a value,
+    span[zero_at] = runs  # the count for a run,
+    span[zero_at + 1] = 0  # none for the count
+    end = np.cumsum(span)  # each word's cells end here
+    ends = end[last]  # and each frame's
+    frame_cells = ends.copy()
+    frame_cells[1:] -= ends[:-1]
+    bad |= frame_cells != n_cells
+    if bad.any():  # the frames' cells would be misplaced: expand the well-formed frames alone
+        return _expand_some(payloads, n_words, n_cells, ~bad)
+    values = words.copy()
+    values[zero_at + 1] = 0  # a count lands on the last cell of its run: a zero
+    cells = np.zeros(int(ends[-1]), np.uint16)
+    end -= 1
+    cells[end] = values  # a run's zero word lands on its last cell too
+    return cells, bad
+
+
+def _expand_some(payloads, n_words, n_cells, keep):
+    """:func:`_expand_zero_runs` of the frames ``keep`` says (the others are malformed)."""
+    bad = ~keep
+    kept = np.flatnonzero(keep)
+    if not kept.size:
+        return np.zeros(0, np.uint16), bad
+    n_cells = np.broadcast_to(n_cells, n_words.shape)
+    ends = 2 * np.cumsum(n_words)
+    view = memoryview(payloads)
+    chosen = b"".join([view[e - 2 * n : e] for e, n in zip(ends[kept].tolist(), n_words[kept].tolist())])
+    view.release()
+    flat, bad[kept] = _expand_zero_runs(chosen, n_words[kept] * 2, n_cells[kept])
+    return flat, bad
 
 
 def parse_info(body):

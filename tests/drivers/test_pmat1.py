@@ -337,3 +337,44 @@ def test_a_decoded_frame_keeps_the_words_it_arrived_as():
     frames = Pmat1Parser().feed(pmat1.encode_packet(pmat1.FRAME, 1, body) + u16)
     assert frames[0].counts.tolist() == [[5, 0, 0], [0, 0, 7]] and frames[0].zero_run == words
     assert frames[1].counts.tolist() == [[1, 1, 1], [1, 1, 1]] and frames[1].zero_run is None
+
+
+def _zero_run_decode_reference(payload, n_cells):
+    """The cells of one frame's zero-run words, word by word from the specification; None if malformed."""
+    words = struct.unpack(f"<{len(payload) // 2}H", payload)
+    cells, i = [], 0
+    while i < len(words):
+        if words[i]:
+            cells.append(words[i])
+            i += 1
+        elif i + 1 == len(words) or words[i + 1] == 0:  # a zero word without a count, or a run of nothing
+            return None
+        else:
+            cells += [0] * words[i + 1]
+            i += 2
+    return cells if words and len(cells) == n_cells else None
+
+
+def test_frames_expanded_together_are_each_expanded_as_alone():
+    """Well-formed and malformed frames in one batch: each well-formed one is its words, the rest are refused."""
+    rng = np.random.default_rng(11)
+    n_malformed = 0
+    for _ in range(400):
+        n_cells = int(rng.integers(1, 60))
+        payloads = []
+        for _ in range(int(rng.integers(1, 8))):
+            cells = (rng.random(n_cells) < rng.random()) * rng.integers(1, 65536, n_cells)
+            words = bytearray(pmat1.encode_zero_run(cells))
+            fault = rng.random()
+            if fault < 0.15:  # a word replaced by a small value: a zero word, a count of 0, a wrong run
+                i = int(rng.integers(0, len(words) // 2))
+                words[2 * i : 2 * i + 2] = struct.pack("<H", int(rng.integers(0, 3)))
+            elif fault < 0.25:  # words lost at the end, or all of them
+                del words[max(0, len(words) - 2 * int(rng.integers(1, 4))) :]
+            payloads.append(bytes(words))
+        expected = [_zero_run_decode_reference(p, n_cells) for p in payloads]
+        flat, bad = pmat1._expand_zero_runs(b"".join(payloads), [len(p) for p in payloads], n_cells)
+        assert bad.tolist() == [e is None for e in expected]
+        assert flat.dtype == np.uint16 and flat.tolist() == [c for e in expected if e is not None for c in e]
+        n_malformed += int(bad.sum())
+    assert n_malformed > 100  # the batches did mix malformed frames among well-formed ones
