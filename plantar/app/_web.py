@@ -15,6 +15,8 @@ from pathlib import Path
 from ..utils import logger
 from ._capture import Capture, CaptureError
 from ._quality import trial_quality
+from ._visit import VisitResults, trial_header, visit_results_layout
+from ._visit import register as register_visit
 
 #: The addresses the app listens on without a login (there is no login yet).
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -64,6 +66,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
 
     capture = Capture(clinic) if capture is None else capture
     qualities = {}  # trial uid -> trial_quality, computed once per trial
+    results = VisitResults(clinic)  # the visit page's results, computed once per trial
 
     def quality_of(row):
         if row["uid"] not in qualities:
@@ -71,7 +74,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             if last is not None and last["uid"] == row["uid"]:
                 qualities[row["uid"]] = last["quality"]
             else:
-                qualities[row["uid"]] = trial_quality(clinic.read_trial(row["uid"]), min_steps=capture.min_steps)
+                qualities[row["uid"]] = trial_quality(trial_header(clinic, row), clinic.analysis(row["uid"]),
+                                                      min_steps=capture.min_steps)  # fmt: skip
         return qualities[row["uid"]]
 
     app = dash.Dash(__name__, title="plantar clinic", suppress_callback_exceptions=True, update_title=None)
@@ -182,9 +186,11 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             html.P(dcc.Link(f"< patient {code}", href=f"/patient/{urllib.parse.quote(code)}")),
             html.H1(f"Visit {visit}, {found['date']}"),
             html.P(found["complaint"] or ""),
+            html.P([html.A("Results", href="#results"), " · ", html.A("Report", href="#report"), " · ",
+                    html.A("Capture", href="#capture")]),
             html.H2("Conditions"),
             html.Div(id="conditions", children=conditions_table(found["trials"])),
-            html.H2("Capture"),
+            html.H2("Capture", id="capture"),
             html.Div([
                 dcc.Dropdown(id="mat", options=options, value=options[0]["value"] if options else None,
                              clearable=False, style={"width": "24em", "display": "inline-block"}),
@@ -215,10 +221,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                        max_size=MAX_UPLOAD_BYTES, multiple=False,
                        style={"border": "1px dashed #888", "padding": "1em", "width": "30em", "cursor": "pointer"}),
             html.P(id="upload-message"),
-            html.H2("Report"),
-            html.Button("Write report", id="write-report"),
-            html.Span(id="report-message", style={"marginLeft": "1em"}),
-            dcc.Download(id="report-download"),
+            visit_results_layout(results, visit),
         ])  # fmt: skip
 
     def conditions_table(trials):
@@ -319,21 +322,9 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         return (f"Imported {row['label']} ({row['kind']}): {row['frames']} frames",
                 conditions_table(clinic.visit(visit)["trials"]))  # fmt: skip
 
-    # ------------------------------------------------------------------ report
+    # ------------------------------------------------------------------ results, report, follow-up
 
-    @app.callback(Output("report-message", "children"), Output("report-download", "data"),
-                  Input("write-report", "n_clicks"), State("visit-id", "data"), prevent_initial_call=True)  # fmt: skip
-    def write_report(clicks, visit):
-        if not clicks:
-            return no_update, no_update
-        try:
-            paths = clinic.write_visit_report(visit, verbose="warning")
-        except (ValueError, OSError) as exc:
-            return f"No report: {_one_line(exc)}", no_update
-        html_path = Path(paths["html"])
-        return (f"Report stored in the clinic: {html_path.relative_to(clinic.folder)}",
-                dcc.send_file(str(html_path)))  # fmt: skip
-
+    register_visit(app, clinic, results)
     return app
 
 
