@@ -14,6 +14,8 @@ from pathlib import Path
 
 from ..utils import logger
 from ._capture import Capture, CaptureError
+from ._followup import Followups, followup_section
+from ._followup import register as register_followup
 from ._quality import trial_quality
 from ._visit import VisitResults, trial_header, visit_results_layout
 from ._visit import register as register_visit
@@ -157,6 +159,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             dcc.Input(id="visit-complaint", placeholder="complaint (optional)"), " ",
             html.Button("Start visit", id="add-visit"),
             html.P(id="visit-message"),
+            followup_section(code),
         ])  # fmt: skip
 
     @app.callback(Output("url", "pathname", allow_duplicate=True), Output("visit-message", "children"),
@@ -325,6 +328,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
     # ------------------------------------------------------------------ results, report, follow-up
 
     register_visit(app, clinic, results)
+    register_followup(app, clinic, Followups(clinic))
     return app
 
 
