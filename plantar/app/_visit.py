@@ -345,18 +345,19 @@ def visit_results_layout(results, visit):
         shown, section = None, html.P(f"The results cannot be shown: {_one_line(exc)}", className="error")
     return html.Div([
         html.H2("Results", id="results"),
+        html.Div([
+            html.Button("Write report", id="write-report", style={"fontWeight": "bold"}),
+            html.Span(" the loading report of every condition: stored in the clinic, as HTML (and PDF where Chromium "
+                      "is installed)", style={"color": "#555"}),
+            dcc.Loading(html.Div(id="report-message", style={"margin": "0.3em 0"}), type="dot"),
+            html.Div([html.Button("Download HTML", id="download-html"), " ",
+                      html.Button("Download PDF", id="download-pdf")],
+                     id="report-downloads", style={"display": "none", "margin": "0.5em 0"}),
+            dcc.Download(id="report-download"),
+            dcc.Download(id="report-download-pdf"),
+        ], id="report", style={"margin": "0.5em 0"}),
         dcc.Store(id="results-of", data=shown),
         dcc.Loading(html.Div(section, id="visit-results"), type="dot"),
-        html.H2("Report", id="report"),
-        html.P("The loading report of every condition above: stored in the clinic, as HTML (and PDF where Chromium "
-               "is installed).", style={"margin": "0"}),
-        html.Button("Write report", id="write-report", style={"fontWeight": "bold"}),
-        dcc.Loading(html.Span(id="report-message", style={"marginLeft": "1em"}), type="dot"),
-        html.Div([html.Button("Download HTML", id="download-html"), " ",
-                  html.Button("Download PDF", id="download-pdf")],
-                 id="report-downloads", style={"display": "none", "margin": "0.5em 0"}),  # fmt: skip
-        dcc.Download(id="report-download"),
-        dcc.Download(id="report-download-pdf"),
     ])  # fmt: skip
 
 
