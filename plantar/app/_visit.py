@@ -145,7 +145,7 @@ def trial_header(clinic, row):
     """
     import xarray as xr
 
-    with xr.open_dataset(clinic.folder / row["path"]) as ds:
+    with xr.open_dataset(clinic.folder / row["path"], engine="h5netcdf") as ds:  # h5py, as plantar.io
         keep = [name for name in ("saturated_sensels",) if name in ds]
         return xr.Dataset({name: ds[name].load() for name in keep}, coords={"time": ds["time"].values},
                           attrs=dict(ds.attrs))  # fmt: skip

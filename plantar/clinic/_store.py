@@ -106,6 +106,7 @@ class Clinic:
         self._writer = _db.writer(self._engine)
         self._analyses = collections.OrderedDict()  # trial uid -> analysis, the last KEPT_ANALYSES
         self._analyses_lock = threading.Lock()
+        self._analysing = threading.Lock()
 
     # ----------------------------------------------------------------------------
     # creating and opening
@@ -786,18 +787,23 @@ class Clinic:
             raise ClinicError(f"clinic '{self.folder}': there is no trial {uid}")
         stored = self.folder / ANALYSES / f"{uid}.nc"
         stamp = {"clinic_trial_sha256": sha}
-        analysis = None
-        if stored.is_file():
-            try:
-                loaded = xr.load_dataset(stored)
-                if loaded.attrs.get("clinic_trial_sha256") == sha and loaded.attrs.get("plantar_version") == __version__:
-                    analysis = loaded
-                    del analysis.attrs["clinic_trial_sha256"]
-            except (OSError, ValueError, RuntimeError) as exc:  # a damaged cache file is analysed again
-                logger.debug("clinic '%s': stored analysis of %s unreadable (%s)", self.folder, uid, exc)
-        if analysis is None:
-            analysis = analyze(self.read_trial(uid))
-            self._store_analysis(analysis, stored, stamp)
+        with self._analysing:  # one trial analysed at a time: no trial twice, and HDF5 is not thread-safe
+            with self._analyses_lock:
+                if uid in self._analyses:
+                    return self._analyses[uid]
+            analysis = None
+            if stored.is_file():
+                try:
+                    loaded = xr.load_dataset(stored, engine="h5netcdf")  # h5py, as plantar.io: one HDF5 lock
+                    if (loaded.attrs.get("clinic_trial_sha256") == sha
+                            and loaded.attrs.get("plantar_version") == __version__):  # fmt: skip
+                        analysis = loaded
+                        del analysis.attrs["clinic_trial_sha256"]
+                except (OSError, ValueError, RuntimeError) as exc:  # a damaged stored file is analysed again
+                    logger.debug("clinic '%s': stored analysis of %s unreadable (%s)", self.folder, uid, exc)
+            if analysis is None:
+                analysis = analyze(self.read_trial(uid))
+                self._store_analysis(analysis, stored, stamp)
         with self._analyses_lock:
             self._analyses[uid] = analysis
             while len(self._analyses) > KEPT_ANALYSES:
@@ -809,7 +815,7 @@ class Clinic:
         _private_folders(self.folder, path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            analysis.assign_attrs(stamp).to_netcdf(tmp)
+            analysis.assign_attrs(stamp).to_netcdf(tmp, engine="h5netcdf")
             os.chmod(tmp, 0o600)
             os.replace(tmp, path)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
