@@ -40,7 +40,8 @@ def main():
     url = f"http://127.0.0.1:{server.server_port}"
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"),
+                                         args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1500})
             page.goto(f"{url}/visit/{visits[0]}")
             page.wait_for_function("document.querySelectorAll('#side-by-side .js-plotly-plot .main-svg').length >= 9",

@@ -137,8 +137,8 @@ def register(app, clinic, followups):
         if visits < 2:
             notes.insert(0, "One visit so far: the follow-up compares visits once there is a second.")
         return html.Div([
-            dcc.Graph(id="followup-chart", figure=followup_figure(rows, metric, region), config={"displayModeBar": False},
-                      style={"height": "460px", "maxWidth": "1000px"}),
+            dcc.Graph(id="followup-chart", figure=followup_figure(rows, metric, region),
+                      config={"displayModeBar": False}, style={"height": "460px", "maxWidth": "1000px"}),
             html.Ul([html.Li(n) for n in notes], className="notes") if notes else "",
             followup_table(rows),
         ])  # fmt: skip

@@ -54,7 +54,7 @@ class VisitResults:
         self._lock = threading.Lock()
 
     def conditions(self, visit):
-        """The visit's conditions: ``[(uid, label, kind)]`` in the order added, labels made unique as the report does."""
+        """The visit's conditions: ``[(uid, label, kind)]`` in the order added, labels unique as in the report."""
         from ..report._write import _unique
 
         trials = self.clinic.visit(visit)["trials"]

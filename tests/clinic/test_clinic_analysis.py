@@ -75,7 +75,8 @@ def test_analyses_from_several_threads_while_trials_are_added(tmp_path, walks):
         threads = [threading.Thread(target=work, args=(uid,)) for uid in uids * 3]
         for thread in threads:
             thread.start()
-        added = [clinic.add_trial(walks["barefoot"], visit=visit, kind="barefoot", label=f"again {k}") for k in range(2)]
+        added = [clinic.add_trial(walks["barefoot"], visit=visit, kind="barefoot", label=f"again {k}")
+                 for k in range(2)]
         for thread in threads:
             thread.join()
         assert not errors, errors
