@@ -156,6 +156,10 @@ def test_visit_comparison_report_and_followup_in_chromium(served, tmp_path):
         page.wait_for_selector("#followup-chart .main-svg", timeout=60_000)
         traces = page.evaluate("""() => document.querySelector('#followup-chart .js-plotly-plot').data.map(
             t => [t.name, t.x, t.y])""")
+        # the hostile label and name in the chart's legend and the table: text, never run
+        assert page.evaluate("window.__pwned") is None
+        assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+        assert HOSTILE in page.inner_text("table.followup")
         browser.close()
     assert not errors, errors
 
