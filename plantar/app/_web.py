@@ -16,8 +16,12 @@ from ..utils import logger
 from . import _auth, _settings
 from ._auth import LOCAL_HOSTS  # noqa: F401  (the addresses served without a password)
 from ._capture import Capture, CaptureError
+from ._followup import Followups, followup_section
+from ._followup import register as register_followup
 from ._live import add_live_route, live_view
 from ._quality import trial_quality
+from ._visit import VisitResults, trial_header, visit_results_layout
+from ._visit import register as register_visit
 
 #: Milliseconds between two polls of the live view at least (the page draws each new frame once).
 LIVE_INTERVAL_MS = 25
@@ -70,6 +74,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
 
     capture = Capture(clinic, min_steps=clinic.complete_steps()) if capture is None else capture
     qualities = {}  # trial uid -> trial_quality, computed once per trial
+    results = VisitResults(clinic)  # the visit page's results, computed once per trial
 
     def quality_of(row):
         if row["uid"] not in qualities:
@@ -77,7 +82,8 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             if last is not None and last["uid"] == row["uid"]:
                 qualities[row["uid"]] = last["quality"]
             else:
-                qualities[row["uid"]] = trial_quality(clinic.read_trial(row["uid"]), min_steps=capture.min_steps)
+                qualities[row["uid"]] = trial_quality(trial_header(clinic, row), clinic.analysis(row["uid"]),
+                                                      min_steps=capture.min_steps)  # fmt: skip
         return qualities[row["uid"]]
 
     app = dash.Dash(__name__, title="plantar clinic", suppress_callback_exceptions=True, update_title=None)
@@ -164,6 +170,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             dcc.Input(id="visit-complaint", placeholder="complaint (optional)"), " ",
             html.Button("Start visit", id="add-visit"),
             html.P(id="visit-message"),
+            followup_section(code),
         ])  # fmt: skip
 
     @app.callback(Output("url", "pathname", allow_duplicate=True), Output("visit-message", "children"),
@@ -194,9 +201,11 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
             html.P(dcc.Link(f"< patient {code}", href=f"/patient/{urllib.parse.quote(code)}")),
             html.H1(f"Visit {visit}, {found['date']}"),
             html.P(found["complaint"] or ""),
+            html.P([html.A("Results", href="#results"), " · ", html.A("Report", href="#report"), " · ",
+                    html.A("Capture", href="#capture")]),
             html.H2("Conditions"),
             html.Div(id="conditions", children=conditions_table(found["trials"])),
-            html.H2("Capture"),
+            html.H2("Capture", id="capture"),
             html.Div([
                 dcc.Dropdown(id="mat", options=options, value=options[0]["value"] if options else None,
                              clearable=False, style={"width": "24em", "display": "inline-block"}),
@@ -221,10 +230,7 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
                        max_size=MAX_UPLOAD_BYTES, multiple=False,
                        style={"border": "1px dashed #888", "padding": "1em", "width": "30em", "cursor": "pointer"}),
             html.P(id="upload-message"),
-            html.H2("Report"),
-            html.Button("Write report", id="write-report"),
-            html.Span(id="report-message", style={"marginLeft": "1em"}),
-            dcc.Download(id="report-download"),
+            visit_results_layout(results, visit),
         ])  # fmt: skip
 
     def conditions_table(trials):
@@ -323,22 +329,11 @@ def make_app(clinic, capture=None, *, demo=False, live_interval_ms=LIVE_INTERVAL
         return (f"Imported {row['label']} ({row['kind']}): {row['frames']} frames",
                 conditions_table(clinic.visit(visit)["trials"]))  # fmt: skip
 
-    # ------------------------------------------------------------------ report
-
-    @app.callback(Output("report-message", "children"), Output("report-download", "data"),
-                  Input("write-report", "n_clicks"), State("visit-id", "data"), prevent_initial_call=True)  # fmt: skip
-    def write_report(clicks, visit):
-        if not clicks:
-            return no_update, no_update
-        try:
-            paths = clinic.write_visit_report(visit, verbose="warning")
-        except (ValueError, OSError) as exc:
-            return f"No report: {_one_line(exc)}", no_update
-        html_path = Path(paths["html"])
-        return (f"Report stored in the clinic: {html_path.relative_to(clinic.folder)}",
-                dcc.send_file(str(html_path)))  # fmt: skip
+    # ------------------------------------------------------------------ results, report, follow-up
 
     _settings.register_callbacks(app, clinic, capture)
+    register_visit(app, clinic, results)
+    register_followup(app, clinic, Followups(clinic))
     return app
 
 

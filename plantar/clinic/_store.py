@@ -19,6 +19,7 @@ the patient by the clinic's code, and the database engine hides statement
 parameters.
 """
 
+import collections
 import contextlib
 import datetime
 import hashlib
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -47,6 +49,10 @@ SETTINGS = "clinic.json"
 DATABASE = "clinic.sqlite"
 TRIALS = "trials"
 REPORTS = "reports"
+#: Folder of the stored analyses of trials (derived files; see :meth:`Clinic.analysis`).
+ANALYSES = "analyses"
+#: Analyses a clinic keeps in memory.
+KEPT_ANALYSES = 32
 #: A patient code: what the clinic calls the patient (never the name); safe in a file name.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: Attributes every clinic trial file carries, so that an orphan file can be adopted.
@@ -99,6 +105,9 @@ class Clinic(AppSettings):
         self.url = url
         self._engine = _db.make_engine(url)
         self._writer = _db.writer(self._engine)
+        self._analyses = collections.OrderedDict()  # trial uid -> analysis, the last KEPT_ANALYSES
+        self._analyses_lock = threading.Lock()
+        self._analysing = threading.Lock()
 
     # ----------------------------------------------------------------------------
     # creating and opening
@@ -719,8 +728,104 @@ class Clinic(AppSettings):
                               "(sha256 differs); run 'plantar clinic check'")  # fmt: skip
         return io.read(path)
 
+    def analysis(self, uid):
+        """The analysis of one of the clinic's trials, computed once and kept.
+
+        A trial's file never changes once added, so its :func:`plantar.analyze`
+        result (default options) is computed once, kept in memory (the last
+        :data:`KEPT_ANALYSES`) and stored in ``analyses/UID.nc`` in the clinic,
+        stamped with the trial file's sha256 (and, as every analysis, plantar's
+        version). A stored analysis is used only if both match (a newer plantar analyses
+        again); the folder holds nothing but such derived files and may be
+        deleted at any time.
+
+        Parameters
+        ----------
+        uid : str
+            The trial's id (``uid`` in :meth:`trials`).
+
+        Returns
+        -------
+        analysis : xarray.Dataset
+            The trial's analysis (``analysis/2``); do not change it in place,
+            it is shared.
+
+        Raises
+        ------
+        ClinicError
+            If there is no such trial, or its file is missing or changed.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import plantar
+        >>> from plantar.clinic import Clinic
+        >>> clinic = Clinic.init(Path(tempfile.mkdtemp()) / "clinic")
+        >>> _ = clinic.add_patient("P001")
+        >>> visit = clinic.add_visit("P001", date="2024-03-01")
+        >>> walk, _ = plantar.synth.walk(seed=0, passes=1)
+        >>> uid = clinic.add_trial(walk, visit=visit, kind="barefoot")["uid"]
+        >>> clinic.analysis(uid).sizes["step"] == plantar.analyze(walk).sizes["step"]
+        True
+        >>> (clinic.folder / "analyses" / f"{uid}.nc").is_file()
+        True
+        >>> clinic.close()
+        """
+        import xarray as xr
+
+        from .._version import __version__
+        from ..analyze import analyze
+
+        uid = str(uid)
+        with self._analyses_lock:
+            if uid in self._analyses:
+                self._analyses.move_to_end(uid)
+                return self._analyses[uid]
+        with Session(self._engine) as session:
+            sha = session.scalar(sa.select(Trial.sha256).where(Trial.uid == uid))
+        if sha is None:
+            raise ClinicError(f"clinic '{self.folder}': there is no trial {uid}")
+        stored = self.folder / ANALYSES / f"{uid}.nc"
+        stamp = {"clinic_trial_sha256": sha}
+        with self._analysing:  # one trial analysed at a time: no trial twice, and HDF5 is not thread-safe
+            with self._analyses_lock:
+                if uid in self._analyses:
+                    return self._analyses[uid]
+            analysis = None
+            if stored.is_file():
+                try:
+                    loaded = xr.load_dataset(stored, engine="h5netcdf")  # h5py, as plantar.io: one HDF5 lock
+                    if (loaded.attrs.get("clinic_trial_sha256") == sha
+                            and loaded.attrs.get("plantar_version") == __version__):  # fmt: skip
+                        analysis = loaded
+                        del analysis.attrs["clinic_trial_sha256"]
+                except (OSError, ValueError, RuntimeError) as exc:  # a damaged stored file is analysed again
+                    logger.debug("clinic '%s': stored analysis of %s unreadable (%s)", self.folder, uid, exc)
+            if analysis is None:
+                analysis = analyze(self.read_trial(uid))
+                self._store_analysis(analysis, stored, stamp)
+        with self._analyses_lock:
+            self._analyses[uid] = analysis
+            while len(self._analyses) > KEPT_ANALYSES:
+                self._analyses.popitem(last=False)
+        return analysis
+
+    def _store_analysis(self, analysis, path, stamp):
+        """Keep an analysis on disk; one that cannot be written (full disk, odd attrs) is only kept in memory."""
+        _private_folders(self.folder, path.parent)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            analysis.assign_attrs(stamp).to_netcdf(tmp, engine="h5netcdf")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            logger.debug("clinic '%s': analysis not stored in '%s' (%s)", self.folder, path, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
     def analyze_visit(self, visit, **options):
-        """Analyse every trial of a visit again, with :func:`plantar.analyze`.
+        """Analyse every trial of a visit with :func:`plantar.analyze` (without options: the stored :meth:`analysis`).
 
         Parameters
         ----------
@@ -762,13 +867,16 @@ class Clinic(AppSettings):
             if session.get(Visit, int(visit)) is None:
                 raise ClinicError(f"clinic '{self.folder}': there is no visit {visit}")
             uids = session.scalars(sa.select(Trial.uid).where(Trial.visit_id == int(visit)).order_by(Trial.id)).all()
+        if not options:  # the default analysis, computed once per trial
+            return {uid: self.analysis(uid) for uid in uids}
         return {uid: analyze(self.read_trial(uid), **options) for uid in uids}
 
     def followup(self, code, *, confidence=0.95, **options):
-        """Follow a patient over their visits: :func:`plantar.followup` of every trial, analysed again.
+        """Follow a patient over their visits: :func:`plantar.followup` of every trial's analysis.
 
-        Every trial of the patient is read (its sha256 checked) and analysed with
-        :func:`plantar.analyze`; trials are followed by their condition label
+        Every trial of the patient is analysed with :func:`plantar.analyze`
+        (its stored :meth:`analysis` without options; read, its sha256 checked,
+        and analysed again with them); trials are followed by their condition label
         (e.g. ``barefoot``, ``orthotic A``) across visits, dated by their visit.
 
         Parameters
@@ -815,7 +923,7 @@ class Clinic(AppSettings):
         if table.empty:
             raise ClinicError(f"clinic '{self.folder}': patient '{code}' has no trials to follow")
         records = [{"visit": int(row.visit), "date": row.date, "condition": row.label,
-                    "analysis": analyze(self.read_trial(row.uid), **options)}
+                    "analysis": analyze(self.read_trial(row.uid), **options) if options else self.analysis(row.uid)}
                    for row in table.itertuples()]  # fmt: skip
         logger.info("clinic '%s': following patient '%s' over %d visits, %d trials", self.folder, code,
                     table["visit"].nunique(), len(table))  # fmt: skip
@@ -934,6 +1042,7 @@ class Clinic(AppSettings):
         >>> clinic.close()
         """
         from ..report import write_report
+        from ..report._pair import can_pair
 
         found = self.visit(visit)
         code = found["patient"]
@@ -942,6 +1051,9 @@ class Clinic(AppSettings):
         with Session(self._engine) as session:
             patient = _patient_dict(self._get_patient(session, code))
         trials = [self.read_trial(row["uid"]) for row in found["trials"]]
+        if "analyses" not in options and options.get("mask", "percent") == "percent" and not any(
+                can_pair(a, b) for a, b in zip(trials, trials[1:])):  # fmt: skip  (pairs are analysed joined)
+            options["analyses"] = [self.analysis(row["uid"]) for row in found["trials"]]
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         folder = self.folder / REPORTS / code
         _private_folders(self.folder, folder)

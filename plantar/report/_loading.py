@@ -195,37 +195,21 @@ def _check_analysis_of(analysis, trial):
 
 def add_summary(report, *, baseline=None, target_kpa=None, targets=None):
     """Add regional loading, left/right offloading, the comparisons and the plain-language summary."""
-    from ..compare import compare
-
     if not report.conditions:
         report.add_note("No trial was added, so there is nothing to summarise.")
         return None
     labels = list(report.conditions)
-    if baseline is not None and baseline not in labels:
-        raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
-    table, sources = resolve_targets(targets, target_kpa)
-    info = report.conditions
-    goal = {k: table[(info[k]["measurement"], info[k]["kind"])] for k in labels}
-    source = {k: sources[(info[k]["measurement"], info[k]["kind"])] for k in labels}
-    report.targets = {k: dict(target_kpa=goal[k], source=source[k], kind=info[k]["kind"],
-                              measurement=info[k]["measurement"]) for k in labels}  # fmt: skip
-    if baseline is not None:
-        pairs = [(k, baseline) for k in labels if k != baseline]
-    else:
-        pairs = default_pairs({k: info[k]["kind"] for k in labels})
-    report.pairs = pairs
+    plan = plan_comparisons(report.conditions, baseline=baseline, target_kpa=target_kpa, targets=targets)
+    goal, source, pairs, comparisons = plan["goal"], plan["source"], plan["pairs"], plan["comparisons"]
+    first, baselines, sides, analyses = plan["first"], plan["baselines"], plan["sides"], plan["analyses"]
+    report.targets, report.pairs = plan["targets"], pairs
     if pairs:
         report.meta["Comparisons"] = "; ".join(f"{label} vs {base}" for label, base in pairs)
     report.meta["Targets"] = _target_summary(report.targets)
-    analyses = {label: info[label]["analysis"] for label in labels}
     _note_different_mats(report, analyses)
-    first = pairs[0][1] if pairs else labels[0]
-    baselines = list(dict.fromkeys([first] + [b for _, b in pairs]))
-    comparisons = {b: compare(analyses, baseline=b) for b in baselines}
     comparison = comparisons[first]
     report.comparison, report.comparisons = comparison, comparisons
     report.add_numbers(_tidy_comparison(comparisons, pairs), table="comparison")
-    sides = [s for s in ("left", "right") if any(_n_complete(a, s) for a in analyses.values())]
 
     section = "Regional loading"
     for side in sides:
@@ -279,6 +263,78 @@ def add_summary(report, *, baseline=None, target_kpa=None, targets=None):
                             "whose peak pressure changed beyond noise are marked.")  # fmt: skip
     report.summary[:] = _sentences(comparisons, pairs, analyses, goal, source, sides)
     return comparison
+
+
+def plan_comparisons(conditions, *, baseline=None, target_kpa=None, targets=None):
+    """What the loading report compares and against which targets: pairs, comparisons, targets, sides.
+
+    The one place that decides, for the report and the clinic app alike, which
+    condition is compared with which (a shoe with barefoot, each orthotic with
+    its shoe, or all with ``baseline``), the comparisons
+    (:func:`plantar.compare.compare`, with their verdicts beyond or within
+    step-to-step noise) and each condition's peak-pressure target.
+
+    Parameters
+    ----------
+    conditions : dict of str to dict
+        Per condition label, in order: ``analysis`` (its :func:`plantar.analyze`
+        result), ``kind`` (``"barefoot"``, ``"shod"``, ``"orthotic"`` or None)
+        and ``measurement`` (``"in-shoe"`` or ``"platform"``).
+    baseline : str | None
+        Compare every condition with this one; default by kind.
+    target_kpa : float | None
+        One target for every condition, kPa; default by measurement and kind.
+    targets : dict | None
+        Targets per kind, kPa or None (see :meth:`Report.add_summary`).
+
+    Returns
+    -------
+    plan : dict
+        ``pairs`` ([(condition, baseline)]), ``comparisons`` ({baseline:
+        comparison}), ``first`` (the baseline of the first pair, or the first
+        condition), ``baselines`` (in order), ``goal`` ({label: target kPa or
+        None}), ``source`` ({label: where the target comes from}), ``targets``
+        ({label: dict(target_kpa, source, kind, measurement)}), ``sides`` (the
+        sides with a complete step in some condition) and ``analyses``
+        ({label: analysis}).
+
+    Examples
+    --------
+    >>> import plantar
+    >>> from plantar.report._loading import plan_comparisons
+    >>> walks = plantar.datasets.demo_walks(passes=2)
+    >>> conditions = {k: dict(analysis=plantar.analyze(t), kind=k, measurement="platform")
+    ...               for k, (t, _) in walks.items()}
+    >>> plan = plan_comparisons(conditions)
+    >>> plan["pairs"], plan["goal"]["orthotic"]
+    ([('shod', 'barefoot'), ('orthotic', 'shod')], None)
+    >>> verdict = plan["comparisons"]["shod"]["verdict"].sel(condition="orthotic", side="right", region="total",
+    ...                                                      metric="peak_pressure")
+    >>> str(verdict.values) in ("beyond noise", "within noise")
+    True
+    """
+    from ..compare import compare
+
+    labels = list(conditions)
+    if baseline is not None and baseline not in labels:
+        raise ValueError(f"baseline must be one of the conditions {labels}, got {baseline!r}")
+    table, sources = resolve_targets(targets, target_kpa)
+    info = conditions
+    goal = {k: table[(info[k]["measurement"], info[k]["kind"])] for k in labels}
+    source = {k: sources[(info[k]["measurement"], info[k]["kind"])] for k in labels}
+    chosen = {k: dict(target_kpa=goal[k], source=source[k], kind=info[k]["kind"],
+                      measurement=info[k]["measurement"]) for k in labels}  # fmt: skip
+    if baseline is not None:
+        pairs = [(k, baseline) for k in labels if k != baseline]
+    else:
+        pairs = default_pairs({k: info[k]["kind"] for k in labels})
+    analyses = {label: info[label]["analysis"] for label in labels}
+    first = pairs[0][1] if pairs else labels[0]
+    baselines = list(dict.fromkeys([first] + [b for _, b in pairs]))
+    comparisons = {b: compare(analyses, baseline=b) for b in baselines}
+    sides = [s for s in ("left", "right") if any(_n_complete(a, s) for a in analyses.values())]
+    return dict(pairs=pairs, comparisons=comparisons, first=first, baselines=baselines, goal=goal, source=source,
+                targets=chosen, sides=sides, analyses=analyses)
 
 
 def _target_summary(targets):
