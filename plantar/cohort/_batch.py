@@ -208,11 +208,20 @@ def _union_grid(maps, spacing):
 
 
 def _run_job(job):
-    """One task: the file's result, or its error in one line; never raises (a broken file stops nothing)."""
+    """One task: the file's result, or its error in one line; never raises (a broken file stops nothing).
+
+    All the work on one file happens here, in the worker: besides the analysis,
+    the result is made ready for the driver, which only writes and gathers it.
+    The maps come back as plain arrays (not an xarray object, whose pickling is
+    slow), and the cache entry's files come back already encoded (``cache``:
+    name -> bytes), so the driver writes bytes and stays free for the
+    scheduler; the workers need not see the output folder.
+    """
     started = time.perf_counter()
     try:
         result = analyse_one(job["file"], **job["options"], side=job["side"], body_mass_kg=job["body_mass_kg"])
-        result.update(status="ok", reason=result.pop("warnings"))
+        result.update(status="ok", reason=result.pop("warnings"), maps=_map_arrays(result["maps"]))
+        result["cache"] = _encoded(result)
     except Exception as exc:  # noqa: BLE001  (any failure of one file is that file's status)
         text = str(exc).strip().splitlines()
         reason = text[0] if text else type(exc).__name__
@@ -496,26 +505,35 @@ def _local_cluster(n_workers):
                             silence_logs=logging.ERROR)  # fmt: skip
 
 
+def _map_arrays(maps):
+    """The map sums of :func:`analyse_one` as the plain arrays the cache keeps."""
+    return {"along_mm": maps["along_mm"].values, "across_mm": maps["across_mm"].values,
+            "peak_pressure_sum": maps["peak_pressure_sum"].values, "n_steps": maps["n_steps"].values}  # fmt: skip
+
+
+def _encoded(result):
+    """A result's table (Parquet) and map sums (npz), as the bytes of its cache entry."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **result["maps"])
+    return {"parquet": result["table"].to_parquet(index=False), "npz": buffer.getvalue()}
+
+
 def _write_cache(cache, key, result):
-    buffer = result["table"].to_parquet(index=False)
-    write_bytes(cache / f"{key}.parquet", buffer, overwrite=True)
-    maps, buffer = result["maps"], io.BytesIO()
-    np.savez(buffer, along_mm=maps["along_mm"].values, across_mm=maps["across_mm"].values,
-             peak_pressure_sum=maps["peak_pressure_sum"].values, n_steps=maps["n_steps"].values)  # fmt: skip
-    write_bytes(cache / f"{key}.npz", buffer.getvalue(), overwrite=True)
+    """Write a result's cache entry: its encoded table and maps, then the JSON that marks the entry complete."""
     info = {"steps": result["steps"], "reason": result["reason"], "seconds": result["seconds"],
             "worker_peak_mb": result["worker_peak_mb"]}  # fmt: skip
-    write_bytes(cache / f"{key}.json", json.dumps(info).encode(), overwrite=True)  # last: the entry is complete
+    content = {**result["cache"], "json": json.dumps(info).encode()}  # the JSON last: moved into place last
+    with output_files(*(cache / f"{key}.{suffix}" for suffix in content), overwrite=True,
+                      size_bytes=sum(len(data) for data in content.values())) as temporary:  # fmt: skip
+        for tmp, data in zip(temporary, content.values()):
+            tmp.write_bytes(data)
 
 
 def _read_cache(cache, key):
     info = json.loads((cache / f"{key}.json").read_text())
     table = pd.read_parquet(cache / f"{key}.parquet")
     with np.load(cache / f"{key}.npz") as saved:
-        maps = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), saved["peak_pressure_sum"]),
-                           "n_steps": ("side", saved["n_steps"])},
-                          coords={"side": list(_SIDES), "along_mm": saved["along_mm"],
-                                  "across_mm": saved["across_mm"]})  # fmt: skip
+        maps = {name: saved[name] for name in ("along_mm", "across_mm", "peak_pressure_sum", "n_steps")}
     return {"table": table, "maps": maps, "steps": info["steps"]}
 
 
@@ -545,18 +563,18 @@ def _maps(maps, spacing_mm):
     """The aligned mean map of each subject, condition and side: sums of the files' maps over their steps."""
     subjects = sorted({s for s, _, _ in maps})
     conditions = list(dict.fromkeys(c for _, c, _ in maps))
-    along, across = _union_grid([m for _, _, m in maps if m.sizes["along_mm"]], spacing_mm)
+    along, across = _union_grid([m for _, _, m in maps if m["along_mm"].size], spacing_mm)
     shape = (len(subjects), len(conditions), len(_SIDES), along.size, across.size)
     total, count = np.zeros(shape), np.zeros(shape[:3], dtype=np.int64)
     for subject, condition, m in maps:
-        if not m.sizes["along_mm"]:
+        if not m["along_mm"].size:
             continue
         i, j = subjects.index(subject), conditions.index(condition)
-        a0 = int(np.round((float(m.along_mm[0]) - along[0]) / spacing_mm))
-        c0 = int(np.round((float(m.across_mm[0]) - across[0]) / spacing_mm))
-        block = np.nan_to_num(m["peak_pressure_sum"].values)
+        a0 = int(np.round((float(m["along_mm"][0]) - along[0]) / spacing_mm))
+        c0 = int(np.round((float(m["across_mm"][0]) - across[0]) / spacing_mm))
+        block = np.nan_to_num(m["peak_pressure_sum"])
         total[i, j, :, a0 : a0 + block.shape[1], c0 : c0 + block.shape[2]] += block
-        count[i, j] += m["n_steps"].values
+        count[i, j] += m["n_steps"]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count[..., None, None] > 0, total / count[..., None, None], np.nan)
     dims = ("subject", "condition", "side", "along_mm", "across_mm")
