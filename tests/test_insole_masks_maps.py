@@ -322,12 +322,12 @@ def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study, caplog):
     with pytest.raises(ValueError, match="method='cluster' needs sensels on a grid") as error:
         plantar.pixel_compare(study["maps"], condition="orthotic", baseline="usual", side="left", method="cluster")
     assert "\n" not in str(error.value)
-    from plantar.cohort._batch import _maps, _sensor_dataset
+    from plantar.cohort._batch import _map_arrays, _maps, _sensor_dataset
 
-    def one(numbers):
+    def one(numbers):  # one file's map sums, as a task hands them to the driver
         geometry = {name: np.zeros((2, numbers.size) + ((4,) if name.startswith("outline") else ()))
                     for name in ("sensor_x", "sensor_y", "sensor_area", "outline_x", "outline_y")}  # fmt: skip
-        return _sensor_dataset(numbers, np.ones((2, numbers.size)), np.ones(2, dtype=np.int64), geometry)
+        return _map_arrays(_sensor_dataset(numbers, np.ones((2, numbers.size)), np.ones(2, dtype=np.int64), geometry))
 
     with pytest.raises(ValueError, match="different sensor layouts \\(16, 99 sensors"):
         _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", one(np.arange(1, 17)))], 5.0)
@@ -336,7 +336,7 @@ def test_sensor_maps_refuse_clusters_and_mixed_layouts(insole_study, caplog):
                        "n_steps": ("side", np.full(2, 3, dtype=np.int64))},
                       coords={"side": ["left", "right"], "along_mm": [0.0], "across_mm": [0.0, 5.0]})  # fmt: skip
     with caplog.at_level("WARNING", logger="plantar"):
-        maps = _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", grid)], 5.0)
+        maps = _maps([("a", "x", one(np.arange(1, 100))), ("b", "x", _map_arrays(grid))], 5.0)
     assert "the 1 insole files' maps are left out" in caplog.text
     assert maps.subject.values.tolist() == ["b"] and "sensor" not in maps.dims
     np.testing.assert_allclose(maps.mean_peak_pressure_map.values, 2.0)

@@ -331,6 +331,18 @@ def test_csv_text_cells_that_are_formulas_are_written_as_text():
     np.testing.assert_array_equal(back["value"].to_numpy(), frame["value"].to_numpy())
 
 
+def test_csv_text_quotes_every_repeat_of_a_formula_and_keeps_missing_cells_empty():
+    # A long table repeats few values: each occurrence is quoted, in text and in mixed columns alike.
+    labels = ["=1+1", None, "ok", "=1+1", "@x", np.nan, "ok"] * 3
+    mixed = [1.5, "-x", "y", None, "-x", 2, "+"] * 3
+    frame = pd.DataFrame({"label": labels, "text": pd.array(labels, dtype="string"), "mixed": mixed})
+    rows = list(csv.reader(io.StringIO(csv_text(frame), newline="")))[1:]
+    expected_label = ["'=1+1", "", "ok", "'=1+1", "'@x", "", "ok"] * 3
+    assert [r[0] for r in rows] == expected_label
+    assert [r[1] for r in rows] == expected_label
+    assert [r[2] for r in rows] == ["1.5", "'-x", "y", "", "'-x", "2", "'+"] * 3
+
+
 def test_report_csv_has_no_formula_cells(tmp_path):
     walks = []
     for seed, label in enumerate(HOSTILE[:2]):

@@ -29,7 +29,7 @@ from ..geometry import aligned_peak_maps
 from ..io import read
 from ..metrics import STEP_REGION_METRICS
 from ..utils import fill_doc, logger, verbose as _verbose
-from ..utils._files import csv_text, output_files, write_bytes
+from ..utils._files import csv_text, output_files
 from ._manifest import MANIFEST_COLUMNS, manifest_from_pattern, read_manifest
 
 #: Columns of the study's tidy table, in order.
@@ -256,11 +256,20 @@ def _union_grid(maps, spacing):
 
 
 def _run_job(job):
-    """One task: the file's result, or its error in one line; never raises (a broken file stops nothing)."""
+    """One task: the file's result, or its error in one line; never raises (a broken file stops nothing).
+
+    All the work on one file happens here, in the worker: besides the analysis,
+    the result is made ready for the driver, which only writes and gathers it.
+    The maps come back as plain arrays (not an xarray object, whose pickling is
+    slow), and the cache entry's files come back already encoded (``cache``:
+    name -> bytes), so the driver writes bytes and stays free for the
+    scheduler; the workers need not see the output folder.
+    """
     started = time.perf_counter()
     try:
         result = analyse_one(job["file"], **job["options"], side=job["side"], body_mass_kg=job["body_mass_kg"])
-        result.update(status="ok", reason=result.pop("warnings"))
+        result.update(status="ok", reason=result.pop("warnings"), maps=_map_arrays(result["maps"]))
+        result["cache"] = _encoded(result)
     except Exception as exc:  # noqa: BLE001  (any failure of one file is that file's status)
         text = str(exc).strip().splitlines()
         reason = text[0] if text else type(exc).__name__
@@ -438,7 +447,7 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
                                "plantar_version": __version__}, sort_keys=True)  # fmt: skip
         key = hashlib.sha256(key_text.encode()).hexdigest()[:32]
         jobs.append({"file": row["file"], "options": options, "side": row["side"], "body_mass_kg": mass,
-                     "key": key, "sha256": digest, "base": base})  # fmt: skip
+                     "key": key, "sha256": digest, "base": base, "order": len(jobs)})  # fmt: skip
     rows += [{"file": f, "subject": "", "condition": "", "visit": "", "trial": "", "status": "skipped",
               "reason": "its name does not match the pattern", "steps": 0} for f in unmatched]  # fmt: skip
     todo = [job for job in jobs if not (cache / f"{job['key']}.json").is_file()]
@@ -452,7 +461,7 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
         for column in ("subject", "condition", "visit", "trial"):
             table[column] = job["base"][column]
         tables.append(table)
-        maps.append((job["base"]["subject"], job["base"]["condition"], result["maps"]))
+        maps.append((job["order"], job["base"]["subject"], job["base"]["condition"], result["maps"]))
         row = {**job["base"], "status": status, "reason": reason, "steps": result["steps"],
                "seconds": result.get("seconds", np.nan), "worker_peak_mb": result.get("worker_peak_mb", np.nan),
                "sha256": job["sha256"], "cache": f"cache/{job['key']}"}  # fmt: skip
@@ -479,7 +488,7 @@ def batch(source, output, *, manifest=None, pattern=None, scheduler=None, n_work
             logger.warning("%s", reason if job["file"] in reason else f"{job['file']}: {reason}")
             if progress is not None:
                 progress(finished, total, row)
-    study = {"table": _table(tables), "status": _status(rows, frame), "maps": _maps(maps, spacing_mm)}
+    study = {"table": _table(tables), "status": _status(rows, frame), "maps": _maps([m[1:] for m in sorted(maps, key=lambda m: m[0])], spacing_mm)}
     study["paths"] = _write(output, study, options)
     counts = study["status"]["status"].value_counts()
     logger.info("batch: %d ok, %d errors, %d skipped; wrote %s", counts.get("ok", 0), counts.get("error", 0),
@@ -533,7 +542,10 @@ def _local_cluster(n_workers):
     arrays is then mapped and zeroed anew, which made the analysis 2-4 times
     slower per file than in a plain loop. The workers here keep glibc's own
     threshold, and skip Dask's statistical profiler (a thread sampling the
-    task's stack every 10 ms).
+    task's stack every 10 ms). Each worker's event loop also wakes less often
+    (its tick, system and memory monitors every 0.5-2 s instead of every
+    20-500 ms): every wake-up takes the interpreter lock from the task, and
+    with a task running all the time those hand-overs cost it CPU.
     """
     import logging
 
@@ -542,39 +554,45 @@ def _local_cluster(n_workers):
 
     environ = {key: value for key, value in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                if key != "MALLOC_TRIM_THRESHOLD_"}  # fmt: skip
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}):
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "500ms",
+             "distributed.admin.system-monitor.interval": "2s", "distributed.worker.memory.monitor-interval": "500ms"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **quiet}):
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=logging.ERROR)  # fmt: skip
 
 
-def _write_cache(cache, key, result):
-    buffer = result["table"].to_parquet(index=False)
-    write_bytes(cache / f"{key}.parquet", buffer, overwrite=True)
-    maps, buffer = result["maps"], io.BytesIO()
+def _map_arrays(maps):
+    """The map sums of :func:`analyse_one` as the plain arrays the cache keeps (per sensor for insoles)."""
     if maps.attrs.get("map_layout") == "sensor":
-        np.savez(buffer, sensor=maps["sensor"].values, peak_pressure_sum=maps["peak_pressure_sum"].values,
-                 n_steps=maps["n_steps"].values, **{name: maps[name].values for name in _SENSOR_GEOMETRY})  # fmt: skip
+        names = ("sensor", "peak_pressure_sum", "n_steps", *_SENSOR_GEOMETRY)
     else:
-        np.savez(buffer, along_mm=maps["along_mm"].values, across_mm=maps["across_mm"].values,
-                 peak_pressure_sum=maps["peak_pressure_sum"].values, n_steps=maps["n_steps"].values)  # fmt: skip
-    write_bytes(cache / f"{key}.npz", buffer.getvalue(), overwrite=True)
+        names = ("along_mm", "across_mm", "peak_pressure_sum", "n_steps")
+    return {name: maps[name].values for name in names}
+
+
+def _encoded(result):
+    """A result's table (Parquet) and map sums (npz), as the bytes of its cache entry."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **result["maps"])
+    return {"parquet": result["table"].to_parquet(index=False), "npz": buffer.getvalue()}
+
+
+def _write_cache(cache, key, result):
+    """Write a result's cache entry: its encoded table and maps, then the JSON that marks the entry complete."""
     info = {"steps": result["steps"], "reason": result["reason"], "seconds": result["seconds"],
             "worker_peak_mb": result["worker_peak_mb"]}  # fmt: skip
-    write_bytes(cache / f"{key}.json", json.dumps(info).encode(), overwrite=True)  # last: the entry is complete
+    content = {**result["cache"], "json": json.dumps(info).encode()}  # the JSON last: moved into place last
+    with output_files(*(cache / f"{key}.{suffix}" for suffix in content), overwrite=True,
+                      size_bytes=sum(len(data) for data in content.values())) as temporary:  # fmt: skip
+        for tmp, data in zip(temporary, content.values()):
+            tmp.write_bytes(data)
 
 
 def _read_cache(cache, key):
     info = json.loads((cache / f"{key}.json").read_text())
     table = pd.read_parquet(cache / f"{key}.parquet")
     with np.load(cache / f"{key}.npz") as saved:
-        if "sensor" in saved.files:
-            maps = _sensor_dataset(saved["sensor"], saved["peak_pressure_sum"], saved["n_steps"],
-                                   {name: saved[name] for name in _SENSOR_GEOMETRY})  # fmt: skip
-            return {"table": table, "maps": maps, "steps": info["steps"]}
-        maps = xr.Dataset({"peak_pressure_sum": (("side", "along_mm", "across_mm"), saved["peak_pressure_sum"]),
-                           "n_steps": ("side", saved["n_steps"])},
-                          coords={"side": list(_SIDES), "along_mm": saved["along_mm"],
-                                  "across_mm": saved["across_mm"]})  # fmt: skip
+        maps = {name: saved[name] for name in saved.files}
     return {"table": table, "maps": maps, "steps": info["steps"]}
 
 
@@ -602,9 +620,11 @@ def _status(rows, frame):
 
 def _maps(maps, spacing_mm):
     """The aligned mean map of each subject, condition and side: sums of the files' maps over their steps."""
-    sensors = [m.attrs.get("map_layout") == "sensor" for _, _, m in maps]
+    sensors = ["sensor" in m for _, _, m in maps]
     if maps and all(sensors):
-        return _sensor_maps(maps)
+        return _sensor_maps([(subject, condition, _sensor_dataset(m["sensor"], m["peak_pressure_sum"], m["n_steps"],
+                                                                  {name: m[name] for name in _SENSOR_GEOMETRY}))
+                             for subject, condition, m in maps])  # fmt: skip
     if any(sensors):  # a sensor's map and a foot-frame grid cannot be averaged together: the grid maps are kept
         logger.warning("the study mixes grid recordings and insoles of irregular sensors: the %d insole files' "
                        "maps are left out of the aligned maps (run plantar batch on the insoles apart for their "
@@ -612,18 +632,18 @@ def _maps(maps, spacing_mm):
         maps = [m for m, sensor in zip(maps, sensors) if not sensor]
     subjects = sorted({s for s, _, _ in maps})
     conditions = list(dict.fromkeys(c for _, c, _ in maps))
-    along, across = _union_grid([m for _, _, m in maps if m.sizes["along_mm"]], spacing_mm)
+    along, across = _union_grid([m for _, _, m in maps if m["along_mm"].size], spacing_mm)
     shape = (len(subjects), len(conditions), len(_SIDES), along.size, across.size)
     total, count = np.zeros(shape), np.zeros(shape[:3], dtype=np.int64)
     for subject, condition, m in maps:
-        if not m.sizes["along_mm"]:
+        if not m["along_mm"].size:
             continue
         i, j = subjects.index(subject), conditions.index(condition)
-        a0 = int(np.round((float(m.along_mm[0]) - along[0]) / spacing_mm))
-        c0 = int(np.round((float(m.across_mm[0]) - across[0]) / spacing_mm))
-        block = np.nan_to_num(m["peak_pressure_sum"].values)
+        a0 = int(np.round((float(m["along_mm"][0]) - along[0]) / spacing_mm))
+        c0 = int(np.round((float(m["across_mm"][0]) - across[0]) / spacing_mm))
+        block = np.nan_to_num(m["peak_pressure_sum"])
         total[i, j, :, a0 : a0 + block.shape[1], c0 : c0 + block.shape[2]] += block
-        count[i, j] += m["n_steps"].values
+        count[i, j] += m["n_steps"]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count[..., None, None] > 0, total / count[..., None, None], np.nan)
     dims = ("subject", "condition", "side", "along_mm", "across_mm")

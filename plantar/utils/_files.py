@@ -260,7 +260,7 @@ def csv_text(frame):
     frame = frame.copy()
     for column in frame.columns:
         if not (is_numeric_dtype(frame[column]) or is_bool_dtype(frame[column])):  # text, or mixed
-            frame[column] = frame[column].map(_text_cell)
+            frame[column] = _text_cells(frame[column])
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     return buffer.getvalue()
@@ -290,6 +290,24 @@ def write_csv(frame, path, *, overwrite=False):
     b"a\\r\\n'@SUM(A1)\\r\\n"
     """
     write_text(path, csv_text(frame), overwrite=overwrite)
+
+
+def _text_cells(column):
+    """A text column with its formula cells quoted; each distinct value is checked once (a long table has few)."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable cells: one by one
+        return column.map(_text_cell)
+    uniques = list(uniques)
+    if not any(isinstance(value, str) and value.startswith(FORMULA_PREFIXES) for value in uniques):
+        return column  # nothing to quote
+    cells = np.array([_text_cell(value) for value in uniques] + [None], dtype=object)[codes]
+    missing = codes < 0  # a missing cell (code -1) stays as it was
+    cells[missing] = column.to_numpy(dtype=object)[missing]
+    return pd.Series(cells, index=column.index, name=column.name)
 
 
 def _text_cell(value):

@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import plantar
 from plantar import synth
@@ -173,6 +174,32 @@ def test_a_rerun_skips_the_files_done_and_redoes_a_changed_one(study, tmp_path):
     # Other options: every file again.
     other = plantar.batch(data, tmp_path / "out", pattern=pattern, scheduler="serial", threshold_kpa=20.0)
     assert (other["status"].status == "ok").all()
+
+
+def test_the_cluster_the_loop_and_the_cache_give_the_same_maps(study, client, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(study["folder"] / "data", data, ignore=shutil.ignore_patterns("s0[3-8]_*"))
+    pattern = "{subject}_{condition}_{trial}.nc"
+    first = plantar.batch(data, tmp_path / "out", pattern=pattern, scheduler=client)
+    serial = plantar.batch(data, tmp_path / "serial", pattern=pattern, scheduler="serial")
+    assert (first["status"].status == "ok").all() and len(first["status"]) == 4
+    xr.testing.assert_identical(first["maps"], serial["maps"])
+    pd.testing.assert_frame_equal(first["table"], serial["table"])
+    # Each file's map sums are the aligned maps of its complete steps: the mean map over a subject's steps.
+    assert int(first["maps"].n_steps.sum()) == int(first["table"].query("complete").groupby(
+        ["subject", "condition", "trial", "side"]).step.nunique().sum())  # fmt: skip
+    # Read back from the cache on a re-run: the same table and maps, number for number.
+    again = plantar.batch(data, tmp_path / "out", pattern=pattern, scheduler=client)
+    assert (again["status"].status == "skipped").all()
+    xr.testing.assert_identical(again["maps"], first["maps"])
+    pd.testing.assert_frame_equal(again["table"], first["table"])
+    # An entry without its JSON (a write cut short) is not complete: that file alone is analysed again.
+    entry = first["status"].set_index("file").loc[str(data / "s02_insole_1.nc"), "cache"]
+    (tmp_path / "out" / f"{entry}.json").unlink()
+    redone = plantar.batch(data, tmp_path / "out", pattern=pattern, scheduler=client)["status"]
+    assert redone.set_index("file").status.to_dict() == {
+        str(data / name): ("ok" if name == "s02_insole_1.nc" else "skipped")
+        for name in ("s01_barefoot_1.nc", "s01_insole_1.nc", "s02_barefoot_1.nc", "s02_insole_1.nc")}  # fmt: skip
 
 
 def test_an_output_folder_with_other_files_is_refused(tmp_path):
