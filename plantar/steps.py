@@ -19,6 +19,8 @@ _MERGE_BUCKET = 64
 _IDLE_FRACTION = 0.05
 #: Runs of contact (see _components) whose parts are found at once: the temporary memory stays about 1 MB.
 _BATCH_RUNS = 1 << 13
+#: The bits of float32 +inf: non-negative finite float32 values are below them as unsigned integers.
+_INF_BITS = np.uint32(0x7F800000)
 #: Unsigned integers as wide as n bools, to "or" n neighbouring samples in one comparison.
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -341,7 +343,8 @@ class _Scan:
     """What segmentation takes from the whole pressure array, in one pass (:func:`_scan`).
 
     ``low`` and ``high`` are its minimum and maximum (NaN skipped: the value
-    check); ``active_per_block`` the sensels in contact in each pooled block of
+    check; ``low`` is 0 in place of a minimum found >= 0 without a pass of its
+    own, all the check needs); ``active_per_block`` the sensels in contact in each pooled block of
     frames (for the stuck sensels); ``coarse`` the contact pooled into blocks of
     frames and tiles of sensels. With the residual-force rule (``feet`` given),
     ``force`` holds each foot's total pressure per frame (kPa x sensels) and
@@ -374,7 +377,9 @@ def _scan(pressure, threshold, factors, feet=None):
     """One pass over the pressure array, in blocks of frames that stay in the cache.
 
     Per block: its minimum and maximum (the value check), the peak of each group
-    of ``factors[0]`` frames (NaN = no sensor is skipped) compared with the
+    of ``factors[0]`` frames (NaN = no sensor is skipped; where every value is
+    finite and >= 0, the peak and the check come from one integer maximum of the
+    values' bits, without a pass for the minimum) compared with the
     threshold and pooled in space into tiles of ``factors[1:]`` sensels, and the
     sensels in contact per group. With ``feet`` (the residual-force rule) also
     each foot's force per frame and its contact pooled into tiles per frame.
@@ -397,22 +402,43 @@ def _scan(pressure, threshold, factors, feet=None):
     step = max(ft, min(step, pressure.nbytes // 64 // max(1, n_y * n_x * pressure.itemsize) // ft * ft))
     padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
     peak_buffer = np.empty((-(-max(step, ft) // ft), n_y, n_x), dtype=pressure.dtype)
+    # As unsigned integers, non-negative finite float32 values sort as the floats do, and below every negative,
+    # infinite or NaN value: the integer maximum of a group of frames is its peak and, below the bits of +inf,
+    # says the group holds only such values (the value check) in the same read. Once a block holds other
+    # values, the blocks take the float path (the minimum and NaN-skipping maximum).
+    bits = pressure.view(np.uint32) if pressure.dtype == np.float32 else None
     for first in range(0, n_t, step):
         block = pressure[first : first + step]
-        scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
         n = -(-len(block) // ft)
-        grouped = block
-        if len(block) % ft:
-            grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
-        grouped = grouped.reshape(n, ft, n_y, n_x)
         peak = peak_buffer[:n]
-        if ft == 1:
-            peak = grouped[:, 0]
-        else:
-            np.fmax(grouped[:, 0], grouped[:, 1], out=peak)
-        for k in range(2, ft):
-            np.fmax(peak, grouped[:, k], out=peak)
-        scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
+        if bits is not None and len(block) % ft == 0:
+            grouped = bits[first : first + step].reshape(n, ft, n_y, n_x)
+            peak_bits = peak.view(np.uint32)
+            if ft == 1:
+                peak_bits[...] = grouped[:, 0]
+            else:
+                np.maximum(grouped[:, 0], grouped[:, 1], out=peak_bits)
+            for k in range(2, ft):
+                np.maximum(peak_bits, grouped[:, k], out=peak_bits)
+            top = np.maximum.reduce(peak_bits, axis=None)
+            if top < _INF_BITS:  # every value finite and >= 0: the minimum needs no pass of its own
+                scan.low = np.fmin(scan.low, np.float32(0))
+                scan.high = np.fmax(scan.high, np.uint32(top).view(np.float32))
+            else:
+                bits = None
+        if bits is None or len(block) % ft:
+            scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
+            grouped = block
+            if len(block) % ft:
+                grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
+            grouped = grouped.reshape(n, ft, n_y, n_x)
+            if ft == 1:
+                peak = grouped[:, 0]
+            else:
+                np.fmax(grouped[:, 0], grouped[:, 1], out=peak)
+            for k in range(2, ft):
+                np.fmax(peak, grouped[:, k], out=peak)
+            scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
         active = peak > threshold  # NaN compares False: no sensor, no contact
         blocks = slice(first // ft, first // ft + n)
         scan.active_per_block[blocks] = _count_true(active.reshape(n, -1))
