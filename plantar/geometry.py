@@ -188,7 +188,9 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     >>> bool(abs(g.heel_y - float(truth.heel_y[1])) < 5.0)
     True
     """
-    p = np.nan_to_num(np.array(step_pressure, dtype=np.float64), copy=False)  # one copy, ours to change
+    p = np.array(step_pressure, dtype=np.float64)  # one copy, ours to change
+    if not np.isfinite(p.sum()):  # NaN or inf somewhere (a finite sum is rarely too large: then this is a no-op)
+        np.nan_to_num(p, copy=False)
     x_mm, y_mm = np.asarray(x_mm, dtype=float), np.asarray(y_mm, dtype=float)
     peak = p.max(axis=0)
     footprint = peak > threshold_kpa

@@ -13,6 +13,9 @@ import numpy as np
 from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _raise_for_pressure_range, require_grid
 from .utils import logger
 
+#: The steps' pressure blocks are kept from segmentation through the analysis while they hold at most this
+#: fraction of the array.
+_KEEP_BLOCKS = 0.05
 #: Frames per bucket of the index that finds the parts of a contact near in time.
 _MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
@@ -78,7 +81,11 @@ class Footstep:
         >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
         array([[[7., 0.]]], dtype=float32)
         """
-        out = np.where(self.mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
+        return self._pressure(pressure, self.mask)
+
+    def _pressure(self, pressure, mask):
+        """:meth:`pressure` with the step's :attr:`mask` already unpacked."""
+        out = np.where(mask, pressure[self.frames, self.rows, self.cols], np.float32(0))
         # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way
         # (their samples exceed the threshold and the rest is 0, so the maximum is finite unless one is inf).
         return out if out.size == 0 or np.isfinite(out.max()) else np.nan_to_num(out)
@@ -223,11 +230,15 @@ class FootstepSegmentation:
         require_grid(trial, "footstep segmentation")
         return self._segment_checked(trial)
 
-    def _segment_checked(self, trial, check_values=True):
+    def _segment_checked(self, trial, check_values=True, keep_blocks=False):
         """:meth:`segment` for a trial whose structure is checked (:func:`plantar.analyze` does).
 
         The pressure values are checked in the same pass over the array that
-        finds the contact, with :func:`plantar.check_trial`'s messages.
+        finds the contact, with :func:`plantar.check_trial`'s messages. With
+        ``keep_blocks``, the steps' pressure blocks (:meth:`Footstep.pressure`),
+        taken here to weigh each step, are kept in ``_blocks`` (in the order of
+        ``steps_``) if all of them hold at most :data:`_KEEP_BLOCKS` of the
+        array, else ``_blocks`` is None.
         """
         for name in ("min_contact_s", "min_area_mm2", "min_force_n", "block_s", "block_mm",
                      "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction",
@@ -294,14 +305,22 @@ class FootstepSegmentation:
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
         area_mm2 = pitch[0] * pitch[1]
+        # The steps' pressure blocks are kept for the analysis while all of them hold at most a small fraction
+        # of the array (a walkway; an insole's steps' boxes cover the recording).
+        keep = keep_blocks and sum(_volume(step) for step in steps) <= _KEEP_BLOCKS * pressure.size
         kept = []
         for step in steps:
             duration = time[step.frames.stop - 1] - time[step.frames.start] + 1.0 / rate
-            footprint = step.mask.any(axis=0).sum() * area_mm2
-            peak_force = (step.pressure(pressure).sum(axis=(1, 2)) * area_mm2 * 1e-3).max()
+            mask = step.mask
+            footprint = mask.any(axis=0).sum() * area_mm2
+            block = step._pressure(pressure, mask)
+            peak_force = (block.sum(axis=(1, 2)) * area_mm2 * 1e-3).max()
             if duration >= self.min_contact_s and footprint >= self.min_area_mm2 and peak_force >= self.min_force_n:
-                kept.append(step)
-        kept.sort(key=lambda s: (s.frames.start, s.cols.start, s.rows.start))
+                kept.append((step, block if keep else None))
+        kept.sort(key=lambda s: (s[0].frames.start, s[0].cols.start, s[0].rows.start))
+        if keep_blocks:
+            self._blocks = [block for _, block in kept] if keep else None
+        kept = [step for step, _ in kept]
         logger.info(
             "found %d steps (threshold %.3g kPa, %d stuck sensels, %d noise regions dropped)",
             len(kept), threshold, int(stuck.sum()), len(steps) - len(kept),
@@ -310,6 +329,11 @@ class FootstepSegmentation:
         self.stuck_ = stuck
         self.steps_ = kept
         return self
+
+
+def _volume(step):
+    """Samples in a step's box."""
+    return (step.frames.stop - step.frames.start) * (step.rows.stop - step.rows.start) * (step.cols.stop - step.cols.start)
 
 
 def _auto_threshold(pressure):
