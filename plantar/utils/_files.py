@@ -260,7 +260,7 @@ def csv_text(frame):
     frame = frame.copy()
     for column in frame.columns:
         if not (is_numeric_dtype(frame[column]) or is_bool_dtype(frame[column])):  # text, or mixed
-            frame[column] = frame[column].map(_text_cell)
+            frame[column] = _text_cells(frame[column])
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     return buffer.getvalue()
@@ -290,6 +290,24 @@ def write_csv(frame, path, *, overwrite=False):
     b"a\\r\\n'@SUM(A1)\\r\\n"
     """
     write_text(path, csv_text(frame), overwrite=overwrite)
+
+
+def _text_cells(column):
+    """A column with its text cells that start like a formula prefixed by a quote (:func:`_text_cell` of each).
+
+    Each distinct text is tested once (a report's columns repeat a few names over many rows); a text never
+    equals a number, so grouping equal values changes no other cell.
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column)
+    formulas = [i for i, value in enumerate(uniques) if isinstance(value, str) and value.startswith(FORMULA_PREFIXES)]
+    if not formulas:
+        return column
+    cells = column.to_numpy(dtype=object, copy=True)
+    for i in formulas:
+        cells[codes == i] = "'" + uniques[i]
+    return pd.Series(cells, index=column.index, name=column.name)
 
 
 def _text_cell(value):
