@@ -33,14 +33,12 @@ from .metrics import (
     step_metrics,
     time_normalise,
 )
-from .steps import FootstepSegmentation, SideAssignment, _groups
+from .steps import _KEEP_BLOCKS, FootstepSegmentation, SideAssignment, _groups, _volume
 from .utils import fill_doc, logger, verbose as _verbose
 
 SCHEMA_ANALYSIS = "analysis/2"
 #: The previous layout: per-step series on (step, time), NaN outside the step.
 SCHEMA_ANALYSIS_1 = "analysis/1"
-#: The steps' pressure blocks are kept through the analysis while they hold at most this fraction of the array.
-_KEEP_BLOCKS = 0.05
 
 #: Step-level variables -> (units, long_name, definition).
 STEP_VARIABLES = {
@@ -251,7 +249,7 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     segmentation = segmentation or FootstepSegmentation(threshold_kpa=threshold_kpa)
     sides = sides or SideAssignment()
     scheme = regions.get_mask(mask)
-    segmentation._segment_checked(trial)
+    segmentation._segment_checked(trial, keep_blocks=True)
     steps = segmentation.steps_
     threshold = segmentation.threshold_kpa_
     pressure = trial["pressure"].values
@@ -261,11 +259,11 @@ def analyze(trial, *, threshold_kpa=None, mask="percent", segmentation=None, sid
     if not steps:
         warnings.warn("no foot contact found in the trial: the analysis is empty", stacklevel=2)
 
-    # Each step's block is kept from geometry to loading when all of them together are small beside the array
-    # (a walkway); else (insoles, whose steps' boxes cover the recording) it is taken from the trial twice.
-    volume = sum((s.frames.stop - s.frames.start) * (s.rows.stop - s.rows.start) * (s.cols.stop - s.cols.start)
-                 for s in steps)  # fmt: skip
-    blocks = [s.pressure(pressure) for s in steps] if volume <= _KEEP_BLOCKS * pressure.size else None
+    # Each step's block is kept from segmentation to loading when all of them together are small beside the
+    # array (a walkway); else (insoles, whose steps' boxes cover the recording) it is taken from the trial twice.
+    blocks = vars(segmentation).pop("_blocks", None)  # not held by the segmentation past the analysis
+    if blocks is None and sum(_volume(s) for s in steps) <= _KEEP_BLOCKS * pressure.size:
+        blocks = [s.pressure(pressure) for s in steps]  # a segmentation that keeps none
     geometry = [foot_geometry(s.pressure(pressure) if blocks is None else blocks[k], x[s.cols], y[s.rows],
                               threshold_kpa=threshold) for k, s in enumerate(steps)]  # fmt: skip
     frame_on = np.array([s.frames.start for s in steps], dtype=np.int64)

@@ -187,7 +187,9 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     >>> bool(abs(g.heel_y - float(truth.heel_y[1])) < 5.0)
     True
     """
-    p = np.nan_to_num(np.array(step_pressure, dtype=np.float64), copy=False)  # one copy, ours to change
+    p = np.array(step_pressure, dtype=np.float64)  # one copy, ours to change
+    if not np.isfinite(p.sum()):  # NaN or inf somewhere (a finite sum is rarely too large: then this is a no-op)
+        np.nan_to_num(p, copy=False)
     x_mm, y_mm = np.asarray(x_mm, dtype=float), np.asarray(y_mm, dtype=float)
     peak = p.max(axis=0)
     footprint = peak > threshold_kpa
@@ -195,9 +197,7 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
         raise ValueError(f"the step has no sensel above {threshold_kpa} kPa")
     # A foot is never one sensel wide: lines that are (the creases of an insole,
     # loaded in stance) are left out of the geometry.
-    from scipy.ndimage import binary_opening  # imported where used: scipy.ndimage is slow to import
-
-    opened = binary_opening(footprint, structure=np.ones((2, 2), dtype=bool))
+    opened = _open_2x2(footprint)
     if opened.any():
         footprint = opened
         p *= footprint
@@ -208,7 +208,7 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
 
     # First axis: principal axis of the footprint, heel to toe by the centre of pressure.
     centre = points.mean(axis=0)
-    _, vectors = np.linalg.eigh(np.cov((points - centre).T) if len(points) > 1 else np.eye(2))
+    _, vectors = np.linalg.eigh(_covariance(points - centre) if len(points) > 1 else np.eye(2))
     axis = vectors[:, -1]
     start, end = _cop_ends(p, x_mm, y_mm)
     along0 = (points - centre) @ axis
@@ -260,10 +260,40 @@ def foot_geometry(step_pressure, x_mm, y_mm, *, threshold_kpa=0.0, iterations=3)
     )
 
 
+def _open_2x2(footprint):
+    """Binary opening with a 2 x 2 element: the sensels covered by a 2 x 2 square wholly inside the footprint.
+
+    The result of ``scipy.ndimage.binary_opening(footprint, np.ones((2, 2)))``, without its overhead on a
+    footprint's small image.
+    """
+    corner = np.zeros_like(footprint)  # the squares, by their lower-right sensel
+    corner[1:, 1:] = footprint[1:, 1:] & footprint[:-1, 1:] & footprint[1:, :-1] & footprint[:-1, :-1]
+    rows = corner.copy()
+    rows[:-1] |= corner[1:]
+    opened = rows.copy()
+    opened[:, :-1] |= rows[:, 1:]
+    return opened
+
+
+def _covariance(centred):
+    """The 2 x 2 covariance of points (n, 2), n > 1: ``numpy.cov(centred.T)``, computed as it does, without its overhead."""
+    deviation = np.array(centred.T, dtype=np.float64)
+    deviation -= deviation.mean(axis=1)[:, None]
+    c = np.dot(deviation, deviation.T)
+    c *= np.true_divide(1, deviation.shape[1] - 1)
+    return c
+
+
+def _median_step(coords):
+    """The median spacing of coordinates (a uniform grid's pitch without sorting)."""
+    d = np.diff(coords)
+    return float(d[0]) if d[0] == d.max() == d.min() else float(np.median(d))
+
+
 def _spacing(x_mm, y_mm):
     """Sensor pitch in x and y from the coordinates (one from the other if a box is 1 wide)."""
-    px = float(np.median(np.diff(x_mm))) if len(x_mm) > 1 else np.nan
-    py = float(np.median(np.diff(y_mm))) if len(y_mm) > 1 else np.nan
+    px = _median_step(x_mm) if len(x_mm) > 1 else np.nan
+    py = _median_step(y_mm) if len(y_mm) > 1 else np.nan
     px, py = (py if np.isnan(px) else px), (px if np.isnan(py) else py)
     return (0.0, 0.0) if np.isnan(px) else (px, py)
 

@@ -239,7 +239,9 @@ def step_metrics(step_pressure, labels, *, time_s, sensel_area_mm2, threshold_kp
     label_flat = labels.ravel()
     inside = np.flatnonzero(label_flat > 0)
     order = inside[np.argsort(label_flat[inside], kind="stable")]
-    flat = np.nan_to_num(flat[:, order].astype(np.float64))
+    flat = flat[:, order].astype(np.float64)
+    if not np.isfinite(flat.sum()):  # NaN or inf somewhere
+        np.nan_to_num(flat, copy=False)
     base_ids, starts = np.unique(label_flat[order], return_index=True)
     from .regions import region_matrix  # regions sits above metrics
 

@@ -15,12 +15,17 @@ from ._schema import _PRESSURE_WHERE, _block_frames, _check_trial_structure, _ra
 from ._schema import is_sensor_trial
 from .utils import logger
 
+#: The steps' pressure blocks are kept from segmentation through the analysis while they hold at most this
+#: fraction of the array.
+_KEEP_BLOCKS = 0.05
 #: Frames per bucket of the index that finds the parts of a contact near in time.
 _MERGE_BUCKET = 64
 #: Frames with at most this fraction of the busiest frame's contact are idle.
 _IDLE_FRACTION = 0.05
 #: Runs of contact (see _components) whose parts are found at once: the temporary memory stays about 1 MB.
 _BATCH_RUNS = 1 << 13
+#: The bits of float32 +inf: non-negative finite float32 values are below them as unsigned integers.
+_INF_BITS = np.uint32(0x7F800000)
 #: Unsigned integers as wide as n bools, to "or" n neighbouring samples in one comparison.
 _WORDS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -91,8 +96,12 @@ class Footstep:
         >>> step.pressure(np.full((3, 2, 2), 7.0, dtype=np.float32))
         array([[[7., 0.]]], dtype=float32)
         """
+        return self._pressure(pressure, self.mask)
+
+    def _pressure(self, pressure, mask):
+        """:meth:`pressure` with the step's :attr:`mask` already unpacked."""
         box = pressure[self.frames, self.cols] if self.rows is None else pressure[self.frames, self.rows, self.cols]
-        out = np.where(self.mask, box, np.float32(0))
+        out = np.where(mask, box, np.float32(0))
         # A trial's steps hold no NaN (no sensor, no contact) and no inf: check, rather than replace, on the way
         # (their samples exceed the threshold and the rest is 0, so the maximum is finite unless one is inf).
         return out if out.size == 0 or np.isfinite(out.max()) else np.nan_to_num(out)
@@ -312,11 +321,15 @@ class FootstepSegmentation:
         self.steps_ = steps
         return self
 
-    def _segment_checked(self, trial, check_values=True):
+    def _segment_checked(self, trial, check_values=True, keep_blocks=False):
         """:meth:`segment` for a trial whose structure is checked (:func:`plantar.analyze` does).
 
         The pressure values are checked in the same pass over the array that
-        finds the contact, with :func:`plantar.check_trial`'s messages.
+        finds the contact, with :func:`plantar.check_trial`'s messages. With
+        ``keep_blocks``, the steps' pressure blocks (:meth:`Footstep.pressure`),
+        taken here to weigh each step, are kept in ``_blocks`` (in the order of
+        ``steps_``) if all of them hold at most :data:`_KEEP_BLOCKS` of the
+        array, else ``_blocks`` is None.
         """
         for name in ("min_contact_s", "min_area_mm2", "min_force_n", "block_s", "block_mm",
                      "merge_distance_mm", "max_foot_length_mm", "max_foot_width_mm", "stuck_fraction",
@@ -383,14 +396,22 @@ class FootstepSegmentation:
         steps = _merge_parts(parts, x, y, self.merge_distance_mm, self.max_foot_length_mm, self.max_foot_width_mm,
                              touch_mm=1.01 * np.hypot(*pitch))  # fmt: skip
         area_mm2 = pitch[0] * pitch[1]
+        # The steps' pressure blocks are kept for the analysis while all of them hold at most a small fraction
+        # of the array (a walkway; an insole's steps' boxes cover the recording).
+        keep = keep_blocks and sum(_volume(step) for step in steps) <= _KEEP_BLOCKS * pressure.size
         kept = []
         for step in steps:
             duration = time[step.frames.stop - 1] - time[step.frames.start] + 1.0 / rate
-            footprint = step.mask.any(axis=0).sum() * area_mm2
-            peak_force = (step.pressure(pressure).sum(axis=(1, 2)) * area_mm2 * 1e-3).max()
+            mask = step.mask
+            footprint = mask.any(axis=0).sum() * area_mm2
+            block = step._pressure(pressure, mask)
+            peak_force = (block.sum(axis=(1, 2)) * area_mm2 * 1e-3).max()
             if duration >= self.min_contact_s and footprint >= self.min_area_mm2 and peak_force >= self.min_force_n:
-                kept.append(step)
-        kept.sort(key=lambda s: (s.frames.start, s.cols.start, s.rows.start))
+                kept.append((step, block if keep else None))
+        kept.sort(key=lambda s: (s[0].frames.start, s[0].cols.start, s[0].rows.start))
+        if keep_blocks:
+            self._blocks = [block for _, block in kept] if keep else None
+        kept = [step for step, _ in kept]
         logger.info(
             "found %d steps (threshold %.3g kPa, %d stuck sensels, %d noise regions dropped)",
             len(kept), threshold, int(stuck.sum()), len(steps) - len(kept),
@@ -399,6 +420,11 @@ class FootstepSegmentation:
         self.stuck_ = stuck
         self.steps_ = kept
         return self
+
+
+def _volume(step):
+    """Samples in a step's box."""
+    return (step.frames.stop - step.frames.start) * (step.rows.stop - step.rows.start) * (step.cols.stop - step.cols.start)
 
 
 def _auto_threshold(pressure):
@@ -432,7 +458,8 @@ class _Scan:
     """What segmentation takes from the whole pressure array, in one pass (:func:`_scan`).
 
     ``low`` and ``high`` are its minimum and maximum (NaN skipped: the value
-    check); ``active_per_block`` the sensels in contact in each pooled block of
+    check; ``low`` is 0 in place of a minimum found >= 0 without a pass of its
+    own, all the check needs); ``active_per_block`` the sensels in contact in each pooled block of
     frames (for the stuck sensels); ``coarse`` the contact pooled into blocks of
     frames and tiles of sensels. With the residual-force rule (``feet`` given),
     ``force`` holds each foot's total pressure per frame (kPa x sensels) and
@@ -465,7 +492,9 @@ def _scan(pressure, threshold, factors, feet=None):
     """One pass over the pressure array, in blocks of frames that stay in the cache.
 
     Per block: its minimum and maximum (the value check), the peak of each group
-    of ``factors[0]`` frames (NaN = no sensor is skipped) compared with the
+    of ``factors[0]`` frames (NaN = no sensor is skipped; where every value is
+    finite and >= 0, the peak and the check come from one integer maximum of the
+    values' bits, without a pass for the minimum) compared with the
     threshold and pooled in space into tiles of ``factors[1:]`` sensels, and the
     sensels in contact per group. With ``feet`` (the residual-force rule) also
     each foot's force per frame and its contact pooled into tiles per frame.
@@ -488,22 +517,43 @@ def _scan(pressure, threshold, factors, feet=None):
     step = max(ft, min(step, pressure.nbytes // 64 // max(1, n_y * n_x * pressure.itemsize) // ft * ft))
     padded = np.zeros((max(step, ft), tiles[0] * fy, tiles[1] * fx), dtype=bool)
     peak_buffer = np.empty((-(-max(step, ft) // ft), n_y, n_x), dtype=pressure.dtype)
+    # As unsigned integers, non-negative finite float32 values sort as the floats do, and below every negative,
+    # infinite or NaN value: the integer maximum of a group of frames is its peak and, below the bits of +inf,
+    # says the group holds only such values (the value check) in the same read. Once a block holds other
+    # values, the blocks take the float path (the minimum and NaN-skipping maximum).
+    bits = pressure.view(np.uint32) if pressure.dtype == np.float32 else None
     for first in range(0, n_t, step):
         block = pressure[first : first + step]
-        scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
         n = -(-len(block) // ft)
-        grouped = block
-        if len(block) % ft:
-            grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
-        grouped = grouped.reshape(n, ft, n_y, n_x)
         peak = peak_buffer[:n]
-        if ft == 1:
-            peak = grouped[:, 0]
-        else:
-            np.fmax(grouped[:, 0], grouped[:, 1], out=peak)
-        for k in range(2, ft):
-            np.fmax(peak, grouped[:, k], out=peak)
-        scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
+        if bits is not None and len(block) % ft == 0:
+            grouped = bits[first : first + step].reshape(n, ft, n_y, n_x)
+            peak_bits = peak.view(np.uint32)
+            if ft == 1:
+                peak_bits[...] = grouped[:, 0]
+            else:
+                np.maximum(grouped[:, 0], grouped[:, 1], out=peak_bits)
+            for k in range(2, ft):
+                np.maximum(peak_bits, grouped[:, k], out=peak_bits)
+            top = np.maximum.reduce(peak_bits, axis=None)
+            if top < _INF_BITS:  # every value finite and >= 0: the minimum needs no pass of its own
+                scan.low = np.fmin(scan.low, np.float32(0))
+                scan.high = np.fmax(scan.high, np.uint32(top).view(np.float32))
+            else:
+                bits = None
+        if bits is None or len(block) % ft:
+            scan.low = np.fmin(scan.low, np.fmin.reduce(block, axis=None))
+            grouped = block
+            if len(block) % ft:
+                grouped = np.concatenate([block, np.full((n * ft - len(block), n_y, n_x), np.nan, np.float32)])
+            grouped = grouped.reshape(n, ft, n_y, n_x)
+            if ft == 1:
+                peak = grouped[:, 0]
+            else:
+                np.fmax(grouped[:, 0], grouped[:, 1], out=peak)
+            for k in range(2, ft):
+                np.fmax(peak, grouped[:, k], out=peak)
+            scan.high = np.fmax(scan.high, np.fmax.reduce(peak, axis=None))
         active = peak > threshold  # NaN compares False: no sensor, no contact
         blocks = slice(first // ft, first // ft + n)
         scan.active_per_block[blocks] = _count_true(active.reshape(n, -1))

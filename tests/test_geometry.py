@@ -213,3 +213,21 @@ def test_single_footprint_by_shape_and_device_sides():
     assert np.isnan(SideAssignment().assign(**one, chirality_mm=[30.0]).direction_).all()
     with pytest.raises(ValueError, match="side must be"):
         SideAssignment().assign(**one, chirality_mm=[0.0], side="middle")
+
+
+def test_the_footprint_opening_and_covariance_are_scipy_and_numpy_s():
+    """The opening and the covariance foot_geometry computes itself equal scipy's and numpy's, bit for bit."""
+    from scipy.ndimage import binary_opening
+
+    from plantar.geometry import _covariance, _open_2x2, _spacing
+
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        shape = tuple(int(n) for n in rng.integers(1, 12, 2))
+        footprint = rng.random(shape) < rng.random()
+        assert np.array_equal(_open_2x2(footprint), binary_opening(footprint, structure=np.ones((2, 2), dtype=bool)))
+        points = np.round(rng.normal(size=(int(rng.integers(2, 400)), 2)) * rng.random(2) * 100 / 5) * 5 + 1000.0
+        centred = points - points.mean(axis=0)
+        assert np.array_equal(_covariance(centred), np.cov(centred.T))
+    irregular = np.array([0.0, 5.0, 10.0, 16.0, 21.0])
+    assert _spacing(irregular, np.arange(3) * 8.0) == (5.0, 8.0)  # the median step; a uniform one exactly

@@ -343,6 +343,13 @@ def test_csv_text_quotes_every_repeat_of_a_formula_and_keeps_missing_cells_empty
     assert [r[2] for r in rows] == ["1.5", "'-x", "y", "", "'-x", "2", "'+"] * 3
 
 
+def test_csv_text_of_a_mixed_column_quotes_only_its_formula_texts():
+    """Equal texts are tested once: cells of other types that equal each other (1, 1.0, True) keep their own form."""
+    cells = ["=SUM(A1)", 1, "-x", 1.0, True, None, "=SUM(A1)", "ok", float("nan"), "-x"]
+    rows = list(csv.reader(io.StringIO(csv_text(pd.DataFrame({"cell": cells})), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'=SUM(A1)", "1", "'-x", "1.0", "True", "", "'=SUM(A1)", "ok", "", "'-x"]
+
+
 def test_report_csv_has_no_formula_cells(tmp_path):
     walks = []
     for seed, label in enumerate(HOSTILE[:2]):

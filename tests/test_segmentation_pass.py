@@ -91,6 +91,7 @@ def test_the_blocks_do_not_change_the_steps(walk, small_blocks, monkeypatch):
     [
         ((604, 3, 4), -1.5, r"variable 'pressure' has negative values \(min -1\.5 kPa at frame 604, row 3, col 4\)"),
         ((300, 0, 1), np.inf, r"variable 'pressure' has infinite values"),
+        ((300, 3, 4), -1.5, r"variable 'pressure' has negative values \(min -1\.5 kPa at frame 300, row 3, col 4\)"),
         ((604, 7, 9), 2e5, r"implausible values \(max 200000 kPa at frame 604, row 7, col 9\).*100000 kPa"),
     ],
 )  # fmt: skip
@@ -104,6 +105,31 @@ def test_analysis_and_segmentation_check_the_values_as_check_trial_does(walk, sm
     for check in (plantar.check_trial, plantar.analyze, lambda t: FootstepSegmentation().segment(t)):
         with pytest.raises(ValueError, match=match):
             check(bad)
+
+
+@pytest.mark.parametrize("dead_from", [None, 0, 300])
+def test_the_integer_peak_finds_what_the_float_peak_finds(walk, small_blocks, monkeypatch, dead_from):
+    """The peaks taken as integers (every value finite and >= 0) and as floats (NaN skipped) give the same steps.
+
+    A dead sensel (NaN) from the first frame, or from the middle of the recording, sends the pass to the float
+    path from that block on; negative zeros (not negative values) take it too, and must not be reported.
+    """
+    trial, truth = walk
+    pressure = trial.pressure.values.copy()
+    pressure[200:260, 0, :] = -0.0
+    if dead_from is not None:
+        pressure[dead_from:, 40, 20] = np.nan
+    odd = trial.copy(data={"pressure": pressure})
+    plantar.check_trial(odd)
+    fast = FootstepSegmentation().segment(odd)
+    monkeypatch.setattr(plantar.steps, "_INF_BITS", np.uint32(0))  # every block on the float path
+    slow = FootstepSegmentation().segment(odd)
+    assert len(fast.steps_) == truth.sizes["step"]
+    assert fast.threshold_kpa_ == slow.threshold_kpa_
+    assert np.array_equal(fast.stuck_, slow.stuck_)
+    assert _steps(fast) == _steps(slow)
+    analysis = plantar.analyze(odd)
+    assert analysis.sizes["step"] == truth.sizes["step"]
 
 
 @pytest.mark.parametrize("layout", ["mat", "insole"])

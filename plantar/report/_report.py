@@ -1,5 +1,6 @@
 """The Report class: ``add_*`` methods, then ``save``: one HTML file, a CSV and a JSON."""
 
+import base64
 import datetime
 import json
 import shutil
@@ -509,13 +510,13 @@ def _check_paper(paper):
 
 def _figure_html(fig, div_id):
     """A figure as a div that fills its column up to the figure's own width (screen, phone and print)."""
+    import plotly.io
+
     width = fig.layout.width
-    fig.layout.width = None  # drawn at the width of its column; restored below
-    try:
-        content = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                              config={"displaylogo": False, "responsive": True})  # fmt: skip
-    finally:
-        fig.layout.width = width
+    figure = _figure_dict(fig)
+    figure["layout"].pop("width", None)  # drawn at the width of its column
+    content = plotly.io.to_html(figure, full_html=False, include_plotlyjs=False, div_id=div_id, validate=False,
+                                config={"displaylogo": False, "responsive": True})  # fmt: skip
     styles = [f"max-width: {int(width)}px"] if width else []
     height = fig.layout.height or 450
     if height > _html.PRINT_HEIGHT_PX:  # printed smaller, so that it fits on one page
@@ -525,6 +526,51 @@ def _figure_html(fig, div_id):
     after = ('<p class="caption print-only">An animation: open the HTML report to play it.</p>'
              if fig.frames else "")  # fmt: skip
     return f'<div class="{css}"{style}>{content}</div>{after}'
+
+
+def _figure_dict(fig):
+    """``fig.to_dict()`` without its deep copy of the figure and its second validation of every array.
+
+    The figure's data, layout and frames (each dict and list new, the values the figure's own), with every
+    array that is a dict's value sent as plotly.js's typed array (base64), as ``to_dict`` does
+    (``convert_to_base64``): a report's figures are written once, and their arrays, validated when the
+    figure was built, need no copy to be encoded.
+    """
+    figure = {"data": _typed(fig._data), "layout": _typed(fig._layout)}
+    frames = [_typed(frame._props) for frame in fig._frame_objs]
+    if frames:
+        figure["frames"] = frames
+    return figure
+
+
+def _typed(value):
+    """A copy of nested dicts and lists, the arrays among dict values as typed-array specs (plotly's rules)."""
+    from _plotly_utils.utils import is_homogeneous_array, is_skipped_key
+
+    if isinstance(value, dict):
+        return {key: item if is_skipped_key(key) else _typed_array(item) if is_homogeneous_array(item) else _typed(item)
+                for key, item in value.items()}  # fmt: skip
+    if isinstance(value, (list, tuple)):
+        return [_typed(item) for item in value]
+    return value
+
+
+#: numpy dtypes plotly.js reads as typed arrays, by their plotly.js names.
+_TYPED = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4", "float32": "f4",
+          "float64": "f8"}  # fmt: skip
+
+
+def _typed_array(array):
+    """plotly's ``to_typed_array_spec`` of a numeric numpy array, without its copy; anything else by plotly."""
+    from _plotly_utils.utils import to_typed_array_spec
+
+    if not (isinstance(array, np.ndarray) and array.size and str(array.dtype) in _TYPED):
+        return to_typed_array_spec(array)
+    array = np.ascontiguousarray(array)
+    spec = {"dtype": _TYPED[str(array.dtype)], "bdata": base64.b64encode(array).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = str(array.shape)[1:-1]
+    return spec
 
 
 def _json_column(column):

@@ -293,20 +293,23 @@ def write_csv(frame, path, *, overwrite=False):
 
 
 def _text_cells(column):
-    """A text column with its formula cells quoted; each distinct value is checked once (a long table has few)."""
-    import numpy as np
+    """A column with its text cells that start like a formula prefixed by a quote (:func:`_text_cell` of each).
+
+    Each distinct text is tested once (a report's columns repeat a few names over many rows); a text never
+    equals a number, so grouping equal values changes no other cell.
+    """
     import pandas as pd
 
     try:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        codes, uniques = pd.factorize(column)
     except TypeError:  # unhashable cells: one by one
         return column.map(_text_cell)
-    uniques = list(uniques)
-    if not any(isinstance(value, str) and value.startswith(FORMULA_PREFIXES) for value in uniques):
-        return column  # nothing to quote
-    cells = np.array([_text_cell(value) for value in uniques] + [None], dtype=object)[codes]
-    missing = codes < 0  # a missing cell (code -1) stays as it was
-    cells[missing] = column.to_numpy(dtype=object)[missing]
+    formulas = [i for i, value in enumerate(uniques) if isinstance(value, str) and value.startswith(FORMULA_PREFIXES)]
+    if not formulas:
+        return column
+    cells = column.to_numpy(dtype=object, copy=True)
+    for i in formulas:
+        cells[codes == i] = "'" + uniques[i]
     return pd.Series(cells, index=column.index, name=column.name)
 
 

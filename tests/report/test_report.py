@@ -325,3 +325,27 @@ def test_an_anonymous_report_never_shows_the_trials_subject(tmp_path, capsys):
         assert json.loads(out.with_suffix(".json").read_text())["subject"] == shown
         assert f"<dt>Subject</dt><dd>{shown}</dd>" in out.read_text(encoding="utf-8")  # the header's subject
     capsys.readouterr()
+
+
+def test_a_figure_is_written_as_plotly_writes_it_and_left_unchanged():
+    """The report encodes each figure without plotly's deep copy: the same JSON, the figure untouched."""
+    import plotly.graph_objects as go
+    import plotly.io
+
+    from plantar.report._report import _figure_dict, _figure_html
+    from plantar.viz import force_curves, pressure_animation, walk_footprints
+
+    trial, _ = plantar.synth.walk(seed=1, passes=2, mat_length_mm=1000.0)
+    analysis = plantar.analyze(trial)
+    extra = go.Figure(go.Scatter(x=np.arange(5, dtype=np.int64), y=np.array([1.0, np.nan, 2.0, 3.0, 4.0]),
+                                 text=np.array(["a", "b", "c", "d", "e"]), customdata=np.ones((5, 2), np.float32)))
+    extra.update_layout(width=640, xaxis=dict(range=np.array([0.0, 4.0])))
+    figures = [walk_footprints(analysis), force_curves(analysis), pressure_animation(trial, max_frames=12), extra]
+    for fig in figures:
+        before = plotly.io.to_json(fig, validate=False)
+        assert plotly.io.to_json(_figure_dict(fig), validate=False) == plotly.io.to_json(fig.to_dict(), validate=False)
+        div = _figure_html(fig, "figure-1")
+        assert plotly.io.to_json(fig, validate=False) == before
+        written = json.loads(re.search(r"Plotly\.newPlot\(\s*\"figure-1\",\s*(\[.*?\]),\s*\{", div, re.S).group(1))
+        assert written == json.loads(plotly.io.json.to_json_plotly(fig.to_dict()["data"]))
+    assert '"width":640' not in div and "max-width: 640px" in div and extra.layout.width == 640

@@ -51,7 +51,8 @@ def test_report_renders_in_chromium_without_errors(report_path, tmp_path):
         page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
         page.on("request", lambda r: requests.append(r.url))
-        page.goto(report_path.resolve().as_uri(), wait_until="load")
+        # a page of 20-odd figures loads in seconds, but in minutes on a machine whose cores are all busy
+        page.goto(report_path.resolve().as_uri(), wait_until="load", timeout=180_000)
         n_plots = page.evaluate("document.querySelectorAll('div[id^=figure-]').length")
         # every plot div drawn: plotly puts an SVG (or a WebGL canvas) with content in it
         page.wait_for_function(
