@@ -10,6 +10,7 @@ from ._dispatch import (
     register_format,
     save,
 )
+from .template import read_template
 
 register_format(netcdf.FORMAT)
 register_format(tekscan.FORMAT)
@@ -21,4 +22,4 @@ register_format(pedar.FORMAT)
 register_format(moticon.FORMAT)
 register_format(journal.FORMAT)
 
-__all__ = ["FileFormat", "FileFormatError", "known_formats", "read", "register_format", "save"]
+__all__ = ["FileFormat", "FileFormatError", "known_formats", "read", "read_template", "register_format", "save"]

@@ -12,6 +12,7 @@ otherwise the file is "not a format plantar knows".
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -192,8 +193,11 @@ def _recognise(path):
     if len(claimed) == 1 and claimed[0].name_fallback:
         return claimed[0]  # its reader explains what is wrong with the content
     # no format, several (.csv, .asc) or a generic ending (.txt): the content is none of theirs
+    hint = ""
+    if head.startswith(b"PK") or re.fullmatch(rb"[0-9.,\s]+", head[:4096] or b"x"):
+        hint = "; a published mean image (a template such as MUN104) reads with plantar.io.read_template"
     raise FileFormatError(
-        f"cannot read '{path}': not a format plantar knows (known: {_describe_formats()})"
+        f"cannot read '{path}': not a format plantar knows (known: {_describe_formats()}){hint}"
     )
 
 
