@@ -6,6 +6,7 @@ change since the first visit is beyond measurement error, as
 :func:`plantar.followup` decides it. Labels go into the page as Dash text.
 """
 
+import functools
 import threading
 
 import numpy as np
@@ -214,6 +215,7 @@ def followup_table(rows):
     body = []
     for r in rows.sort_values(["condition", "side", "weeks"]).itertuples():
         beyond = {"color": "#b00", "fontWeight": "bold"}
+        _fmt = functools.partial(_fixed, decimals=_decimals(r.mean))  # one precision per row: its mean's
         body.append(html.Tr([
             _td(str(r.date)), _td(f"{r.weeks:.1f}"), _td(str(r.condition)), _td(str(r.side)),
             _td(str(r.trials)), _td(str(r.steps)),
@@ -236,8 +238,15 @@ def _td(text, *, className=None, style=None):
     return html.Td(text, className=className, style={"padding": "0.1em 0.6em", **(style or {})})
 
 
-def _fmt(value):
-    return "-" if value is None or not np.isfinite(value) else f"{value:.4g}"
+def _decimals(value):
+    """Decimals that show ``value`` to three significant digits (0 to 3): 559, 24.8, 0.612."""
+    if value is None or not np.isfinite(value) or value == 0:
+        return 1
+    return int(np.clip(2 - np.floor(np.log10(abs(value))), 0, 3))
+
+
+def _fixed(value, decimals):
+    return "-" if value is None or not np.isfinite(value) else f"{value:.{decimals}f}"
 
 
 def _finite(values):
