@@ -2,12 +2,10 @@
 
 The journal format is described in :mod:`plantar.io.journal`, which reads it.
 A writer thread takes the frames queued every :data:`DRAIN_INTERVAL_S` (50 ms)
-and hands their records to the operating system at once; a session hands the
-frames over as it reads them, every :data:`~plantar.drivers.session.READ_INTERVAL_S`
-(10 ms) at most. So killing the recorder loses at most what arrived in the last
-60 ms, and the file is synced to disk every second, so a power loss loses at
-most the last second. When a recording ends, the journal becomes a NetCDF raw
-recording and is removed.
+and hands their records to the operating system at once, so killing the recorder
+loses at most what arrived in the last 50 ms, and the file is synced to disk
+every second, so a power loss loses at most the last second. When a
+recording ends, the journal becomes a NetCDF raw recording and is removed.
 """
 
 import dataclasses

@@ -32,14 +32,6 @@ from .protocols import get_protocol
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 _ACK = struct.Struct("<IB")
 _BULK_TIMEOUT_S = 0.005
-#: Seconds between two reads of a streaming (not polled) serial port: the scans that arrived meanwhile
-#: are read, decoded and handed on together, since waking up for each scan costs several times more
-#: than decoding it. A frame thus reaches the sinks at most this much later than it arrived.
-READ_INTERVAL_S = 0.01
-#: ... but a read never waits so long that more than this many bytes pile up in the port's buffers
-#: (a pseudo-terminal's holds 20 KiB, a USB serial port's more), at the rate the last reads brought;
-#: and a read that brought half this much (a burst after a delay, a fast stream) is followed at once.
-READ_BACKLOG_BYTES = 8192
 
 
 class DeviceError(ConnectionError):
@@ -171,7 +163,6 @@ class Session:
         self._after_reconnect = False
         self._info_requests = set()  # request ids of GET_INFOs sent and not answered yet
         self._bulk = False
-        self._last_read_ns = None
         self._last_frame_ns = None
         self._last_poll_ns = 0
         self._started_ns = 0
@@ -355,26 +346,7 @@ class Session:
                 if len(frames) > done:
                     self._accept(frames[done:])
             self._keep_streaming(port, now)
-            self._pause_between_reads(now, len(data))
         self._close_port()
-
-    def _pause_between_reads(self, now, n_bytes):
-        """Wait before the next read of a streaming port, so that one read takes the scans of several.
-
-        Up to :data:`READ_INTERVAL_S` after the last read, shorter when the stream is so fast that
-        :data:`READ_BACKLOG_BYTES` would arrive meanwhile; not at all after a read that found
-        nothing or half that many bytes, nor for polled devices (the poll follows each answer) or
-        socket ports (read in bulk with a short timeout). Returns at once when the session closes.
-        """
-        last, self._last_read_ns = self._last_read_ns, now
-        if not n_bytes or 2 * n_bytes >= READ_BACKLOG_BYTES or self._bulk or self.protocol.poll or last is None:
-            return
-        interval_s = READ_INTERVAL_S
-        if n_bytes * READ_INTERVAL_S > READ_BACKLOG_BYTES * max(now - last, 1) / 1e9:
-            interval_s = READ_BACKLOG_BYTES * (now - last) / 1e9 / n_bytes
-        wait_s = interval_s - (time.monotonic_ns() - now) / 1e9
-        if wait_s > 0.001:
-            self._stop.wait(wait_s)
 
     def _keep_streaming(self, port, now):
         """Poll polled devices; repeat the handshake of a device that went quiet."""

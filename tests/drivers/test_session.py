@@ -446,26 +446,3 @@ def test_a_packet_that_arrived_at_once_is_read_in_one_turn():
     port = _PtyLikePort(packet)
     assert Session("loop://")._read(port) == packet
     assert port.reads == 2 and port.data == b""
-
-
-def test_a_streaming_mat_is_read_several_scans_at_a_time():
-    """At 500 Hz the reader takes the scans of about READ_INTERVAL_S per read, not one wake-up per scan,
-    and loses none of them."""
-    from plantar.drivers.session import READ_INTERVAL_S
-
-    rate_hz = 500.0
-    reads = []
-    with VirtualMat("pmat1", shape=(16, 16), rate_hz=rate_hz, walk_s=4.0) as mat:
-        with open_mat(mat.url) as session:
-            session.add_sink(lambda frames: reads.append([f.seq for f in frames]), batch=True)
-            deadline = time.monotonic() + 60  # a busy machine may start slowly: wait for frames, not time
-            while sum(map(len, reads)) < 1000 and time.monotonic() < deadline:
-                time.sleep(0.05)
-    seqs = np.array([s for read in reads for s in read])
-    assert len(seqs) >= 1000 and np.all(np.diff(seqs) > 0)
-    # Every scan the mat sent in that span, in order (a mat starved of CPU may skip some itself).
-    scans = mat.truth.scans
-    sent = scans["seq"][(scans["fate"] == "sent") & (scans["seq"] >= seqs[0]) & (scans["seq"] <= seqs[-1])]
-    assert sent.tolist() == seqs.tolist()
-    # One read per READ_INTERVAL_S at most (a busy machine only makes reads rarer and larger).
-    assert len(reads) <= 1.5 * len(seqs) / (rate_hz * READ_INTERVAL_S)
