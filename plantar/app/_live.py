@@ -30,6 +30,7 @@ import base64
 import numpy as np
 
 from ..calibration._common import STATUS
+from ..viz._common import pool_max
 
 #: Largest side of the live map in cells; bigger mats are pooled (maximum of each square block of sensels).
 DISPLAY_CELLS = 64
@@ -375,37 +376,6 @@ class LiveView:
             "seq": self.seq,
         }  # fmt: skip
         return dict(self._state)
-
-
-def pool_max(frame, pool):
-    """The maximum of each ``pool`` block of a 2-D frame (edge blocks padded with zeros).
-
-    Parameters
-    ----------
-    frame : numpy.ndarray
-        2-D frame.
-    pool : tuple of int
-        Block ``(rows, cols)``.
-
-    Returns
-    -------
-    pooled : numpy.ndarray
-        ``ceil(rows / pool[0]) x ceil(cols / pool[1])``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from plantar.app._live import pool_max
-    >>> pool_max(np.arange(15.0).reshape(3, 5), (2, 2)).tolist()
-    [[6.0, 8.0, 9.0], [11.0, 13.0, 14.0]]
-    """
-    fy, fx = pool
-    if (fy, fx) == (1, 1):
-        return frame
-    rows, cols = frame.shape
-    padded = np.zeros((-(-rows // fy) * fy, -(-cols // fx) * fx), dtype=frame.dtype)
-    padded[:rows, :cols] = frame
-    return padded.reshape(padded.shape[0] // fy, fy, padded.shape[1] // fx, fx).max(axis=(1, 3))
 
 
 def encode_map(values):

@@ -378,14 +378,15 @@ def check_analysis(analysis, *names):
 
 
 def pool_max(values, factor):
-    """Max over blocks of ``factor`` x ``factor`` cells of the last two axes (zero padded)."""
-    if factor == 1:
+    """Max over blocks of ``factor`` x ``factor`` (or ``(rows, cols)``) cells of the last two axes (zero padded)."""
+    fy, fx = (factor, factor) if np.isscalar(factor) else factor
+    if (fy, fx) == (1, 1):
         return values
     *lead, n_rows, n_cols = values.shape
-    rows, cols = -(-n_rows // factor) * factor, -(-n_cols // factor) * factor
+    rows, cols = -(-n_rows // fy) * fy, -(-n_cols // fx) * fx
     padded = np.zeros((*lead, rows, cols), dtype=values.dtype)
     padded[..., :n_rows, :n_cols] = values
-    blocks = padded.reshape(*lead, rows // factor, factor, cols // factor, factor)
+    blocks = padded.reshape(*lead, rows // fy, fy, cols // fx, fx)
     return blocks.max(axis=(-3, -1))
 
 
